@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The scenario side of the netmoe shared-memory bridge (header-only, no ns-3 needed).
+ *
+ * Python (pybridge.bridge.Bridge) creates one anonymous segment per environment
+ * (memfd, so nothing can be left behind in /dev/shm), starts the scenario process
+ * with the descriptor inherited and passes --bridgeFd=N. The scenario then loops:
+ *
+ *     bridge.Report() = ...;            // measurements + observation
+ *     if (!bridge.Exchange()) break;    // publish, wait for the next action
+ *     use(bridge.Action());
+ *
+ * Waits sleep in futex(2) after a short spin and wake every 100 ms to check that the
+ * Python parent is alive; when it is gone the scenario exits by itself.
+ */
+#ifndef NETMOE_BRIDGE_H
+#define NETMOE_BRIDGE_H
+
+#include "messages.h"
+#include "sync.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+namespace netmoe
+{
+
+/** Raised for a bridge that cannot continue: bad segment, dead peer, timeout. */
+class BridgeError : public std::runtime_error
+{
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/** The scenario's end of the lock-step exchange with Python. */
+class ScenarioBridge
+{
+  public:
+    /**
+     * Attach to an inherited segment descriptor (fd >= 0) or a named POSIX segment.
+     * \param fd descriptor passed by Python, or -1 to open \p name instead
+     * \param name shm_open name (only when fd < 0), for a scenario attached by hand
+     * \param spinIterations busy-poll iterations before sleeping in a wait
+     * \param timeoutSeconds the longest wait for Python's next action
+     */
+    ScenarioBridge(int fd, const std::string& name, long spinIterations, double timeoutSeconds)
+        : m_spin(spinIterations),
+          m_timeout(timeoutSeconds)
+    {
+        m_isChild = fd >= 0;
+        if (fd < 0)
+        {
+            fd = shm_open(name.c_str(), O_RDWR, 0);
+            if (fd < 0)
+            {
+                throw BridgeError("netmoe bridge: cannot open segment '" + name +
+                                  "': " + std::strerror(errno));
+            }
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) < sizeof(NetmoeShm))
+        {
+            throw BridgeError("netmoe bridge: segment is smaller than NetmoeShm (" +
+                              std::to_string(sizeof(NetmoeShm)) + " bytes)");
+        }
+        void* p = mmap(nullptr, sizeof(NetmoeShm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+        {
+            throw BridgeError(std::string("netmoe bridge: mmap failed: ") + std::strerror(errno));
+        }
+        close(fd); // the mapping keeps the segment alive
+        m_shm = static_cast<NetmoeShm*>(p);
+        NetmoeHeader& h = m_shm->header;
+        if (h.magic != NETMOE_BRIDGE_MAGIC || h.version != NETMOE_BRIDGE_VERSION ||
+            h.action_size != sizeof(NetmoeAction) || h.report_size != sizeof(NetmoeReport))
+        {
+            throw BridgeError("netmoe bridge: segment layout mismatch (Python side and "
+                              "scenario built from different messages.h; rebuild with "
+                              "`netmoe build`)");
+        }
+        m_parent = h.python_pid;
+        if (m_isChild)
+        {
+            // Die with the Python parent; then close the race where it died before prctl.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+        }
+        if (!PeerAlive())
+        {
+            throw BridgeError("netmoe bridge: Python peer is already gone");
+        }
+        h.scenario_pid = static_cast<int32_t>(getpid());
+        m_lastAction = netmoe_load(&h.to_scenario_seq);
+    }
+
+    ~ScenarioBridge()
+    {
+        if (m_shm)
+        {
+            munmap(m_shm, sizeof(NetmoeShm));
+        }
+    }
+
+    ScenarioBridge(const ScenarioBridge&) = delete;
+    ScenarioBridge& operator=(const ScenarioBridge&) = delete;
+
+    /** The report to fill before Exchange(). */
+    NetmoeReport& Report()
+    {
+        return m_shm->report;
+    }
+
+    /** The action Python wrote, valid after Exchange() returned true. */
+    const NetmoeAction& Action() const
+    {
+        return m_shm->action;
+    }
+
+    /**
+     * Publish the report and wait for Python's next action.
+     * \return true for a step command, false when Python asked to stop
+     */
+    bool Exchange()
+    {
+        NetmoeHeader& h = m_shm->header;
+        netmoe_post(&h.to_python_seq, &h.python_waiting);
+        double waited = 0.0;
+        const double slice = 0.1;
+        for (;;)
+        {
+            int rc = netmoe_wait(&h.to_scenario_seq, &h.scenario_waiting, m_lastAction, m_spin,
+                                 slice);
+            if (rc == 0)
+            {
+                break;
+            }
+            waited += slice;
+            if (!PeerAlive())
+            {
+                throw BridgeError("netmoe bridge: Python peer (pid " + std::to_string(m_parent) +
+                                  ") is gone");
+            }
+            if (waited >= m_timeout)
+            {
+                throw BridgeError("netmoe bridge: no action from Python within " +
+                                  std::to_string(m_timeout) + " s");
+            }
+        }
+        m_lastAction = netmoe_load(&h.to_scenario_seq);
+        return m_shm->action.command == NETMOE_CMD_STEP;
+    }
+
+    /** Leave a message for Python to show if this process dies. */
+    void SetError(const std::string& message)
+    {
+        std::snprintf(m_shm->header.error, sizeof(m_shm->header.error), "%s", message.c_str());
+    }
+
+  private:
+    bool PeerAlive() const
+    {
+        if (m_isChild && getppid() != m_parent)
+        {
+            return false; // re-parented: the Python process died
+        }
+        return !(kill(m_parent, 0) != 0 && errno == ESRCH);
+    }
+
+    NetmoeShm* m_shm{nullptr};
+    long m_spin;
+    double m_timeout;
+    int32_t m_parent{0};
+    bool m_isChild{true};
+    uint32_t m_lastAction{0};
+};
+
+} // namespace netmoe
+
+#endif /* NETMOE_BRIDGE_H */

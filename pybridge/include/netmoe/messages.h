@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * netmoe bridge messages: the one definition of what crosses the shared-memory
+ * bridge between a scenario process (C++) and Python.
+ *
+ * Each message is described once, as an X-macro field list. From that list:
+ *  - C and C++ get plain structs (NetmoeAction, NetmoeReport, NetmoeShm);
+ *  - the Python extension (pybridge/native/_shm.c) exports every field's name,
+ *    offset, NumPy type code and element count, and pybridge builds its NumPy
+ *    views from that table, so the names and offsets cannot drift apart.
+ *
+ * Field macros: S(ctype, "numpy-code", name) for a scalar,
+ *               A(ctype, "numpy-code", name, count) for a fixed-size array.
+ * Change a field => bump NETMOE_BRIDGE_VERSION.
+ */
+#ifndef NETMOE_MESSAGES_H
+#define NETMOE_MESSAGES_H
+
+#include <stdint.h>
+
+#define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
+#define NETMOE_BRIDGE_VERSION 1u
+#define NETMOE_MAX_EXPERTS 32
+#define NETMOE_MAX_SUBTASKS 16
+
+/* NetmoeAction.command */
+#define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
+#define NETMOE_CMD_STOP 2u /* finish: the scenario process exits cleanly */
+
+/* NetmoeReport.status */
+#define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
+#define NETMOE_STATUS_STEPPED 2u /* measurements of the task just run + next observation */
+
+/* Python -> scenario: one generative task and where each subtask runs. */
+#define NETMOE_ACTION_FIELDS(S, A)                                                       \
+  S(uint32_t, "<u4", command)                                                            \
+  S(uint32_t, "<u4", task_id)            /* counter, for logs */                         \
+  S(uint32_t, "<u4", num_subtasks)       /* K <= NETMOE_MAX_SUBTASKS */                  \
+  S(uint32_t, "<u4", pad0)                                                               \
+  A(int32_t, "<i4", target, NETMOE_MAX_SUBTASKS)         /* 0 local, i expert i */      \
+  A(uint32_t, "<u4", request_bytes, NETMOE_MAX_SUBTASKS) /* user -> expert payload */   \
+  A(uint32_t, "<u4", reply_bytes, NETMOE_MAX_SUBTASKS)   /* expert -> user payload */   \
+  A(double, "<f8", compute_s, NETMOE_MAX_SUBTASKS)       /* expert's generation time */ \
+  S(double, "<f8", deadline_s)           /* give up on replies after this long */        \
+  S(double, "<f8", next_gap_s)           /* simulated idle time before the next task */
+
+/* Scenario -> Python: what the task measured, and what the user device knows now. */
+#define NETMOE_REPORT_FIELDS(S, A)                                                       \
+  S(uint32_t, "<u4", status)                                                             \
+  S(uint32_t, "<u4", task_id)                                                            \
+  S(uint32_t, "<u4", num_experts)                                                        \
+  S(uint32_t, "<u4", num_subtasks)                                                       \
+  S(double, "<f8", sim_time_s)           /* simulated time now */                        \
+  S(double, "<f8", task_start_s)                                                         \
+  S(double, "<f8", task_end_s)                                                           \
+  S(double, "<f8", ue_energy_j)          /* user-device radio energy over the task */    \
+  /* per expert, over the task just run (index 0 = expert 1) */                          \
+  A(double, "<f8", snr_db, NETMOE_MAX_EXPERTS)         /* mean SNR at the user, NaN: none */ \
+  A(double, "<f8", goodput_mbps, NETMOE_MAX_EXPERTS)   /* reply bytes / transfer time */ \
+  A(double, "<f8", delay_s, NETMOE_MAX_EXPERTS)        /* request sent -> last reply byte */ \
+  A(double, "<f8", energy_j, NETMOE_MAX_EXPERTS)       /* user radio energy, by airtime */ \
+  A(uint64_t, "<u8", bytes_delivered, NETMOE_MAX_EXPERTS)                                \
+  A(uint64_t, "<u8", bytes_expected, NETMOE_MAX_EXPERTS)                                 \
+  A(uint32_t, "<u4", packets_sent, NETMOE_MAX_EXPERTS)   /* MAC data frames, both ways */ \
+  A(uint32_t, "<u4", packets_lost, NETMOE_MAX_EXPERTS)   /* MAC frames dropped */       \
+  A(uint32_t, "<u4", retransmissions, NETMOE_MAX_EXPERTS)                                \
+  A(uint32_t, "<u4", replies_lost, NETMOE_MAX_EXPERTS)   /* replies not in by deadline */ \
+  /* per subtask */                                                                      \
+  A(double, "<f8", subtask_delay_s, NETMOE_MAX_SUBTASKS)                                 \
+  A(uint32_t, "<u4", subtask_delivered, NETMOE_MAX_SUBTASKS)                             \
+  /* what the user device knows before the next task (never the future) */              \
+  A(double, "<f8", obs_snr_db, NETMOE_MAX_EXPERTS)       /* last heard, NaN: never */    \
+  A(double, "<f8", obs_goodput_mbps, NETMOE_MAX_EXPERTS) /* last measured, 0: never */   \
+  A(double, "<f8", obs_age_s, NETMOE_MAX_EXPERTS)        /* since last heard */          \
+  A(uint32_t, "<u4", obs_associated, NETMOE_MAX_EXPERTS) /* link layer up */             \
+  /* ground truth for analysis only: never put in the observation */                     \
+  A(double, "<f8", distance_m, NETMOE_MAX_EXPERTS)
+
+#define NETMOE_DECLARE_SCALAR(ctype, code, name) ctype name;
+#define NETMOE_DECLARE_ARRAY(ctype, code, name, count) ctype name[count];
+
+typedef struct NetmoeAction
+{
+  NETMOE_ACTION_FIELDS(NETMOE_DECLARE_SCALAR, NETMOE_DECLARE_ARRAY)
+} NetmoeAction;
+
+typedef struct NetmoeReport
+{
+  NETMOE_REPORT_FIELDS(NETMOE_DECLARE_SCALAR, NETMOE_DECLARE_ARRAY)
+} NetmoeReport;
+
+/* The synchronisation words sit on their own cache lines: the two sides spin on them. */
+#define NETMOE_HEADER_FIELDS(S, A)                                                       \
+  S(uint32_t, "<u4", magic)                                                              \
+  S(uint32_t, "<u4", version)                                                            \
+  S(uint32_t, "<u4", action_size)                                                        \
+  S(uint32_t, "<u4", report_size)                                                        \
+  S(int32_t, "<i4", python_pid)                                                          \
+  S(int32_t, "<i4", scenario_pid)                                                        \
+  A(uint8_t, "<u1", pad1, 40)                                                            \
+  S(uint32_t, "<u4", to_scenario_seq)    /* futex: bumped when an action is written */   \
+  S(uint32_t, "<u4", scenario_waiting)   /* scenario is asleep on to_scenario_seq */     \
+  A(uint8_t, "<u1", pad2, 56)                                                            \
+  S(uint32_t, "<u4", to_python_seq)      /* futex: bumped when a report is written */    \
+  S(uint32_t, "<u4", python_waiting)                                                     \
+  A(uint8_t, "<u1", pad3, 56)                                                            \
+  A(char, "S1", error, 256)              /* scenario's last words, NUL-terminated */
+
+typedef struct NetmoeHeader
+{
+  NETMOE_HEADER_FIELDS(NETMOE_DECLARE_SCALAR, NETMOE_DECLARE_ARRAY)
+} NetmoeHeader;
+
+/* The whole segment. */
+typedef struct NetmoeShm
+{
+  NetmoeHeader header;
+  NetmoeAction action;
+  NetmoeReport report;
+} NetmoeShm;
+
+#ifdef __cplusplus
+#include <cstddef>
+#include <type_traits>
+static_assert(std::is_trivially_copyable_v<NetmoeAction>, "bridge messages are raw memory");
+static_assert(std::is_trivially_copyable_v<NetmoeReport>, "bridge messages are raw memory");
+static_assert(std::is_trivially_copyable_v<NetmoeShm>, "bridge messages are raw memory");
+static_assert(offsetof(NetmoeHeader, to_scenario_seq) % 64 == 0, "futex word on its own line");
+static_assert(offsetof(NetmoeHeader, to_python_seq) % 64 == 0, "futex word on its own line");
+#endif
+
+#endif /* NETMOE_MESSAGES_H */
