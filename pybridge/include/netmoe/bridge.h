@@ -11,7 +11,8 @@
  *     use(bridge.Action());
  *
  * Waits sleep in futex(2) after a short spin and wake every 100 ms to check that the
- * Python parent is alive; when it is gone the scenario exits by itself.
+ * Python parent is alive (still our parent, still running); when it is gone Exchange()
+ * throws BridgeError and the scenario exits by itself.
  */
 #ifndef NETMOE_BRIDGE_H
 #define NETMOE_BRIDGE_H
@@ -28,7 +29,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 
 namespace netmoe
@@ -88,11 +88,8 @@ class ScenarioBridge
                               "`netmoe build`)");
         }
         m_parent = h.python_pid;
-        if (m_isChild)
-        {
-            // Die with the Python parent; then close the race where it died before prctl.
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-        }
+        // No PR_SET_PDEATHSIG: it fires when the *thread* that forked us exits, which
+        // kills healthy scenarios started from worker threads. Waits poll the parent.
         if (!PeerAlive())
         {
             throw BridgeError("netmoe bridge: Python peer is already gone");
