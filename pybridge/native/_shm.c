@@ -99,6 +99,53 @@ shm_post(PyObject* self, PyObject* args)
   Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(exchange_doc,
+             "exchange(buffer, out_seq, peer_waiting, in_seq, my_waiting, last_seen, spin,\n"
+             "         timeout_s) -> int\n\n"
+             "post() on out_seq, then wait() on in_seq in one call (the hot path of a step).\n"
+             "Returns the new in_seq value, or -1 if timeout_s passed first.");
+
+static PyObject*
+shm_exchange(PyObject* self, PyObject* args)
+{
+  PyObject* buffer;
+  Py_ssize_t out_off, peer_off, in_off, my_off;
+  unsigned int last_seen;
+  long spin;
+  double timeout_s;
+  if (!PyArg_ParseTuple(args, "OnnnnIld", &buffer, &out_off, &peer_off, &in_off, &my_off,
+                        &last_seen, &spin, &timeout_s))
+  {
+    return NULL;
+  }
+  Py_buffer view;
+  if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) != 0)
+  {
+    return NULL;
+  }
+  Py_ssize_t offs[4] = {out_off, peer_off, in_off, my_off};
+  for (int i = 0; i < 4; ++i)
+  {
+    if (offs[i] < 0 || offs[i] % 4 != 0 || offs[i] + 4 > view.len)
+    {
+      PyBuffer_Release(&view);
+      PyErr_SetString(PyExc_ValueError, "futex word offset out of range or misaligned");
+      return NULL;
+    }
+  }
+  char* base = (char*)view.buf;
+  uint32_t* in_seq = (uint32_t*)(base + in_off);
+  int rc;
+  uint32_t now;
+  Py_BEGIN_ALLOW_THREADS
+  netmoe_post((uint32_t*)(base + out_off), (uint32_t*)(base + peer_off));
+  rc = netmoe_wait(in_seq, (uint32_t*)(base + my_off), last_seen, spin, timeout_s);
+  now = netmoe_load(in_seq);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&view);
+  return PyLong_FromLong(rc == 0 ? (long)now : -1L);
+}
+
 PyDoc_STRVAR(load_doc, "load(buffer, offset) -> int\n\nAcquire-load a uint32 sequence word.");
 
 static PyObject*
@@ -199,6 +246,7 @@ shm_layout(PyObject* self, PyObject* noargs)
 static PyMethodDef methods[] = {
     {"wait", shm_wait, METH_VARARGS, wait_doc},
     {"post", shm_post, METH_VARARGS, post_doc},
+    {"exchange", shm_exchange, METH_VARARGS, exchange_doc},
     {"load", shm_load, METH_VARARGS, load_doc},
     {"layout", shm_layout, METH_NOARGS, layout_doc},
     {NULL, NULL, 0, NULL},

@@ -6,7 +6,9 @@
  * action (so tests can check that what Python sent arrived intact), then waits for
  * the next one. Used by the bridge's tests and by bench/bridge_roundtrip.py.
  *
- *   bridge-echo --bridgeFd=3 [--spin=N] [--timeout=S] [--experts=N]
+ *   bridge-echo --bridgeFd=3 [--spin=N] [--timeout=S] [--experts=N] [--stallMs=T]
+ *
+ * --stallMs makes every answer take T ms (a stand-in for a long simulation step).
  */
 #include "netmoe/bridge.h"
 
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 
 namespace
 {
@@ -40,6 +43,7 @@ main(int argc, char** argv)
     long spin = 2000;
     double timeout = 600.0;
     uint32_t experts = 3;
+    long stallMs = 0;
     for (int i = 1; i < argc; ++i)
     {
         std::string arg = argv[i];
@@ -52,6 +56,8 @@ main(int argc, char** argv)
             spin = std::stol(v);
         else if (ParseFlag(arg, "timeout", v))
             timeout = std::stod(v);
+        else if (ParseFlag(arg, "stallMs", v))
+            stallMs = std::stol(v);
         else if (ParseFlag(arg, "experts", v))
             experts = static_cast<uint32_t>(std::stoul(v));
         else
@@ -70,6 +76,10 @@ main(int argc, char** argv)
         while (bridge.Exchange())
         {
             const NetmoeAction& a = bridge.Action();
+            if (stallMs > 0)
+            {
+                std::this_thread::sleep_for(std::chrono::milliseconds(stallMs));
+            }
             r.status = NETMOE_STATUS_STEPPED;
             r.task_id = a.task_id;
             r.num_subtasks = a.num_subtasks;

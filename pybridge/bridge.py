@@ -1,0 +1,273 @@
+"""Python end of the netmoe shared-memory bridge.
+
+One :class:`Bridge` owns one anonymous shared-memory segment (``memfd_create``: it
+has no name in ``/dev/shm``, so nothing can be left behind, whatever dies) and the
+scenario process on its other end. The scenario inherits the descriptor and is told
+``--bridgeFd=N``; the two sides then alternate, each writing its message and bumping
+a sequence word the other waits on (see ``include/netmoe/sync.h``).
+
+The message layout comes from the C header through the extension's ``layout()``, so
+the NumPy views here use exactly the names and offsets the scenario was compiled with.
+
+Every wait is sliced into 100 ms futex sleeps; between slices the scenario process is
+polled, so a dead scenario raises :class:`ScenarioDied` within a second and a hung one
+raises :class:`BridgeTimeout`.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from pybridge import _shm
+
+log = logging.getLogger(__name__)
+
+LAYOUT: dict[str, Any] = _shm.layout()
+MAX_EXPERTS: int = LAYOUT["max_experts"]
+MAX_SUBTASKS: int = LAYOUT["max_subtasks"]
+
+_POLL_SLICE_S = 0.1
+
+
+class BridgeError(RuntimeError):
+    """The bridge cannot go on (dead peer, timeout, protocol violation)."""
+
+
+class ScenarioDied(BridgeError):
+    """The scenario process exited while Python was waiting for it."""
+
+
+class BridgeTimeout(BridgeError):
+    """The scenario did not answer within the bridge timeout."""
+
+
+def _dtype(fields: list[tuple[str, int, str, int]], itemsize: int) -> np.dtype:
+    names, formats, offsets = [], [], []
+    for name, offset, code, count in fields:
+        names.append(name)
+        offsets.append(offset)
+        if code == "S1":  # a char array is one fixed-size byte string
+            formats.append(f"S{count}")
+        elif count == 1:
+            formats.append(code)
+        else:
+            formats.append((code, (count,)))
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": itemsize})
+
+
+HEADER_DTYPE = _dtype(LAYOUT["header"], LAYOUT["header_size"])
+ACTION_DTYPE = _dtype(LAYOUT["action"], LAYOUT["action_size"])
+REPORT_DTYPE = _dtype(LAYOUT["report"], LAYOUT["report_size"])
+_OFF = {name: off for name, off, _, _ in LAYOUT["header"]}
+
+
+class Bridge:
+    """A shared-memory segment plus the scenario process attached to it.
+
+    :param spin: busy-poll iterations before a wait sleeps in futex (0 = sleep at once)
+    :param timeout_s: longest wait for one scenario answer before BridgeTimeout
+    """
+
+    def __init__(self, spin: int = 2000, timeout_s: float = 60.0) -> None:
+        self.spin = int(spin)
+        self.timeout_s = float(timeout_s)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+        self._fd = os.memfd_create("netmoe-bridge", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self._fd, LAYOUT["segment_size"])
+            self._mm = mmap.mmap(self._fd, LAYOUT["segment_size"])
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self.header = np.ndarray((), HEADER_DTYPE, buffer=self._mm, offset=0)
+        self.action = np.ndarray((), ACTION_DTYPE, buffer=self._mm, offset=LAYOUT["action_offset"])
+        self.report = np.ndarray((), REPORT_DTYPE, buffer=self._mm, offset=LAYOUT["report_offset"])
+        self._closed = False
+        self._last_report_seq = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The running scenario process, if any."""
+        return self._proc
+
+    def start(self, argv: Sequence[str]) -> np.ndarray:
+        """Start a scenario program attached to this segment; return its first report.
+
+        Any scenario still attached is stopped first. ``argv[0]`` is the program.
+        """
+        self._check_open()
+        self.stop()
+        self._mm[:] = bytes(LAYOUT["segment_size"])
+        h = self.header
+        h["magic"] = LAYOUT["magic"]
+        h["version"] = LAYOUT["version"]
+        h["action_size"] = LAYOUT["action_size"]
+        h["report_size"] = LAYOUT["report_size"]
+        h["python_pid"] = os.getpid()
+        self._last_report_seq = 0
+        self.action["command"] = LAYOUT["cmd_step"]  # stop() is the only writer of STOP
+        self._stderr = tempfile.TemporaryFile(prefix="netmoe-scenario-")
+        cmd = [str(a) for a in argv] + [f"--bridgeFd={self._fd}"]
+        log.debug("starting scenario: %s", " ".join(cmd))
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                pass_fds=(self._fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                # own session: Ctrl-C reaches Python, which then stops the scenario itself
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise BridgeError(f"cannot start scenario {cmd[0]}: {exc.strerror}") from exc
+        self._await_report()
+        return self.report
+
+    def exchange(self) -> np.ndarray:
+        """Publish the action already written to ``self.action``; wait for the report.
+
+        The returned view is overwritten by the next exchange: copy what you keep.
+        """
+        self._check_running()
+        seq = _shm.exchange(
+            self._mm,
+            _OFF["to_scenario_seq"],
+            _OFF["scenario_waiting"],
+            _OFF["to_python_seq"],
+            _OFF["python_waiting"],
+            self._last_report_seq,
+            self.spin,
+            _POLL_SLICE_S,
+        )
+        if seq >= 0:
+            self._last_report_seq = seq
+        else:  # slow answer: keep waiting in slices, watching the process
+            self._await_report(spin=0)
+        return self.report
+
+    def step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Write an action from ``fields`` (unset fields are zero), exchange, copy the report."""
+        self.action[()] = np.zeros((), ACTION_DTYPE)
+        self.action["command"] = LAYOUT["cmd_step"]
+        for name, value in fields.items():
+            if name not in ACTION_DTYPE.names:
+                raise KeyError(f"unknown action field {name!r}")
+            target = self.action[name]
+            if target.ndim:
+                value = np.asarray(value)
+                target[: value.shape[0]] = value
+            else:
+                self.action[name] = value
+        self.exchange()
+        return self.copy_report()
+
+    def copy_report(self) -> dict[str, np.ndarray]:
+        """A copy of the current report, safe to keep across exchanges."""
+        return {name: np.array(self.report[name]) for name in REPORT_DTYPE.names}
+
+    def stop(self, grace_s: float = 5.0) -> int | None:
+        """Ask the scenario to finish; kill it if it does not within ``grace_s``.
+
+        Returns its exit code (None if none was running). Safe to call repeatedly.
+        """
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            self.action["command"] = LAYOUT["cmd_stop"]
+            _shm.post(self._mm, _OFF["to_scenario_seq"], _OFF["scenario_waiting"])
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                log.warning("scenario pid %d ignored stop; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        return proc.returncode
+
+    def close(self) -> None:
+        """Stop the scenario and release the segment. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.stop()
+        finally:
+            self._closed = True
+            # views keep exported buffers alive; drop them before closing the map
+            del self.header, self.action, self.report
+            self._mm.close()
+            os.close(self._fd)
+
+    def __enter__(self) -> Bridge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BridgeError("bridge is closed")
+
+    def _check_running(self) -> None:
+        self._check_open()
+        if self._proc is None:
+            raise BridgeError("no scenario is running: call start() (env.reset()) first")
+
+    def _await_report(self, spin: int | None = None) -> None:
+        """Wait until the scenario bumps to_python_seq, watching the process."""
+        assert self._proc is not None
+        deadline = time.monotonic() + self.timeout_s
+        last = self._last_report_seq
+        spin = self.spin if spin is None else spin
+        while not _shm.wait(
+            self._mm, _OFF["to_python_seq"], _OFF["python_waiting"], last, spin, _POLL_SLICE_S
+        ):
+            spin = 0  # spun once already; from now on just sleep between polls
+            if self._proc.poll() is not None:
+                raise self._died()
+            if time.monotonic() > deadline:
+                proc, self._proc = self._proc, None
+                proc.kill()
+                proc.wait()
+                raise BridgeTimeout(
+                    f"scenario pid {proc.pid} gave no answer within {self.timeout_s:g} s; killed it"
+                )
+        self._last_report_seq = _shm.load(self._mm, _OFF["to_python_seq"])
+
+    def _died(self) -> ScenarioDied:
+        proc, self._proc = self._proc, None
+        assert proc is not None
+        code = proc.returncode
+        why = bytes(self.header["error"]).split(b"\0", 1)[0].decode(errors="replace")
+        if not why and self._stderr is not None:
+            self._stderr.seek(0)
+            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln]
+            why = lines[-1] if lines else ""
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return ScenarioDied(f"scenario process {proc.pid} died ({how})" + (f": {why}" if why else ""))

@@ -1,0 +1,188 @@
+"""The shared-memory bridge against its C++ stand-in peer (bridge-echo, no ns-3).
+
+Covers the contract the scenarios rely on: messages arrive intact, a dead or hung
+peer is noticed instead of hanging, nothing is left behind, and restarts are cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from pybridge import bridge as B
+from pybridge.paths import ScenarioNotBuiltError, program_path
+
+try:
+    ECHO = str(program_path("bridge-echo"))
+except ScenarioNotBuiltError as exc:  # pragma: no cover - depends on the build
+    pytest.skip(str(exc), allow_module_level=True)
+
+
+def _memfds(pid: int | str = "self") -> int:
+    """How many bridge segments a process has open."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if "netmoe-bridge" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)
+    except FileNotFoundError:
+        return True
+
+
+def test_layout_matches_the_c_header() -> None:
+    # offsets come from the compiled extension; sanity-check the parts sync.h relies on
+    assert B.HEADER_DTYPE.fields["to_scenario_seq"][1] % 64 == 0
+    assert B.HEADER_DTYPE.fields["to_python_seq"][1] % 64 == 0
+    assert B.ACTION_DTYPE.itemsize == B.LAYOUT["action_size"]
+    assert B.REPORT_DTYPE["snr_db"].shape == (B.MAX_EXPERTS,)
+    assert B.ACTION_DTYPE["target"].shape == (B.MAX_SUBTASKS,)
+
+
+def test_round_trip_carries_the_action_and_report() -> None:
+    with B.Bridge() as br:
+        first = br.start([ECHO, "--experts=4"])
+        assert first["status"] == B.LAYOUT["status_ready"]
+        assert first["num_experts"] == 4
+        rep = br.step(
+            {
+                "task_id": 41,
+                "num_subtasks": 3,
+                "target": [2, 0, 2],
+                "reply_bytes": [1000, 7, 234],
+                "compute_s": [0.5, 0.25, 0.125],
+            }
+        )
+        assert rep["status"] == B.LAYOUT["status_stepped"]
+        assert rep["task_id"] == 41
+        # expert 2 (index 1) got subtasks 0 and 2: 1000 + 234 bytes
+        np.testing.assert_array_equal(rep["bytes_delivered"][:4], [0, 1234, 0, 0])
+        np.testing.assert_allclose(rep["subtask_delay_s"][:3], [0.501, 0.250007, 0.125234])
+        # a copied report survives the next exchange
+        br.step({"task_id": 42, "num_subtasks": 1, "target": [1], "reply_bytes": [5]})
+        assert rep["task_id"] == 41
+        assert br.report["task_id"] == 42
+
+
+def test_stop_is_clean_and_close_is_idempotent() -> None:
+    br = B.Bridge()
+    br.start([ECHO])
+    proc = br.process
+    assert br.stop() == 0
+    assert proc.returncode == 0
+    assert br.stop() is None
+    br.close()
+    br.close()
+    with pytest.raises(B.BridgeError, match="closed"):
+        br.start([ECHO])
+
+
+def test_exchange_without_a_scenario_is_a_clear_error() -> None:
+    with B.Bridge() as br, pytest.raises(B.BridgeError, match="no scenario is running"):
+        br.exchange()
+
+
+def test_killed_scenario_raises_quickly_and_leaks_nothing() -> None:
+    before = _memfds()
+    br = B.Bridge()
+    br.start([ECHO, "--stallMs=5000"])
+    pid = br.process.pid
+    threading_kill = subprocess.Popen(
+        [sys.executable, "-c", f"import os,time,signal; time.sleep(0.3); os.kill({pid}, 9)"]
+    )
+    t0 = time.monotonic()
+    with pytest.raises(B.ScenarioDied, match="killed by signal 9"):
+        br.step({"num_subtasks": 1, "target": [1], "reply_bytes": [10]})
+    elapsed = time.monotonic() - t0
+    threading_kill.wait()
+    assert elapsed < 1.5, f"noticed the dead scenario only after {elapsed:.2f} s"
+    # the bridge is reusable after a crash
+    br.start([ECHO])
+    assert br.step({"task_id": 3})["task_id"] == 3
+    br.close()
+    assert _memfds() == before
+    assert not [n for n in os.listdir("/dev/shm") if "netmoe" in n]
+
+
+def test_scenario_error_message_reaches_python() -> None:
+    with B.Bridge() as br, pytest.raises(B.ScenarioDied, match="unknown argument --bogus"):
+        br.start([ECHO, "--bogus=1"])
+
+
+def test_missing_program_is_a_clear_error() -> None:
+    with B.Bridge() as br, pytest.raises(B.BridgeError, match="cannot start scenario"):
+        br.start(["/nonexistent/edge-moe"])
+
+
+def test_hung_scenario_times_out() -> None:
+    with B.Bridge(timeout_s=0.5) as br:
+        br.start([ECHO, "--stallMs=10000"])
+        proc = br.process
+        t0 = time.monotonic()
+        with pytest.raises(B.BridgeTimeout, match="no answer within 0.5 s"):
+            br.step({"task_id": 1})
+        assert time.monotonic() - t0 < 1.5
+        assert proc.poll() is not None  # killed, not left running
+
+
+def test_scenario_exits_when_python_parent_dies() -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pybridge.bridge import Bridge
+        br = Bridge()
+        br.start([{ECHO!r}])
+        print(br.process.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    scenario_pid = int(parent.stdout.readline())
+    assert not _gone(scenario_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 3.0
+    while not _gone(scenario_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(scenario_pid), "scenario outlived its Python parent"
+
+
+def test_many_restarts_do_not_leak() -> None:
+    before = _memfds()
+    with B.Bridge() as br:
+        br.start([ECHO])
+        with_one = _memfds()
+        children_before = len(os.listdir("/proc/self/task"))
+        for i in range(200):
+            br.start([ECHO])
+            assert br.step({"task_id": i})["task_id"] == i
+        assert _memfds() == with_one  # still just the one segment
+        assert len(os.listdir("/proc/self/task")) == children_before
+    assert _memfds() == before
+
+
+def test_bridges_run_side_by_side() -> None:
+    bridges = [B.Bridge() for _ in range(4)]
+    try:
+        for br in bridges:
+            br.start([ECHO])
+        for i, br in enumerate(bridges):
+            assert br.step({"task_id": 100 + i})["task_id"] == 100 + i
+    finally:
+        for br in bridges:
+            br.close()
