@@ -1,0 +1,248 @@
+"""Who measures the network for the environment: ns-3 (packets) or Shannon (a formula).
+
+Both answer the same two calls and return the same report: a dict of the fields of
+``NetmoeReport`` (messages.h), per-expert arrays cut to N and per-subtask ones to K.
+So a policy trained on one backend can be evaluated on the other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pybridge.bridge import REPORT_DTYPE, Bridge
+from pybridge.config import EnvConfig
+from pybridge.paths import program_path
+
+PER_EXPERT = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (32,)]
+PER_SUBTASK = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (16,)]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One generative task as the network sees it (index k = subtask)."""
+
+    task_id: int
+    target: np.ndarray  # (K,) 0 = local, i = expert i
+    request_bytes: np.ndarray  # (K,)
+    reply_bytes: np.ndarray  # (K,)
+    compute_s: np.ndarray  # (K,) the expert's generation time
+    deadline_s: float
+    next_gap_s: float
+
+
+Report = dict[str, np.ndarray]
+
+
+class Backend(Protocol):
+    def start(self, run: int) -> Report:
+        """Begin an episode with this ns-3 run number / RNG seed; the first observation."""
+        ...
+
+    def run_task(self, task: Task) -> Report:
+        """Run one task; its measurements and the next observation."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _trim(raw: dict[str, np.ndarray], n: int, k: int) -> Report:
+    out: Report = {}
+    for name, value in raw.items():
+        if name.startswith("pad"):
+            continue
+        if name in PER_EXPERT:
+            out[name] = np.array(value[:n])
+        elif name in PER_SUBTASK:
+            out[name] = np.array(value[:k])
+        else:
+            out[name] = np.array(value)
+    return out
+
+
+class Ns3Backend:
+    """Each episode is one run of the scenario program, stepped over the bridge."""
+
+    def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
+        self.config = config
+        self.num_subtasks = num_subtasks
+        self.program = program_path(config.scenario.program)
+        self.bridge = Bridge(spin=config.bridge.spin, timeout_s=config.bridge.timeout_s)
+
+    def start(self, run: int) -> Report:
+        argv = [str(self.program), *self.config.scenario.argv(rng_run=run)]
+        self.bridge.start(argv)
+        return self._report()
+
+    def run_task(self, task: Task) -> Report:
+        k = len(task.target)
+        self.bridge.step(
+            {
+                "task_id": task.task_id,
+                "num_subtasks": k,
+                "target": task.target,
+                "request_bytes": task.request_bytes,
+                "reply_bytes": task.reply_bytes,
+                "compute_s": task.compute_s,
+                "deadline_s": task.deadline_s,
+                "next_gap_s": task.next_gap_s,
+            }
+        )
+        return self._report()
+
+    def _report(self) -> Report:
+        return _trim(self.bridge.copy_report(), self.config.scenario.num_experts, self.num_subtasks)
+
+    def close(self) -> None:
+        self.bridge.close()
+
+
+class ShannonBackend:
+    """The paper's closed-form model: rate = efficiency * B * log2(1 + SNR).
+
+    SNR comes from the same path-loss settings at the current distance (or is drawn
+    at random, as in the paper's demo). Nodes move by a simple kinematic model:
+    constant-velocity exactly, the random models as a random walk at their speed.
+    No contention, no retransmissions, no protocol overhead: that is the point of
+    comparing it with ns-3.
+    """
+
+    def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
+        self.config = config
+        self.num_subtasks = num_subtasks
+        sc = config.scenario
+        self.nodes = [sc.user, *sc.experts]
+        self.bandwidth_hz = sc.wifi.channel_width_mhz * 1e6
+        self.rng = np.random.default_rng(0)
+        self.pos = np.zeros((len(self.nodes), 2))
+        self.heading = np.zeros(len(self.nodes))
+        self.time = 0.0
+        self.last_goodput = np.zeros(sc.num_experts)
+
+    # -- channel ---------------------------------------------------------------------
+
+    def _path_loss_db(self, d: np.ndarray) -> np.ndarray:
+        p = self.config.scenario.propagation
+        d = np.maximum(d, 1.0)
+        f_ghz = self.config.scenario.wifi.band_ghz
+        if p.model == "friis":
+            return 20 * np.log10(d) + 20 * np.log10(f_ghz * 1e9) - 147.55
+        if p.model == "3gpp-indoor":  # TR 38.901 InH-Office LOS
+            return 32.4 + 17.3 * np.log10(d) + 20 * np.log10(f_ghz)
+        return p.reference_loss_db + 10 * p.exponent * np.log10(d)
+
+    def _snr_db(self) -> np.ndarray:
+        sh = self.config.shannon
+        n = self.config.scenario.num_experts
+        if sh.snr == "random":
+            lo, hi = sh.random_snr_db
+            return self.rng.uniform(lo, hi, n)
+        d = self._distances()
+        return self.config.scenario.wifi.tx_power_dbm - self._path_loss_db(d) - sh.noise_dbm
+
+    def _distances(self) -> np.ndarray:
+        return np.linalg.norm(self.pos[1:] - self.pos[0], axis=1)
+
+    # -- mobility --------------------------------------------------------------------
+
+    def _move(self, dt: float) -> None:
+        xmin, xmax, ymin, ymax = self.config.scenario.area
+        for i, node in enumerate(self.nodes):
+            if node.mobility == "constant" or dt <= 0:
+                continue
+            if node.mobility == "constant-velocity":
+                v = np.array([node.params.get("vx", 0.0), node.params.get("vy", 0.0)])
+            else:
+                speed = node.params.get("speed", 1.0)
+                self.heading[i] += self.rng.normal(0.0, 0.5)
+                v = speed * np.array([math.cos(self.heading[i]), math.sin(self.heading[i])])
+            self.pos[i] = np.clip(self.pos[i] + v * dt, [xmin, ymin], [xmax, ymax])
+
+    # -- backend calls ---------------------------------------------------------------
+
+    def start(self, run: int) -> Report:
+        self.rng = np.random.default_rng(run)
+        self.pos = np.array([n.position[:2] for n in self.nodes], dtype=float)
+        self.heading = self.rng.uniform(0, 2 * math.pi, len(self.nodes))
+        self.time = self.config.scenario.warmup_s
+        self.last_goodput = np.zeros(self.config.scenario.num_experts)
+        report = self._empty()
+        report["status"] = np.array(1)
+        self._observe(report)
+        return report
+
+    def _empty(self) -> Report:
+        raw = {name: np.zeros_like(np.asarray(np.zeros((), REPORT_DTYPE)[name])) for name in REPORT_DTYPE.names}
+        return _trim(raw, self.config.scenario.num_experts, self.num_subtasks)
+
+    def _observe(self, report: Report) -> None:
+        snr = self._snr_db()
+        report["obs_snr_db"] = snr
+        report["obs_goodput_mbps"] = self.last_goodput.copy()
+        report["obs_age_s"] = np.zeros_like(snr)
+        report["obs_associated"] = (snr >= self.config.shannon.min_snr_db).astype(np.uint32)
+        report["distance_m"] = self._distances()
+        report["sim_time_s"] = np.array(self.time)
+
+    def run_task(self, task: Task) -> Report:
+        sh = self.config.shannon
+        n = self.config.scenario.num_experts
+        report = self._empty()
+        report["status"] = np.array(2)
+        report["task_id"] = np.array(task.task_id)
+        report["task_start_s"] = np.array(self.time)
+        snr_db = self._snr_db()
+        rate = sh.efficiency * self.bandwidth_hz * np.log2(1 + 10 ** (snr_db / 10))  # bit/s
+        up = snr_db >= sh.min_snr_db
+        nan = np.full(n, np.nan)
+        report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
+        report["goodput_mbps"] = np.zeros(n)
+        report["subtask_delivered"] = np.zeros(len(task.target), dtype=np.uint32)
+        report["subtask_delay_s"] = np.zeros(len(task.target))
+        longest = 0.0
+        for k, target in enumerate(task.target):
+            if target == 0:
+                continue
+            i = int(target) - 1
+            t_up = task.request_bytes[k] * 8 / rate[i]
+            t_down = task.reply_bytes[k] * 8 / rate[i]
+            delay = t_up + task.compute_s[k] + t_down
+            report["bytes_expected"][i] += task.reply_bytes[k]
+            # the radio is on while sending the request and receiving the reply
+            energy = sh.tx_power_w * min(t_up, task.deadline_s) + sh.rx_power_w * min(
+                t_down, task.deadline_s
+            )
+            report["energy_j"][i] += energy
+            if up[i] and delay <= task.deadline_s:
+                report["subtask_delivered"][k] = 1
+                report["subtask_delay_s"][k] = delay
+                report["bytes_delivered"][i] += task.reply_bytes[k]
+                report["delay_s"][i] = max(report["delay_s"][i], delay)
+                report["goodput_mbps"][i] = rate[i] / 1e6
+                longest = max(longest, delay)
+            else:
+                report["subtask_delay_s"][k] = task.deadline_s
+                report["replies_lost"][i] += 1
+                report["delay_s"][i] = task.deadline_s
+                longest = task.deadline_s
+        report["ue_energy_j"] = np.array(report["energy_j"].sum())
+        used = report["bytes_expected"] > 0
+        self.last_goodput = np.where(used, report["goodput_mbps"], self.last_goodput)
+        self.time += longest
+        report["task_end_s"] = np.array(self.time)
+        self._move(longest + task.next_gap_s)
+        self.time += task.next_gap_s
+        self._observe(report)
+        return report
+
+    def close(self) -> None:
+        pass
+
+
+def make_backend(config: EnvConfig, num_subtasks: int) -> Backend:
+    if config.backend == "shannon":
+        return ShannonBackend(config, num_subtasks)
+    return Ns3Backend(config, num_subtasks)

@@ -1,0 +1,292 @@
+"""Typed, validated configuration of one environment: scenario, tasks, reward, backend.
+
+A YAML file (or dict) maps onto :class:`EnvConfig`. Every field has a help string;
+a bad value raises :class:`ConfigError` with one line naming the file, the field and
+the problem. The scenario part also produces the scenario program's command line, and
+the seed becomes ns-3's ``RngRun``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pybridge.paths import REPO_ROOT
+
+MOBILITY_PARAMS: dict[str, set[str]] = {
+    "constant": set(),
+    "random-walk": {"speed", "distance"},
+    "random-waypoint": {"speed", "minSpeed", "pause"},
+    "constant-velocity": {"vx", "vy"},
+    "gauss-markov": {"speed", "alpha"},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message is one line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeConfig(_Strict):
+    """Where a device starts and how it moves."""
+
+    position: tuple[float, float, float] = Field(
+        (0.0, 0.0, 1.0), description="start position x, y, z in metres"
+    )
+    mobility: Literal[
+        "constant", "random-walk", "random-waypoint", "constant-velocity", "gauss-markov"
+    ] = Field("constant", description="ns-3 mobility model")
+    params: dict[str, float] = Field(
+        default_factory=dict,
+        description="model parameters: random-walk speed, distance; random-waypoint speed, "
+        "minSpeed, pause; constant-velocity vx, vy; gauss-markov speed, alpha",
+    )
+
+    @model_validator(mode="after")
+    def _known_params(self) -> NodeConfig:
+        unknown = set(self.params) - MOBILITY_PARAMS[self.mobility]
+        if unknown:
+            allowed = ", ".join(sorted(MOBILITY_PARAMS[self.mobility])) or "none"
+            raise ValueError(
+                f"unknown {self.mobility} parameter(s) {sorted(unknown)}; allowed: {allowed}"
+            )
+        if any(v < 0 for k, v in self.params.items() if k not in ("vx", "vy")):
+            raise ValueError("mobility parameters must be >= 0")
+        return self
+
+    def spec(self) -> str:
+        """This node in the scenario's ``--nodes`` format: ``x,y,z|model|k=v,...``."""
+        pos = ",".join(f"{v:g}" for v in self.position)
+        params = ",".join(f"{k}={v:g}" for k, v in sorted(self.params.items()))
+        return f"{pos}|{self.mobility}" + (f"|{params}" if params else "")
+
+
+class WifiConfig(_Strict):
+    """The IEEE 802.11 network between the user device (access point) and the experts."""
+
+    standard: Literal["80211ax", "80211ac", "80211n", "80211g", "80211a"] = Field(
+        "80211ax", description="IEEE 802.11 standard"
+    )
+    band_ghz: float = Field(5.0, description="frequency band: 2.4, 5 or 6 GHz")
+    channel_width_mhz: Literal[20, 40, 80, 160] = Field(20, description="channel width")
+    rate_manager: str = Field(
+        "ns3::IdealWifiManager", description="ns-3 WifiRemoteStationManager TypeId"
+    )
+    tx_power_dbm: float = Field(20.0, ge=-10, le=40, description="transmit power of every node")
+
+    @field_validator("band_ghz")
+    @classmethod
+    def _band(cls, v: float) -> float:
+        if v not in (2.4, 5.0, 6.0):
+            raise ValueError("band_ghz must be 2.4, 5 or 6")
+        return v
+
+
+class PropagationConfig(_Strict):
+    """Path loss and fading."""
+
+    model: Literal["logdistance", "friis", "3gpp-indoor"] = Field(
+        "logdistance", description="propagation loss model"
+    )
+    exponent: float = Field(3.0, gt=0, le=8, description="log-distance path-loss exponent")
+    reference_loss_db: float = Field(
+        46.67, description="log-distance loss at 1 m (dB); 46.67 = Friis at 5.15 GHz"
+    )
+    nakagami: bool = Field(False, description="add Nakagami-m fast fading")
+    nakagami_m: float = Field(1.0, gt=0, description="Nakagami m (1 = Rayleigh)")
+
+
+class ScenarioConfig(_Strict):
+    """The ns-3 scenario: devices, radio, mobility. Experts are numbered 1..N in order."""
+
+    program: str = Field("edge-moe", description="scenario program in the build tree")
+    user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
+    experts: list[NodeConfig] = Field(
+        default_factory=lambda: [
+            NodeConfig(position=(5.0, 0.0, 1.0)),
+            NodeConfig(position=(-10.0, 5.0, 1.0)),
+            NodeConfig(position=(0.0, -20.0, 1.0)),
+        ],
+        description="edge expert devices (1..32)",
+    )
+    area: tuple[float, float, float, float] = Field(
+        (-50.0, 50.0, -50.0, 50.0), description="xmin, xmax, ymin, ymax bounding random mobility"
+    )
+    wifi: WifiConfig = Field(default_factory=WifiConfig)
+    propagation: PropagationConfig = Field(default_factory=PropagationConfig)
+    heartbeat_interval_s: float = Field(
+        0.1, gt=0, description="experts' discovery beacon period (keeps SNR observations fresh)"
+    )
+    warmup_s: float = Field(1.0, ge=0, description="simulated time before the first task")
+    extra_args: list[str] = Field(
+        default_factory=list, description="further --flags passed verbatim to the program"
+    )
+
+    @field_validator("experts")
+    @classmethod
+    def _expert_count(cls, v: list[NodeConfig]) -> list[NodeConfig]:
+        if not 1 <= len(v) <= 32:
+            raise ValueError(f"need 1..32 experts, got {len(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _area(self) -> ScenarioConfig:
+        xmin, xmax, ymin, ymax = self.area
+        if xmin >= xmax or ymin >= ymax:
+            raise ValueError("area must be xmin < xmax, ymin < ymax")
+        return self
+
+    @property
+    def num_experts(self) -> int:
+        return len(self.experts)
+
+    def argv(self, rng_run: int) -> list[str]:
+        """Command-line flags for the scenario program (without the program itself)."""
+        nodes = ";".join(n.spec() for n in [self.user, *self.experts])
+        p, w = self.propagation, self.wifi
+        return [
+            f"--numExperts={self.num_experts}",
+            f"--nodes={nodes}",
+            f"--area={','.join(f'{v:g}' for v in self.area)}",
+            f"--standard={w.standard}",
+            f"--band={w.band_ghz:g}",
+            f"--channelWidth={w.channel_width_mhz}",
+            f"--rateManager={w.rate_manager}",
+            f"--txPowerDbm={w.tx_power_dbm:g}",
+            f"--propagation={p.model}",
+            f"--exponent={p.exponent:g}",
+            f"--referenceLoss={p.reference_loss_db:g}",
+            f"--nakagami={int(p.nakagami)}",
+            f"--nakagamiM={p.nakagami_m:g}",
+            f"--heartbeatInterval={self.heartbeat_interval_s:g}",
+            f"--warmup={self.warmup_s:g}",
+            f"--RngRun={rng_run}",
+            *self.extra_args,
+        ]
+
+
+class TaskConfig(_Strict):
+    """Where tasks come from and how they load the network."""
+
+    table: Path = Field(
+        Path("data/quality_table.parquet"),
+        description="quality table (Parquet/CSV); relative paths are from the repository",
+    )
+    episode_tasks: int = Field(20, ge=1, description="tasks (steps) per episode")
+    deadline_s: float = Field(2.0, gt=0, description="a reply later than this is lost")
+    gap_s: float = Field(
+        1.0, ge=0, description="mean simulated idle time between tasks (exponential)"
+    )
+    request_overhead_bytes: int = Field(
+        200, ge=0, description="bytes added to each request (protocol, context)"
+    )
+    edge_words_per_s: float = Field(
+        40.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
+    )
+
+    def table_path(self) -> Path:
+        return self.table if self.table.is_absolute() else REPO_ROOT / self.table
+
+
+class RewardConfig(_Strict):
+    """reward = w_quality*quality - compute_cost - tx_cost (see docs/environment.md)."""
+
+    w_quality: float = Field(1.0, ge=0, description="weight of the fused answer's judge score")
+    local_word_cost: float = Field(
+        0.02, ge=0, description="compute cost per word generated on the user device"
+    )
+    edge_word_cost: float = Field(
+        0.005, ge=0, description="compute cost per word generated on an edge expert"
+    )
+    w_time: float = Field(1.0, ge=0, description="cost per second of reply delay, summed")
+    w_energy: float = Field(1.0, ge=0, description="cost per joule of user-device radio energy")
+    lost_penalty: float = Field(2.0, ge=0, description="cost per reply lost past the deadline")
+
+
+class ShannonConfig(_Strict):
+    """The paper's closed-form model: SNR -> Shannon rate -> time and energy."""
+
+    snr: Literal["distance", "random"] = Field(
+        "distance", description="SNR from the path-loss model at the current distance, or random"
+    )
+    random_snr_db: tuple[float, float] = Field(
+        (0.0, 30.0), description="uniform SNR range for snr: random"
+    )
+    noise_dbm: float = Field(-94.0, description="noise power over the channel (20 MHz, NF 7)")
+    efficiency: float = Field(
+        1.0, gt=0, le=1, description="fraction of Shannon capacity achieved"
+    )
+    min_snr_db: float = Field(
+        -2.0, description="below this SNR the link is down and the reply is lost"
+    )
+    tx_power_w: float = Field(1.0, gt=0, description="user-device radio draw while sending")
+    rx_power_w: float = Field(0.9, gt=0, description="user-device radio draw while receiving")
+
+
+class BridgeConfig(_Strict):
+    """Process-level settings of the shared-memory bridge."""
+
+    spin: int = Field(2000, ge=0, description="busy-poll iterations before a wait sleeps")
+    timeout_s: float = Field(120.0, gt=0, description="longest wait for one scenario answer")
+
+
+class EnvConfig(_Strict):
+    """Everything one EdgeMoE environment needs."""
+
+    backend: Literal["ns3", "shannon"] = Field("ns3", description="who measures the network")
+    seed: int = Field(0, ge=0, description="default seed (reset(seed=...) overrides)")
+    scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
+    tasks: TaskConfig = Field(default_factory=TaskConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    shannon: ShannonConfig = Field(default_factory=ShannonConfig)
+    bridge: BridgeConfig = Field(default_factory=BridgeConfig)
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{source}: {where}: {msg}{more}"
+
+
+def load_config(source: str | Path | dict[str, Any] | EnvConfig) -> EnvConfig:
+    """Load and validate an environment config from a YAML path, a dict, or pass one through.
+
+    A YAML file may hold the env config at top level or under an ``env:`` key (so an
+    experiment file can carry other sections too).
+    """
+    if isinstance(source, EnvConfig):
+        return source
+    name = "config"
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = str(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}:{where} not valid YAML") from None
+        if data is None:
+            data = {}
+    else:
+        data = source
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: expected a mapping at top level")
+    if "env" in data:
+        data = data["env"]
+        if not isinstance(data, dict):
+            raise ConfigError(f"{name}: env: expected a mapping")
+    try:
+        return EnvConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, name)) from None

@@ -1,0 +1,158 @@
+"""The environment's contract, on the closed-form Shannon backend (no ns-3 needed)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import pybridge
+from pybridge.config import ConfigError
+from pybridge.env import EdgeMoEEnv
+
+
+@pytest.fixture
+def shannon_cfg(table_path):
+    return {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 5}}
+
+
+def test_passes_gymnasium_check_env(shannon_cfg) -> None:
+    env = EdgeMoEEnv(shannon_cfg)
+    check_env(env, skip_render_check=True)
+    env.close()
+    env.close()
+
+
+def test_registered_and_spaces(shannon_cfg) -> None:
+    env = gym.make(pybridge.ENV_ID, config=shannon_cfg)
+    assert env.action_space == gym.spaces.MultiDiscrete([4, 4, 4])
+    assert env.observation_space.shape == (4 * 3 + 2 * 3 + 3 * 4,)
+    env.close()
+
+
+def test_episode_truncates_and_info_has_measurements(shannon_cfg) -> None:
+    env = EdgeMoEEnv(shannon_cfg)
+    obs, info = env.reset(seed=3)
+    assert env.observation_space.contains(obs)
+    steps = 0
+    truncated = False
+    while not truncated:
+        obs, reward, terminated, truncated, info = env.step(np.array([1, 2, 0]))
+        steps += 1
+        assert not terminated
+        for key in ("snr_db", "goodput_mbps", "delay_s", "bytes_delivered", "energy_j"):
+            assert info[key].shape == (3,)
+        # the reward is exactly its documented parts
+        assert reward == pytest.approx(info["quality"] - info["compute_cost"] - info["tx_cost"])
+    assert steps == 5
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.step(np.array([0, 0, 0]))
+    env.close()
+
+
+def test_local_only_has_no_network_cost(shannon_cfg) -> None:
+    env = EdgeMoEEnv(shannon_cfg)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.zeros(3, dtype=int))
+    assert info["tx_cost"] == 0.0
+    assert info["bytes_delivered"].sum() == 0
+    assert info["compute_cost"] > 0
+    env.close()
+
+
+def test_far_expert_costs_more_and_out_of_range_is_lost(table_path) -> None:
+    def cost(distance: float) -> dict:
+        cfg = {
+            "backend": "shannon",
+            "tasks": {"table": str(table_path), "episode_tasks": 2, "gap_s": 0},
+            "scenario": {
+                "experts": [
+                    {"position": [distance, 0, 1]},
+                    {"position": [5, 5, 1]},
+                    {"position": [-5, 5, 1]},
+                ]
+            },
+        }
+        env = EdgeMoEEnv(cfg)
+        env.reset(seed=1)
+        info = env.step(np.array([1, 1, 1]))[4]
+        env.close()
+        return info
+
+    near, far, gone = cost(3.0), cost(40.0), cost(2000.0)
+    assert near["snr_db"][0] > far["snr_db"][0]
+    assert near["tx_cost"] < far["tx_cost"]
+    assert gone["replies_lost"] == 3
+    assert gone["effective_assignment"] == (0, 0, 0)
+    assert gone["tx_cost"] >= 3 * 2.0  # lost_penalty per reply
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        ([0, 1], r"shape \(3,\)"),
+        ([0, 1, 4], r"0\.\.3"),
+        ([0, -1, 1], r"0\.\.3"),
+        ([0.5, 1, 1], "whole numbers"),
+    ],
+)
+def test_bad_actions_are_one_line_errors(shannon_cfg, action, message) -> None:
+    env = EdgeMoEEnv(shannon_cfg)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(np.array(action))
+    # the environment is still usable after a rejected action
+    env.step(np.array([1, 0, 2]))
+    env.close()
+
+
+def test_same_seed_same_episode(shannon_cfg) -> None:
+    def rollout(seed: int) -> list[float]:
+        env = EdgeMoEEnv(shannon_cfg)
+        env.reset(seed=seed)
+        out = [env.step(np.array([1, 2, 3]))[1] for _ in range(5)]
+        env.close()
+        return out
+
+    assert rollout(7) == rollout(7)
+    assert rollout(7) != rollout(8)
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"backend": "omnet"}, "backend"),
+        ({"reward": {"w_time": "fast"}}, "reward.w_time"),
+        ({"scenario": {"experts": []}}, "need 1..32 experts"),
+        ({"scenario": {"user": {"mobility": "random-walk", "params": {"sped": 1}}}}, "sped"),
+        ({"tasks": {"deadline_s": -1}}, "tasks.deadline_s"),
+        ({"typo": 1}, "typo"),
+    ],
+)
+def test_bad_config_values_are_one_line_errors(shannon_cfg, patch, message) -> None:
+    cfg = {**shannon_cfg, **patch}
+    with pytest.raises(ConfigError, match=message) as err:
+        EdgeMoEEnv(cfg)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_table_and_expert_mismatch(table_path) -> None:
+    with pytest.raises(ValueError, match="quality table not found"):
+        EdgeMoEEnv({"backend": "shannon", "tasks": {"table": "/nope.parquet"}})
+    cfg = {
+        "backend": "shannon",
+        "tasks": {"table": str(table_path)},
+        "scenario": {"experts": [{"position": [1, 1, 1]}]},
+    }
+    with pytest.raises(ValueError, match="table has 3 experts but the scenario has 1"):
+        EdgeMoEEnv(cfg)
+
+
+def test_yaml_errors(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("env: {backend: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        EdgeMoEEnv(bad)
+    with pytest.raises(ConfigError, match="no such config file"):
+        EdgeMoEEnv(tmp_path / "missing.yaml")
