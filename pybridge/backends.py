@@ -7,6 +7,7 @@ So a policy trained on one backend can be evaluated on the other.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,6 +47,10 @@ class Backend(Protocol):
         """Run one task; its measurements and the next observation."""
         ...
 
+    def try_task(self, task: Task) -> Report:
+        """What run_task(task) would report, leaving the backend's state unchanged."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -75,26 +80,30 @@ class Ns3Backend:
     def start(self, run: int) -> Report:
         argv = [str(self.program), *self.config.scenario.argv(rng_run=run)]
         self.bridge.start(argv)
-        return self._report()
+        return self._trim(self.bridge.copy_report())
 
     def run_task(self, task: Task) -> Report:
-        k = len(task.target)
-        self.bridge.step(
-            {
-                "task_id": task.task_id,
-                "num_subtasks": k,
-                "target": task.target,
-                "request_bytes": task.request_bytes,
-                "reply_bytes": task.reply_bytes,
-                "compute_s": task.compute_s,
-                "deadline_s": task.deadline_s,
-                "next_gap_s": task.next_gap_s,
-            }
-        )
-        return self._report()
+        return self._trim(self.bridge.step(self._fields(task)))
 
-    def _report(self) -> Report:
-        return _trim(self.bridge.copy_report(), self.config.scenario.num_experts, self.num_subtasks)
+    def try_task(self, task: Task) -> Report:
+        # a forked copy of the scenario runs it; same RNG state, so identical to run_task
+        return self._trim(self.bridge.try_step(self._fields(task)))
+
+    @staticmethod
+    def _fields(task: Task) -> dict[str, object]:
+        return {
+            "task_id": task.task_id,
+            "num_subtasks": len(task.target),
+            "target": task.target,
+            "request_bytes": task.request_bytes,
+            "reply_bytes": task.reply_bytes,
+            "compute_s": task.compute_s,
+            "deadline_s": task.deadline_s,
+            "next_gap_s": task.next_gap_s,
+        }
+
+    def _trim(self, raw: dict[str, np.ndarray]) -> Report:
+        return _trim(raw, self.config.scenario.num_experts, self.num_subtasks)
 
     def close(self) -> None:
         self.bridge.close()
@@ -175,7 +184,10 @@ class ShannonBackend:
         return report
 
     def _empty(self) -> Report:
-        raw = {name: np.zeros_like(np.asarray(np.zeros((), REPORT_DTYPE)[name])) for name in REPORT_DTYPE.names}
+        raw = {
+            name: np.zeros_like(np.asarray(np.zeros((), REPORT_DTYPE)[name]))
+            for name in REPORT_DTYPE.names
+        }
         return _trim(raw, self.config.scenario.num_experts, self.num_subtasks)
 
     def _observe(self, report: Report) -> None:
@@ -237,6 +249,13 @@ class ShannonBackend:
         self.time += task.next_gap_s
         self._observe(report)
         return report
+
+    def try_task(self, task: Task) -> Report:
+        saved = copy.deepcopy((self.rng, self.pos, self.heading, self.time, self.last_goodput))
+        try:
+            return self.run_task(task)
+        finally:
+            self.rng, self.pos, self.heading, self.time, self.last_goodput = saved
 
     def close(self) -> None:
         pass

@@ -160,8 +160,18 @@ class Bridge:
 
     def step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Write an action from ``fields`` (unset fields are zero), exchange, copy the report."""
+        return self._send(fields, LAYOUT["cmd_step"])
+
+    def try_step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Like step(), but in a forked copy of the scenario: the real one does not advance.
+
+        What the action *would* measure from the current simulator state (for oracles).
+        """
+        return self._send(fields, LAYOUT["cmd_try"])
+
+    def _send(self, fields: Mapping[str, Any], command: int) -> dict[str, np.ndarray]:
         self.action[()] = np.zeros((), ACTION_DTYPE)
-        self.action["command"] = LAYOUT["cmd_step"]
+        self.action["command"] = command
         for name, value in fields.items():
             if name not in ACTION_DTYPE.names:
                 raise KeyError(f"unknown action field {name!r}")
@@ -270,4 +280,6 @@ class Bridge:
             self._stderr.close()
             self._stderr = None
         how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        return ScenarioDied(f"scenario process {proc.pid} died ({how})" + (f": {why}" if why else ""))
+        return ScenarioDied(
+            f"scenario process {proc.pid} died ({how})" + (f": {why}" if why else "")
+        )

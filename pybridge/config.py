@@ -219,9 +219,7 @@ class ShannonConfig(_Strict):
         (0.0, 30.0), description="uniform SNR range for snr: random"
     )
     noise_dbm: float = Field(-94.0, description="noise power over the channel (20 MHz, NF 7)")
-    efficiency: float = Field(
-        1.0, gt=0, le=1, description="fraction of Shannon capacity achieved"
-    )
+    efficiency: float = Field(1.0, gt=0, le=1, description="fraction of Shannon capacity achieved")
     min_snr_db: float = Field(
         -2.0, description="below this SNR the link is down and the reply is lost"
     )

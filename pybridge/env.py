@@ -121,8 +121,10 @@ class EdgeMoEEnv(gym.Env):
             raise RuntimeError("environment is closed")
         cfg = self.config.tasks
         self._prompts = self.np_random.integers(0, self.table.num_prompts, cfg.episode_tasks)
-        self._gaps = self.np_random.exponential(cfg.gap_s, cfg.episode_tasks) if cfg.gap_s else (
-            np.zeros(cfg.episode_tasks)
+        self._gaps = (
+            self.np_random.exponential(cfg.gap_s, cfg.episode_tasks)
+            if cfg.gap_s
+            else (np.zeros(cfg.episode_tasks))
         )
         run = int(self.np_random.integers(1, 2**31 - 1))
         if self._backend is None:
@@ -142,10 +144,34 @@ class EdgeMoEEnv(gym.Env):
             raise RuntimeError("episode is over (truncated): call reset()")
         target = self._check_action(action)
         p = int(self._prompts[self._t])
+        task = self._task(p, target)
+        report = self._backend.run_task(task)
+        self._last = report
+        self._t += 1
+        truncated = self._t >= len(self._prompts)
+        reward, info = self._outcome(p, task, report)
+        return self._observation(), reward, False, truncated, info
+
+    def evaluate_action(self, action: Any) -> tuple[float, dict[str, Any]]:
+        """Reward and info that ``step(action)`` would give now, without taking the step.
+
+        An oracle's tool (the upper bound): the ns-3 backend runs the task in a forked
+        copy of the scenario, the Shannon backend on a copy of its state. Same random
+        state, so ``step(action)`` right after returns the same reward.
+        """
+        if self._backend is None or self._last is None or self._t >= len(self._prompts):
+            raise RuntimeError("evaluate_action() needs a running episode")
+        p = int(self._prompts[self._t])
+        task = self._task(p, self._check_action(action))
+        return self._outcome(p, task, self._backend.try_task(task))
+
+    # -- internals -------------------------------------------------------------------
+
+    def _task(self, p: int, target: np.ndarray) -> Task:
         tb, cfg = self.table, self.config.tasks
         k = np.arange(self.num_subtasks)
         offloaded = target > 0
-        task = Task(
+        return Task(
             task_id=self._t,
             target=target,
             request_bytes=np.where(offloaded, tb.subtask_bytes[p] + cfg.request_overhead_bytes, 0),
@@ -154,11 +180,10 @@ class EdgeMoEEnv(gym.Env):
             deadline_s=cfg.deadline_s,
             next_gap_s=float(self._gaps[self._t]),
         )
-        report = self._backend.run_task(task)
+
+    def _outcome(self, p: int, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
+        tb = self.table
         reward, parts = self._reward(p, task, report)
-        self._last = report
-        self._t += 1
-        truncated = self._t >= len(self._prompts)
         info = {name: report[name] for name in INFO_ARRAYS}
         # no frame heard from an expert: SNR of zero signal power, -inf dB (NaN would
         # make identical episodes compare unequal)
@@ -166,13 +191,13 @@ class EdgeMoEEnv(gym.Env):
         info.update(parts)
         info.update(
             prompt_id=tb.prompt_ids[p],
-            assignment=tuple(int(a) for a in target),
+            assignment=tuple(int(a) for a in task.target),
             replies_lost=int(report["replies_lost"].sum()),
             ue_energy_j=float(report["ue_energy_j"]),
             sim_time_s=float(report["sim_time_s"]),
             distance_m=report["distance_m"],
         )
-        return self._observation(), reward, False, truncated, info
+        return reward, info
 
     def close(self) -> None:
         if self._backend is not None:
@@ -180,14 +205,10 @@ class EdgeMoEEnv(gym.Env):
             self._backend = None
         self._closed = True
 
-    # -- internals -------------------------------------------------------------------
-
     def _check_action(self, action: Any) -> np.ndarray:
         a = np.asarray(action)
         if a.shape != (self.num_subtasks,):
-            raise ValueError(
-                f"action must have shape ({self.num_subtasks},), got {a.shape}"
-            )
+            raise ValueError(f"action must have shape ({self.num_subtasks},), got {a.shape}")
         if not np.issubdtype(a.dtype, np.integer):
             if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
                 raise ValueError(f"action entries must be whole numbers, got {a.tolist()}")

@@ -126,7 +126,9 @@ class QualityTable:
             except ValueError:
                 raise TableError(f"{source}: bad assignment {row.assignment!r}") from None
             if p is None or len(assignment) != K or not all(0 <= a < E for a in assignment):
-                raise TableError(f"{source}: fused row {row.prompt_id}/{row.assignment} fits no action")
+                raise TableError(
+                    f"{source}: fused row {row.prompt_id}/{row.assignment} fits no action"
+                )
             if not (isinstance(row.score, (int, float)) and 0 <= row.score <= 10):
                 raise TableError(f"{source}: fused score {row.score!r} outside 0..10")
             fused[(p, assignment)] = float(row.score)

@@ -186,3 +186,20 @@ def test_bridges_run_side_by_side() -> None:
     finally:
         for br in bridges:
             br.close()
+
+
+def test_try_step_runs_in_a_forked_copy() -> None:
+    with B.Bridge() as br:
+        br.start([ECHO])
+        pid = br.process.pid
+        assert br.step({"task_id": 1})["sim_time_s"] == 1.0
+        # each TRY is answered by a fork that counts one more step and vanishes
+        for _ in range(3):
+            tried = br.try_step(
+                {"task_id": 9, "num_subtasks": 1, "target": [1], "reply_bytes": [5]}
+            )
+            assert tried["sim_time_s"] == 2.0
+            assert tried["bytes_delivered"][0] == 5
+        # the real scenario did not move
+        assert br.step({"task_id": 2})["sim_time_s"] == 2.0
+        assert br.process.pid == pid

@@ -156,3 +156,13 @@ def test_yaml_errors(tmp_path) -> None:
         EdgeMoEEnv(bad)
     with pytest.raises(ConfigError, match="no such config file"):
         EdgeMoEEnv(tmp_path / "missing.yaml")
+
+
+def test_evaluate_action_predicts_step_without_advancing(shannon_cfg) -> None:
+    env = EdgeMoEEnv(shannon_cfg)
+    env.reset(seed=5)
+    env.step(np.array([1, 1, 1]))
+    guesses = {a: env.evaluate_action(np.array(a))[0] for a in [(0, 0, 0), (1, 2, 3), (3, 3, 3)]}
+    _, reward, _, _, _ = env.step(np.array([1, 2, 3]))
+    assert reward == pytest.approx(guesses[(1, 2, 3)])
+    env.close()

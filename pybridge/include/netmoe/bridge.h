@@ -10,6 +10,10 @@
  *     if (!bridge.Exchange()) break;    // publish, wait for the next action
  *     use(bridge.Action());
  *
+ * A TRY command ("what if?") is served by fork(): the child runs the task exactly as
+ * a STEP would and exits right after publishing its report, while the parent waits
+ * for the next command from the unchanged state. The scenario code never sees it.
+ *
  * Waits sleep in futex(2) after a short spin and wake every 100 ms to check that the
  * Python parent is alive (still our parent, still running); when it is gone Exchange()
  * throws BridgeError and the scenario exits by itself.
@@ -30,6 +34,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace netmoe
 {
@@ -123,12 +128,54 @@ class ScenarioBridge
 
     /**
      * Publish the report and wait for Python's next action.
-     * \return true for a step command, false when Python asked to stop
+     * \return true for a step (or a TRY, in the forked copy), false when Python asked to stop
      */
     bool Exchange()
     {
         NetmoeHeader& h = m_shm->header;
         netmoe_post(&h.to_python_seq, &h.python_waiting);
+        if (m_isTryChild)
+        {
+            std::fflush(nullptr);
+            _exit(0); // a forked "what if" copy is done once its report is out
+        }
+        for (;;)
+        {
+            WaitForAction();
+            if (m_shm->action.command != NETMOE_CMD_TRY)
+            {
+                return m_shm->action.command == NETMOE_CMD_STEP;
+            }
+            pid_t child = fork();
+            if (child < 0)
+            {
+                throw BridgeError(std::string("netmoe bridge: fork for TRY failed: ") +
+                                  std::strerror(errno));
+            }
+            if (child == 0)
+            {
+                m_isTryChild = true;
+                return true; // run the task like a STEP
+            }
+            int status = 0;
+            waitpid(child, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            {
+                throw BridgeError("netmoe bridge: TRY copy of the scenario failed");
+            }
+        }
+    }
+
+    /** Leave a message for Python to show if this process dies. */
+    void SetError(const std::string& message)
+    {
+        std::snprintf(m_shm->header.error, sizeof(m_shm->header.error), "%s", message.c_str());
+    }
+
+  private:
+    void WaitForAction()
+    {
+        NetmoeHeader& h = m_shm->header;
         double waited = 0.0;
         const double slice = 0.1;
         for (;;)
@@ -152,16 +199,8 @@ class ScenarioBridge
             }
         }
         m_lastAction = netmoe_load(&h.to_scenario_seq);
-        return m_shm->action.command == NETMOE_CMD_STEP;
     }
 
-    /** Leave a message for Python to show if this process dies. */
-    void SetError(const std::string& message)
-    {
-        std::snprintf(m_shm->header.error, sizeof(m_shm->header.error), "%s", message.c_str());
-    }
-
-  private:
     bool PeerAlive() const
     {
         if (m_isChild && getppid() != m_parent)
@@ -176,6 +215,7 @@ class ScenarioBridge
     double m_timeout;
     int32_t m_parent{0};
     bool m_isChild{true};
+    bool m_isTryChild{false};
     uint32_t m_lastAction{0};
 };
 

@@ -26,6 +26,7 @@
 /* NetmoeAction.command */
 #define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
 #define NETMOE_CMD_STOP 2u /* finish: the scenario process exits cleanly */
+#define NETMOE_CMD_TRY 3u  /* run the task in a forked copy; report it; state unchanged */
 
 /* NetmoeReport.status */
 #define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
