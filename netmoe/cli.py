@@ -8,6 +8,7 @@ import sys
 
 # subcommand -> (module with `add_arguments(parser)` and `run(args) -> int`, help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("netmoe.build", "compile the ns-3 scenarios and bridge peers (CMake)"),
     "table": ("llm_pipeline.cli", "build or inspect the quality table"),
 }
 
