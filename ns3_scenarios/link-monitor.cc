@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Per-expert link measurements from ns-3 traces (see link-monitor.h).
+ */
+#include "link-monitor.h"
+
+#include "ns3/ampdu-subframe-header.h"
+#include "ns3/ap-wifi-mac.h"
+#include "ns3/ipv4-header.h"
+#include "ns3/llc-snap-header.h"
+#include "ns3/log.h"
+#include "ns3/simulator.h"
+#include "ns3/wifi-mac-header.h"
+#include "ns3/wifi-mpdu.h"
+#include "ns3/wifi-net-device.h"
+#include "ns3/wifi-psdu.h"
+
+#include <cmath>
+#include <limits>
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeLinkMonitor");
+
+using namespace ns3;
+
+LinkMonitor::LinkMonitor(const WifiNetwork& net,
+                         const std::vector<Ipv4Address>& expertIps,
+                         Ipv4Address ueIp,
+                         double snrAlpha)
+    : m_alpha(snrAlpha)
+{
+    const uint32_t n = net.expertDevices.GetN();
+    auto ueDev = DynamicCast<WifiNetDevice>(net.ueDevice.Get(0));
+    m_uePhy = ueDev->GetPhy();
+    m_ueMac = ueDev->GetMac();
+    m_ueAddr = Mac48Address::ConvertFrom(ueDev->GetAddress());
+    m_window.resize(n);
+    m_snrEwma.assign(n, std::numeric_limits<double>::quiet_NaN());
+    m_lastHeard.resize(n);
+    m_heard.assign(n, false);
+    for (uint32_t i = 0; i < n; ++i)
+    {
+        auto dev = DynamicCast<WifiNetDevice>(net.expertDevices.Get(i));
+        auto addr = Mac48Address::ConvertFrom(dev->GetAddress());
+        m_expertAddrs.push_back(addr);
+        m_byMac[addr] = i;
+        m_byIp[expertIps.at(i)] = i;
+        dev->GetPhy()->TraceConnectWithoutContext("PhyTxPsduBegin",
+                                                  MakeCallback(&LinkMonitor::ExpertTx, this));
+        dev->GetMac()->TraceConnectWithoutContext("DroppedMpdu",
+                                                  MakeCallback(&LinkMonitor::MpduDropped, this));
+        dev->GetMac()->TraceConnectWithoutContext("MacTxDrop",
+                                                  MakeCallback(&LinkMonitor::PacketDropped, this));
+    }
+    (void)ueIp;
+    m_uePhy->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&LinkMonitor::UeTx, this));
+    m_uePhy->TraceConnectWithoutContext("PhyRxBegin", MakeCallback(&LinkMonitor::UeRxBegin, this));
+    m_uePhy->TraceConnectWithoutContext("PhyRxPayloadBegin",
+                                        MakeCallback(&LinkMonitor::UeRxPayloadBegin, this));
+    m_uePhy->TraceConnectWithoutContext("MonitorSnifferRx",
+                                        MakeCallback(&LinkMonitor::UeSniffRx, this));
+    m_ueMac->TraceConnectWithoutContext("DroppedMpdu", MakeCallback(&LinkMonitor::MpduDropped, this));
+    m_ueMac->TraceConnectWithoutContext("MacTxDrop", MakeCallback(&LinkMonitor::PacketDropped, this));
+}
+
+void
+LinkMonitor::BeginWindow()
+{
+    for (auto& w : m_window)
+    {
+        w = LinkWindow{};
+    }
+}
+
+const LinkWindow&
+LinkMonitor::Window(uint32_t e) const
+{
+    return m_window.at(e);
+}
+
+double
+LinkMonitor::ObservedSnrDb(uint32_t e) const
+{
+    return m_snrEwma.at(e);
+}
+
+double
+LinkMonitor::SecondsSinceHeard(uint32_t e) const
+{
+    if (!m_heard.at(e))
+    {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    return (Simulator::Now() - m_lastHeard[e]).GetSeconds();
+}
+
+bool
+LinkMonitor::IsAssociated(uint32_t e) const
+{
+    auto ap = DynamicCast<ApWifiMac>(m_ueMac);
+    return ap && ap->IsAssociated(m_expertAddrs.at(e)).has_value();
+}
+
+int
+LinkMonitor::ExpertOf(Mac48Address a) const
+{
+    auto it = m_byMac.find(a);
+    return it == m_byMac.end() ? -1 : static_cast<int>(it->second);
+}
+
+int
+LinkMonitor::ExpertOfIp(Ptr<const Packet> llcPacket) const
+{
+    Ptr<Packet> copy = llcPacket->Copy();
+    LlcSnapHeader llc;
+    if (copy->GetSize() < llc.GetSerializedSize() + 20)
+    {
+        return -1;
+    }
+    copy->RemoveHeader(llc);
+    if (llc.GetType() != 0x0800)
+    {
+        return -1;
+    }
+    Ipv4Header ip;
+    copy->PeekHeader(ip);
+    for (auto a : {ip.GetDestination(), ip.GetSource()})
+    {
+        auto it = m_byIp.find(a);
+        if (it != m_byIp.end())
+        {
+            return static_cast<int>(it->second);
+        }
+    }
+    return -1;
+}
+
+void
+LinkMonitor::CountPsdu(Ptr<const WifiPsdu> psdu)
+{
+    for (auto it = psdu->begin(); it != psdu->end(); ++it)
+    {
+        const WifiMacHeader& h = (*it)->GetHeader();
+        if (!h.IsData())
+        {
+            continue;
+        }
+        int e = -1;
+        if (h.GetAddr2() == m_ueAddr)
+        {
+            e = ExpertOf(h.GetAddr1());
+        }
+        else if (h.GetAddr1() == m_ueAddr)
+        {
+            e = ExpertOf(h.GetAddr2());
+        }
+        if (e < 0)
+        {
+            continue;
+        }
+        m_window[e].dataSent++;
+        if (h.IsRetry())
+        {
+            m_window[e].retries++;
+        }
+    }
+}
+
+void
+LinkMonitor::UeTx(WifiConstPsduMap psdus, WifiTxVector txVector, double /* powerW */)
+{
+    const Time airtime = WifiPhy::CalculateTxDuration(psdus, txVector, m_uePhy->GetPhyBand());
+    int target = -1;
+    for (const auto& [staId, psdu] : psdus)
+    {
+        CountPsdu(psdu);
+        if (target < 0)
+        {
+            target = ExpertOf(psdu->GetAddr1());
+        }
+    }
+    m_lastTxTarget = target;
+    if (target >= 0)
+    {
+        m_window[target].txAirtime += airtime;
+    }
+}
+
+void
+LinkMonitor::ExpertTx(WifiConstPsduMap psdus, WifiTxVector /* txVector */, double /* powerW */)
+{
+    for (const auto& [staId, psdu] : psdus)
+    {
+        CountPsdu(psdu);
+    }
+}
+
+void
+LinkMonitor::UeRxBegin(Ptr<const Packet> p, RxPowerWattPerChannelBand /* powers */)
+{
+    m_rxPacket = p;
+}
+
+void
+LinkMonitor::UeRxPayloadBegin(WifiTxVector txVector, Time duration)
+{
+    if (!m_rxPacket)
+    {
+        return;
+    }
+    Ptr<Packet> copy = m_rxPacket->Copy();
+    m_rxPacket = nullptr;
+    if (txVector.IsAggregation())
+    {
+        AmpduSubframeHeader sub;
+        copy->RemoveHeader(sub);
+    }
+    WifiMacHeader h;
+    if (copy->GetSize() < 10)
+    {
+        return;
+    }
+    copy->PeekHeader(h);
+    int e = (h.IsAck() || h.IsCts()) ? m_lastTxTarget : ExpertOf(h.GetAddr2());
+    if (e >= 0)
+    {
+        m_window[e].rxAirtime += duration;
+    }
+}
+
+void
+LinkMonitor::UeSniffRx(Ptr<const Packet> p,
+                       uint16_t /* freqMhz */,
+                       WifiTxVector /* txVector */,
+                       MpduInfo info,
+                       SignalNoiseDbm sn,
+                       uint16_t /* staId */)
+{
+    Ptr<Packet> copy = p->Copy();
+    if (info.type != NORMAL_MPDU)
+    {
+        // One sample per A-MPDU: its subframes share the reference number and the SNR.
+        if (m_ampduSampled && info.mpduRefNumber == m_lastAmpduRef)
+        {
+            return;
+        }
+        AmpduSubframeHeader sub;
+        copy->RemoveHeader(sub);
+    }
+    WifiMacHeader h;
+    copy->PeekHeader(h);
+    if (h.IsAck() || h.IsCts())
+    {
+        return; // no transmitter address
+    }
+    const int e = ExpertOf(h.GetAddr2());
+    if (e < 0)
+    {
+        return;
+    }
+    if (info.type != NORMAL_MPDU)
+    {
+        m_lastAmpduRef = info.mpduRefNumber;
+        m_ampduSampled = true;
+    }
+    const double snr = sn.signal - sn.noise;
+    m_window[e].snrSumDb += snr;
+    m_window[e].snrSamples++;
+    m_snrEwma[e] = std::isnan(m_snrEwma[e]) ? snr : m_alpha * snr + (1 - m_alpha) * m_snrEwma[e];
+    m_lastHeard[e] = Simulator::Now();
+    m_heard[e] = true;
+}
+
+void
+LinkMonitor::MpduDropped(WifiMacDropReason /* reason */, Ptr<const WifiMpdu> mpdu)
+{
+    const WifiMacHeader& h = mpdu->GetHeader();
+    if (!h.IsData())
+    {
+        return;
+    }
+    int e = h.GetAddr2() == m_ueAddr ? ExpertOf(h.GetAddr1()) : ExpertOf(h.GetAddr2());
+    if (e >= 0)
+    {
+        m_window[e].lost++;
+    }
+}
+
+void
+LinkMonitor::PacketDropped(Ptr<const Packet> p)
+{
+    int e = ExpertOfIp(p);
+    if (e >= 0)
+    {
+        m_window[e].lost++;
+    }
+}
+
+} // namespace netmoe

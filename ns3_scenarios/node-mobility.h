@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Per-node mobility for the edge-moe scenario: parses the --nodes specification
+ * ("x,y,z|model|key=val,...;...") and installs one ns-3 mobility model per node.
+ */
+#ifndef NETMOE_NODE_MOBILITY_H
+#define NETMOE_NODE_MOBILITY_H
+
+#include "ns3/node-container.h"
+#include "ns3/vector.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace netmoe
+{
+
+/** Rectangle that bounds the random mobility models (--area). */
+struct Area
+{
+    double xMin{-50};
+    double xMax{50};
+    double yMin{-50};
+    double yMax{50};
+};
+
+/** One node's position and mobility model, as written in --nodes. */
+struct NodeSpec
+{
+    ns3::Vector position;                 //!< initial position (m)
+    std::string model{"constant"};        //!< constant, random-walk, random-waypoint, ...
+    std::map<std::string, double> params; //!< model parameters (key=value)
+};
+
+/** Parse "xmin,xmax,ymin,ymax"; NS_FATAL_ERROR on a malformed string. */
+Area ParseArea(const std::string& text);
+
+/**
+ * Parse --nodes: ';'-separated nodes, each "x,y,z" optionally followed by "|model" and
+ * "|key=val,key=val". NS_FATAL_ERROR (one line) on an unknown model or key.
+ */
+std::vector<NodeSpec> ParseNodeSpecs(const std::string& text);
+
+/** The default layout: user device at the origin, experts on a circle, all static. */
+std::vector<NodeSpec> DefaultNodeSpecs(uint32_t numExperts, double radius, double height);
+
+/** Install one mobility model per node (nodes and specs in the same order). */
+void InstallMobility(const ns3::NodeContainer& nodes,
+                     const std::vector<NodeSpec>& specs,
+                     const Area& area);
+
+} // namespace netmoe
+
+#endif /* NETMOE_NODE_MOBILITY_H */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * JSON rendering of NetmoeReport (see report-json.h).
+ */
+#include "report-json.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+namespace netmoe
+{
+
+static_assert(NETMOE_MAX_EXPERTS != NETMOE_MAX_SUBTASKS,
+              "array lengths tell per-expert from per-subtask fields");
+
+namespace
+{
+
+void
+Put(std::string& out, double v)
+{
+    if (!std::isfinite(v))
+    {
+        out += "null";
+        return;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", v);
+    out += buf;
+}
+
+void
+Put(std::string& out, uint64_t v)
+{
+    out += std::to_string(v);
+}
+
+void
+Put(std::string& out, uint32_t v)
+{
+    out += std::to_string(v);
+}
+
+void
+Put(std::string& out, int32_t v)
+{
+    out += std::to_string(v);
+}
+
+} // namespace
+
+std::string
+ReportToJson(const NetmoeReport& r)
+{
+    std::string out = "{";
+    bool first = true;
+    auto key = [&](const char* name) {
+        out += first ? "\"" : ", \"";
+        out += name;
+        out += "\": ";
+        first = false;
+    };
+#define NETMOE_JSON_SCALAR(ctype, code, name)                                                     \
+    key(#name);                                                                                   \
+    Put(out, r.name);
+#define NETMOE_JSON_ARRAY(ctype, code, name, count)                                               \
+    {                                                                                             \
+        key(#name);                                                                               \
+        const uint32_t n = (count) == NETMOE_MAX_EXPERTS ? r.num_experts : r.num_subtasks;       \
+        out += "[";                                                                               \
+        for (uint32_t i = 0; i < n && i < (count); ++i)                                           \
+        {                                                                                         \
+            if (i)                                                                                \
+                out += ", ";                                                                      \
+            Put(out, r.name[i]);                                                                  \
+        }                                                                                         \
+        out += "]";                                                                               \
+    }
+    NETMOE_REPORT_FIELDS(NETMOE_JSON_SCALAR, NETMOE_JSON_ARRAY)
+#undef NETMOE_JSON_SCALAR
+#undef NETMOE_JSON_ARRAY
+    out += "}";
+    return out;
+}
+
+} // namespace netmoe

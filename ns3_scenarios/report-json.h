@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * NetmoeReport as one line of JSON (standalone mode), generated from the X-macro field
+ * list in messages.h so it always has every field. Per-expert arrays are cut to
+ * num_experts, per-subtask arrays to num_subtasks; NaN becomes null.
+ */
+#ifndef NETMOE_REPORT_JSON_H
+#define NETMOE_REPORT_JSON_H
+
+#include "netmoe/messages.h"
+
+#include <string>
+
+namespace netmoe
+{
+
+/** One JSON object, no newline. */
+std::string ReportToJson(const NetmoeReport& report);
+
+} // namespace netmoe
+
+#endif /* NETMOE_REPORT_JSON_H */

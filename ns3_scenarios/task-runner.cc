@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * TCP request/reply transfers of one task (see task-runner.h).
+ */
+#include "task-runner.h"
+
+#include "ns3/inet-socket-address.h"
+#include "ns3/log.h"
+#include "ns3/node.h"
+#include "ns3/packet.h"
+#include "ns3/simulator.h"
+#include "ns3/tcp-socket-factory.h"
+
+#include <algorithm>
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeTaskRunner");
+
+using namespace ns3;
+
+namespace
+{
+/** Largest packet handed to a TCP socket at once. */
+constexpr uint32_t kChunk = 65536;
+} // namespace
+
+TaskRunner::TaskRunner(Ptr<Node> ue,
+                       const NodeContainer& experts,
+                       const std::vector<Ipv4Address>& expertIps,
+                       uint16_t basePort)
+    : m_ue(ue),
+      m_experts(experts),
+      m_expertIps(expertIps),
+      m_basePort(basePort)
+{
+    for (uint32_t e = 0; e < experts.GetN(); ++e)
+    {
+        for (uint16_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
+        {
+            auto s = Socket::CreateSocket(experts.Get(e), TcpSocketFactory::GetTypeId());
+            if (s->Bind(InetSocketAddress(Ipv4Address::GetAny(), basePort + k)) != 0 ||
+                s->Listen() != 0)
+            {
+                NS_FATAL_ERROR("edge-moe: cannot listen on expert " << e + 1 << " port "
+                                                                    << basePort + k);
+            }
+            s->SetAcceptCallback(MakeCallback(&TaskRunner::AcceptRequest, this),
+                                 MakeCallback(&TaskRunner::Accepted, this));
+            m_listeners.push_back(s);
+        }
+    }
+}
+
+void
+TaskRunner::SetDoneCallback(Callback<void> done)
+{
+    m_done = done;
+}
+
+uint32_t
+TaskRunner::Prepare(const NetmoeAction& a)
+{
+    m_subtasks.assign(a.num_subtasks, SubtaskTransfer{});
+    m_bySocket.clear();
+    m_pending = 0;
+    for (uint32_t k = 0; k < a.num_subtasks; ++k)
+    {
+        SubtaskTransfer& t = m_subtasks[k];
+        t.target = a.target[k];
+        // Zero-byte messages would never complete a TCP read: at least one byte each.
+        t.requestBytes = std::max<uint32_t>(1, a.request_bytes[k]);
+        t.replyBytes = std::max<uint32_t>(1, a.reply_bytes[k]);
+        t.computeS = std::max(0.0, a.compute_s[k]);
+        if (t.target > 0)
+        {
+            ++m_pending;
+        }
+    }
+    return m_pending;
+}
+
+void
+TaskRunner::Launch()
+{
+    m_active = true;
+    m_start = Simulator::Now();
+    for (uint32_t k = 0; k < m_subtasks.size(); ++k)
+    {
+        SubtaskTransfer& t = m_subtasks[k];
+        if (t.target <= 0)
+        {
+            continue;
+        }
+        auto s = Socket::CreateSocket(m_ue, TcpSocketFactory::GetTypeId());
+        t.userSocket = s;
+        m_bySocket[PeekPointer(s)] = k;
+        s->Bind();
+        s->SetConnectCallback(MakeCallback(&TaskRunner::Connected, this),
+                              MakeCallback(&TaskRunner::ConnectFailed, this));
+        s->SetRecvCallback(MakeCallback(&TaskRunner::ReadReply, this));
+        s->SetSendCallback(MakeCallback(&TaskRunner::SendRequest, this));
+        s->Connect(InetSocketAddress(m_expertIps.at(t.target - 1), m_basePort + k));
+    }
+}
+
+SubtaskTransfer*
+TaskRunner::Lookup(Ptr<Socket> s)
+{
+    auto it = m_bySocket.find(PeekPointer(s));
+    if (!m_active || it == m_bySocket.end())
+    {
+        return nullptr;
+    }
+    return &m_subtasks[it->second];
+}
+
+void
+TaskRunner::Connected(Ptr<Socket> s)
+{
+    SendRequest(s, s->GetTxAvailable());
+}
+
+void
+TaskRunner::ConnectFailed(Ptr<Socket> s)
+{
+    NS_LOG_INFO("connection failed at " << Simulator::Now().As(Time::S));
+}
+
+void
+TaskRunner::SendRequest(Ptr<Socket> s, uint32_t /* available */)
+{
+    SubtaskTransfer* t = Lookup(s);
+    if (!t)
+    {
+        return;
+    }
+    while (t->requestSent < t->requestBytes && s->GetTxAvailable() > 0)
+    {
+        uint32_t n = std::min<uint64_t>({t->requestBytes - t->requestSent,
+                                         s->GetTxAvailable(),
+                                         kChunk});
+        int sent = s->Send(Create<Packet>(n));
+        if (sent <= 0)
+        {
+            break;
+        }
+        t->requestSent += sent;
+    }
+}
+
+bool
+TaskRunner::AcceptRequest(Ptr<Socket> /* s */, const Address& /* from */)
+{
+    return m_active;
+}
+
+void
+TaskRunner::Accepted(Ptr<Socket> s, const Address& /* from */)
+{
+    Address local;
+    s->GetSockName(local);
+    const uint32_t k = InetSocketAddress::ConvertFrom(local).GetPort() - m_basePort;
+    if (!m_active || k >= m_subtasks.size() || m_subtasks[k].expertSocket ||
+        m_subtasks[k].target <= 0 ||
+        m_experts.Get(m_subtasks[k].target - 1)->GetId() != s->GetNode()->GetId())
+    {
+        s->Close(); // a stray connection, not part of this task
+        return;
+    }
+    m_subtasks[k].expertSocket = s;
+    m_bySocket[PeekPointer(s)] = k;
+    s->SetRecvCallback(MakeCallback(&TaskRunner::ReadRequest, this));
+    s->SetSendCallback(MakeCallback(&TaskRunner::SendReply, this));
+    ReadRequest(s);
+}
+
+void
+TaskRunner::ReadRequest(Ptr<Socket> s)
+{
+    SubtaskTransfer* t = Lookup(s);
+    Ptr<Packet> p;
+    while ((p = s->Recv()))
+    {
+        if (t)
+        {
+            t->requestReceived += p->GetSize();
+        }
+    }
+    if (t && t->requestReceived >= t->requestBytes && !t->computeEvent.IsPending() &&
+        !t->replyStarted)
+    {
+        const uint32_t k = static_cast<uint32_t>(t - m_subtasks.data());
+        t->computeEvent = Simulator::Schedule(Seconds(t->computeS), &TaskRunner::StartReply, this, k);
+    }
+}
+
+void
+TaskRunner::StartReply(uint32_t k)
+{
+    SubtaskTransfer& t = m_subtasks[k];
+    t.replyStarted = true;
+    t.replyStart = Simulator::Now();
+    SendReply(t.expertSocket, 0);
+}
+
+void
+TaskRunner::SendReply(Ptr<Socket> s, uint32_t /* available */)
+{
+    SubtaskTransfer* t = Lookup(s);
+    if (!t || !t->replyStarted)
+    {
+        return;
+    }
+    while (t->replySent < t->replyBytes && s->GetTxAvailable() > 0)
+    {
+        uint32_t n = std::min<uint64_t>({t->replyBytes - t->replySent, s->GetTxAvailable(), kChunk});
+        int sent = s->Send(Create<Packet>(n));
+        if (sent <= 0)
+        {
+            break;
+        }
+        t->replySent += sent;
+    }
+    if (t->replySent >= t->replyBytes)
+    {
+        s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
+        s->Close(); // FIN after the data
+    }
+}
+
+void
+TaskRunner::ReadReply(Ptr<Socket> s)
+{
+    SubtaskTransfer* t = Lookup(s);
+    Ptr<Packet> p;
+    while ((p = s->Recv()))
+    {
+        if (!t || t->done)
+        {
+            continue;
+        }
+        t->replyReceived += p->GetSize();
+        t->lastByte = Simulator::Now();
+    }
+    if (t && !t->done && t->replyReceived >= t->replyBytes)
+    {
+        t->done = true;
+        t->delay = Simulator::Now() - m_start;
+        s->Close();
+        if (--m_pending == 0 && !m_done.IsNull())
+        {
+            m_done();
+        }
+    }
+}
+
+void
+TaskRunner::Abort()
+{
+    m_active = false;
+    for (auto& t : m_subtasks)
+    {
+        Simulator::Cancel(t.computeEvent);
+        for (auto s : {t.userSocket, t.expertSocket})
+        {
+            if (!s)
+            {
+                continue;
+            }
+            s->SetRecvCallback(MakeNullCallback<void, Ptr<Socket>>());
+            s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
+            s->SetConnectCallback(MakeNullCallback<void, Ptr<Socket>>(),
+                                  MakeNullCallback<void, Ptr<Socket>>());
+            if (!t.done)
+            {
+                s->Close();
+            }
+        }
+        t.userSocket = nullptr;
+        t.expertSocket = nullptr;
+    }
+    m_bySocket.clear();
+}
+
+const std::vector<SubtaskTransfer>&
+TaskRunner::Subtasks() const
+{
+    return m_subtasks;
+}
+
+Time
+TaskRunner::TaskStart() const
+{
+    return m_start;
+}
+
+} // namespace netmoe

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * TaskRunner: the packets of one generative task in the edge-moe scenario.
+ *
+ * For each offloaded subtask k the user device opens a new TCP connection to its
+ * expert (port basePort + k, so the expert knows which subtask it serves), sends
+ * request_bytes, the expert waits compute_s once the whole request is in (its
+ * generation time), then sends reply_bytes back and closes. A new connection per
+ * subtask, like one HTTP/1.0 request: the handshake is part of the measured delay.
+ * When every reply is in, the done callback fires; at the deadline the caller calls
+ * Abort(), which closes whatever is still open (those replies are lost).
+ */
+#ifndef NETMOE_TASK_RUNNER_H
+#define NETMOE_TASK_RUNNER_H
+
+#include "netmoe/messages.h"
+
+#include "ns3/callback.h"
+#include "ns3/event-id.h"
+#include "ns3/ipv4-address.h"
+#include "ns3/node-container.h"
+#include "ns3/nstime.h"
+#include "ns3/socket.h"
+
+#include <map>
+#include <vector>
+
+namespace netmoe
+{
+
+/** One subtask's transfer state and measurements. */
+struct SubtaskTransfer
+{
+    int target{0};              //!< 0 local, i expert i
+    uint32_t requestBytes{0};   //!< user -> expert
+    uint32_t replyBytes{0};     //!< expert -> user
+    double computeS{0};         //!< expert's generation time
+    uint64_t requestSent{0};    //!< accepted by the user's TCP socket
+    uint64_t requestReceived{0}; //!< read by the expert
+    uint64_t replySent{0};      //!< accepted by the expert's TCP socket
+    uint64_t replyReceived{0};  //!< read by the user device
+    bool replyStarted{false};   //!< the expert began sending the reply
+    ns3::Time replyStart;       //!< when it began
+    ns3::Time lastByte;         //!< last reply byte read by the user
+    bool done{false};           //!< whole reply in
+    ns3::Time delay;            //!< task start -> last reply byte (when done)
+    ns3::Ptr<ns3::Socket> userSocket;
+    ns3::Ptr<ns3::Socket> expertSocket;
+    ns3::EventId computeEvent;
+};
+
+/** Runs the TCP transfers of one task at a time. */
+class TaskRunner
+{
+  public:
+    /**
+     * \param ue the user device
+     * \param experts expert i at index i-1
+     * \param expertIps their IPv4 addresses, same order
+     * \param basePort subtask k listens on basePort + k on every expert
+     */
+    TaskRunner(ns3::Ptr<ns3::Node> ue,
+               const ns3::NodeContainer& experts,
+               const std::vector<ns3::Ipv4Address>& expertIps,
+               uint16_t basePort);
+
+    /** Called once all replies of the running task are in. */
+    void SetDoneCallback(ns3::Callback<void> done);
+
+    /** Set up the task (no packet yet); returns the number of offloaded subtasks. */
+    uint32_t Prepare(const NetmoeAction& action);
+    /** Open the connections (run as a simulator event at the task start). */
+    void Launch();
+    /** Close every connection still open: the task is over. */
+    void Abort();
+
+    /** The subtasks of the last task. */
+    const std::vector<SubtaskTransfer>& Subtasks() const;
+    /** When the last task started. */
+    ns3::Time TaskStart() const;
+
+  private:
+    SubtaskTransfer* Lookup(ns3::Ptr<ns3::Socket> s);
+    void Connected(ns3::Ptr<ns3::Socket> s);
+    void ConnectFailed(ns3::Ptr<ns3::Socket> s);
+    void SendRequest(ns3::Ptr<ns3::Socket> s, uint32_t available);
+    void ReadReply(ns3::Ptr<ns3::Socket> s);
+    bool AcceptRequest(ns3::Ptr<ns3::Socket> s, const ns3::Address& from);
+    void Accepted(ns3::Ptr<ns3::Socket> s, const ns3::Address& from);
+    void ReadRequest(ns3::Ptr<ns3::Socket> s);
+    void StartReply(uint32_t k);
+    void SendReply(ns3::Ptr<ns3::Socket> s, uint32_t available);
+
+    ns3::Ptr<ns3::Node> m_ue;
+    ns3::NodeContainer m_experts;
+    std::vector<ns3::Ipv4Address> m_expertIps;
+    uint16_t m_basePort;
+    std::vector<ns3::Ptr<ns3::Socket>> m_listeners;
+    std::vector<SubtaskTransfer> m_subtasks;
+    std::map<ns3::Socket*, uint32_t> m_bySocket; //!< socket -> subtask index
+    uint32_t m_pending{0};
+    bool m_active{false};
+    ns3::Time m_start;
+    ns3::Callback<void> m_done;
+};
+
+} // namespace netmoe
+
+#endif /* NETMOE_TASK_RUNNER_H */

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The edge-moe radio network (see wifi-network.h and docs/scenario.md).
+ */
+#include "wifi-network.h"
+
+#include "ns3/basic-energy-source-helper.h"
+#include "ns3/boolean.h"
+#include "ns3/channel-condition-model.h"
+#include "ns3/double.h"
+#include "ns3/log.h"
+#include "ns3/object-factory.h"
+#include "ns3/propagation-delay-model.h"
+#include "ns3/propagation-loss-model.h"
+#include "ns3/ssid.h"
+#include "ns3/string.h"
+#include "ns3/three-gpp-propagation-loss-model.h"
+#include "ns3/wifi-helper.h"
+#include "ns3/wifi-mac-helper.h"
+#include "ns3/wifi-net-device.h"
+#include "ns3/wifi-phy.h"
+#include "ns3/wifi-radio-energy-model-helper.h"
+#include "ns3/yans-wifi-channel.h"
+#include "ns3/yans-wifi-helper.h"
+
+#include <map>
+#include <set>
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeWifiNetwork");
+
+namespace
+{
+
+struct StandardInfo
+{
+    ns3::WifiStandard standard;
+    std::set<double> bands;       //!< allowed bands (GHz)
+    double defaultBand;           //!< GHz
+    std::string constantMode;     //!< default DataMode for ConstantRateWifiManager
+};
+
+const std::map<std::string, StandardInfo>&
+Standards()
+{
+    using namespace ns3;
+    static const std::map<std::string, StandardInfo> s = {
+        {"80211ax", {WIFI_STANDARD_80211ax, {2.4, 5, 6}, 5, "HeMcs4"}},
+        {"80211ac", {WIFI_STANDARD_80211ac, {5}, 5, "VhtMcs4"}},
+        {"80211n", {WIFI_STANDARD_80211n, {2.4, 5}, 5, "HtMcs4"}},
+        {"80211g", {WIFI_STANDARD_80211g, {2.4}, 2.4, "ErpOfdmRate24Mbps"}},
+        {"80211a", {WIFI_STANDARD_80211a, {5}, 5, "OfdmRate24Mbps"}},
+    };
+    return s;
+}
+
+uint32_t
+MaxWidth(const std::string& standard, double band)
+{
+    if (standard == "80211g" || standard == "80211a")
+    {
+        return 20;
+    }
+    if (standard == "80211n" || band == 2.4)
+    {
+        return 40;
+    }
+    return 160;
+}
+
+std::string
+BandName(double band)
+{
+    return band == 2.4 ? "BAND_2_4GHZ" : (band == 5 ? "BAND_5GHZ" : "BAND_6GHZ");
+}
+
+std::string
+RateManagerTypeId(const WifiConfig& c)
+{
+    static const std::map<std::string, std::string> names = {
+        {"ideal", "ns3::IdealWifiManager"},
+        {"constant", "ns3::ConstantRateWifiManager"},
+        {"thompson", "ns3::ThompsonSamplingWifiManager"},
+        {"aarf", "ns3::AarfWifiManager"},
+    };
+    if (c.rateManager == "minstrel")
+    {
+        return (c.standard == "80211a" || c.standard == "80211g") ? "ns3::MinstrelWifiManager"
+                                                                   : "ns3::MinstrelHtWifiManager";
+    }
+    auto it = names.find(c.rateManager);
+    return it != names.end() ? it->second : c.rateManager;
+}
+
+} // namespace
+
+void
+ValidateWifiConfig(WifiConfig& c)
+{
+    auto it = Standards().find(c.standard);
+    if (it == Standards().end())
+    {
+        NS_FATAL_ERROR("edge-moe: unknown --standard '"
+                       << c.standard << "' (80211ax, 80211ac, 80211n, 80211g, 80211a)");
+    }
+    if (c.bandGhz == 0)
+    {
+        c.bandGhz = it->second.defaultBand;
+    }
+    if (it->second.bands.count(c.bandGhz) == 0)
+    {
+        NS_FATAL_ERROR("edge-moe: --band=" << c.bandGhz << " is not a band of " << c.standard);
+    }
+    const std::set<uint32_t> widths = {20, 40, 80, 160};
+    if (widths.count(c.channelWidth) == 0 || c.channelWidth > MaxWidth(c.standard, c.bandGhz))
+    {
+        NS_FATAL_ERROR("edge-moe: --channelWidth=" << c.channelWidth << " is not valid for "
+                                                   << c.standard << " at " << c.bandGhz
+                                                   << " GHz (max "
+                                                   << MaxWidth(c.standard, c.bandGhz) << ")");
+    }
+    if (c.propagation != "logdistance" && c.propagation != "friis" &&
+        c.propagation != "3gpp-indoor")
+    {
+        NS_FATAL_ERROR("edge-moe: unknown --propagation '" << c.propagation
+                                                           << "' (logdistance, friis, 3gpp-indoor)");
+    }
+    if (c.nakagami && c.nakagamiM <= 0)
+    {
+        NS_FATAL_ERROR("edge-moe: --nakagamiM must be > 0");
+    }
+    ns3::TypeId tid;
+    if (!ns3::TypeId::LookupByNameFailSafe(RateManagerTypeId(c), &tid))
+    {
+        NS_FATAL_ERROR("edge-moe: unknown --rateManager '"
+                       << c.rateManager << "' (ideal, minstrel, constant, thompson, aarf, ns3::...)");
+    }
+    if (c.dataMode.empty())
+    {
+        c.dataMode = it->second.constantMode;
+    }
+}
+
+WifiNetwork
+BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeContainer& experts)
+{
+    using namespace ns3;
+    WifiNetwork net;
+
+    // Channel: loss model (+ Nakagami fading chained after it), constant-speed delay.
+    auto channel = CreateObject<YansWifiChannel>();
+    Ptr<PropagationLossModel> loss;
+    if (c.propagation == "logdistance")
+    {
+        loss = CreateObjectWithAttributes<LogDistancePropagationLossModel>(
+            "Exponent",
+            DoubleValue(c.exponent),
+            "ReferenceLoss",
+            DoubleValue(c.referenceLoss));
+    }
+    else if (c.propagation == "friis")
+    {
+        loss = CreateObject<FriisPropagationLossModel>();
+    }
+    else
+    {
+        auto indoor = CreateObject<ThreeGppIndoorOfficePropagationLossModel>();
+        indoor->SetChannelConditionModel(
+            CreateObject<ThreeGppIndoorOpenOfficeChannelConditionModel>());
+        loss = indoor;
+    }
+    if (c.nakagami)
+    {
+        loss->SetNext(CreateObjectWithAttributes<NakagamiPropagationLossModel>(
+            "m0",
+            DoubleValue(c.nakagamiM),
+            "m1",
+            DoubleValue(c.nakagamiM),
+            "m2",
+            DoubleValue(c.nakagamiM)));
+    }
+    channel->SetPropagationLossModel(loss);
+    channel->SetPropagationDelayModel(CreateObject<ConstantSpeedPropagationDelayModel>());
+
+    YansWifiPhyHelper phy;
+    phy.SetChannel(channel);
+    phy.Set("ChannelSettings",
+            StringValue("{0, " + std::to_string(c.channelWidth) + ", " + BandName(c.bandGhz) +
+                        ", 0}"));
+    phy.Set("TxPowerStart", DoubleValue(c.txPowerDbm));
+    phy.Set("TxPowerEnd", DoubleValue(c.txPowerDbm));
+
+    WifiHelper wifi;
+    wifi.SetStandard(Standards().at(c.standard).standard);
+    if (c.rateManager == "constant")
+    {
+        wifi.SetRemoteStationManager(RateManagerTypeId(c), "DataMode", StringValue(c.dataMode));
+    }
+    else
+    {
+        wifi.SetRemoteStationManager(RateManagerTypeId(c));
+    }
+
+    WifiMacHelper mac;
+    Ssid ssid("netmoe-edge");
+    mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
+    net.ueDevice = wifi.Install(phy, mac, ue);
+    mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing", BooleanValue(false));
+    net.expertDevices = wifi.Install(phy, mac, experts);
+
+    net.frequencyMhz = DynamicCast<WifiNetDevice>(net.ueDevice.Get(0))->GetPhy()->GetFrequency();
+    if (c.propagation == "friis")
+    {
+        loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
+    }
+    else if (c.propagation == "3gpp-indoor")
+    {
+        loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
+    }
+
+    // Energy: a battery that never runs out, and the Wi-Fi radio model on the user device.
+    BasicEnergySourceHelper source;
+    source.Set("BasicEnergySourceInitialEnergyJ", DoubleValue(1e9));
+    auto sources = source.Install(ue);
+    net.ueSource = DynamicCast<energy::BasicEnergySource>(sources.Get(0));
+    WifiRadioEnergyModelHelper radio;
+    auto models = radio.Install(net.ueDevice.Get(0), sources.Get(0));
+    net.ueRadio = DynamicCast<WifiRadioEnergyModel>(models.Get(0));
+    NS_ABORT_MSG_IF(!net.ueSource || !net.ueRadio, "energy model not installed");
+    return net;
+}
+
+} // namespace netmoe

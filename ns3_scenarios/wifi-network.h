@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The edge-moe radio network: one IEEE 802.11 BSS whose access point is the user
+ * device (a phone hotspot / Wi-Fi Direct group owner) and whose stations are the edge
+ * experts, on a YANS channel with a selectable propagation loss model and optional
+ * Nakagami fading; plus the ns-3 energy model on the user device's radio.
+ */
+#ifndef NETMOE_WIFI_NETWORK_H
+#define NETMOE_WIFI_NETWORK_H
+
+#include "ns3/basic-energy-source.h"
+#include "ns3/net-device-container.h"
+#include "ns3/node-container.h"
+#include "ns3/wifi-radio-energy-model.h"
+
+#include <string>
+
+namespace netmoe
+{
+
+/** Radio settings, from the command line. */
+struct WifiConfig
+{
+    std::string standard{"80211ax"};     //!< 80211ax, 80211ac, 80211n, 80211g, 80211a
+    double bandGhz{0};                   //!< 2.4, 5 or 6; 0: the standard's default
+    uint32_t channelWidth{20};           //!< MHz
+    std::string rateManager{"ideal"};    //!< ideal, minstrel, constant, thompson, aarf or ns3::...
+    std::string dataMode;                //!< for constant: e.g. HeMcs4 (empty: per standard)
+    std::string propagation{"logdistance"}; //!< logdistance, friis, 3gpp-indoor
+    double exponent{3.0};                //!< log-distance path-loss exponent
+    double referenceLoss{46.6777};       //!< log-distance loss at 1 m (dB)
+    bool nakagami{false};                //!< add Nakagami-m fading
+    double nakagamiM{1.0};               //!< Nakagami m (1 = Rayleigh), all distances
+    double txPowerDbm{20.0};             //!< every device's transmit power
+};
+
+/** What BuildWifiNetwork made. */
+struct WifiNetwork
+{
+    ns3::NetDeviceContainer ueDevice;      //!< the access point (user device)
+    ns3::NetDeviceContainer expertDevices; //!< stations, expert i at index i-1
+    ns3::Ptr<ns3::energy::BasicEnergySource> ueSource;   //!< user-device battery
+    ns3::Ptr<ns3::WifiRadioEnergyModel> ueRadio;          //!< user-device radio energy
+    double frequencyMhz{0};                //!< operating channel centre frequency
+};
+
+/** Check the settings; NS_FATAL_ERROR with one line for a bad combination. */
+void ValidateWifiConfig(WifiConfig& config);
+
+/** Build the BSS on \p ue (access point) and \p experts (stations). */
+WifiNetwork BuildWifiNetwork(const WifiConfig& config,
+                             ns3::Ptr<ns3::Node> ue,
+                             const ns3::NodeContainer& experts);
+
+} // namespace netmoe
+
+#endif /* NETMOE_WIFI_NETWORK_H */
