@@ -1,0 +1,210 @@
+"""The environment on real ns-3 simulations (the edge-moe scenario over the bridge)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import pybridge
+from pybridge.bridge import ScenarioDied
+from pybridge.env import EdgeMoEEnv
+from pybridge.paths import ScenarioNotBuiltError, program_path
+
+try:
+    program_path("edge-moe")
+except ScenarioNotBuiltError as exc:  # pragma: no cover - depends on the build
+    pytest.skip(str(exc), allow_module_level=True)
+
+pytestmark = pytest.mark.ns3
+
+
+def _cfg(table_path, experts=None, **tasks) -> dict:
+    scenario = {
+        "user": {"position": [0, 0, 1]},
+        "experts": experts
+        or [
+            {"position": [5, 0, 1]},
+            {"position": [-10, 5, 1]},
+            {"position": [0, -20, 1]},
+        ],
+        "propagation": {"nakagami": False},
+        "warmup_s": 0.5,
+    }
+    return {
+        "backend": "ns3",
+        "scenario": scenario,
+        "tasks": {"table": str(table_path), "episode_tasks": 4, "gap_s": 0.5, **tasks},
+    }
+
+
+def _memfds() -> int:
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            n += "netmoe-bridge" in os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    return n
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)
+    except FileNotFoundError:
+        return True
+
+
+def test_check_env_on_ns3(table_path) -> None:
+    env = EdgeMoEEnv(_cfg(table_path))
+    check_env(env, skip_render_check=True)
+    env.close()
+
+
+def test_step_measures_the_network(table_path) -> None:
+    env = EdgeMoEEnv(_cfg(table_path))
+    obs, info = env.reset(seed=1)
+    assert env.observation_space.contains(obs)
+    # heartbeats made every expert audible before the first task
+    assert np.all(obs[:3] > -0.5)
+    _, reward, _, _, info = env.step(np.array([1, 2, 3]))
+    assert np.all(info["bytes_delivered"] > 0)
+    assert np.all(info["delay_s"] > 0)
+    assert np.all(np.isfinite(info["snr_db"]))
+    assert info["ue_energy_j"] > 0
+    assert info["tx_cost"] > 0
+    assert reward == pytest.approx(info["quality"] - info["compute_cost"] - info["tx_cost"])
+    env.close()
+
+
+def _one_step(table_path, distance: float) -> dict:
+    experts = [{"position": [distance, 0, 1]}, {"position": [5, 5, 1]}, {"position": [-5, 5, 1]}]
+    env = EdgeMoEEnv(_cfg(table_path, experts=experts))
+    env.reset(seed=2)
+    info = env.step(np.array([1, 1, 1]))[4]
+    env.close()
+    return info
+
+
+def test_farther_expert_lower_snr_higher_cost(table_path) -> None:
+    near, far = _one_step(table_path, 3.0), _one_step(table_path, 60.0)
+    assert near["snr_db"][0] > far["snr_db"][0] + 10
+    assert near["delay_s"][0] <= far["delay_s"][0]
+    assert near["tx_cost"] < far["tx_cost"]
+    assert near["replies_lost"] == far["replies_lost"] == 0
+
+
+def test_out_of_range_expert_is_lost_and_penalised(table_path) -> None:
+    gone = _one_step(table_path, 2000.0)
+    assert gone["replies_lost"] == 3
+    assert gone["bytes_delivered"][0] == 0
+    assert gone["effective_assignment"] == (0, 0, 0)
+    assert gone["tx_cost"] >= 3 * 2.0
+
+
+def test_evaluate_action_matches_the_real_step(table_path) -> None:
+    env = EdgeMoEEnv(_cfg(table_path))
+    env.reset(seed=4)
+    env.step(np.array([1, 0, 2]))
+    tried = {a: env.evaluate_action(np.array(a)) for a in [(0, 0, 0), (3, 3, 3), (1, 2, 3)]}
+    _, reward, _, _, info = env.step(np.array([1, 2, 3]))
+    assert reward == pytest.approx(tried[(1, 2, 3)][0])
+    np.testing.assert_allclose(info["delay_s"], tried[(1, 2, 3)][1]["delay_s"])
+    assert tried[(0, 0, 0)][1]["tx_cost"] == 0.0
+    env.close()
+
+
+def test_same_seed_same_episode_different_seed_differs(table_path) -> None:
+    cfg = _cfg(table_path)
+    cfg["scenario"]["propagation"] = {"nakagami": True}
+
+    def rollout(seed: int) -> list[float]:
+        env = EdgeMoEEnv(cfg)
+        env.reset(seed=seed)
+        out = [float(env.step(np.array([1, 2, 3]))[4]["snr_db"][2]) for _ in range(3)]
+        env.close()
+        return out
+
+    assert rollout(11) == rollout(11)
+    assert rollout(11) != rollout(12)
+
+
+def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
+    before = _memfds()
+    env = EdgeMoEEnv(_cfg(table_path))
+    env.reset(seed=0)
+    pid = env._backend.bridge.process.pid
+    threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()
+    t0 = time.monotonic()
+    with pytest.raises(ScenarioDied, match="killed by signal 9"):
+        # 10 MB replies keep ns-3 busy for seconds of wall time: killed mid-step
+        env._backend.bridge.step(
+            {
+                "num_subtasks": 3,
+                "target": [1, 2, 3],
+                "request_bytes": [100] * 3,
+                "reply_bytes": [10**7] * 3,
+                "deadline_s": 60.0,
+            }
+        )
+    assert time.monotonic() - t0 < 1.5
+    # the environment recovers with a reset
+    env.reset(seed=0)
+    env.step(np.array([1, 0, 0]))
+    env.close()
+    assert _memfds() == before
+    assert not [n for n in os.listdir("/dev/shm") if "netmoe" in n]
+
+
+def test_scenario_exits_when_python_dies(table_path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import time
+        from pybridge.env import EdgeMoEEnv
+        env = EdgeMoEEnv({_cfg(table_path)!r})
+        env.reset(seed=0)
+        print(env._backend.bridge.process.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 3.0
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(pid), "edge-moe outlived its Python parent"
+
+
+def test_vector_envs_run_side_by_side(table_path) -> None:
+    envs = gym.make_vec(
+        pybridge.ENV_ID, num_envs=2, vectorization_mode="async", config=_cfg(table_path)
+    )
+    obs, _ = envs.reset(seed=[1, 2])
+    assert obs.shape[0] == 2
+    _, rewards, _, _, _ = envs.step(np.array([[1, 2, 3], [0, 0, 0]]))
+    assert rewards.shape == (2,)
+    envs.close()
+
+
+@pytest.mark.slow
+def test_a_thousand_resets(table_path) -> None:
+    before = _memfds()
+    env = EdgeMoEEnv(_cfg(table_path))
+    for i in range(1000):
+        env.reset(seed=i)
+        if i % 100 == 0:
+            env.step(np.array([1, 2, 3]))
+    env.close()
+    assert _memfds() == before
