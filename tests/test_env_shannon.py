@@ -166,3 +166,26 @@ def test_evaluate_action_predicts_step_without_advancing(shannon_cfg) -> None:
     _, reward, _, _, _ = env.step(np.array([1, 2, 3]))
     assert reward == pytest.approx(guesses[(1, 2, 3)])
     env.close()
+
+
+def test_configuration_reference_is_current() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "config_reference.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_default_config_loads() -> None:
+    from pathlib import Path
+
+    from pybridge.config import load_config
+
+    root = Path(__file__).resolve().parent.parent
+    cfg = load_config(root / "configs" / "default.yaml")
+    assert cfg.backend == "ns3" and cfg.scenario.num_experts == 3
+    argv = cfg.scenario.argv(rng_run=5)
+    assert "--RngRun=5" in argv and "--numExperts=3" in argv
+    assert any(a.startswith("--nodes=0,0,1|random-walk|distance=5,speed=1;") for a in argv)
