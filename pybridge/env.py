@@ -165,6 +165,13 @@ class EdgeMoEEnv(gym.Env):
         task = self._task(p, self._check_action(action))
         return self._outcome(p, task, self._backend.try_task(task))
 
+    @property
+    def current_prompt(self) -> int:
+        """Index into ``table`` of the prompt the next ``step`` serves (read-only)."""
+        if len(self._prompts) == 0:
+            raise RuntimeError("call reset() first")
+        return int(self._prompts[min(self._t, len(self._prompts) - 1)])
+
     # -- internals -------------------------------------------------------------------
 
     def _task(self, p: int, target: np.ndarray) -> Task:
