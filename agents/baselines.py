@@ -1,0 +1,185 @@
+"""Baselines and the upper bound: fixed rules that pick a device for every subtask.
+
+Every policy has ``act(env, obs) -> action`` where ``env`` is the unwrapped
+:class:`pybridge.env.EdgeMoEEnv` (some rules read its quality table or ask it what an
+action would give) and ``obs`` its current observation. The definitions, with what
+each one is allowed to know, are also in docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Protocol
+
+import numpy as np
+
+from pybridge.env import EdgeMoEEnv
+
+
+class Policy(Protocol):
+    name: str
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray: ...
+
+
+def observed_snr_db(env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+    """Per-expert SNR (dB) as the user device last heard it: the observation's first N
+    entries, scaled back (see the env's observation table)."""
+    return np.asarray(obs[: env.num_experts], dtype=float) * 40.0
+
+
+class RandomPolicy:
+    """Random selection: every subtask to a uniformly drawn device (local or any expert)."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        return self.rng.integers(0, env.num_experts + 1, env.num_subtasks)
+
+
+class LocalOnlyPolicy:
+    """Local only: the user device writes every subtask itself (no network at all)."""
+
+    name = "local"
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        return np.zeros(env.num_subtasks, dtype=np.int64)
+
+
+class GreedySNRPolicy:
+    """Greedy best-SNR: offload every subtask to the expert with the best observed SNR.
+
+    Uses only the observation (last SNR heard and association state). Experts not
+    associated, or heard below ``min_snr_db``, are skipped; if none is left, every
+    subtask runs locally.
+    """
+
+    name = "greedy-snr"
+
+    def __init__(self, min_snr_db: float = 0.0) -> None:
+        self.min_snr_db = min_snr_db
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        n = env.num_experts
+        snr = observed_snr_db(env, obs)
+        associated = np.asarray(obs[3 * n : 4 * n]) > 0.5
+        snr = np.where(associated & (snr >= self.min_snr_db), snr, -np.inf)
+        if not np.isfinite(snr).any():
+            return np.zeros(env.num_subtasks, dtype=np.int64)
+        return np.full(env.num_subtasks, int(np.argmax(snr)) + 1, dtype=np.int64)
+
+
+class QualityGreedyPolicy:
+    """Quality-greedy: each subtask to the device (local included) whose text has the best
+    judge score in the quality table; blind to the network."""
+
+    name = "quality-greedy"
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        return env.table.score[env.current_prompt].argmax(axis=-1).astype(np.int64)
+
+
+class UpperBoundPolicy:
+    """Upper bound: try candidate actions with ``env.evaluate_action`` and take the best.
+
+    What it knows that no real device can: the exact reward each candidate would get
+    from the current simulator state, including this task's fading and contention (ns-3:
+    a forked copy of the scenario; Shannon: a copy of its state). With at most
+    ``max_candidates`` joint actions it tries them all (exact per-task optimum);
+    beyond, it does a coordinate search (start from quality-greedy and from local-only,
+    change one subtask at a time to its best device, repeat until nothing improves),
+    which is a lower estimate of the per-task optimum. It is greedy per task: with
+    gamma > 0 effects on later tasks (e.g. time spent) are not optimised.
+    """
+
+    name = "upper-bound"
+
+    def __init__(self, max_candidates: int = 256, max_rounds: int = 3) -> None:
+        self.max_candidates = max_candidates
+        self.max_rounds = max_rounds
+        self.evaluations = 0
+        self.exhaustive: bool | None = None
+
+    def _value(self, env: EdgeMoEEnv, action: tuple[int, ...]) -> float:
+        self.evaluations += 1
+        return env.evaluate_action(np.array(action, dtype=np.int64))[0]
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        n, k = env.num_experts, env.num_subtasks
+        self.exhaustive = (n + 1) ** k <= self.max_candidates
+        if self.exhaustive:
+            candidates = itertools.product(range(n + 1), repeat=k)
+            best = max(candidates, key=lambda a: self._value(env, a))
+            return np.array(best, dtype=np.int64)
+        starts = [tuple(QualityGreedyPolicy().act(env, obs).tolist()), (0,) * k]
+        best_a, best_v = starts[0], -np.inf
+        for start in starts:
+            a, v = list(start), self._value(env, start)
+            for _ in range(self.max_rounds):
+                improved = False
+                for j in range(k):
+                    for d in range(n + 1):
+                        if d == a[j]:
+                            continue
+                        trial = (*a[:j], d, *a[j + 1 :])
+                        tv = self._value(env, trial)
+                        if tv > v:
+                            a, v, improved = list(trial), tv, True
+                if not improved:
+                    break
+            if v > best_v:
+                best_a, best_v = tuple(a), v
+        return np.array(best_a, dtype=np.int64)
+
+
+class AgentPolicy:
+    """Wraps a trained agent with ``act(obs_batch, deterministic)`` as a Policy."""
+
+    def __init__(self, agent: Any, name: str = "sac", deterministic: bool = True) -> None:
+        self.agent, self.name, self.deterministic = agent, name, deterministic
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        return self.agent.act(obs[None], deterministic=self.deterministic)[0]
+
+
+BASELINES = ("random", "local", "greedy-snr", "quality-greedy", "upper-bound")
+
+
+def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
+    """A baseline by name (one of ``BASELINES``)."""
+    if name == "random":
+        return RandomPolicy(seed)
+    if name == "local":
+        return LocalOnlyPolicy()
+    if name == "greedy-snr":
+        return GreedySNRPolicy(**kwargs)
+    if name == "quality-greedy":
+        return QualityGreedyPolicy()
+    if name == "upper-bound":
+        return UpperBoundPolicy(**kwargs)
+    raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+
+
+def run_episode(env: EdgeMoEEnv, policy: Policy, seed: int) -> dict[str, float]:
+    """One episode from ``reset(seed=seed)``; mean per-task reward and its parts."""
+    obs, _ = env.reset(seed=seed)
+    rewards, quality, compute, tx, lost = [], [], [], [], 0
+    truncated = terminated = False
+    while not (truncated or terminated):
+        obs, r, terminated, truncated, info = env.step(policy.act(env, obs))
+        rewards.append(r)
+        quality.append(info["quality"])
+        compute.append(info["compute_cost"])
+        tx.append(info["tx_cost"])
+        lost += info["replies_lost"]
+    return {
+        "reward": float(np.mean(rewards)),
+        "quality": float(np.mean(quality)),
+        "compute_cost": float(np.mean(compute)),
+        "tx_cost": float(np.mean(tx)),
+        "replies_lost": float(lost),
+        "tasks": float(len(rewards)),
+    }

@@ -1,0 +1,92 @@
+"""Replay storage for off-policy agents: preallocated NumPy arrays, samples as a NamedTuple.
+
+As in Stable-Baselines3's ``common/buffers.py``: the memory is allocated once, writes
+wrap around, and the whole buffer (arrays and cursor) can be saved in a checkpoint so
+a resumed run continues with exactly the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class ReplaySample(NamedTuple):
+    """A batch of transitions (NumPy arrays; the agent turns them into tensors)."""
+
+    obs: np.ndarray  # (B, obs_dim) float32
+    actions: np.ndarray  # (B, K) int64
+    rewards: np.ndarray  # (B,) float32
+    next_obs: np.ndarray  # (B, obs_dim) float32
+    dones: np.ndarray  # (B,) float32: 1 where the next state has no value (terminated)
+
+
+class ReplayBuffer:
+    """A ring buffer of (obs, action, reward, next_obs, done) transitions.
+
+    :param capacity: transitions kept; the oldest are overwritten first
+    :param obs_dim: length of the flat observation
+    :param action_dims: number of entries of the MultiDiscrete action (K)
+    """
+
+    def __init__(self, capacity: int, obs_dim: int, action_dims: int) -> None:
+        if capacity < 1:
+            raise ValueError("replay buffer capacity must be >= 1")
+        self.capacity = capacity
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.actions = np.zeros((capacity, action_dims), dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.dones = np.zeros(capacity, dtype=np.float32)
+        self.pos = 0
+        self.full = False
+
+    def __len__(self) -> int:
+        return self.capacity if self.full else self.pos
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        dones: np.ndarray,
+    ) -> None:
+        """Store a batch of transitions (one per vector env; leading axis = env)."""
+        for i in range(len(rewards)):
+            self.obs[self.pos] = obs[i]
+            self.actions[self.pos] = actions[i]
+            self.rewards[self.pos] = rewards[i]
+            self.next_obs[self.pos] = next_obs[i]
+            self.dones[self.pos] = dones[i]
+            self.pos = (self.pos + 1) % self.capacity
+            self.full = self.full or self.pos == 0
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplaySample:
+        idx = rng.integers(0, len(self), size=batch_size)
+        return ReplaySample(
+            self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.dones[idx]
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        n = len(self)
+        return {
+            "capacity": self.capacity,
+            "pos": self.pos,
+            "full": self.full,
+            # only the filled part: a young buffer checkpoints small
+            **{k: getattr(self, k)[:n].copy() for k in self._ARRAYS},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["capacity"] != self.capacity:
+            raise ValueError(
+                f"checkpoint buffer capacity {state['capacity']} != configured {self.capacity}"
+            )
+        for k in self._ARRAYS:
+            arr = getattr(self, k)
+            arr[: len(state[k])] = state[k]
+        self.pos, self.full = int(state["pos"]), bool(state["full"])
+
+    _ARRAYS = ("obs", "next_obs", "actions", "rewards", "dones")

@@ -1,0 +1,241 @@
+"""Training loop for discrete SAC on EdgeMoE: vector envs, evaluation, checkpoints, logs.
+
+One *epoch* is one episode in each of the ``num_envs`` environments (``episode_tasks``
+tasks each). Each epoch starts with ``reset(seed=...)`` seeds derived from the run's
+seed and the epoch number, so the environment state at an epoch boundary is a function
+of (seed, epoch) alone. A checkpoint at an epoch boundary holds everything else the
+run depends on (networks, optimisers, alpha, replay buffer, random generators, the
+result rows so far), so a killed run resumed from it continues exactly as if never
+stopped (tests/test_cli_train.py kills one and compares).
+
+Outputs in ``out/``: ``checkpoint.pt``, ``epochs.csv|parquet`` (one row per epoch),
+``evals.csv|parquet`` (one row per evaluation), ``tb/`` (TensorBoard), ``experiment.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from tqdm import tqdm
+
+import pybridge
+from agents.baselines import AgentPolicy, Policy, run_episode
+from agents.buffers import ReplayBuffer
+from agents.experiment import Experiment
+from agents.sac import DiscreteSAC, SACConfig
+from pybridge.env import EdgeMoEEnv
+
+log = logging.getLogger(__name__)
+torch.set_num_threads(1)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def train_seeds(seed: int, epoch: int, num_envs: int) -> list[int]:
+    """Env seeds of one training epoch (disjoint from the evaluation seeds)."""
+    return [seed * 10_000_019 + epoch * num_envs + i for i in range(num_envs)]
+
+
+def eval_seeds(seed: int, episodes: int) -> list[int]:
+    """Evaluation episodes of a run: fixed per seed, shared by every method of that seed."""
+    return [2**31 - 1 - (seed * 1000 + j) for j in range(episodes)]
+
+
+def evaluate(env: EdgeMoEEnv, policy: Policy, seeds: list[int]) -> dict[str, float]:
+    """Mean over episodes of each episode's mean per-task reward (and its parts)."""
+    rows = [run_episode(env, policy, s) for s in seeds]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def make_vector_env(exp: Experiment) -> gym.vector.VectorEnv:
+    """``num_envs`` EdgeMoE envs; 'async' runs each (and its scenario process) in its own
+    process. Autoreset is off: the loop resets every env at each epoch with known seeds."""
+    tc = exp.train
+    return gym.make_vec(
+        pybridge.ENV_ID,
+        num_envs=tc.num_envs,
+        vectorization_mode=tc.vector,
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
+        config=exp.env,
+    )
+
+
+def _atomic_write(frame: pd.DataFrame, stem: Path) -> None:
+    for suffix in (".csv", ".parquet"):
+        tmp = stem.with_suffix(suffix + ".tmp")
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, stem.with_suffix(suffix))
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    epochs: pd.DataFrame
+    evals: pd.DataFrame
+    agent: DiscreteSAC
+    resumed_from: int  # epoch the run started at (0 = fresh)
+
+
+def train(
+    exp: Experiment,
+    out: str | Path,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    kill_after_epoch: int | None = None,
+) -> TrainResult:
+    """Train SAC as ``exp`` says, writing everything to ``out``; resume if a checkpoint is
+    there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests)."""
+    tc = exp.train
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "experiment.yaml").write_text(yaml.safe_dump(exp.to_dict(), sort_keys=False))
+    sac_cfg = SACConfig.from_dict(tc.sac)
+
+    eval_env = EdgeMoEEnv(exp.env)
+    heads, choices = eval_env.num_subtasks, eval_env.num_experts + 1
+    obs_dim = int(eval_env.observation_space.shape[0])
+    episode_tasks = eval_env.config.tasks.episode_tasks
+    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed)
+    buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+    rng = np.random.default_rng(tc.seed)
+    start_epoch, global_step, wall = 0, 0, 0.0
+    epoch_rows: list[dict[str, Any]] = []
+    eval_rows: list[dict[str, Any]] = []
+
+    ckpt_path = out / CHECKPOINT
+    if resume and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, weights_only=False)
+        agent.load_state_dict(ckpt["agent"])
+        buffer.load_state_dict(ckpt["buffer"])
+        rng.bit_generator.state = ckpt["rng"]
+        start_epoch, global_step, wall = ckpt["epoch"], ckpt["global_step"], ckpt["wall_s"]
+        epoch_rows, eval_rows = ckpt["epoch_rows"], ckpt["eval_rows"]
+        log.info("resuming %s from epoch %d", out, start_epoch)
+
+    def save(epoch: int) -> None:
+        _atomic_write(pd.DataFrame(epoch_rows), out / "epochs")
+        if eval_rows:
+            _atomic_write(pd.DataFrame(eval_rows), out / "evals")
+        state = {
+            "epoch": epoch,
+            "global_step": global_step,
+            "wall_s": wall,
+            "agent": agent.state_dict(),
+            "buffer": buffer.state_dict(),
+            "rng": rng.bit_generator.state,
+            "epoch_rows": epoch_rows,
+            "eval_rows": eval_rows,
+            "sac": sac_cfg.to_dict(),
+        }
+        torch.save(state, out / (CHECKPOINT + ".tmp"))
+        os.replace(out / (CHECKPOINT + ".tmp"), ckpt_path)
+
+    writer = _summary_writer(out / "tb", purge_step=global_step)
+    envs = make_vector_env(exp)
+    greedy = AgentPolicy(agent, deterministic=True)
+    bar = tqdm(
+        total=tc.epochs, initial=start_epoch, desc=f"sac seed {tc.seed}", unit="epoch",
+        disable=not progress, dynamic_ncols=True,
+    )  # fmt: skip
+    try:
+        for epoch in range(start_epoch, tc.epochs):
+            t0 = time.perf_counter()
+            obs, _ = envs.reset(seed=train_seeds(tc.seed, epoch, tc.num_envs))
+            rewards, quality, tx, metrics = [], [], [], []
+            for _ in range(episode_tasks):
+                if global_step < sac_cfg.learning_starts:
+                    actions = rng.integers(0, choices, size=(tc.num_envs, heads))
+                else:
+                    actions = agent.act(obs)
+                next_obs, r, terminated, _, info = envs.step(actions)
+                # truncation (end of the episode's task list) is not a terminal state:
+                # the target still bootstraps from next_obs
+                buffer.add(obs, actions, r, next_obs, terminated.astype(np.float32))
+                obs = next_obs
+                global_step += tc.num_envs
+                rewards.append(r)
+                quality.append(info["quality"])
+                tx.append(info["tx_cost"])
+                if global_step >= sac_cfg.learning_starts:
+                    for _ in range(sac_cfg.updates_per_step):
+                        metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
+            wall += time.perf_counter() - t0
+            row: dict[str, Any] = {
+                "method": "sac",
+                "seed": tc.seed,
+                "epoch": epoch + 1,
+                "env_steps": global_step,
+                "train_reward": float(np.mean(rewards)),
+                "train_quality": float(np.mean(quality)),
+                "train_tx_cost": float(np.mean(tx)),
+                "wall_s": wall,
+            }
+            for key in metrics[0] if metrics else ():
+                row[key.split("/")[-1]] = float(np.mean([m[key] for m in metrics]))
+            epoch_rows.append(row)
+            writer.add_scalar("charts/train_reward", row["train_reward"], global_step)
+            writer.add_scalar("charts/epoch_seconds", time.perf_counter() - t0, global_step)
+            for key in metrics[0] if metrics else ():
+                writer.add_scalar(key, row[key.split("/")[-1]], global_step)
+
+            if (epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs:
+                t1 = time.perf_counter()
+                ev = evaluate(eval_env, greedy, eval_seeds(tc.seed, tc.eval_episodes))
+                eval_rows.append(
+                    {"method": "sac", "seed": tc.seed, "epoch": epoch + 1,
+                     "env_steps": global_step, "wall_s": wall, **ev}
+                )  # fmt: skip
+                wall += time.perf_counter() - t1
+                writer.add_scalar("charts/eval_reward", ev["reward"], global_step)
+                bar.set_postfix(eval_reward=f"{ev['reward']:.3f}")
+            if (epoch + 1) % tc.checkpoint_every == 0 or epoch + 1 == tc.epochs:
+                save(epoch + 1)
+                writer.flush()
+            bar.update(1)
+            if kill_after_epoch is not None and epoch + 1 == kill_after_epoch:
+                os.kill(os.getpid(), signal.SIGKILL)  # a crash: nothing is flushed or closed
+    finally:
+        bar.close()
+        writer.close()
+        envs.close()
+        eval_env.close()
+    return TrainResult(
+        out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
+    )
+
+
+def _summary_writer(path: Path, purge_step: int) -> Any:
+    """TensorBoard writer; on resume, events after the checkpoint's step are purged."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(path), purge_step=purge_step or None)
+
+
+def load_agent(out: str | Path) -> DiscreteSAC:
+    """The agent of a finished (or checkpointed) run directory."""
+    out = Path(out)
+    ckpt = torch.load(out / CHECKPOINT, weights_only=False)
+    exp_env = yaml.safe_load((out / "experiment.yaml").read_text())["env"]
+    env = EdgeMoEEnv(exp_env)
+    agent = DiscreteSAC(
+        int(env.observation_space.shape[0]), env.num_subtasks, env.num_experts + 1,
+        SACConfig.from_dict(ckpt["sac"]),
+    )  # fmt: skip
+    env.close()
+    agent.load_state_dict(ckpt["agent"])
+    return agent
