@@ -212,18 +212,25 @@ LinkMonitor::UeRxPayloadBegin(WifiTxVector txVector, Time duration)
     }
     Ptr<Packet> copy = m_rxPacket->Copy();
     m_rxPacket = nullptr;
-    if (txVector.IsAggregation())
+    if (copy->GetSize() < 14)
+    {
+        return;
+    }
+    // ns-3.44 hands PhyRxBegin the first MPDU without an A-MPDU subframe header; other
+    // versions may include one. Its 4th byte is the signature 0x4E ('N'), where a MAC
+    // header has the high byte of Duration/ID (0x4E would mean a ~20 ms NAV: never).
+    uint8_t first[4];
+    copy->CopyData(first, 4);
+    if (first[3] == 0x4E)
     {
         AmpduSubframeHeader sub;
         copy->RemoveHeader(sub);
     }
     WifiMacHeader h;
-    if (copy->GetSize() < 10)
-    {
-        return;
-    }
     copy->PeekHeader(h);
     int e = (h.IsAck() || h.IsCts()) ? m_lastTxTarget : ExpertOf(h.GetAddr2());
+    NS_LOG_DEBUG("rx " << h.GetTypeString() << " from expert " << e << " for "
+                       << duration.As(Time::US));
     if (e >= 0)
     {
         m_window[e].rxAirtime += duration;
@@ -258,6 +265,8 @@ LinkMonitor::UeSniffRx(Ptr<const Packet> p,
     const int e = ExpertOf(h.GetAddr2());
     if (e < 0)
     {
+        NS_LOG_DEBUG("sniffed frame from unknown transmitter " << h.GetAddr2() << " type "
+                                                               << h.GetTypeString());
         return;
     }
     if (info.type != NORMAL_MPDU)

@@ -295,9 +295,7 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
         }
         else if (spec.model == "constant-velocity")
         {
-            auto cv = CreateObject<ConstantVelocityMobilityModel>();
-            cv->SetVelocity(Vector(Param(spec, "vx"), Param(spec, "vy"), 0));
-            model = cv;
+            model = CreateObject<ConstantVelocityMobilityModel>();
         }
         else if (spec.model == "gauss-markov")
         {
@@ -313,7 +311,7 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
                 "MeanPitch",
                 StringValue(RvConstant(0)),
                 "NormalPitch",
-                StringValue(RvConstant(0)));
+                StringValue("ns3::NormalRandomVariable[Mean=0.0|Variance=0.0]"));
         }
         else
         {
@@ -321,6 +319,12 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
         }
         nodes.Get(i)->AggregateObject(model);
         model->SetPosition(p);
+        if (spec.model == "constant-velocity")
+        {
+            // after SetPosition, which zeroes the velocity
+            DynamicCast<ConstantVelocityMobilityModel>(model)->SetVelocity(
+                Vector(Param(spec, "vx"), Param(spec, "vy"), 0));
+        }
     }
 }
 
