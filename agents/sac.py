@@ -269,10 +269,10 @@ class DiscreteSAC:
         self.actor_opt.step()
 
         metrics = {
-            "losses/qf_loss": float(qf_loss),
-            "losses/actor_loss": float(pi_loss),
-            "losses/q_mean": float(joint_q(q1, actions).mean()),
-            "losses/entropy": float(-(probs * log_probs).sum(dim=(-2, -1)).mean()),
+            "losses/qf_loss": qf_loss.item(),
+            "losses/actor_loss": pi_loss.item(),
+            "losses/q_mean": joint_q(q1, actions).mean().item(),
+            "losses/entropy": -(probs * log_probs).sum(dim=(-2, -1)).mean().item(),
         }
         if self.config.autotune:
             a_loss = alpha_loss(self.log_alpha, probs.detach(), log_probs.detach(),
@@ -280,7 +280,7 @@ class DiscreteSAC:
             self.alpha_opt.zero_grad()
             a_loss.backward()
             self.alpha_opt.step()
-            metrics["losses/alpha_loss"] = float(a_loss)
+            metrics["losses/alpha_loss"] = a_loss.item()
         metrics["losses/alpha"] = self.alpha
 
         # Polyak averaging of the target critics: theta' <- tau theta + (1 - tau) theta'

@@ -10,6 +10,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("netmoe.build", "compile the ns-3 scenarios and bridge peers (CMake)"),
     "table": ("llm_pipeline.cli", "build or inspect the quality table"),
+    "train": ("agents.cli_train", "train discrete SAC (resumes a killed run)"),
+    "compare": ("agents.cli_compare", "every method over seeds: figures and table"),
+    "sweep": ("agents.cli_sweep", "grid of seeds x scenarios x reward weights"),
 }
 
 

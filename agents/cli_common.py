@@ -1,0 +1,61 @@
+"""What the agents' CLI commands share: one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def guarded(fn: Callable[[], int | None]) -> int:
+    """Run ``fn``; a user mistake prints ``netmoe: error: ...`` and returns 2, a failed
+    simulation prints one line and returns 1."""
+    from agents.experiment import ExperimentError
+    from pybridge.bridge import BridgeError
+    from pybridge.config import ConfigError
+    from pybridge.paths import ScenarioNotBuiltError
+    from pybridge.tasks import TableError
+
+    try:
+        return int(fn() or 0)
+    except (ExperimentError, ConfigError, TableError, ScenarioNotBuiltError) as exc:
+        print(f"netmoe: error: {exc}", file=sys.stderr)
+        return 2
+    except BridgeError as exc:
+        print(f"netmoe: error: simulation failed: {exc}", file=sys.stderr)
+        return 1
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+def load(args: Any) -> Any:
+    """The experiment named by ``--config``, with command-line overrides applied."""
+    from dataclasses import replace
+
+    from agents.experiment import ExperimentError, load_experiment
+
+    exp = load_experiment(args.config)
+    train = exp.train
+    for name in ("epochs", "num_envs", "seed"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if value < (0 if name == "seed" else 1):
+                raise ExperimentError(f"--{name.replace('_', '-')} must be >= 1")
+            train = replace(train, **{name: value})
+    if getattr(args, "backend", None):
+        exp = exp.with_env({"backend": args.backend})
+    return replace(exp, train=train)
+
+
+def standalone(command: str, module: Any, argv: list[str] | None = None) -> int:
+    """Run one command without the ``netmoe`` dispatcher (``python -m agents.cli_train``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"netmoe {command}", description=module.__doc__)
+    module.add_arguments(parser)
+    return module.run(parser.parse_args(argv))

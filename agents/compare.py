@@ -1,0 +1,264 @@
+"""Every method over several seeds, the paper's two figures, and the cross-model study.
+
+A *job* is one (method, seed): SAC trains (agents.train) and is evaluated on the
+schedule; a baseline is evaluated once on the same evaluation episodes as SAC of that
+seed (``agents.train.eval_seeds``). Jobs run in a process pool. Outputs in ``out/``:
+
+- ``runs.csv``: one row per (method, seed): mean reward, final reward, wall time, ...
+- ``curves.csv``: SAC's evaluations per epoch (all seeds)
+- ``summary.csv``: per method, means with 95% confidence intervals over seeds
+- ``reward_vs_epoch.png`` and ``mean_final_reward.png``: the paper's Figures 4 and 5
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agents.experiment import Experiment
+
+log = logging.getLogger(__name__)
+
+# two-sided 95% Student-t quantiles by degrees of freedom (scipy is not a dependency)
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
+
+
+def t975(df: int) -> float:
+    if df < 1:
+        return math.nan
+    keys = [k for k in _T975 if k <= df]
+    return _T975[max(keys)] if df <= 30 else 1.96
+
+
+def mean_ci(values: np.ndarray | list[float]) -> tuple[float, float]:
+    """Mean and half-width of its 95% t confidence interval (NaN half-width for one value)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()) if len(v) else math.nan, math.nan
+    return float(v.mean()), float(t975(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def time_to_fraction(curve: pd.DataFrame, fraction: float = 0.95) -> tuple[float, int]:
+    """Wall seconds and epoch at which an eval curve first reaches ``fraction`` of its final
+    value (final - (1 - fraction) * |final|, so it also works for negative rewards)."""
+    final = float(curve["reward"].iloc[-1])
+    goal = final - (1.0 - fraction) * abs(final)
+    hit = curve[curve["reward"] >= goal].iloc[0]
+    return float(hit["wall_s"]), int(hit["epoch"])
+
+
+def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -> dict[str, Any]:
+    """One (method, seed); returns its run row and (for SAC) its curve rows."""
+    import torch
+
+    torch.set_num_threads(1)
+    from agents.baselines import make_baseline
+    from agents.train import eval_seeds, evaluate, train
+    from pybridge.env import EdgeMoEEnv
+
+    t0 = time.perf_counter()
+    if method == "sac":
+        run_exp = replace(exp, train=replace(exp.train, seed=seed))
+        res = train(run_exp, Path(out) / "sac" / f"seed{seed}", progress=progress)
+        curve = res.evals
+        wall95, epoch95 = time_to_fraction(curve)
+        last = curve.iloc[-1]
+        row = {
+            "mean_reward": float(curve["reward"].mean()),
+            "final_reward": float(last["reward"]),
+            "final_quality": float(last["quality"]),
+            "final_tx_cost": float(last["tx_cost"]),
+            "time_to_95_s": wall95,
+            "epoch_to_95": epoch95,
+            "train_wall_s": float(last["wall_s"]),
+        }
+        curves = curve.to_dict("records")
+    else:
+        env = EdgeMoEEnv(exp.env)
+        kwargs = (
+            {"max_candidates": exp.compare.oracle_candidates} if method == "upper-bound" else {}
+        )
+        policy = make_baseline(method, seed=seed, **kwargs)
+        ev = evaluate(env, policy, eval_seeds(seed, exp.train.eval_episodes))
+        env.close()
+        row = {
+            "mean_reward": ev["reward"],
+            "final_reward": ev["reward"],
+            "final_quality": ev["quality"],
+            "final_tx_cost": ev["tx_cost"],
+        }
+        if method == "upper-bound":
+            row["oracle_exhaustive"] = bool(policy.exhaustive)  # type: ignore[attr-defined]
+            row["oracle_evaluations"] = policy.evaluations  # type: ignore[attr-defined]
+        curves = []
+    row.update(method=method, seed=seed, job_wall_s=time.perf_counter() - t0)
+    return {"row": row, "curves": curves}
+
+
+def run_jobs(
+    exp: Experiment, jobs: list[tuple[str, int]], out: Path, workers: int, progress: bool
+) -> list[dict[str, Any]]:
+    """Run jobs in a pool of ``workers`` processes (in this process if workers == 1)."""
+    if workers <= 1:
+        return [run_job(exp, m, s, str(out), progress) for m, s in jobs]
+    # spawn: a clean interpreter per worker (no forked torch or scenario state)
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_job, exp, m, s, str(out), False) for m, s in jobs]
+        results = []
+        for (m, s), fut in zip(jobs, futures, strict=True):
+            results.append(fut.result())
+            log.info("done: %s seed %d", m, s)
+        return results
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean/final reward with 95% CIs over seeds, and ratios to the bound."""
+    rows = []
+    for method, g in runs.groupby("method", sort=False):
+        mean, mean_hw = mean_ci(g["mean_reward"])
+        final, final_hw = mean_ci(g["final_reward"])
+        row = {
+            "method": method,
+            "seeds": len(g),
+            "mean_reward": mean,
+            "mean_reward_ci95": mean_hw,
+            "final_reward": final,
+            "final_reward_ci95": final_hw,
+            "job_wall_s": float(g["job_wall_s"].mean()),
+        }
+        if "time_to_95_s" in g and g["time_to_95_s"].notna().any():
+            row["time_to_95_s"] = float(g["time_to_95_s"].mean())
+            row["epoch_to_95"] = float(g["epoch_to_95"].mean())
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    ub = summary.loc[summary["method"] == "upper-bound", "final_reward"]
+    if len(ub):
+        summary["final_vs_upper_bound"] = summary["final_reward"] / float(ub.iloc[0])
+    return summary
+
+
+def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: Path) -> None:
+    """The paper's Figure 4 (reward vs epoch) and Figure 5 (mean and final reward)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    xmax = float(curves["epoch"].max()) if len(curves) else 1.0
+    if len(curves):
+        stats = curves.groupby("epoch")["reward"].apply(lambda v: mean_ci(v)).apply(pd.Series)
+        stats.columns = ["mean", "hw"]
+        ax.plot(stats.index, stats["mean"], label="SAC (greedy eval)", color="C0", lw=2)
+        ax.fill_between(stats.index, stats["mean"] - stats["hw"].fillna(0),
+                        stats["mean"] + stats["hw"].fillna(0), color="C0", alpha=0.2)  # fmt: skip
+    for i, method in enumerate(m for m in runs["method"].unique() if m != "sac"):
+        mean, hw = mean_ci(runs.loc[runs["method"] == method, "final_reward"])
+        ax.hlines(mean, 0, xmax, color=f"C{i + 1}", label=method, ls="--")
+        if not math.isnan(hw):
+            ax.fill_between([0, xmax], mean - hw, mean + hw, color=f"C{i + 1}", alpha=0.1)
+    ax.set_xlabel("epoch (one episode per environment)")
+    ax.set_ylabel("mean reward per task")
+    ax.set_title("Reward vs. epoch (95% CI over seeds)")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(out / "reward_vs_epoch.png", dpi=130)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    x = np.arange(len(summary))
+    ax.bar(x - 0.2, summary["mean_reward"], 0.4, yerr=summary["mean_reward_ci95"].fillna(0),
+           capsize=3, label="mean reward")  # fmt: skip
+    ax.bar(x + 0.2, summary["final_reward"], 0.4, yerr=summary["final_reward_ci95"].fillna(0),
+           capsize=3, label="final reward")  # fmt: skip
+    ax.set_xticks(x, summary["method"], rotation=20)
+    ax.set_ylabel("mean reward per task")
+    ax.set_title("Mean and final reward per method (95% CI over seeds)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "mean_final_reward.png", dpi=130)
+    plt.close(fig)
+
+
+def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataFrame:
+    """Run every method of ``exp.compare`` over its seeds; write tables and figures."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cc = exp.compare
+    t0 = time.perf_counter()
+    # longest first: SAC, then the oracle, then the cheap rules
+    order = sorted(cc.methods, key=lambda m: {"sac": 0, "upper-bound": 1}.get(m, 2))
+    jobs = [(m, s) for m in order for s in range(cc.seeds)]
+    results = run_jobs(exp, jobs, out, cc.workers, progress)
+    runs = pd.DataFrame([r["row"] for r in results])
+    runs["method"] = pd.Categorical(runs["method"], categories=cc.methods, ordered=True)
+    runs = runs.sort_values(["method", "seed"]).reset_index(drop=True)
+    runs["method"] = runs["method"].astype(str)
+    curves = pd.DataFrame([c for r in results for c in r["curves"]])
+    summary = summarize(runs)
+    summary["compare_wall_s"] = time.perf_counter() - t0
+    runs.to_csv(out / "runs.csv", index=False)
+    curves.to_csv(out / "curves.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    plot(runs, curves, summary, out)
+    return summary
+
+
+def cross_model(
+    exp: Experiment,
+    out: str | Path,
+    train_backends: list[str],
+    eval_backend: str,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train SAC on each backend, evaluate every policy on ``eval_backend``'s episodes.
+
+    Writes ``cross_model.csv`` (one row per seed and training backend) and
+    ``cross_model_summary.csv`` (means, 95% CIs, and each one's difference to the policy
+    trained on the evaluation backend, paired by seed).
+    """
+    from agents.baselines import AgentPolicy
+    from agents.train import eval_seeds, evaluate, train
+    from pybridge.env import EdgeMoEEnv
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    eval_exp = exp.with_env({"backend": eval_backend})
+    rows = []
+    for seed in range(exp.compare.seeds):
+        for backend in train_backends:
+            run_exp = exp.with_env({"backend": backend})
+            run_exp = replace(run_exp, train=replace(run_exp.train, seed=seed))
+            res = train(run_exp, out / f"train_{backend}" / f"seed{seed}", progress=progress)
+            env = EdgeMoEEnv(eval_exp.env)
+            ev = evaluate(env, AgentPolicy(res.agent), eval_seeds(seed, exp.train.eval_episodes))
+            env.close()
+            rows.append({"seed": seed, "trained_on": backend, "evaluated_on": eval_backend,
+                         "reward": ev["reward"], "quality": ev["quality"],
+                         "tx_cost": ev["tx_cost"], "replies_lost": ev["replies_lost"]})  # fmt: skip
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "cross_model.csv", index=False)
+    ref = table[table["trained_on"] == eval_backend].set_index("seed")["reward"]
+    summ = []
+    for backend, g in table.groupby("trained_on", sort=False):
+        mean, hw = mean_ci(g["reward"])
+        row = {"trained_on": backend, "evaluated_on": eval_backend, "seeds": len(g),
+               "reward": mean, "reward_ci95": hw}  # fmt: skip
+        if len(ref):
+            diff = g.set_index("seed")["reward"] - ref
+            row["diff_vs_native"], row["diff_ci95"] = mean_ci(diff.dropna())
+        summ.append(row)
+    summary = pd.DataFrame(summ)
+    summary.to_csv(out / "cross_model_summary.csv", index=False)
+    return summary
