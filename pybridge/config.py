@@ -179,7 +179,9 @@ class TaskConfig(_Strict):
         description="quality table (Parquet/CSV); relative paths are from the repository",
     )
     episode_tasks: int = Field(20, ge=1, description="tasks (steps) per episode")
-    deadline_s: float = Field(2.0, gt=0, description="a reply later than this is lost")
+    deadline_s: float = Field(
+        10.0, gt=0, description="a reply later than this (compute time included) is lost"
+    )
     gap_s: float = Field(
         1.0, ge=0, description="mean simulated idle time between tasks (exponential)"
     )
@@ -187,7 +189,7 @@ class TaskConfig(_Strict):
         200, ge=0, description="bytes added to each request (protocol, context)"
     )
     edge_words_per_s: float = Field(
-        40.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
+        50.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
     )
 
     def table_path(self) -> Path:
@@ -205,7 +207,9 @@ class RewardConfig(_Strict):
         0.005, ge=0, description="compute cost per word generated on an edge expert"
     )
     w_time: float = Field(1.0, ge=0, description="cost per second of reply delay, summed")
-    w_energy: float = Field(1.0, ge=0, description="cost per joule of user-device radio energy")
+    w_energy: float = Field(
+        100.0, ge=0, description="cost per joule of user-device radio energy on the exchanges"
+    )
     lost_penalty: float = Field(2.0, ge=0, description="cost per reply lost past the deadline")
 
 

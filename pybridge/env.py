@@ -47,8 +47,10 @@ class EdgeMoEEnv(gym.Env):
     ``w_quality * quality - compute_cost - tx_cost`` where quality is the judge score
     of the fused answer (0..10, from the quality table; a lost reply falls back to the
     local text), compute_cost = local_word_cost * local words + edge_word_cost * edge
-    words, and tx_cost = w_time * sum of reply transfer times + w_energy * user-device
-    radio energy + lost_penalty * lost replies, all measured by the backend.
+    words, and tx_cost = w_time * sum of transfer times (delay minus the expert's compute
+    time) + w_energy * the user device's radio energy spent with the experts it used
+    (airtime, ``energy_j``) + lost_penalty * lost replies, all measured by the
+    backend.
 
     ## Episode End
     Never terminates; truncates after ``tasks.episode_tasks`` steps.
@@ -238,11 +240,12 @@ class EdgeMoEEnv(gym.Env):
         local_words = tb.words[p, k, 0][effective == 0].sum()
         edge_words = tb.words[p, k, task.target][offloaded].sum()  # generated even if lost
         compute_cost = rw.local_word_cost * local_words + rw.edge_word_cost * edge_words
+        used = np.isin(np.arange(1, self.num_experts + 1), task.target)  # heartbeats aside
         transfer_s = np.where(delivered, report["subtask_delay_s"] - task.compute_s, 0.0)
         transfer_s = np.where(lost, task.deadline_s, np.maximum(transfer_s, 0.0))
         tx_cost = (
             rw.w_time * transfer_s.sum()
-            + rw.w_energy * float(report["ue_energy_j"])
+            + rw.w_energy * float(report["energy_j"][used].sum())
             + rw.lost_penalty * lost.sum()
         )
         reward = rw.w_quality * quality - compute_cost - tx_cost
