@@ -270,7 +270,8 @@ main(int argc, char* argv[])
             std::cout << netmoe::ReportToJson(report) << std::endl;
         }
         std::cerr << "edge-moe: " << tasks << " tasks, " << (tasks ? wallTotal / tasks * 1e3 : 0)
-                  << " ms wall per task (ns-3 only)\n";
+                  << " ms wall per task (ns-3 only), " << Simulator::GetEventCount()
+                  << " events in all\n";
         Simulator::Destroy();
         return 0;
     }
