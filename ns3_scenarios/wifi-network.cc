@@ -137,6 +137,10 @@ ValidateWifiConfig(WifiConfig& c)
         NS_FATAL_ERROR("edge-moe: unknown --rateManager '"
                        << c.rateManager << "' (ideal, minstrel, constant, thompson, aarf, ns3::...)");
     }
+    if (c.rateManager == "aarf" && c.standard != "80211a" && c.standard != "80211g")
+    {
+        NS_FATAL_ERROR("edge-moe: --rateManager=aarf supports only 80211a and 80211g (no HT rates)");
+    }
     if (c.dataMode.empty())
     {
         c.dataMode = it->second.constantMode;
