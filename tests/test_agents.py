@@ -1,0 +1,220 @@
+"""Discrete SAC maths on hand-worked numbers, the replay buffer, baselines and bounds,
+and a Stable-Baselines3 PPO run to show any Gymnasium agent works."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from agents.baselines import (
+    GreedySNRPolicy,
+    LocalOnlyPolicy,
+    QualityGreedyPolicy,
+    RandomPolicy,
+    UpperBoundPolicy,
+    make_baseline,
+    run_episode,
+)
+from agents.buffers import ReplayBuffer
+from agents.sac import (
+    DiscreteSAC,
+    SACConfig,
+    actor_loss,
+    alpha_loss,
+    critic_loss,
+    critic_target,
+    joint_q,
+    soft_state_value,
+    target_entropy,
+)
+from pybridge.env import EdgeMoEEnv
+
+
+@pytest.fixture
+def env(table_path):
+    e = EdgeMoEEnv({"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 4}})
+    yield e
+    e.close()
+
+
+# -- SAC maths -----------------------------------------------------------------------
+
+
+def test_critic_target_hand_worked() -> None:
+    # one head, two devices; target critics q1' = [1, 3], q2' = [2, 2]; pi(.|s') = [.25, .75]
+    q1 = torch.tensor([[[1.0, 3.0]]])
+    q2 = torch.tensor([[[2.0, 2.0]]])
+    probs = torch.tensor([[[0.25, 0.75]]])
+    v = soft_state_value(q1, q2, probs, probs.log(), alpha=0.5)
+    # V = .25 (min(1,2) - .5 ln .25) + .75 (min(3,2) - .5 ln .75)
+    #   = .25 (1 + 0.693147) + .75 (2 + 0.143841) = 0.423287 + 1.607881 = 2.031168
+    assert v.item() == pytest.approx(2.031168, abs=1e-5)
+    y = critic_target(torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0]), 0.5, v.repeat(2))
+    # y = r + gamma (1 - done) V = 1 + .5 * 2.031168; a terminal next state gives just r
+    assert y.tolist() == pytest.approx([2.015584, 1.0], abs=1e-5)
+
+
+def test_state_value_sums_over_heads() -> None:
+    q = torch.tensor([[[1.0, 3.0], [0.0, 0.0]]])  # second head: zero values, uniform policy
+    probs = torch.tensor([[[0.25, 0.75], [0.5, 0.5]]])
+    v = soft_state_value(q, q, probs, probs.log(), alpha=0.5)
+    head1 = 0.25 * (1 + 0.5 * math.log(4)) + 0.75 * (3 - 0.5 * math.log(0.75))
+    head2 = 0.5 * math.log(2)  # alpha times the entropy ln 2
+    assert v.item() == pytest.approx(head1 + head2, abs=1e-5)
+
+
+def test_joint_q_and_critic_loss_hand_worked() -> None:
+    q = torch.tensor([[[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]])
+    actions = torch.tensor([[2, 0]])
+    assert joint_q(q, actions).item() == 13.0  # q[0, 2] + q[1, 0]
+    loss = critic_loss(q, q + 1.0, actions, torch.tensor([12.0]))
+    assert loss.item() == pytest.approx(1.0**2 + 3.0**2)  # (13-12)^2 + (15-12)^2
+
+
+def test_actor_loss_moves_probability_to_the_better_device() -> None:
+    logits = torch.zeros(1, 1, 2, requires_grad=True)
+    q = torch.tensor([[[0.0, 1.0]]])
+    probs = torch.softmax(logits, -1)
+    actor_loss(probs, torch.log_softmax(logits, -1), q, q, alpha=0.1).backward()
+    assert logits.grad[0, 0, 1] < 0 < logits.grad[0, 0, 0]  # descent raises device 1
+
+
+def test_alpha_loss_direction_and_target_entropy() -> None:
+    assert target_entropy(3, 4, 0.5) == pytest.approx(0.5 * 3 * math.log(4))
+    uniform = torch.full((1, 1, 4), 0.25)
+    for tgt, sign in ((0.1, 1), (2.0, -1)):  # entropy ln 4 = 1.386 above / below target
+        log_alpha = torch.tensor(0.0, requires_grad=True)
+        alpha_loss(log_alpha, uniform, uniform.log(), tgt).backward()
+        assert np.sign(log_alpha.grad.item()) == sign  # above target: descent lowers alpha
+
+
+def test_sac_config_rejects_unknown_and_mistyped() -> None:
+    assert SACConfig.from_dict({"gamma": 0}).gamma == 0.0
+    with pytest.raises(ValueError, match="unknown sac"):
+        SACConfig.from_dict({"gama": 0.9})
+    with pytest.raises(ValueError, match="batch_size must be int"):
+        SACConfig.from_dict({"batch_size": "big"})
+
+
+def test_sac_learns_a_contextual_bandit() -> None:
+    # 2 heads, 3 devices; the best device of head k is (context + k) % 3
+    rng = np.random.default_rng(0)
+    cfg = SACConfig(hidden=32, batch_size=64, q_lr=3e-3, policy_lr=3e-3, gamma=0.0)
+    agent = DiscreteSAC(obs_dim=3, heads=2, choices=3, config=cfg, seed=0)
+    buf = ReplayBuffer(2000, 3, 2)
+    ctx = rng.integers(0, 3, 2000)
+    obs = np.eye(3, dtype=np.float32)[ctx]
+    acts = rng.integers(0, 3, (2000, 2))
+    best = np.stack([(ctx + k) % 3 for k in range(2)], 1)
+    rew = (acts == best).sum(1).astype(np.float32)
+    buf.add(obs, acts, rew, obs, np.zeros(2000, np.float32))
+    for _ in range(400):
+        agent.update(buf.sample(64, rng))
+    greedy = agent.act(np.eye(3, dtype=np.float32), deterministic=True)
+    assert greedy.tolist() == [[0, 1], [1, 2], [2, 0]]
+
+
+def test_agent_state_round_trip() -> None:
+    a = DiscreteSAC(4, 2, 3, SACConfig(hidden=8), seed=1)
+    b = DiscreteSAC(4, 2, 3, SACConfig(hidden=8), seed=2)
+    b.load_state_dict(a.state_dict())
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    assert (a.act(x) == b.act(x)).all()  # same weights and same sampling generator
+
+
+# -- replay buffer -------------------------------------------------------------------
+
+
+def test_replay_buffer_wraps_and_round_trips() -> None:
+    buf = ReplayBuffer(3, 2, 1)
+    for i in range(4):
+        buf.add(np.full((1, 2), i), np.array([[i]]), np.array([i]), np.full((1, 2), i + 1),
+                np.array([0.0]))  # fmt: skip
+    assert len(buf) == 3 and buf.full
+    assert sorted(buf.rewards.tolist()) == [1.0, 2.0, 3.0]  # the oldest (0) was overwritten
+    sample = buf.sample(8, np.random.default_rng(0))
+    assert sample.obs.shape == (8, 2) and sample.actions.dtype == np.int64
+    assert (sample.next_obs[:, 0] == sample.obs[:, 0] + 1).all()
+    other = ReplayBuffer(3, 2, 1)
+    other.load_state_dict(buf.state_dict())
+    assert (other.obs == buf.obs).all() and other.pos == buf.pos
+    with pytest.raises(ValueError, match="capacity"):
+        ReplayBuffer(5, 2, 1).load_state_dict(buf.state_dict())
+
+
+# -- baselines and the bound -----------------------------------------------------------
+
+
+def test_simple_baselines_follow_their_rules(env) -> None:
+    obs, _ = env.reset(seed=0)
+    assert (LocalOnlyPolicy().act(env, obs) == 0).all()
+    p = env.current_prompt
+    assert QualityGreedyPolicy().act(env, obs).tolist() == env.table.score[p].argmax(-1).tolist()
+    snr = obs[:3] * 40.0
+    assert (GreedySNRPolicy().act(env, obs) == int(np.argmax(snr)) + 1).all()
+    blind = obs.copy()
+    blind[9:12] = 0.0  # nobody associated: run everything locally
+    assert (GreedySNRPolicy().act(env, blind) == 0).all()
+    a = RandomPolicy(seed=3).act(env, obs)
+    assert env.action_space.contains(a)
+    with pytest.raises(ValueError, match="unknown baseline"):
+        make_baseline("oracle")
+
+
+def test_upper_bound_is_best_of_all_candidates(env) -> None:
+    obs, _ = env.reset(seed=2)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        ub = UpperBoundPolicy()
+        best = ub.act(env, obs)
+        assert ub.exhaustive and ub.evaluations == 4**3
+        best_r = env.evaluate_action(best)[0]
+        for a in rng.integers(0, 4, (10, 3)):
+            assert env.evaluate_action(a)[0] <= best_r + 1e-9
+        obs, r, *_ = env.step(best)
+        assert r == pytest.approx(best_r)  # evaluate_action predicted the step exactly
+
+
+def test_coordinate_search_when_the_action_space_is_large(env) -> None:
+    env.reset(seed=1)
+    ub = UpperBoundPolicy(max_candidates=10)
+    obs = env.reset(seed=1)[0]
+    a = ub.act(env, obs)
+    assert ub.exhaustive is False and ub.evaluations < 4**3
+    exact = UpperBoundPolicy().act(env, obs)
+    assert env.evaluate_action(a)[0] <= env.evaluate_action(exact)[0] + 1e-9
+
+
+def test_upper_bound_beats_every_baseline_on_average(env) -> None:
+    scores = {
+        name: np.mean(
+            [run_episode(env, make_baseline(name, seed=0), s)["reward"] for s in range(3)]
+        )
+        for name in ("random", "local", "greedy-snr", "quality-greedy", "upper-bound")
+    }
+    assert max(scores, key=scores.get) == "upper-bound"
+
+
+# -- any Gymnasium agent ----------------------------------------------------------------
+
+
+def test_stable_baselines3_ppo_runs_on_the_env(table_path) -> None:
+    sb3 = pytest.importorskip("stable_baselines3")
+    import gymnasium as gym
+
+    import pybridge
+
+    cfg = {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 8}}
+    env = gym.make(pybridge.ENV_ID, config=cfg)
+    model = sb3.PPO("MlpPolicy", env, n_steps=32, batch_size=16, n_epochs=1, seed=0,
+                    policy_kwargs={"net_arch": [16]}, device="cpu")  # fmt: skip
+    model.learn(total_timesteps=64)
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs, deterministic=True)
+    assert env.action_space.contains(action)
+    _, reward, *_ = env.step(action)
+    assert np.isfinite(reward)
+    env.close()

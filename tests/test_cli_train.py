@@ -1,0 +1,185 @@
+"""The train / compare / sweep commands: outputs, kill-and-resume, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from pybridge.paths import REPO_ROOT
+
+
+@pytest.fixture
+def experiment(tmp_path, table_path) -> Path:
+    """A tiny experiment on the Shannon backend with a synthetic table."""
+    exp = {
+        "env": {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 5}},
+        "train": {
+            "epochs": 12, "num_envs": 2, "vector": "sync", "eval_every": 3, "eval_episodes": 2,
+            "checkpoint_every": 4,
+            "sac": {"learning_starts": 20, "batch_size": 16, "hidden": 16},
+        },
+        "compare": {"seeds": 2, "workers": 1},
+        "sweep": {
+            "seeds": [0],
+            "scenarios": {"near": {}, "far": {"scenario": {"experts": [
+                {"position": [30, 0, 1]}, {"position": [0, 30, 1]}, {"position": [-30, 0, 1]}]}}},
+            "reward_weights": [{}, {"w_time": 3.0}],
+            "baselines": ["local"],
+        },
+    }  # fmt: skip
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(exp))
+    return path
+
+
+def netmoe(command: str, *args: str) -> subprocess.CompletedProcess:
+    """Run one command as a user would (its standalone entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", f"agents.cli_{command}", *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_commands_registered_in_netmoe_cli() -> None:
+    from netmoe.cli import COMMANDS
+
+    for name in ("train", "compare", "sweep"):
+        assert COMMANDS[name][0] == f"agents.cli_{name}"
+
+
+def test_train_writes_results_checkpoint_and_tensorboard(experiment, tmp_path) -> None:
+    out = tmp_path / "run"
+    res = netmoe("train", "--config", str(experiment), "--out", str(out), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    epochs = pd.read_parquet(out / "epochs.parquet")
+    evals = pd.read_csv(out / "evals.csv")
+    assert epochs["epoch"].tolist() == list(range(1, 13))
+    assert evals["epoch"].tolist() == [3, 6, 9, 12]
+    assert epochs["env_steps"].iloc[-1] == 12 * 2 * 5
+    assert {"train_reward", "qf_loss", "alpha", "wall_s"} <= set(epochs.columns)
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 12
+    assert list((out / "tb").glob("events.out.tfevents.*"))
+
+
+def test_killed_run_resumes_with_nothing_lost(experiment, tmp_path) -> None:
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    assert netmoe("train", "--config", str(experiment), "--out", str(whole)).returncode == 0
+    # SIGKILL after epoch 7: the last checkpoint is epoch 4, epochs 5-7 are lost work
+    killed = netmoe("train", "--config", str(experiment), "--out", str(crashed),
+                    "--kill-after-epoch", "7")  # fmt: skip
+    assert killed.returncode == -9
+    assert torch.load(crashed / "checkpoint.pt", weights_only=False)["epoch"] == 4
+    resumed = netmoe("train", "--config", str(experiment), "--out", str(crashed))
+    assert resumed.returncode == 0, resumed.stderr
+    for name in ("epochs", "evals"):
+        a = pd.read_parquet(whole / f"{name}.parquet").drop(columns="wall_s")
+        b = pd.read_parquet(crashed / f"{name}.parquet").drop(columns="wall_s")
+        pd.testing.assert_frame_equal(a, b)  # identical to the run never interrupted
+    wa = torch.load(whole / "checkpoint.pt", weights_only=False)["agent"]["actor"]
+    wb = torch.load(crashed / "checkpoint.pt", weights_only=False)["agent"]["actor"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_async_vector_envs(experiment, tmp_path) -> None:
+    from agents.experiment import load_experiment
+    from agents.train import train
+
+    exp = load_experiment(experiment)
+    exp.train.vector, exp.train.epochs = "async", 3
+    res = train(exp, tmp_path / "async", progress=False)
+    assert len(res.epochs) == 3 and res.epochs["env_steps"].iloc[-1] == 3 * 2 * 5
+
+
+def test_compare_writes_figures_and_table(experiment, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    res = netmoe("compare", "--config", str(experiment), "--out", str(out), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["method"].tolist() == [
+        "sac", "random", "local", "greedy-snr", "quality-greedy", "upper-bound"]  # fmt: skip
+    assert (summary["seeds"] == 2).all()
+    assert summary["final_reward_ci95"].notna().all()
+    ub = summary.set_index("method")["final_reward"]
+    assert ub["upper-bound"] == ub.max()
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 12 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
+    for png in ("reward_vs_epoch.png", "mean_final_reward.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_in_a_process_pool_and_cross_model(experiment, tmp_path) -> None:
+    pool = ["--workers", "2", "--methods", "local,quality-greedy", "--no-progress"]
+    res = netmoe("compare", "--config", str(experiment), "--out", str(tmp_path / "pool"), *pool)
+    assert res.returncode == 0, res.stderr
+    assert len(pd.read_csv(tmp_path / "pool" / "runs.csv")) == 4
+    res = netmoe("compare", "--config", str(experiment), "--out", str(tmp_path / "x"),
+                 "--cross-model", "--train-backends", "shannon", "--eval-backend", "shannon",
+                 "--seeds", "1", "--epochs", "3", "--no-progress")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "x" / "cross_model_summary.csv")
+    assert table["diff_vs_native"].tolist() == [0.0]
+
+
+def test_sweep_runs_the_grid_locally(experiment, tmp_path) -> None:
+    res = netmoe("sweep", "--config", str(experiment), "--out", str(tmp_path / "sw"),
+                 "--epochs", "3", "--workers", "2")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert len(table) == 2 * 2 * 1 * 2  # scenarios x weights x seeds x (sac + local)
+    assert set(table["scenario"]) == {"near", "far"}
+    assert set(table["method"]) == {"sac", "local"}
+    far = table[(table.scenario == "far") & (table.method == "local")]["reward"]
+    assert far.notna().all()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config", "/no/such.yaml"], "no such config file"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--backend", "shannon", "--seed", "-1"], "--seed must be >= 1"),
+    ],
+)
+def test_bad_input_is_one_line_error(experiment, args, message) -> None:
+    argv = args if "--config" in args else ["--config", str(experiment), *args]
+    res = netmoe("train", *argv)
+    assert res.returncode == 2
+    assert res.stderr.strip() == res.stderr.strip().splitlines()[0]
+    assert res.stderr.startswith("netmoe: error:") and message in res.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("train: {epochs: 'many'}\n", "train.epochs: expected int"),
+        ("train: {sac: {gama: 0.9}}\n", "unknown sac setting"),
+        ("compare: {methods: [sac, oracle]}\n", "unknown ['oracle']"),
+        ("env: {reward: {w_time: -1}}\n", "reward.w_time"),
+        ("trian: {}\n", "unknown section"),
+        ("train: [1, 2\n", "not valid YAML"),
+    ],
+)
+def test_bad_experiment_files_are_one_line_errors(tmp_path, table_path, content, message) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"env_base: {REPO_ROOT / 'configs/default.yaml'}\n" + content)
+    res = netmoe("compare", "--config", str(path))
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr
+
+
+def test_sweep_ray_path_without_ray(experiment, tmp_path) -> None:
+    try:
+        import ray  # noqa: F401
+
+        pytest.skip("ray is installed here")
+    except ImportError:
+        pass
+    res = netmoe("sweep", "--config", str(experiment), "--out", str(tmp_path / "r"),
+                 "--address", "auto")  # fmt: skip
+    assert res.returncode == 2 and "needs ray" in res.stderr
