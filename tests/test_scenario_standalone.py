@@ -170,3 +170,54 @@ def test_bad_flags_fail_with_one_line_error(flags, message) -> None:
     lines = [line for line in proc.stderr.splitlines() if message in line]
     assert len(lines) == 1, proc.stderr
     assert proc.stdout == ""
+
+
+def test_fading_causes_retransmissions() -> None:
+    (r,) = reports(
+        "--nodes=0,0,1;50,0,1", "--script=1", "--replyBytes=200000", "--nakagami=1",
+        "--deadline=10",
+    )  # fmt: skip
+    assert r["replies_lost"] == [0]
+    assert 0 < r["retransmissions"][0] < r["packets_sent"][0]
+
+
+# --- the same scenario driven over the bridge -----------------------------------------
+
+BRIDGE_FLAGS = ["--nodes=0,0,1;5,0,1;20,0,1;40,0,1", "--warmup=1", "--RngRun=2"]
+
+
+def test_bridge_step_equals_standalone_and_bad_target_fails() -> None:
+    from pybridge.bridge import Bridge, ScenarioDied
+
+    action = dict(
+        task_id=0, num_subtasks=3, target=[1, 2, 3], request_bytes=[200] * 3,
+        reply_bytes=[1500] * 3, compute_s=[0.2] * 3, deadline_s=5.0, next_gap_s=1.0,
+    )  # fmt: skip
+    (standalone,) = reports(*BRIDGE_FLAGS, "--script=1,2,3", "--computeS=0.2")
+    with Bridge(timeout_s=30) as br:
+        ready = br.start([EDGE_MOE, *BRIDGE_FLAGS])
+        assert ready["status"] == 1 and ready["num_experts"] == 3
+        assert ready["sim_time_s"] == pytest.approx(1.0)
+        assert list(ready["obs_associated"][:3]) == [1, 1, 1]
+        assert all(math.isfinite(v) for v in ready["obs_snr_db"][:3])
+        r = br.step(action)
+        assert r["status"] == 2
+        for name, value in standalone.items():
+            got = r[name]
+            if getattr(got, "ndim", 0):
+                got = got[: len(value)]
+                assert [None if math.isnan(x) else x for x in got.tolist()] == pytest.approx(
+                    value
+                ), name
+            else:
+                assert got == pytest.approx(value), name
+        with pytest.raises(ScenarioDied, match="target 5 is out of range 0..3"):
+            br.step({**action, "target": [1, 5, 0]})
+
+
+def test_bridge_stop_exits_cleanly() -> None:
+    from pybridge.bridge import Bridge
+
+    with Bridge(timeout_s=30) as br:
+        br.start([EDGE_MOE, *BRIDGE_FLAGS])
+        assert br.stop() == 0
