@@ -275,7 +275,9 @@ class Bridge:
         if not why and self._stderr is not None:
             self._stderr.seek(0)
             lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln]
-            why = lines[-1] if lines else ""
+            # "terminate called ..." follows the real message (NS_FATAL_ERROR, an exception)
+            lines = [ln for ln in lines if not ln.startswith("terminate called")] or lines
+            why = " | ".join(lines[-2:])
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
