@@ -61,7 +61,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     {
         expertIps.push_back(expertIf.GetAddress(e));
     }
-    m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, ueIf.GetAddress(0), config.snrAlpha);
+    m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
     m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort);
     m_runner->SetDoneCallback(MakeCallback(&EdgeMoeScenario::AllRepliesIn, this));
     m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),

@@ -27,7 +27,6 @@ using namespace ns3;
 
 LinkMonitor::LinkMonitor(const WifiNetwork& net,
                          const std::vector<Ipv4Address>& expertIps,
-                         Ipv4Address ueIp,
                          double snrAlpha)
     : m_alpha(snrAlpha)
 {
@@ -54,7 +53,6 @@ LinkMonitor::LinkMonitor(const WifiNetwork& net,
         dev->GetMac()->TraceConnectWithoutContext("MacTxDrop",
                                                   MakeCallback(&LinkMonitor::PacketDropped, this));
     }
-    (void)ueIp;
     m_uePhy->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&LinkMonitor::UeTx, this));
     m_uePhy->TraceConnectWithoutContext("PhyRxBegin", MakeCallback(&LinkMonitor::UeRxBegin, this));
     m_uePhy->TraceConnectWithoutContext("PhyRxPayloadBegin",
@@ -204,7 +202,7 @@ LinkMonitor::UeRxBegin(Ptr<const Packet> p, RxPowerWattPerChannelBand /* powers 
 }
 
 void
-LinkMonitor::UeRxPayloadBegin(WifiTxVector txVector, Time duration)
+LinkMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
 {
     if (!m_rxPacket)
     {

@@ -57,12 +57,10 @@ class LinkMonitor
     /**
      * \param net the network to observe
      * \param expertIps expert i's IPv4 address at index i-1
-     * \param ueIp the user device's IPv4 address
      * \param snrAlpha weight of a new sample in the SNR moving average (observation)
      */
     LinkMonitor(const WifiNetwork& net,
                 const std::vector<ns3::Ipv4Address>& expertIps,
-                ns3::Ipv4Address ueIp,
                 double snrAlpha);
 
     /** Start a new measurement window (zeroes the LinkWindow counters). */

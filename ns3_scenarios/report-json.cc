@@ -42,12 +42,6 @@ Put(std::string& out, uint32_t v)
     out += std::to_string(v);
 }
 
-void
-Put(std::string& out, int32_t v)
-{
-    out += std::to_string(v);
-}
-
 } // namespace
 
 std::string

@@ -123,7 +123,7 @@ TaskRunner::Connected(Ptr<Socket> s)
 }
 
 void
-TaskRunner::ConnectFailed(Ptr<Socket> s)
+TaskRunner::ConnectFailed(Ptr<Socket> /* s */)
 {
     NS_LOG_INFO("connection failed at " << Simulator::Now().As(Time::S));
 }
