@@ -1,2 +1,0 @@
-# Empty dependencies file for bridge-echo.
-# This may be replaced when dependencies are built.
