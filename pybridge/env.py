@@ -37,7 +37,7 @@ class EdgeMoEEnv(gym.Env):
     |---|---|---|
     | per expert | last SNR heard at the user device (heartbeats, replies) | dB / 40, floor -20 dB |
     | per expert | last measured goodput of a reply | Mbit/s / 100 |
-    | per expert | age of that SNR | s / 10, capped at 1 |
+    | per expert | age of that SNR (never heard: 1) | s / 10, capped at 1 |
     | per expert | link layer associated | 0 / 1 |
     | per subtask | request size | kB |
     | per subtask | expected reply length (mean over experts of the table's words) | words / 100 |
@@ -265,7 +265,7 @@ class EdgeMoEEnv(gym.Env):
             [
                 snr / 40.0,
                 r["obs_goodput_mbps"] / 100.0,
-                np.minimum(r["obs_age_s"] / 10.0, 1.0),
+                np.minimum(np.nan_to_num(r["obs_age_s"], nan=10.0) / 10.0, 1.0),
                 r["obs_associated"].astype(float),
                 (tb.subtask_bytes[p] + self.config.tasks.request_overhead_bytes) / 1000.0,
                 tb.words[p].mean(axis=1) / 100.0,
