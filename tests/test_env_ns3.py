@@ -208,3 +208,16 @@ def test_a_thousand_resets(table_path) -> None:
             env.step(np.array([1, 2, 3]))
     env.close()
     assert _memfds() == before
+
+
+def test_observation_is_finite_with_an_expert_never_heard(table_path) -> None:
+    experts = [{"position": [2000, 0, 1]}, {"position": [5, 5, 1]}, {"position": [-5, 5, 1]}]
+    env = EdgeMoEEnv(_cfg(table_path, experts=experts))
+    obs, _ = env.reset(seed=0)
+    assert np.all(np.isfinite(obs)) and env.observation_space.contains(obs)
+    assert obs[0] == pytest.approx(-20 / 40)  # the SNR floor
+    assert obs[6] == 1.0  # age: never heard
+    assert obs[9] == 0.0  # not associated
+    obs, *_ = env.step(np.array([1, 2, 0]))
+    assert np.all(np.isfinite(obs))
+    env.close()
