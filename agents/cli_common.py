@@ -45,7 +45,9 @@ def load(args: Any) -> Any:
         value = getattr(args, name, None)
         if value is not None:
             if value < (0 if name == "seed" else 1):
-                raise ExperimentError(f"--{name.replace('_', '-')} must be >= 1")
+                raise ExperimentError(
+                    f"--{name.replace('_', '-')} must be >= {0 if name == 'seed' else 1}"
+                )
             train = replace(train, **{name: value})
     if getattr(args, "backend", None):
         exp = exp.with_env({"backend": args.backend})

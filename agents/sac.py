@@ -58,19 +58,19 @@ class SACConfig:
     tau: float = field(default=0.01, metadata=_h("Polyak rate of the target critics"))
     policy_lr: float = field(default=3e-4, metadata=_h("Adam learning rate of the actor"))
     q_lr: float = field(default=1e-3, metadata=_h("Adam learning rate of the critics"))
-    alpha_lr: float = field(default=3e-4, metadata=_h("Adam learning rate of log(alpha)"))
+    alpha_lr: float = field(default=3e-3, metadata=_h("Adam learning rate of log(alpha)"))
     batch_size: int = field(default=128, metadata=_h("transitions per gradient step"))
     buffer_size: int = field(default=50_000, metadata=_h("replay capacity (transitions)"))
     learning_starts: int = field(
         default=400, metadata=_h("env transitions with uniform random actions before learning")
     )
     updates_per_step: int = field(
-        default=1, metadata=_h("gradient steps per vector-env step (all envs together)")
+        default=2, metadata=_h("gradient steps per vector-env step (all envs together)")
     )
     autotune: bool = field(default=True, metadata=_h("tune the entropy weight alpha"))
-    alpha: float = field(default=0.05, metadata=_h("entropy weight (start value if autotune)"))
+    alpha: float = field(default=0.2, metadata=_h("entropy weight (start value if autotune)"))
     target_entropy_scale: float = field(
-        default=0.3,
+        default=0.5,
         metadata=_h(
             "target entropy = scale * K * log(N+1), a fraction of the maximum entropy "
             "of K uniform categoricals"

@@ -113,6 +113,7 @@ def test_compare_writes_figures_and_table(experiment, tmp_path) -> None:
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_compare_in_a_process_pool_and_cross_model(experiment, tmp_path) -> None:
     pool = ["--workers", "2", "--methods", "local,quality-greedy", "--no-progress"]
     res = netmoe("compare", "--config", str(experiment), "--out", str(tmp_path / "pool"), *pool)
@@ -126,6 +127,7 @@ def test_compare_in_a_process_pool_and_cross_model(experiment, tmp_path) -> None
     assert table["diff_vs_native"].tolist() == [0.0]
 
 
+@pytest.mark.slow
 def test_sweep_runs_the_grid_locally(experiment, tmp_path) -> None:
     res = netmoe("sweep", "--config", str(experiment), "--out", str(tmp_path / "sw"),
                  "--epochs", "3", "--workers", "2")  # fmt: skip
@@ -143,7 +145,7 @@ def test_sweep_runs_the_grid_locally(experiment, tmp_path) -> None:
     [
         (["--config", "/no/such.yaml"], "no such config file"),
         (["--epochs", "0"], "--epochs must be >= 1"),
-        (["--backend", "shannon", "--seed", "-1"], "--seed must be >= 1"),
+        (["--backend", "shannon", "--seed", "-1"], "--seed must be >= 0"),
     ],
 )
 def test_bad_input_is_one_line_error(experiment, args, message) -> None:
