@@ -155,7 +155,7 @@ def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
     xmax = float(curves["epoch"].max()) if len(curves) else 1.0
     if len(curves):
         stats = curves.groupby("epoch")["reward"].apply(lambda v: mean_ci(v)).apply(pd.Series)
@@ -171,7 +171,7 @@ def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: P
     ax.set_xlabel("epoch (one episode per environment)")
     ax.set_ylabel("mean reward per task")
     ax.set_title("Reward vs. epoch (95% CI over seeds)")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out / "reward_vs_epoch.png", dpi=130)
     plt.close(fig)
