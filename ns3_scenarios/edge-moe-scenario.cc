@@ -15,6 +15,7 @@
 #include "ns3/uinteger.h"
 
 #include <algorithm>
+#include <iostream>
 #include <cmath>
 #include <limits>
 
@@ -44,6 +45,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     m_experts.Create(m_numExperts);
     NodeContainer all(m_ue, m_experts);
     InstallMobility(all, config.nodes, config.area);
+    InstallNs2Mobility(all, config.nodes, config.ns2Trace);
     m_net = BuildWifiNetwork(m_config.wifi, m_ue.Get(0), m_experts);
 
     InternetStackHelper internet;
@@ -71,6 +73,36 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
                                                 config.heartbeatBytes,
                                                 Seconds(config.heartbeatInterval));
     m_lastGoodput.assign(m_numExperts, 0.0);
+
+    // Optional parts; none of them draws random numbers or creates nodes when off.
+    NetDeviceContainer devices(m_net.ueDevice, m_net.expertDevices);
+    if (config.background.stations > 0)
+    {
+        m_background = std::make_unique<BackgroundLoad>(config.background, m_config.wifi,
+                                                        m_net.channel);
+    }
+    if (config.building.enabled || m_config.wifi.propagation == "buildings")
+    {
+        InstallBuilding(config.building); // after every node exists and has its mobility
+    }
+    if (!config.pcapPrefix.empty() || !config.flowmonXml.empty())
+    {
+        m_outputs = std::make_unique<ExtraOutputs>(config.pcapPrefix, config.flowmonXml, devices);
+    }
+}
+
+void
+EdgeMoeScenario::Finish()
+{
+    if (m_outputs)
+    {
+        m_outputs->Finish();
+    }
+    if (m_background)
+    {
+        std::clog << "edge-moe: neighbouring BSS delivered " << m_background->BytesReceived()
+                  << " bytes in " << Simulator::Now().GetSeconds() << " s\n";
+    }
 }
 
 uint32_t

@@ -7,6 +7,9 @@
 #ifndef NETMOE_EDGE_MOE_SCENARIO_H
 #define NETMOE_EDGE_MOE_SCENARIO_H
 
+#include "background-load.h"
+#include "building-layout.h"
+#include "extra-outputs.h"
 #include "heartbeats.h"
 #include "link-monitor.h"
 #include "node-mobility.h"
@@ -35,6 +38,11 @@ struct ScenarioConfig
     double heartbeatInterval{0.1};  //!< seconds between heartbeats of one expert
     double snrAlpha{0.3};           //!< weight of a new sample in the observed-SNR average
     uint32_t tcpSegmentSize{1448};  //!< TCP MSS (bytes)
+    std::string ns2Trace;           //!< ns-2 movement trace for nodes of model "ns2"
+    BuildingSpec building;          //!< a building (walls, floors) for indoor scenarios
+    BackgroundSpec background;      //!< a neighbouring co-channel BSS loading the channel
+    std::string pcapPrefix;         //!< pcap per Wi-Fi device (empty: none)
+    std::string flowmonXml;         //!< FlowMonitor XML written by Finish (empty: none)
 };
 
 /** The scenario, stepped task by task. */
@@ -60,6 +68,9 @@ class EdgeMoeScenario
 
     uint32_t NumExperts() const;
 
+    /** Write the optional outputs (FlowMonitor XML) and print a summary of the load. */
+    void Finish();
+
   private:
     void AllRepliesIn();
 
@@ -71,6 +82,8 @@ class EdgeMoeScenario
     std::unique_ptr<LinkMonitor> m_monitor;
     std::unique_ptr<TaskRunner> m_runner;
     std::unique_ptr<Heartbeats> m_heartbeats;
+    std::unique_ptr<BackgroundLoad> m_background;
+    std::unique_ptr<ExtraOutputs> m_outputs;
     std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
     ns3::EventId m_deadline;
 };

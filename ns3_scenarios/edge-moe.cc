@@ -24,6 +24,10 @@
  *            --replyBytes=1500,800,2400 --computeS=0.2 --deadline=5 --gap=1
  *   edge-moe --standalone --nodes="0,0,1;5,0,1;40,0,1|random-walk|speed=2;2000,0,1"
  *   edge-moe --standalone --numExperts=16 --nakagami=1 --RngRun=7
+ *   edge-moe --standalone --propagation=buildings --building=-10,10,-8,8,0,3 --rooms=3,2
+ *   edge-moe --standalone --bgStations=4 --bgLoadMbps=20 --bgAp=10,0,1
+ *   edge-moe --standalone --nodes="0,0,1|ns2;5,0,1;20,0,1" --ns2Trace=walk.ns2
+ *   edge-moe --standalone --pcap=/tmp/em --flowmonXml=/tmp/em-flows.xml
  *   edge-moe --bridgeFd=3          (started by pybridge, which passes the descriptor)
  */
 
@@ -114,6 +118,11 @@ main(int argc, char* argv[])
     std::string computeS = "0.2";
     double deadline = 5.0;
     double gap = 1.0;
+    std::string building;
+    std::string buildingType = "residential";
+    std::string rooms = "1,1";
+    uint32_t floors = 1;
+    std::string bgAp = "0,0,1";
 
     CommandLine cmd(__FILE__);
     cmd.Usage("One user device offloading generative subtasks to N edge experts over Wi-Fi.");
@@ -138,6 +147,30 @@ main(int argc, char* argv[])
     cmd.AddValue("nakagami", "add Nakagami-m fading", config.wifi.nakagami);
     cmd.AddValue("nakagamiM", "Nakagami m (1: Rayleigh)", config.wifi.nakagamiM);
     cmd.AddValue("txPowerDbm", "transmit power of every device (dBm)", config.wifi.txPowerDbm);
+    cmd.AddValue("wallLossDb", "buildings: loss per internal wall crossed (dB)",
+                 config.wifi.wallLossDb);
+    cmd.AddValue("shadowSigmaDb", "buildings: indoor log-normal shadowing sigma (dB)",
+                 config.wifi.shadowSigmaDb);
+    cmd.AddValue("building", "a building xmin,xmax,ymin,ymax,zmin,zmax (m; empty: none)",
+                 building);
+    cmd.AddValue("buildingType", "residential, office or commercial (ITU-R P.1238 class)",
+                 buildingType);
+    cmd.AddValue("rooms", "rooms of the building along x,y (walls between them)", rooms);
+    cmd.AddValue("floors", "floors of the building", floors);
+    cmd.AddValue("ns2Trace", "ns-2 movement trace for nodes of mobility ns2 ($node_(0) = UE)",
+                 config.ns2Trace);
+    cmd.AddValue("bgStations", "stations of a neighbouring co-channel BSS (0: none)",
+                 config.background.stations);
+    cmd.AddValue("bgLoadMbps", "their total offered UDP load (Poisson), Mbit/s",
+                 config.background.loadMbps);
+    cmd.AddValue("bgAp", "position x,y,z of the neighbouring access point", bgAp);
+    cmd.AddValue("bgRadius", "its stations on a circle of this radius (m)",
+                 config.background.radius);
+    cmd.AddValue("bgPacketBytes", "UDP payload of a neighbour datagram",
+                 config.background.packetBytes);
+    cmd.AddValue("pcap", "write a pcap per Wi-Fi device with this path prefix", config.pcapPrefix);
+    cmd.AddValue("flowmonXml", "write FlowMonitor statistics to this XML file at the end",
+                 config.flowmonXml);
     cmd.AddValue("heartbeatBytes", "UDP payload of an expert heartbeat (0: none)",
                  config.heartbeatBytes);
     cmd.AddValue("heartbeatInterval", "seconds between heartbeats of one expert",
@@ -186,6 +219,14 @@ main(int argc, char* argv[])
     }
     config.area = netmoe::ParseArea(area);
     netmoe::ValidateWifiConfig(config.wifi);
+    config.building = netmoe::ParseBuildingSpec(building, buildingType, rooms, floors);
+    if (config.building.enabled && config.wifi.propagation != "buildings")
+    {
+        NS_FATAL_ERROR("edge-moe: --building needs --propagation=buildings (walls are in that "
+                       "model)");
+    }
+    config.background.apPosition = netmoe::ParseBackgroundAp(bgAp);
+    netmoe::ValidateBackgroundSpec(config.background);
     if (!(config.heartbeatInterval > 0) || !(config.snrAlpha > 0 && config.snrAlpha <= 1))
     {
         NS_FATAL_ERROR("edge-moe: --heartbeatInterval must be > 0 and --snrAlpha in (0,1]");
@@ -272,6 +313,7 @@ main(int argc, char* argv[])
         std::cerr << "edge-moe: " << tasks << " tasks, " << (tasks ? wallTotal / tasks * 1e3 : 0)
                   << " ms wall per task (ns-3 only), " << Simulator::GetEventCount()
                   << " events in all\n";
+        scenario.Finish();
         Simulator::Destroy();
         return 0;
     }
@@ -300,6 +342,7 @@ main(int argc, char* argv[])
         std::cerr << "edge-moe: " << e.what() << std::endl;
         rc = 3;
     }
+    scenario.Finish();
     Simulator::Destroy();
     return rc;
 }

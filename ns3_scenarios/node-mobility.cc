@@ -13,6 +13,7 @@
 #include "ns3/gauss-markov-mobility-model.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
+#include "ns3/ns2-mobility-helper.h"
 #include "ns3/object-factory.h"
 #include "ns3/pointer.h"
 #include "ns3/position-allocator.h"
@@ -24,6 +25,7 @@
 #include "ns3/uinteger.h"
 
 #include <cmath>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -45,6 +47,7 @@ ModelDefaults()
         {"random-waypoint", {{"speed", 2.0}, {"minSpeed", 0.5}, {"pause", 2.0}}},
         {"constant-velocity", {{"vx", 0.0}, {"vy", 0.0}}},
         {"gauss-markov", {{"speed", 1.0}, {"alpha", 0.85}}},
+        {"ns2", {}},
     };
     return defaults;
 }
@@ -170,7 +173,7 @@ ParseNodeSpecs(const std::string& text)
             NS_FATAL_ERROR("edge-moe: "
                            << where << ": unknown mobility model '" << spec.model
                            << "' (constant, random-walk, random-waypoint, constant-velocity, "
-                              "gauss-markov)");
+                              "gauss-markov, ns2)");
         }
         if (parts.size() == 3)
         {
@@ -257,6 +260,10 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
                                              << ") outside --area, which bounds " << spec.model);
         }
         Ptr<MobilityModel> model;
+        if (spec.model == "ns2")
+        {
+            continue; // InstallNs2Mobility
+        }
         if (spec.model == "constant")
         {
             model = CreateObject<ConstantPositionMobilityModel>();
@@ -324,6 +331,54 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
             // after SetPosition, which zeroes the velocity
             DynamicCast<ConstantVelocityMobilityModel>(model)->SetVelocity(
                 Vector(Param(spec, "vx"), Param(spec, "vy"), 0));
+        }
+    }
+}
+
+void
+InstallNs2Mobility(const ns3::NodeContainer& nodes,
+                   const std::vector<NodeSpec>& specs,
+                   const std::string& traceFile)
+{
+    using namespace ns3;
+    bool any = false;
+    for (const auto& spec : specs)
+    {
+        any = any || spec.model == "ns2";
+    }
+    if (!any && traceFile.empty())
+    {
+        return;
+    }
+    if (traceFile.empty())
+    {
+        NS_FATAL_ERROR("edge-moe: a node has mobility ns2 but --ns2Trace is not given");
+    }
+    if (!any)
+    {
+        NS_FATAL_ERROR("edge-moe: --ns2Trace given but no node in --nodes has mobility ns2");
+    }
+    std::ifstream probe(traceFile);
+    if (!probe)
+    {
+        NS_FATAL_ERROR("edge-moe: --ns2Trace: cannot read '" << traceFile << "'");
+    }
+    // $node_(i) of the trace is node i here: 0 = user device, i = expert i.
+    Ns2MobilityHelper(traceFile).Install(nodes.Begin(), nodes.End());
+    for (uint32_t i = 0; i < nodes.GetN(); ++i)
+    {
+        auto own = nodes.Get(i)->GetObject<MobilityModel>();
+        auto traced = nodes.Get(i)->GetObject<ConstantVelocityMobilityModel>();
+        if (specs[i].model == "ns2" && !traced)
+        {
+            NS_FATAL_ERROR("edge-moe: node " << i << " has mobility ns2 but $node_(" << i
+                                             << ") is not in " << traceFile);
+        }
+        if (specs[i].model != "ns2" && specs[i].model != "constant-velocity" && traced)
+        {
+            NS_FATAL_ERROR("edge-moe: $node_(" << i << ") moves in " << traceFile
+                                               << " but its mobility is " << specs[i].model
+                                               << "; set it to ns2");
         }
     }
 }

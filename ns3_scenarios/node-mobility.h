@@ -50,6 +50,16 @@ void InstallMobility(const ns3::NodeContainer& nodes,
                      const std::vector<NodeSpec>& specs,
                      const Area& area);
 
+/**
+ * Nodes whose model is "ns2" follow the ns-2 movement trace \p traceFile (what SUMO and
+ * BonnMotion export), through Ns2MobilityHelper; $node_(i) is node i (0 = user device).
+ * NS_FATAL_ERROR (one line) if the file is unreadable, an ns2 node is not in it, or a
+ * node of another model is.
+ */
+void InstallNs2Mobility(const ns3::NodeContainer& nodes,
+                        const std::vector<NodeSpec>& specs,
+                        const std::string& traceFile);
+
 } // namespace netmoe
 
 #endif /* NETMOE_NODE_MOBILITY_H */

@@ -8,6 +8,7 @@
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
 #include "ns3/double.h"
+#include "ns3/hybrid-buildings-propagation-loss-model.h"
 #include "ns3/log.h"
 #include "ns3/object-factory.h"
 #include "ns3/propagation-delay-model.h"
@@ -94,6 +95,32 @@ RateManagerTypeId(const WifiConfig& c)
     return it != names.end() ? it->second : c.rateManager;
 }
 
+/** PHY and station-manager settings shared by every BSS of the scenario. */
+void
+ConfigureHelpers(const WifiConfig& c,
+                 ns3::Ptr<ns3::YansWifiChannel> channel,
+                 ns3::YansWifiPhyHelper& phy,
+                 ns3::WifiHelper& wifi)
+{
+    using namespace ns3;
+    phy.SetChannel(channel);
+    phy.Set("ChannelSettings",
+            StringValue("{0, " + std::to_string(c.channelWidth) + ", " + BandName(c.bandGhz) +
+                        ", 0}"));
+    phy.Set("TxPowerStart", DoubleValue(c.txPowerDbm));
+    phy.Set("TxPowerEnd", DoubleValue(c.txPowerDbm));
+
+    wifi.SetStandard(Standards().at(c.standard).standard);
+    if (c.rateManager == "constant")
+    {
+        wifi.SetRemoteStationManager(RateManagerTypeId(c), "DataMode", StringValue(c.dataMode));
+    }
+    else
+    {
+        wifi.SetRemoteStationManager(RateManagerTypeId(c));
+    }
+}
+
 } // namespace
 
 void
@@ -122,10 +149,14 @@ ValidateWifiConfig(WifiConfig& c)
                                                    << MaxWidth(c.standard, c.bandGhz) << ")");
     }
     if (c.propagation != "logdistance" && c.propagation != "friis" &&
-        c.propagation != "3gpp-indoor")
+        c.propagation != "3gpp-indoor" && c.propagation != "buildings")
     {
-        NS_FATAL_ERROR("edge-moe: unknown --propagation '" << c.propagation
-                                                           << "' (logdistance, friis, 3gpp-indoor)");
+        NS_FATAL_ERROR("edge-moe: unknown --propagation '"
+                       << c.propagation << "' (logdistance, friis, 3gpp-indoor, buildings)");
+    }
+    if (c.wallLossDb < 0 || c.shadowSigmaDb < 0)
+    {
+        NS_FATAL_ERROR("edge-moe: --wallLossDb and --shadowSigmaDb must be >= 0");
     }
     if (c.nakagami && c.nakagamiM <= 0)
     {
@@ -168,6 +199,16 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     {
         loss = CreateObject<FriisPropagationLossModel>();
     }
+    else if (c.propagation == "buildings")
+    {
+        // ITU-R P.1238 inside a building + InternalWallLoss per wall crossed; ITU-R
+        // P.1411 / Okumura-Hata outdoors; log-normal shadowing per link (buildings module).
+        loss = CreateObjectWithAttributes<HybridBuildingsPropagationLossModel>(
+            "InternalWallLoss",
+            DoubleValue(c.wallLossDb),
+            "ShadowSigmaIndoor",
+            DoubleValue(c.shadowSigmaDb));
+    }
     else
     {
         auto indoor = CreateObject<ThreeGppIndoorOfficePropagationLossModel>();
@@ -189,23 +230,8 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     channel->SetPropagationDelayModel(CreateObject<ConstantSpeedPropagationDelayModel>());
 
     YansWifiPhyHelper phy;
-    phy.SetChannel(channel);
-    phy.Set("ChannelSettings",
-            StringValue("{0, " + std::to_string(c.channelWidth) + ", " + BandName(c.bandGhz) +
-                        ", 0}"));
-    phy.Set("TxPowerStart", DoubleValue(c.txPowerDbm));
-    phy.Set("TxPowerEnd", DoubleValue(c.txPowerDbm));
-
     WifiHelper wifi;
-    wifi.SetStandard(Standards().at(c.standard).standard);
-    if (c.rateManager == "constant")
-    {
-        wifi.SetRemoteStationManager(RateManagerTypeId(c), "DataMode", StringValue(c.dataMode));
-    }
-    else
-    {
-        wifi.SetRemoteStationManager(RateManagerTypeId(c));
-    }
+    ConfigureHelpers(c, channel, phy, wifi);
 
     WifiMacHelper mac;
     Ssid ssid("netmoe-edge");
@@ -219,7 +245,7 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     {
         loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
     }
-    else if (c.propagation == "3gpp-indoor")
+    else if (c.propagation == "3gpp-indoor" || c.propagation == "buildings")
     {
         loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
     }
@@ -233,7 +259,27 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     auto models = radio.Install(net.ueDevice.Get(0), sources.Get(0));
     net.ueRadio = DynamicCast<WifiRadioEnergyModel>(models.Get(0));
     NS_ABORT_MSG_IF(!net.ueSource || !net.ueRadio, "energy model not installed");
+    net.channel = channel;
     return net;
+}
+
+ns3::NetDeviceContainer
+BuildCoChannelBss(const WifiConfig& c,
+                  ns3::Ptr<ns3::YansWifiChannel> channel,
+                  ns3::Ptr<ns3::Node> ap,
+                  const ns3::NodeContainer& stations)
+{
+    using namespace ns3;
+    YansWifiPhyHelper phy;
+    WifiHelper wifi;
+    ConfigureHelpers(c, channel, phy, wifi);
+    WifiMacHelper mac;
+    Ssid ssid("netmoe-neighbour");
+    mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
+    NetDeviceContainer devices = wifi.Install(phy, mac, ap);
+    mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing", BooleanValue(false));
+    devices.Add(wifi.Install(phy, mac, stations));
+    return devices;
 }
 
 } // namespace netmoe

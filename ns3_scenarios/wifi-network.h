@@ -12,6 +12,7 @@
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
 #include "ns3/wifi-radio-energy-model.h"
+#include "ns3/yans-wifi-channel.h"
 
 #include <string>
 
@@ -26,12 +27,14 @@ struct WifiConfig
     uint32_t channelWidth{20};           //!< MHz
     std::string rateManager{"ideal"};    //!< ideal, minstrel, constant, thompson, aarf or ns3::...
     std::string dataMode;                //!< for constant: e.g. HeMcs4 (empty: per standard)
-    std::string propagation{"logdistance"}; //!< logdistance, friis, 3gpp-indoor
+    std::string propagation{"logdistance"}; //!< logdistance, friis, 3gpp-indoor, buildings
     double exponent{3.0};                //!< log-distance path-loss exponent
     double referenceLoss{46.6777};       //!< log-distance loss at 1 m (dB)
     bool nakagami{false};                //!< add Nakagami-m fading
     double nakagamiM{1.0};               //!< Nakagami m (1 = Rayleigh), all distances
     double txPowerDbm{20.0};             //!< every device's transmit power
+    double wallLossDb{5.0};              //!< buildings: loss per internal wall crossed (dB)
+    double shadowSigmaDb{8.0};           //!< buildings: indoor log-normal shadowing sigma (dB)
 };
 
 /** What BuildWifiNetwork made. */
@@ -42,6 +45,7 @@ struct WifiNetwork
     ns3::Ptr<ns3::energy::BasicEnergySource> ueSource;   //!< user-device battery
     ns3::Ptr<ns3::WifiRadioEnergyModel> ueRadio;          //!< user-device radio energy
     double frequencyMhz{0};                //!< operating channel centre frequency
+    ns3::Ptr<ns3::YansWifiChannel> channel; //!< the shared channel (for co-channel BSSs)
 };
 
 /** Check the settings; NS_FATAL_ERROR with one line for a bad combination. */
@@ -51,6 +55,15 @@ void ValidateWifiConfig(WifiConfig& config);
 WifiNetwork BuildWifiNetwork(const WifiConfig& config,
                              ns3::Ptr<ns3::Node> ue,
                              const ns3::NodeContainer& experts);
+
+/**
+ * A second BSS on the same channel and radio settings (other Wi-Fi users nearby): \p ap
+ * is its access point, \p stations associate to it. Returns the AP's device first.
+ */
+ns3::NetDeviceContainer BuildCoChannelBss(const WifiConfig& config,
+                                          ns3::Ptr<ns3::YansWifiChannel> channel,
+                                          ns3::Ptr<ns3::Node> ap,
+                                          const ns3::NodeContainer& stations);
 
 } // namespace netmoe
 

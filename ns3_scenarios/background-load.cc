@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The neighbouring Wi-Fi network that loads the channel (see background-load.h).
+ */
+#include "background-load.h"
+
+#include "ns3/abort.h"
+#include "ns3/constant-position-mobility-model.h"
+#include "ns3/double.h"
+#include "ns3/inet-socket-address.h"
+#include "ns3/internet-stack-helper.h"
+#include "ns3/ipv4-address-helper.h"
+#include "ns3/ipv4-interface-container.h"
+#include "ns3/log.h"
+#include "ns3/node.h"
+#include "ns3/packet.h"
+#include "ns3/simulator.h"
+#include "ns3/udp-socket-factory.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeBackgroundLoad");
+
+using namespace ns3;
+
+namespace
+{
+constexpr uint16_t kSinkPort = 7000;
+} // namespace
+
+Vector
+ParseBackgroundAp(const std::string& text)
+{
+    std::vector<double> v;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+    {
+        try
+        {
+            size_t used = 0;
+            v.push_back(std::stod(item, &used));
+            if (used != item.size() || !std::isfinite(v.back()))
+            {
+                throw std::invalid_argument(item);
+            }
+        }
+        catch (const std::exception&)
+        {
+            NS_FATAL_ERROR("edge-moe: --bgAp must be x,y,z, got '" << text << "'");
+        }
+    }
+    if (v.size() != 3)
+    {
+        NS_FATAL_ERROR("edge-moe: --bgAp must be x,y,z, got '" << text << "'");
+    }
+    return Vector(v[0], v[1], v[2]);
+}
+
+void
+ValidateBackgroundSpec(const BackgroundSpec& s)
+{
+    if (s.stations > 64)
+    {
+        NS_FATAL_ERROR("edge-moe: --bgStations must be 0..64, got " << s.stations);
+    }
+    if (!(s.loadMbps >= 0) || !std::isfinite(s.loadMbps))
+    {
+        NS_FATAL_ERROR("edge-moe: --bgLoadMbps must be >= 0");
+    }
+    if (s.stations > 0 && s.loadMbps == 0)
+    {
+        NS_FATAL_ERROR("edge-moe: --bgStations=" << s.stations << " needs --bgLoadMbps > 0");
+    }
+    if (s.stations == 0 && s.loadMbps > 0)
+    {
+        NS_FATAL_ERROR("edge-moe: --bgLoadMbps needs --bgStations > 0");
+    }
+    if (!(s.radius >= 0) || s.packetBytes < 1 || s.packetBytes > 65000)
+    {
+        NS_FATAL_ERROR("edge-moe: --bgRadius must be >= 0 and --bgPacketBytes 1..65000");
+    }
+}
+
+BackgroundLoad::BackgroundLoad(const BackgroundSpec& spec,
+                               const WifiConfig& wifi,
+                               Ptr<YansWifiChannel> channel)
+    : m_spec(spec)
+{
+    NS_ABORT_MSG_IF(spec.stations == 0, "BackgroundLoad needs stations");
+    m_nodes.Create(spec.stations + 1);
+    for (uint32_t i = 0; i < m_nodes.GetN(); ++i)
+    {
+        auto m = CreateObject<ConstantPositionMobilityModel>();
+        Vector p = spec.apPosition;
+        if (i > 0)
+        {
+            const double a = 2 * M_PI * (i - 1) / spec.stations;
+            p.x += spec.radius * std::cos(a);
+            p.y += spec.radius * std::sin(a);
+        }
+        m_nodes.Get(i)->AggregateObject(m);
+        m->SetPosition(p);
+    }
+    NodeContainer stations;
+    for (uint32_t i = 1; i < m_nodes.GetN(); ++i)
+    {
+        stations.Add(m_nodes.Get(i));
+    }
+    NetDeviceContainer devices = BuildCoChannelBss(wifi, channel, m_nodes.Get(0), stations);
+
+    InternetStackHelper internet;
+    internet.Install(m_nodes);
+    Ipv4AddressHelper ip;
+    ip.SetBase("10.2.0.0", "255.255.0.0");
+    Ipv4InterfaceContainer ifs = ip.Assign(devices);
+
+    m_sink = Socket::CreateSocket(m_nodes.Get(0), UdpSocketFactory::GetTypeId());
+    m_sink->Bind(InetSocketAddress(Ipv4Address::GetAny(), kSinkPort));
+    m_sink->SetRecvCallback(MakeCallback(&BackgroundLoad::Receive, this));
+
+    // Poisson arrivals: mean gap = bits per datagram / per-station rate.
+    const double perStationBps = spec.loadMbps * 1e6 / spec.stations;
+    m_gap = CreateObjectWithAttributes<ExponentialRandomVariable>(
+        "Mean",
+        DoubleValue(spec.packetBytes * 8.0 / perStationBps));
+    for (uint32_t s = 0; s < spec.stations; ++s)
+    {
+        auto socket = Socket::CreateSocket(stations.Get(s), UdpSocketFactory::GetTypeId());
+        socket->Bind();
+        socket->Connect(InetSocketAddress(ifs.GetAddress(0), kSinkPort));
+        m_senders.push_back(socket);
+        Simulator::ScheduleWithContext(stations.Get(s)->GetId(),
+                                       Seconds(m_gap->GetValue()),
+                                       &BackgroundLoad::Send,
+                                       this,
+                                       s);
+    }
+}
+
+void
+BackgroundLoad::Send(uint32_t s)
+{
+    m_senders[s]->Send(Create<Packet>(m_spec.packetBytes));
+    Simulator::Schedule(Seconds(m_gap->GetValue()), &BackgroundLoad::Send, this, s);
+}
+
+void
+BackgroundLoad::Receive(Ptr<Socket> socket)
+{
+    while (Ptr<Packet> p = socket->Recv())
+    {
+        m_received += p->GetSize();
+    }
+}
+
+uint64_t
+BackgroundLoad::BytesReceived() const
+{
+    return m_received;
+}
+
+const NodeContainer&
+BackgroundLoad::Nodes() const
+{
+    return m_nodes;
+}
+
+} // namespace netmoe

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Interference and load: a neighbouring Wi-Fi network on the same channel (its own
+ * access point and M stations) whose stations send Poisson UDP traffic to their access
+ * point at a configurable total load. It contends for the medium with the edge-moe BSS
+ * (CSMA/CA deferral, collisions, hidden terminals), as a neighbour's Wi-Fi does.
+ */
+#ifndef NETMOE_BACKGROUND_LOAD_H
+#define NETMOE_BACKGROUND_LOAD_H
+
+#include "wifi-network.h"
+
+#include "ns3/node-container.h"
+#include "ns3/random-variable-stream.h"
+#include "ns3/socket.h"
+#include "ns3/vector.h"
+
+#include <string>
+#include <vector>
+
+namespace netmoe
+{
+
+/** The neighbouring network, from the command line (--bg*). */
+struct BackgroundSpec
+{
+    uint32_t stations{0};              //!< M stations (0: no neighbouring network)
+    double loadMbps{0};                //!< total offered UDP load of the M stations
+    ns3::Vector apPosition{0, 0, 1};   //!< the neighbouring access point
+    double radius{5};                  //!< stations evenly on a circle around it (m)
+    uint32_t packetBytes{1200};        //!< UDP payload per datagram
+};
+
+/** Parse "x,y,z" for --bgAp; NS_FATAL_ERROR (one line) on a malformed value. */
+ns3::Vector ParseBackgroundAp(const std::string& text);
+
+/** Check the spec; NS_FATAL_ERROR (one line) on a bad value. */
+void ValidateBackgroundSpec(const BackgroundSpec& spec);
+
+/** Builds the neighbouring BSS on the scenario's channel and runs its traffic. */
+class BackgroundLoad
+{
+  public:
+    BackgroundLoad(const BackgroundSpec& spec,
+                   const WifiConfig& wifi,
+                   ns3::Ptr<ns3::YansWifiChannel> channel);
+
+    /** Datagram bytes the neighbouring access point has received so far. */
+    uint64_t BytesReceived() const;
+
+    /** The nodes it created (access point first). */
+    const ns3::NodeContainer& Nodes() const;
+
+  private:
+    void Send(uint32_t s);
+    void Receive(ns3::Ptr<ns3::Socket> socket);
+
+    BackgroundSpec m_spec;
+    ns3::NodeContainer m_nodes;
+    std::vector<ns3::Ptr<ns3::Socket>> m_senders;
+    ns3::Ptr<ns3::Socket> m_sink;
+    ns3::Ptr<ns3::ExponentialRandomVariable> m_gap;
+    uint64_t m_received{0};
+};
+
+} // namespace netmoe
+
+#endif /* NETMOE_BACKGROUND_LOAD_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Optional outputs for a closer look at a run: a pcap file per Wi-Fi device (radiotap
+ * headers, so Wireshark shows the SNR and rate of every frame) and ns-3's FlowMonitor
+ * statistics per IP flow as XML, written when the scenario ends.
+ */
+#ifndef NETMOE_EXTRA_OUTPUTS_H
+#define NETMOE_EXTRA_OUTPUTS_H
+
+#include "ns3/net-device-container.h"
+#include "ns3/ptr.h"
+
+#include <memory>
+#include <string>
+
+namespace ns3
+{
+class FlowMonitor;
+class FlowMonitorHelper;
+} // namespace ns3
+
+namespace netmoe
+{
+
+/** pcap and FlowMonitor, each off when its path is empty. */
+class ExtraOutputs
+{
+  public:
+    /**
+     * \param pcapPrefix files <prefix>-<node>-<device>.pcap for every device in \p devices
+     * \param flowmonXml FlowMonitor XML written by Finish() (installed on every node)
+     */
+    ExtraOutputs(const std::string& pcapPrefix,
+                 const std::string& flowmonXml,
+                 const ns3::NetDeviceContainer& devices);
+    ~ExtraOutputs();
+
+    /** Write the FlowMonitor XML (if enabled); safe to call more than once. */
+    void Finish();
+
+  private:
+    std::string m_flowmonXml;
+    std::unique_ptr<ns3::FlowMonitorHelper> m_helper;
+    ns3::Ptr<ns3::FlowMonitor> m_monitor;
+};
+
+} // namespace netmoe
+
+#endif /* NETMOE_EXTRA_OUTPUTS_H */
