@@ -22,6 +22,7 @@ MOBILITY_PARAMS: dict[str, set[str]] = {
     "random-waypoint": {"speed", "minSpeed", "pause"},
     "constant-velocity": {"vx", "vy"},
     "gauss-markov": {"speed", "alpha"},
+    "ns2": set(),
 }
 
 
@@ -40,8 +41,12 @@ class NodeConfig(_Strict):
         (0.0, 0.0, 1.0), description="start position x, y, z in metres"
     )
     mobility: Literal[
-        "constant", "random-walk", "random-waypoint", "constant-velocity", "gauss-markov"
-    ] = Field("constant", description="ns-3 mobility model")
+        "constant", "random-walk", "random-waypoint", "constant-velocity", "gauss-markov", "ns2"
+    ] = Field(
+        "constant",
+        description="ns-3 mobility model; ns2: follow scenario.ns2_trace ($node_(0) = user, "
+        "$node_(i) = expert i; position is then taken from the trace)",
+    )
     params: dict[str, float] = Field(
         default_factory=dict,
         description="model parameters: random-walk speed, distance; random-waypoint speed, "
@@ -91,8 +96,10 @@ class WifiConfig(_Strict):
 class PropagationConfig(_Strict):
     """Path loss and fading."""
 
-    model: Literal["logdistance", "friis", "3gpp-indoor"] = Field(
-        "logdistance", description="propagation loss model"
+    model: Literal["logdistance", "friis", "3gpp-indoor", "buildings"] = Field(
+        "logdistance",
+        description="propagation loss model; buildings: ITU-R P.1238 indoors + a loss per "
+        "internal wall (ns-3 HybridBuildingsPropagationLossModel, walls from scenario.building)",
     )
     exponent: float = Field(3.0, gt=0, le=8, description="log-distance path-loss exponent")
     reference_loss_db: float = Field(
@@ -100,6 +107,54 @@ class PropagationConfig(_Strict):
     )
     nakagami: bool = Field(False, description="add Nakagami-m fast fading")
     nakagami_m: float = Field(1.0, gt=0, description="Nakagami m (1 = Rayleigh)")
+    wall_loss_db: float = Field(
+        5.0, ge=0, description="buildings: loss per internal wall between two rooms (dB)"
+    )
+    shadow_sigma_db: float = Field(
+        8.0, ge=0, description="buildings: indoor log-normal shadowing, per link (dB)"
+    )
+
+
+class BuildingConfig(_Strict):
+    """One building (ns-3 buildings module): a box split into rooms on floors."""
+
+    bounds: tuple[float, float, float, float, float, float] = Field(
+        description="xmin, xmax, ymin, ymax, zmin, zmax in metres"
+    )
+    type: Literal["residential", "office", "commercial"] = Field(
+        "residential", description="ITU-R P.1238 building class"
+    )
+    rooms: tuple[int, int] = Field((1, 1), description="rooms along x and y (walls between them)")
+    floors: int = Field(1, ge=1, le=100, description="number of floors")
+
+    @model_validator(mode="after")
+    def _box(self) -> BuildingConfig:
+        x0, x1, y0, y1, z0, z1 = self.bounds
+        if x0 >= x1 or y0 >= y1 or z0 >= z1:
+            raise ValueError("bounds must be xmin < xmax, ymin < ymax, zmin < zmax")
+        if not all(1 <= r <= 100 for r in self.rooms):
+            raise ValueError("rooms must be 1..100 along each axis")
+        return self
+
+
+class BackgroundConfig(_Strict):
+    """A neighbouring Wi-Fi network on the same channel: interference and load."""
+
+    stations: int = Field(0, ge=0, le=64, description="its stations (0: no neighbouring network)")
+    load_mbps: float = Field(
+        0.0, ge=0, description="their total offered UDP load to its access point (Poisson)"
+    )
+    ap_position: tuple[float, float, float] = Field(
+        (0.0, 0.0, 1.0), description="position of its access point (m)"
+    )
+    radius: float = Field(5.0, ge=0, description="its stations on a circle of this radius (m)")
+    packet_bytes: int = Field(1200, ge=1, le=65000, description="UDP payload per datagram")
+
+    @model_validator(mode="after")
+    def _load(self) -> BackgroundConfig:
+        if (self.stations > 0) != (self.load_mbps > 0):
+            raise ValueError("stations and load_mbps must both be > 0 (or both 0)")
+        return self
 
 
 class ScenarioConfig(_Strict):
@@ -124,6 +179,21 @@ class ScenarioConfig(_Strict):
         0.1, gt=0, description="experts' discovery beacon period (keeps SNR observations fresh)"
     )
     warmup_s: float = Field(1.0, ge=0, description="simulated time before the first task")
+    building: BuildingConfig | None = Field(
+        None, description="a building with rooms (needs propagation.model: buildings)"
+    )
+    ns2_trace: Path | None = Field(
+        None,
+        description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
+        "relative paths are from the repository",
+    )
+    background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    pcap_prefix: str | None = Field(
+        None, description="write a pcap per Wi-Fi device: <prefix>-<node>-<device>.pcap"
+    )
+    flowmon_xml: str | None = Field(
+        None, description="write ns-3 FlowMonitor statistics to this XML file when the run ends"
+    )
     extra_args: list[str] = Field(
         default_factory=list, description="further --flags passed verbatim to the program"
     )
@@ -140,7 +210,25 @@ class ScenarioConfig(_Strict):
         xmin, xmax, ymin, ymax = self.area
         if xmin >= xmax or ymin >= ymax:
             raise ValueError("area must be xmin < xmax, ymin < ymax")
+        if self.building is not None and self.propagation.model != "buildings":
+            raise ValueError(
+                "building needs propagation.model: buildings (walls are in that model)"
+            )
+        uses_ns2 = any(n.mobility == "ns2" for n in [self.user, *self.experts])
+        if uses_ns2 and self.ns2_trace is None:
+            raise ValueError("a node has mobility ns2 but ns2_trace is not set")
+        if self.ns2_trace is not None:
+            if not uses_ns2:
+                raise ValueError("ns2_trace is set but no node has mobility ns2")
+            if not self.ns2_trace_path().is_file():
+                raise ValueError(f"ns2_trace: no such file {self.ns2_trace_path()}")
         return self
+
+    def ns2_trace_path(self) -> Path | None:
+        """The ns-2 trace as an absolute path (relative ones are from the repository)."""
+        if self.ns2_trace is None:
+            return None
+        return self.ns2_trace if self.ns2_trace.is_absolute() else REPO_ROOT / self.ns2_trace
 
     @property
     def num_experts(self) -> int:
@@ -167,8 +255,39 @@ class ScenarioConfig(_Strict):
             f"--heartbeatInterval={self.heartbeat_interval_s:g}",
             f"--warmup={self.warmup_s:g}",
             f"--RngRun={rng_run}",
+            *self._optional_args(),
             *self.extra_args,
         ]
+
+    def _optional_args(self) -> list[str]:
+        """Flags of the optional features, only when they are used (older flags unchanged)."""
+        p, out = self.propagation, []
+        if p.model == "buildings":
+            out += [f"--wallLossDb={p.wall_loss_db:g}", f"--shadowSigmaDb={p.shadow_sigma_db:g}"]
+        if self.building is not None:
+            b = self.building
+            out += [
+                f"--building={','.join(f'{v:g}' for v in b.bounds)}",
+                f"--buildingType={b.type}",
+                f"--rooms={b.rooms[0]},{b.rooms[1]}",
+                f"--floors={b.floors}",
+            ]
+        if self.ns2_trace is not None:
+            out.append(f"--ns2Trace={self.ns2_trace_path()}")
+        bg = self.background
+        if bg.stations > 0:
+            out += [
+                f"--bgStations={bg.stations}",
+                f"--bgLoadMbps={bg.load_mbps:g}",
+                f"--bgAp={','.join(f'{v:g}' for v in bg.ap_position)}",
+                f"--bgRadius={bg.radius:g}",
+                f"--bgPacketBytes={bg.packet_bytes}",
+            ]
+        if self.pcap_prefix:
+            out.append(f"--pcap={self.pcap_prefix}")
+        if self.flowmon_xml:
+            out.append(f"--flowmonXml={self.flowmon_xml}")
+        return out
 
 
 class TaskConfig(_Strict):

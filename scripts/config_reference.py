@@ -24,13 +24,30 @@ def _rows(model: type[BaseModel], prefix: str, sections: list[str]) -> list[str]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             sections.extend(_section(ann, f"{prefix}{name}."))
             continue
-        default = field.get_default(call_default_factory=True)
+        optional = [a for a in get_args(ann) if a is not type(None)]
+        if (
+            type(None) in get_args(ann)
+            and len(optional) == 1
+            and isinstance(optional[0], type)
+            and issubclass(optional[0], BaseModel)
+        ):
+            # an optional section (`X | None`): absent by default, keys documented below
+            rows.append(
+                f"| `{prefix}{name}` | {optional[0].__name__} or none | `None` | "
+                f"{field.description or ''} (keys below) |"
+            )
+            sections.extend(_section(optional[0], f"{prefix}{name}."))
+            continue
+        default = (
+            "required" if field.is_required() else field.get_default(call_default_factory=True)
+        )
         if isinstance(default, list) and default and isinstance(default[0], BaseModel):
             default = [d.model_dump() for d in default]
         if get_origin(ann) is Literal:
             typ = " \\| ".join(str(a) for a in get_args(ann))
         else:
             typ = str(ann).replace("typing.", "") if get_args(ann) else ann.__name__
+            typ = typ.replace(" | ", " or ")
         rows.append(f"| `{prefix}{name}` | {typ} | `{default}` | {field.description or ''} |")
     return rows
 
