@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("agents.cli_train", "train discrete SAC (resumes a killed run)"),
     "compare": ("agents.cli_compare", "every method over seeds: figures and table"),
     "sweep": ("agents.cli_sweep", "grid of seeds x scenarios x reward weights"),
+    "validate": ("validation.cli", "closed-form Shannon vs ns-3 on the same tasks: tables, plots"),
 }
 
 

@@ -141,6 +141,12 @@ class ShannonBackend:
             return 20 * np.log10(d) + 20 * np.log10(f_ghz * 1e9) - 147.55
         if p.model == "3gpp-indoor":  # TR 38.901 InH-Office LOS
             return 32.4 + 17.3 * np.log10(d) + 20 * np.log10(f_ghz)
+        if p.model == "buildings":  # ITU-R P.1238 on one floor, as ns-3 codes it; no walls
+            b = self.config.scenario.building
+            n_coef = {"residential": 28.0, "office": 30.0, "commercial": 22.0}[
+                b.type if b is not None else "residential"
+            ]
+            return 20 * np.log10(f_ghz * 1e3) + n_coef * np.log10(d) - 28.0
         return p.reference_loss_db + 10 * p.exponent * np.log10(d)
 
     def _snr_db(self) -> np.ndarray:
@@ -160,8 +166,8 @@ class ShannonBackend:
     def _move(self, dt: float) -> None:
         xmin, xmax, ymin, ymax = self.config.scenario.area
         for i, node in enumerate(self.nodes):
-            if node.mobility == "constant" or dt <= 0:
-                continue
+            if node.mobility in ("constant", "ns2") or dt <= 0:
+                continue  # ns2: the trace is not replayed here; the node stays put
             if node.mobility == "constant-velocity":
                 v = np.array([node.params.get("vx", 0.0), node.params.get("vy", 0.0)])
             else:
