@@ -1,0 +1,140 @@
+"""`netmoe validate`: the Shannon-vs-ns-3 study's maths, its CLI and a short real run."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pybridge.config import load_config
+from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from validation import cli
+from validation.study import TaskSource, attribute, run_scenario, summarize
+
+try:
+    program_path("edge-moe")
+    BUILT = True
+except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+    BUILT = False
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def _sub(ns3: list[float], shannon: list[float], **cols: list) -> pd.DataFrame:
+    n = len(ns3)
+    base = dict(
+        scenario=["s"] * n, task=list(range(n)), subtask=[0] * n, expert=[1] * n,
+        distance_m=[3.0] * n, moved_m=[0.0] * n, concurrent=[1] * n, request_bytes=[300] * n,
+        reply_bytes=[2000] * n, compute_s=[0.1] * n, snr_pred_db=[35.0] * n,
+        delivered_ns3=[True] * n, delivered_shannon=[True] * n, transfer_ns3_s=ns3,
+        transfer_shannon_s=shannon, retx_ns3=[0] * n, frames_ns3=[10] * n,
+    )  # fmt: skip
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def _exp(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        dict(
+            scenario=["s"] * n, task=list(range(n)), expert=[1] * n, distance_m=[3.0] * n,
+            moved_m=[0.0] * n, concurrent=[1] * n, snr_ns3_db=[33.0] * n, snr_pred_db=[35.0] * n,
+            energy_ns3_j=[0.004] * n, energy_shannon_j=[0.001] * n, goodput_ns3_mbps=[20.0] * n,
+            rate_shannon_mbps=[200.0] * n, frames_ns3=[10] * n, retx_ns3=[1] * n,
+            lost_ns3=[0] * n, lost_shannon=[0] * n, bytes_expected=[2000] * n,
+        )
+    )  # fmt: skip
+
+
+def test_summary_on_hand_worked_numbers() -> None:
+    # ratios 2, 4, 10 -> median 4; one subtask lost by ns-3 only (not in the ratio)
+    sub = _sub(
+        [0.002, 0.004, 0.010, np.nan], [0.001, 0.001, 0.001, 0.001],
+        delivered_ns3=[True, True, True, False],
+    )  # fmt: skip
+    row = summarize(sub, _exp(4)).query("binning == 'all'").iloc[0]
+    assert row["ratio_median"] == pytest.approx(4.0)
+    assert row["delay_ns3_ms"] == pytest.approx(4.0)
+    assert row["lost_ns3"] == pytest.approx(0.25) and row["lost_shannon"] == 0
+    assert row["energy_ratio"] == pytest.approx(4.0)
+    assert row["snr_err_db"] == pytest.approx(-2.0)
+    assert row["retx_per_frame"] == pytest.approx(0.1)
+    dist = summarize(sub, _exp(4)).query("binning == 'distance'")
+    assert list(dist["bin"]) == ["[0.0, 5.0)"]
+
+
+def test_attribution_splits_by_effect() -> None:
+    sub = _sub([0.002, 0.002, 0.010, 0.010], [0.001] * 4, retx_ns3=[0, 0, 3, 1])
+    row = attribute(sub).query("effect == 'retransmissions'").iloc[0]
+    assert (row["n_with"], row["n_without"]) == (2, 2)
+    assert row["ratio_with"] == pytest.approx(10.0)
+    assert row["ratio_without"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--config", "no/such.yaml"], "no such config file"),
+        (["--config", "configs/default.yaml", "--tasks", "0"], "--tasks must be >= 1"),
+        (["--config", "configs/default.yaml", "--local-prob", "1"], "--local-prob"),
+        (["--config", "configs/default.yaml", "--table", "no/such.parquet"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line(argv: list[str], message: str, capsys) -> None:  # noqa: ANN001
+    assert cli.run(_args(*argv)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("netmoe validate: error:") and message in err
+    assert "\n" not in err
+
+
+def test_cli_is_registered() -> None:
+    from netmoe.cli import COMMANDS
+
+    assert COMMANDS["validate"][0] == "validation.cli"
+
+
+@pytest.mark.ns3
+@pytest.mark.skipif(not BUILT, reason="edge-moe is not built")
+def test_paired_run_on_a_trace(tmp_path) -> None:  # noqa: ANN001
+    cfg = load_config(REPO_ROOT / "configs/scenarios/ns2-trace.yaml")
+    source = TaskSource(None, 2, 200, 50.0)
+    sub, exp = run_scenario("ns2", cfg, source, tasks=4, seed=1)
+    again, _ = run_scenario("ns2", cfg, source, tasks=4, seed=1)
+    pd.testing.assert_frame_equal(sub, again)  # reproducible from the seed
+    assert len(sub) == 8 and set(sub["expert"]) <= {1, 2, 3}
+    assert sub["delivered_ns3"].all() and sub["delivered_shannon"].all()
+    # ns-3 pays the TCP handshake, MAC overheads and ACKs that the formula ignores
+    assert (sub["transfer_ns3_s"] > sub["transfer_shannon_s"]).all()
+    assert (exp["moved_m"] > 0.5).any()  # the user walks during some tasks
+    assert all(math.isfinite(v) for v in exp["energy_ns3_j"])
+
+
+@pytest.mark.ns3
+@pytest.mark.skipif(not BUILT, reason="edge-moe is not built")
+def test_static_nodes_without_fading_pair_to_the_same_snr() -> None:
+    # the paired distance gives exactly the log-distance SNR that ns-3 hears
+    cfg = load_config({"scenario": {"propagation": {"nakagami": False}, "warmup_s": 0.5}})
+    _, exp = run_scenario("static", cfg, TaskSource(None, 2, 200, 50.0), tasks=3, seed=0)
+    err = exp["snr_ns3_db"] - exp["snr_pred_db"]
+    assert err.abs().max() < 0.5
+    assert (exp["moved_m"] == 0).all()
+
+
+@pytest.mark.ns3
+@pytest.mark.skipif(not BUILT, reason="edge-moe is not built")
+def test_cli_writes_tables_and_plots(tmp_path) -> None:  # noqa: ANN001
+    out = tmp_path / "val"
+    argv = ["--config", str(REPO_ROOT / "configs/scenarios/ns2-trace.yaml"), "--synthetic"]
+    assert cli.run(_args(*argv, "--tasks", "3", "--out", str(out), "--no-progress")) == 0
+    for name in ("subtasks.csv", "experts.csv", "summary.csv", "attribution.csv"):
+        assert (out / name).stat().st_size > 0
+    for name in ("transfer_scatter", "ratio_by_bin", "snr_rate", "energy_scatter"):
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.query("binning == 'all'")["ratio_median"].iloc[0] > 1
