@@ -65,7 +65,7 @@ class SACConfig:
         default=400, metadata=_h("env transitions with uniform random actions before learning")
     )
     updates_per_step: int = field(
-        default=2, metadata=_h("gradient steps per vector-env step (all envs together)")
+        default=4, metadata=_h("gradient steps per vector-env step (all envs together)")
     )
     autotune: bool = field(default=True, metadata=_h("tune the entropy weight alpha"))
     alpha: float = field(default=0.2, metadata=_h("entropy weight (start value if autotune)"))
