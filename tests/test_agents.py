@@ -168,7 +168,7 @@ def test_upper_bound_is_best_of_all_candidates(env) -> None:
     obs, _ = env.reset(seed=2)
     rng = np.random.default_rng(0)
     for _ in range(3):
-        ub = UpperBoundPolicy()
+        ub = UpperBoundPolicy(prune=False)
         best = ub.act(env, obs)
         assert ub.exhaustive and ub.evaluations == 4**3
         best_r = env.evaluate_action(best)[0]
@@ -176,6 +176,18 @@ def test_upper_bound_is_best_of_all_candidates(env) -> None:
             assert env.evaluate_action(a)[0] <= best_r + 1e-9
         obs, r, *_ = env.step(best)
         assert r == pytest.approx(best_r)  # evaluate_action predicted the step exactly
+
+
+def test_branch_and_bound_finds_the_exhaustive_optimum_with_fewer_simulations(env) -> None:
+    obs, _ = env.reset(seed=5)
+    saved = 0
+    for _ in range(4):
+        full, pruned = UpperBoundPolicy(prune=False), UpperBoundPolicy()
+        a_full, a_pruned = full.act(env, obs), pruned.act(env, obs)
+        assert env.evaluate_action(a_pruned)[0] == pytest.approx(env.evaluate_action(a_full)[0])
+        saved += full.evaluations - pruned.evaluations
+        obs = env.step(a_pruned)[0]
+    assert saved > 0
 
 
 def test_coordinate_search_when_the_action_space_is_large(env) -> None:
