@@ -142,6 +142,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             row["epoch_to_95"] = float(g["epoch_to_95"].mean())
         rows.append(row)
     summary = pd.DataFrame(rows)
+    if (runs["method"] == "sac").any():
+        # paired by seed (same evaluation episodes): SAC's final reward minus the method's
+        sac = runs[runs["method"] == "sac"].set_index("seed")["final_reward"]
+        paired = [
+            mean_ci((sac - g.set_index("seed")["final_reward"]).dropna())
+            for _, g in runs.groupby("method", sort=False)
+        ]
+        summary["sac_minus_method"] = [m for m, _ in paired]
+        summary["sac_minus_method_ci95"] = [h for _, h in paired]
     ub = summary.loc[summary["method"] == "upper-bound", "final_reward"]
     if len(ub):
         summary["final_vs_upper_bound"] = summary["final_reward"] / float(ub.iloc[0])
