@@ -124,32 +124,7 @@ EdgeMoeScenario::Advance(double seconds)
 std::string
 EdgeMoeScenario::CheckAction(const NetmoeAction& a) const
 {
-    if (a.num_subtasks > NETMOE_MAX_SUBTASKS)
-    {
-        return "num_subtasks " + std::to_string(a.num_subtasks) + " > " +
-               std::to_string(NETMOE_MAX_SUBTASKS);
-    }
-    for (uint32_t k = 0; k < a.num_subtasks; ++k)
-    {
-        if (a.target[k] < 0 || a.target[k] > static_cast<int32_t>(m_numExperts))
-        {
-            return "subtask " + std::to_string(k) + ": target " + std::to_string(a.target[k]) +
-                   " is out of range 0.." + std::to_string(m_numExperts);
-        }
-        if (!(a.compute_s[k] >= 0) || !std::isfinite(a.compute_s[k]))
-        {
-            return "subtask " + std::to_string(k) + ": compute_s must be finite and >= 0";
-        }
-    }
-    if (!(a.deadline_s > 0) || !std::isfinite(a.deadline_s))
-    {
-        return "deadline_s must be finite and > 0";
-    }
-    if (!(a.next_gap_s >= 0) || !std::isfinite(a.next_gap_s))
-    {
-        return "next_gap_s must be finite and >= 0";
-    }
-    return "";
+    return CheckTaskAction(a, m_numExperts);
 }
 
 void
@@ -188,23 +163,9 @@ EdgeMoeScenario::Step(const NetmoeAction& a, NetmoeReport& r)
     const double volts = m_net.ueSource->GetSupplyVoltage();
     const double txW = volts * m_net.ueRadio->GetTxCurrentA();
     const double rxW = volts * m_net.ueRadio->GetRxCurrentA();
-    const auto& subtasks = m_runner->Subtasks();
-    for (uint32_t e = 0; e < NETMOE_MAX_EXPERTS; ++e)
+    FillTransferReport(m_runner->Subtasks(), n, K, taskS, r, m_lastGoodput);
+    for (uint32_t e = 0; e < n; ++e)
     {
-        r.snr_db[e] = kNaN;
-        r.goodput_mbps[e] = 0;
-        r.delay_s[e] = 0;
-        r.energy_j[e] = 0;
-        r.bytes_delivered[e] = 0;
-        r.bytes_expected[e] = 0;
-        r.packets_sent[e] = 0;
-        r.packets_lost[e] = 0;
-        r.retransmissions[e] = 0;
-        r.replies_lost[e] = 0;
-        if (e >= n)
-        {
-            continue;
-        }
         const LinkWindow& w = m_monitor->Window(e);
         if (w.snrSamples > 0)
         {
@@ -214,52 +175,6 @@ EdgeMoeScenario::Step(const NetmoeAction& a, NetmoeReport& r)
         r.packets_sent[e] = w.dataSent;
         r.packets_lost[e] = w.lost;
         r.retransmissions[e] = w.retries;
-        bool used = false;
-        Time firstReply = Time::Max();
-        Time lastByte = Time::Min();
-        for (const auto& t : subtasks)
-        {
-            if (t.target != static_cast<int>(e + 1))
-            {
-                continue;
-            }
-            used = true;
-            r.bytes_expected[e] += t.replyBytes;
-            r.bytes_delivered[e] += std::min<uint64_t>(t.replyReceived, t.replyBytes);
-            r.delay_s[e] = std::max(r.delay_s[e], t.done ? t.delay.GetSeconds() : taskS);
-            r.replies_lost[e] += t.done ? 0 : 1;
-            if (t.replyStarted && t.replyReceived > 0)
-            {
-                firstReply = std::min(firstReply, t.replyStart);
-                lastByte = std::max(lastByte, t.lastByte);
-            }
-        }
-        if (used)
-        {
-            double transfer = (lastByte - firstReply).GetSeconds();
-            r.goodput_mbps[e] =
-                (r.bytes_delivered[e] > 0 && transfer > 0)
-                    ? r.bytes_delivered[e] * 8.0 / transfer / 1e6
-                    : 0.0;
-            m_lastGoodput[e] = r.goodput_mbps[e];
-        }
-    }
-    for (uint32_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
-    {
-        r.subtask_delay_s[k] = 0;
-        r.subtask_delivered[k] = 0;
-        if (k >= K)
-        {
-            continue;
-        }
-        const auto& t = subtasks[k];
-        if (t.target <= 0)
-        {
-            r.subtask_delivered[k] = 1; // local: nothing on air
-            continue;
-        }
-        r.subtask_delivered[k] = t.done ? 1 : 0;
-        r.subtask_delay_s[k] = t.done ? t.delay.GetSeconds() : taskS;
     }
 
     Advance(a.next_gap_s);

@@ -13,6 +13,7 @@
 #include "heartbeats.h"
 #include "link-monitor.h"
 #include "node-mobility.h"
+#include "scenario-driver.h"
 #include "task-runner.h"
 #include "wifi-network.h"
 
@@ -46,30 +47,30 @@ struct ScenarioConfig
 };
 
 /** The scenario, stepped task by task. */
-class EdgeMoeScenario
+class EdgeMoeScenario : public SteppedScenario
 {
   public:
     explicit EdgeMoeScenario(const ScenarioConfig& config);
 
     /** Let association and a few heartbeats happen before the first observation. */
-    void Advance(double seconds);
+    void Advance(double seconds) override;
 
     /** An error message for an action this scenario cannot run, or "" if it is valid. */
-    std::string CheckAction(const NetmoeAction& action) const;
+    std::string CheckAction(const NetmoeAction& action) const override;
 
     /**
      * Run one task (until every reply is in or the deadline), fill the measurements into
      * \p report, then advance next_gap_s and fill the observation (status STEPPED).
      */
-    void Step(const NetmoeAction& action, NetmoeReport& report);
+    void Step(const NetmoeAction& action, NetmoeReport& report) override;
 
     /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
-    void Observe(NetmoeReport& report, uint32_t status);
+    void Observe(NetmoeReport& report, uint32_t status) override;
 
     uint32_t NumExperts() const;
 
     /** Write the optional outputs (FlowMonitor XML) and print a summary of the load. */
-    void Finish();
+    void Finish() override;
 
   private:
     void AllRepliesIn();

@@ -32,92 +32,26 @@
  */
 
 #include "edge-moe-scenario.h"
-#include "report-json.h"
-
-#include "netmoe/bridge.h"
+#include "scenario-driver.h"
 
 #include "ns3/command-line.h"
 #include "ns3/log.h"
-#include "ns3/simulator.h"
-
-#include <chrono>
-#include <cmath>
-#include <iostream>
-#include <limits>
-#include <sstream>
 
 using namespace ns3;
 
 NS_LOG_COMPONENT_DEFINE("EdgeMoe");
 
-namespace
-{
-
-/** Comma-separated numbers; NS_FATAL_ERROR names the flag on a bad one. */
-std::vector<double>
-ParseList(const std::string& text, const std::string& flag)
-{
-    std::vector<double> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-    {
-        try
-        {
-            size_t used = 0;
-            out.push_back(std::stod(item, &used));
-            if (used != item.size())
-            {
-                throw std::invalid_argument(item);
-            }
-        }
-        catch (const std::exception&)
-        {
-            NS_FATAL_ERROR("edge-moe: " << flag << ": '" << item << "' is not a number");
-        }
-    }
-    if (out.empty())
-    {
-        NS_FATAL_ERROR("edge-moe: " << flag << " is empty");
-    }
-    return out;
-}
-
-/** A report with no measurement yet (the READY report). */
-void
-ClearReport(NetmoeReport& r)
-{
-    r = NetmoeReport{};
-    for (auto& v : r.snr_db)
-    {
-        v = std::numeric_limits<double>::quiet_NaN();
-    }
-}
-
-} // namespace
-
 int
 main(int argc, char* argv[])
 {
     netmoe::ScenarioConfig config;
+    netmoe::DriverOptions driver;
+    driver.program = "edge-moe";
     uint32_t numExperts = 0;
     std::string nodes;
     std::string area = "-50,50,-50,50";
     double radius = 10.0;
     double height = 1.0;
-    double warmup = 1.0;
-    int bridgeFd = -1;
-    std::string bridgeName;
-    long spin = 2000;
-    double bridgeTimeout = 600.0;
-    bool standalone = false;
-    uint32_t tasks = 5;
-    std::string script;
-    std::string requestBytes = "200";
-    std::string replyBytes = "1500";
-    std::string computeS = "0.2";
-    double deadline = 5.0;
-    double gap = 1.0;
     std::string building;
     std::string buildingType = "residential";
     std::string rooms = "1,1";
@@ -177,24 +111,7 @@ main(int argc, char* argv[])
                  config.heartbeatInterval);
     cmd.AddValue("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
                  config.snrAlpha);
-    cmd.AddValue("warmup", "simulated seconds before the first observation", warmup);
-    cmd.AddValue("bridgeFd", "shared-memory descriptor passed by pybridge", bridgeFd);
-    cmd.AddValue("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    cmd.AddValue("spin", "busy-poll iterations before sleeping in a bridge wait", spin);
-    cmd.AddValue("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout);
-    cmd.AddValue("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
-    cmd.AddValue("tasks", "standalone: number of tasks", tasks);
-    cmd.AddValue("script", "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all "
-                           "experts)",
-                 script);
-    cmd.AddValue("requestBytes", "standalone: request size per subtask, comma list (cycled)",
-                 requestBytes);
-    cmd.AddValue("replyBytes", "standalone: reply size per subtask, comma list (cycled)",
-                 replyBytes);
-    cmd.AddValue("computeS", "standalone: expert generation time per subtask (s), comma list",
-                 computeS);
-    cmd.AddValue("deadline", "standalone: task deadline (s)", deadline);
-    cmd.AddValue("gap", "standalone: simulated idle time between tasks (s)", gap);
+    driver.AddTo(cmd);
     cmd.Parse(argc, argv);
 
     // Nodes and layout.
@@ -231,118 +148,8 @@ main(int argc, char* argv[])
     {
         NS_FATAL_ERROR("edge-moe: --heartbeatInterval must be > 0 and --snrAlpha in (0,1]");
     }
-    if (!standalone && bridgeFd < 0 && bridgeName.empty())
-    {
-        NS_FATAL_ERROR("edge-moe: give --standalone, or --bridgeFd/--bridgeName (pybridge)");
-    }
-
-    // Standalone script, checked before any simulation.
-    std::vector<std::vector<int>> plan;
-    std::vector<double> req;
-    std::vector<double> rep;
-    std::vector<double> comp;
-    if (standalone)
-    {
-        if (script.empty())
-        {
-            for (size_t e = 1; e <= n; ++e)
-            {
-                script += (e > 1 ? "," : "") + std::to_string(e);
-            }
-        }
-        std::stringstream in(script);
-        std::string task;
-        while (std::getline(in, task, ';'))
-        {
-            std::vector<int> targets;
-            for (double t : ParseList(task, "--script"))
-            {
-                if (t != std::floor(t) || t < 0 || t > n)
-                {
-                    NS_FATAL_ERROR("edge-moe: --script: target " << t << " is out of range 0.."
-                                                                 << n);
-                }
-                targets.push_back(static_cast<int>(t));
-            }
-            if (targets.size() > NETMOE_MAX_SUBTASKS)
-            {
-                NS_FATAL_ERROR("edge-moe: --script: more than " << NETMOE_MAX_SUBTASKS
-                                                                << " subtasks in a task");
-            }
-            plan.push_back(targets);
-        }
-        req = ParseList(requestBytes, "--requestBytes");
-        rep = ParseList(replyBytes, "--replyBytes");
-        comp = ParseList(computeS, "--computeS");
-    }
+    driver.Prepare(static_cast<uint32_t>(n)); // the standalone script, before any simulation
 
     netmoe::EdgeMoeScenario scenario(config);
-    scenario.Advance(warmup);
-
-    if (standalone)
-    {
-        NetmoeReport report;
-        double wallTotal = 0;
-        for (uint32_t i = 0; i < tasks; ++i)
-        {
-            NetmoeAction a{};
-            a.command = NETMOE_CMD_STEP;
-            a.task_id = i;
-            const auto& targets = plan[i % plan.size()];
-            a.num_subtasks = static_cast<uint32_t>(targets.size());
-            for (uint32_t k = 0; k < a.num_subtasks; ++k)
-            {
-                a.target[k] = targets[k];
-                a.request_bytes[k] = static_cast<uint32_t>(req[k % req.size()]);
-                a.reply_bytes[k] = static_cast<uint32_t>(rep[k % rep.size()]);
-                a.compute_s[k] = comp[k % comp.size()];
-            }
-            a.deadline_s = deadline;
-            a.next_gap_s = gap;
-            std::string error = scenario.CheckAction(a);
-            if (!error.empty())
-            {
-                NS_FATAL_ERROR("edge-moe: " << error);
-            }
-            ClearReport(report);
-            auto t0 = std::chrono::steady_clock::now();
-            scenario.Step(a, report);
-            wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::cout << netmoe::ReportToJson(report) << std::endl;
-        }
-        std::cerr << "edge-moe: " << tasks << " tasks, " << (tasks ? wallTotal / tasks * 1e3 : 0)
-                  << " ms wall per task (ns-3 only), " << Simulator::GetEventCount()
-                  << " events in all\n";
-        scenario.Finish();
-        Simulator::Destroy();
-        return 0;
-    }
-
-    int rc = 0;
-    try
-    {
-        netmoe::ScenarioBridge bridge(bridgeFd, bridgeName, spin, bridgeTimeout);
-        NetmoeReport& report = bridge.Report();
-        ClearReport(report);
-        scenario.Observe(report, NETMOE_STATUS_READY);
-        while (bridge.Exchange())
-        {
-            const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
-            std::string error = scenario.CheckAction(action);
-            if (!error.empty())
-            {
-                bridge.SetError("edge-moe: bad action: " + error);
-                NS_FATAL_ERROR("edge-moe: bad action: " << error);
-            }
-            scenario.Step(action, report);
-        }
-    }
-    catch (const netmoe::BridgeError& e)
-    {
-        std::cerr << "edge-moe: " << e.what() << std::endl;
-        rc = 3;
-    }
-    scenario.Finish();
-    Simulator::Destroy();
-    return rc;
+    return netmoe::RunScenario(scenario, driver);
 }

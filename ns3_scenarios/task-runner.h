@@ -23,6 +23,7 @@
 #include "ns3/socket.h"
 
 #include <map>
+#include <string>
 #include <vector>
 
 namespace netmoe
@@ -103,6 +104,23 @@ class TaskRunner
     ns3::Time m_start;
     ns3::Callback<void> m_done;
 };
+
+/**
+ * Fill what the transfers of one task measured into \p report: per expert
+ * bytes_delivered/expected, delay_s, goodput_mbps, replies_lost (and \p lastGoodput of
+ * every expert used), per subtask subtask_delay_s/delivered; every other per-expert
+ * field of the first NETMOE_MAX_EXPERTS slots is zeroed (snr_db: NaN) for the caller to
+ * fill from its link measurements. A lost reply counts as the task's duration \p taskS.
+ */
+void FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
+                        uint32_t numExperts,
+                        uint32_t numSubtasks,
+                        double taskS,
+                        NetmoeReport& report,
+                        std::vector<double>& lastGoodput);
+
+/** Check an action against \p numExperts experts: an error message, or "" if valid. */
+std::string CheckTaskAction(const NetmoeAction& action, uint32_t numExperts);
 
 } // namespace netmoe
 

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Standalone and bridge loops shared by the scenario programs (see scenario-driver.h).
+ */
+#include "scenario-driver.h"
+
+#include "report-json.h"
+
+#include "netmoe/bridge.h"
+
+#include "ns3/log.h"
+#include "ns3/simulator.h"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeScenarioDriver");
+
+using namespace ns3;
+
+std::vector<double>
+ParseNumberList(const std::string& text, const std::string& flag, const std::string& program)
+{
+    std::vector<double> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+    {
+        try
+        {
+            size_t used = 0;
+            out.push_back(std::stod(item, &used));
+            if (used != item.size())
+            {
+                throw std::invalid_argument(item);
+            }
+        }
+        catch (const std::exception&)
+        {
+            NS_FATAL_ERROR(program << ": " << flag << ": '" << item << "' is not a number");
+        }
+    }
+    if (out.empty())
+    {
+        NS_FATAL_ERROR(program << ": " << flag << " is empty");
+    }
+    return out;
+}
+
+void
+DriverOptions::AddTo(CommandLine& cmd)
+{
+    cmd.AddValue("warmup", "simulated seconds before the first observation", warmup);
+    cmd.AddValue("bridgeFd", "shared-memory descriptor passed by pybridge", bridgeFd);
+    cmd.AddValue("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
+    cmd.AddValue("spin", "busy-poll iterations before sleeping in a bridge wait", spin);
+    cmd.AddValue("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout);
+    cmd.AddValue("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
+    cmd.AddValue("tasks", "standalone: number of tasks", tasks);
+    cmd.AddValue("script", "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all "
+                           "experts)",
+                 script);
+    cmd.AddValue("requestBytes", "standalone: request size per subtask, comma list (cycled)",
+                 requestBytes);
+    cmd.AddValue("replyBytes", "standalone: reply size per subtask, comma list (cycled)",
+                 replyBytes);
+    cmd.AddValue("computeS", "standalone: expert generation time per subtask (s), comma list",
+                 computeS);
+    cmd.AddValue("deadline", "standalone: task deadline (s)", deadline);
+    cmd.AddValue("gap", "standalone: simulated idle time between tasks (s)", gap);
+}
+
+void
+DriverOptions::Prepare(uint32_t n)
+{
+    if (!standalone && bridgeFd < 0 && bridgeName.empty())
+    {
+        NS_FATAL_ERROR(program << ": give --standalone, or --bridgeFd/--bridgeName (pybridge)");
+    }
+    if (!standalone)
+    {
+        return;
+    }
+    std::string text = script;
+    if (text.empty())
+    {
+        for (size_t e = 1; e <= n; ++e)
+        {
+            text += (e > 1 ? "," : "") + std::to_string(e);
+        }
+    }
+    std::stringstream in(text);
+    std::string task;
+    plan.clear();
+    while (std::getline(in, task, ';'))
+    {
+        std::vector<int> targets;
+        for (double t : ParseNumberList(task, "--script", program))
+        {
+            if (t != std::floor(t) || t < 0 || t > n)
+            {
+                NS_FATAL_ERROR(program << ": --script: target " << t << " is out of range 0.."
+                                       << n);
+            }
+            targets.push_back(static_cast<int>(t));
+        }
+        if (targets.size() > NETMOE_MAX_SUBTASKS)
+        {
+            NS_FATAL_ERROR(program << ": --script: more than " << NETMOE_MAX_SUBTASKS
+                                   << " subtasks in a task");
+        }
+        plan.push_back(targets);
+    }
+    req = ParseNumberList(requestBytes, "--requestBytes", program);
+    rep = ParseNumberList(replyBytes, "--replyBytes", program);
+    comp = ParseNumberList(computeS, "--computeS", program);
+}
+
+namespace
+{
+
+/** A report with no measurement yet (the READY report). */
+void
+ClearReport(NetmoeReport& r)
+{
+    r = NetmoeReport{};
+    for (auto& v : r.snr_db)
+    {
+        v = std::numeric_limits<double>::quiet_NaN();
+    }
+}
+
+int
+RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
+{
+    NetmoeReport report;
+    double wallTotal = 0;
+    for (uint32_t i = 0; i < o.tasks; ++i)
+    {
+        NetmoeAction a{};
+        a.command = NETMOE_CMD_STEP;
+        a.task_id = i;
+        const auto& targets = o.plan[i % o.plan.size()];
+        a.num_subtasks = static_cast<uint32_t>(targets.size());
+        for (uint32_t k = 0; k < a.num_subtasks; ++k)
+        {
+            a.target[k] = targets[k];
+            a.request_bytes[k] = static_cast<uint32_t>(o.req[k % o.req.size()]);
+            a.reply_bytes[k] = static_cast<uint32_t>(o.rep[k % o.rep.size()]);
+            a.compute_s[k] = o.comp[k % o.comp.size()];
+        }
+        a.deadline_s = o.deadline;
+        a.next_gap_s = o.gap;
+        std::string error = scenario.CheckAction(a);
+        if (!error.empty())
+        {
+            NS_FATAL_ERROR(o.program << ": " << error);
+        }
+        ClearReport(report);
+        auto t0 = std::chrono::steady_clock::now();
+        scenario.Step(a, report);
+        wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::cout << ReportToJson(report) << std::endl;
+    }
+    std::cerr << o.program << ": " << o.tasks << " tasks, "
+              << (o.tasks ? wallTotal / o.tasks * 1e3 : 0) << " ms wall per task (ns-3 only), "
+              << Simulator::GetEventCount() << " events in all\n";
+    return 0;
+}
+
+int
+RunBridge(SteppedScenario& scenario, const DriverOptions& o)
+{
+    try
+    {
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
+        NetmoeReport& report = bridge.Report();
+        ClearReport(report);
+        scenario.Observe(report, NETMOE_STATUS_READY);
+        while (bridge.Exchange())
+        {
+            const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
+            std::string error = scenario.CheckAction(action);
+            if (!error.empty())
+            {
+                bridge.SetError(o.program + ": bad action: " + error);
+                NS_FATAL_ERROR(o.program << ": bad action: " << error);
+            }
+            scenario.Step(action, report);
+        }
+    }
+    catch (const BridgeError& e)
+    {
+        std::cerr << o.program << ": " << e.what() << std::endl;
+        return 3;
+    }
+    return 0;
+}
+
+} // namespace
+
+int
+RunScenario(SteppedScenario& scenario, const DriverOptions& options)
+{
+    scenario.Advance(options.warmup);
+    const int rc = options.standalone ? RunStandalone(scenario, options)
+                                      : RunBridge(scenario, options);
+    scenario.Finish();
+    Simulator::Destroy();
+    return rc;
+}
+
+} // namespace netmoe

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * What every netmoe scenario program shares, whatever its radio: the stepped-scenario
+ * interface (one generative task per step), the standalone flags and script
+ * (--standalone, --tasks, --script, ...), the bridge flags (--bridgeFd, ...), and the
+ * two loops that drive a scenario: scripted tasks printed as JSON lines, or actions
+ * from Python over the shared-memory bridge.
+ */
+#ifndef NETMOE_SCENARIO_DRIVER_H
+#define NETMOE_SCENARIO_DRIVER_H
+
+#include "netmoe/messages.h"
+
+#include "ns3/command-line.h"
+
+#include <string>
+#include <vector>
+
+namespace netmoe
+{
+
+/** A scenario stepped one task at a time (edge-moe, edge-moe-lte). */
+class SteppedScenario
+{
+  public:
+    virtual ~SteppedScenario() = default;
+    /** Run the simulation for \p seconds (warm-up, gaps). */
+    virtual void Advance(double seconds) = 0;
+    /** An error message for an action this scenario cannot run, or "" if it is valid. */
+    virtual std::string CheckAction(const NetmoeAction& action) const = 0;
+    /** Run one task, fill the measurements, advance next_gap_s, fill the observation. */
+    virtual void Step(const NetmoeAction& action, NetmoeReport& report) = 0;
+    /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
+    virtual void Observe(NetmoeReport& report, uint32_t status) = 0;
+    /** Write optional outputs; called once before the simulator is destroyed. */
+    virtual void Finish() = 0;
+};
+
+/** The flags of the standalone and bridge modes, and the parsed standalone script. */
+struct DriverOptions
+{
+    std::string program;            //!< name in messages ("edge-moe")
+    double warmup{1.0};             //!< simulated seconds before the first observation
+    int bridgeFd{-1};               //!< shared-memory descriptor passed by pybridge
+    std::string bridgeName;         //!< or a named POSIX segment
+    long spin{2000};                //!< busy-poll iterations before sleeping
+    double bridgeTimeout{600.0};    //!< longest wait for Python's next action (s)
+    bool standalone{false};         //!< scripted tasks, JSON lines on stdout
+    uint32_t tasks{5};              //!< standalone: number of tasks
+    std::string script;             //!< standalone: targets per task
+    std::string requestBytes{"200"};
+    std::string replyBytes{"1500"};
+    std::string computeS{"0.2"};
+    double deadline{5.0};
+    double gap{1.0};
+
+    /** Register the flags on \p cmd (before Parse). */
+    void AddTo(ns3::CommandLine& cmd);
+
+    /**
+     * Check the mode and parse the standalone script for \p numExperts experts;
+     * NS_FATAL_ERROR (one line) on a bad value. Call before building any network.
+     */
+    void Prepare(uint32_t numExperts);
+
+    std::vector<std::vector<int>> plan; //!< targets per task (parsed --script)
+    std::vector<double> req;            //!< parsed --requestBytes
+    std::vector<double> rep;            //!< parsed --replyBytes
+    std::vector<double> comp;           //!< parsed --computeS
+};
+
+/** Comma-separated numbers; NS_FATAL_ERROR names \p program and \p flag on a bad one. */
+std::vector<double> ParseNumberList(const std::string& text,
+                                    const std::string& flag,
+                                    const std::string& program);
+
+/**
+ * Warm up, then run the standalone script or serve the bridge until STOP; Finish() and
+ * destroy the simulator. Returns the process exit status (0, or 3 on a bridge error).
+ */
+int RunScenario(SteppedScenario& scenario, const DriverOptions& options);
+
+} // namespace netmoe
+
+#endif /* NETMOE_SCENARIO_DRIVER_H */
