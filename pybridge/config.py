@@ -157,10 +157,122 @@ class BackgroundConfig(_Strict):
         return self
 
 
+LTE_SCHEDULERS = (
+    "pf", "rr", "fdmt", "tdmt", "tta", "fdbet", "tdbet", "fdtbfq", "tdtbfq", "pss", "cqa",
+)  # fmt: skip
+
+
+class LteConfig(_Strict):
+    """The LTE cell of edge-moe-lte (ignored by edge-moe): eNB, EPC, scheduler, load."""
+
+    enb_position: tuple[float, float, float] = Field(
+        (0.0, 0.0, 30.0), description="eNB antenna position x, y, z in metres"
+    )
+    bandwidth_rbs: Literal[6, 15, 25, 50, 75, 100] = Field(
+        25, description="UL and DL bandwidth in resource blocks (25 = 5 MHz)"
+    )
+    earfcn: int = Field(
+        100, ge=0, le=599, description="downlink EARFCN in band 1 (100 = 2120 MHz; UL +18000)"
+    )
+    enb_tx_power_dbm: float = Field(43.0, gt=-10, le=60, description="eNB transmit power")
+    ue_tx_power_dbm: float = Field(
+        23.0, gt=-40, le=30, description="UE maximum transmit power (closed-loop power control)"
+    )
+    scheduler: str = Field(
+        "pf",
+        description="MAC scheduler: pf, rr, fdmt, tdmt, tta, fdbet, tdbet, fdtbfq, tdtbfq, pss, "
+        "cqa, or an ns3::...FfMacScheduler TypeId",
+    )
+    path_loss: Literal["logdistance", "friis"] = Field(
+        "logdistance", description="path-loss model of the cell"
+    )
+    exponent: float = Field(
+        3.76, gt=0, le=8, description="log-distance exponent (3GPP TR 36.814 macro: 3.76)"
+    )
+    reference_loss_db: float = Field(
+        15.3, description="log-distance loss at 1 m (dB); 15.3 = 128.1 + 37.6 log10(d/km)"
+    )
+    rlc_mode: Literal["am", "um"] = Field("am", description="RLC mode of the data bearers")
+    rlc_buffer_bytes: int = Field(
+        131072, ge=1500, description="RLC transmission buffer per bearer (bytes)"
+    )
+    cell_load_ues: int = Field(0, ge=0, le=64, description="other UEs loading the cell")
+    cell_load_mbps: float = Field(
+        0.0, ge=0, description="their total offered Poisson UDP load, half DL half UL (Mbit/s)"
+    )
+    cell_load_radius_m: float = Field(
+        150.0, ge=0, description="they stand evenly on a circle of this radius around the eNB"
+    )
+    cell_load_packet_bytes: int = Field(1200, ge=1, le=65000, description="UDP payload")
+    ue_base_w: float = Field(
+        1.0, ge=0, description="energy estimate: user radio power while RRC-connected (W)"
+    )
+    ue_tx_w: float = Field(
+        1.5, ge=0, description="energy estimate: added per subframe with an uplink TB (W)"
+    )
+    ue_rx_w: float = Field(
+        0.5, ge=0, description="energy estimate: added per subframe with a downlink TB (W)"
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str) -> str:
+        if v not in LTE_SCHEDULERS and not (v.startswith("ns3::") and v.endswith("FfMacScheduler")):
+            raise ValueError(
+                f"unknown scheduler {v!r}: {', '.join(LTE_SCHEDULERS)} or ns3::...FfMacScheduler"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _load(self) -> LteConfig:
+        if (self.cell_load_ues > 0) != (self.cell_load_mbps > 0):
+            raise ValueError("cell_load_ues and cell_load_mbps must both be > 0 (or both 0)")
+        return self
+
+    @property
+    def bandwidth_hz(self) -> float:
+        return self.bandwidth_rbs * 180e3
+
+    @property
+    def ul_frequency_hz(self) -> float:
+        """Uplink carrier of band 1: 1920 MHz + 0.1 MHz x (EARFCN)."""
+        return (1920.0 + 0.1 * self.earfcn) * 1e6
+
+    def argv(self) -> list[str]:
+        """The cell's flags of edge-moe-lte."""
+        return [
+            f"--enb={','.join(f'{v:g}' for v in self.enb_position)}",
+            f"--bandwidthRbs={self.bandwidth_rbs}",
+            f"--earfcn={self.earfcn}",
+            f"--enbTxPowerDbm={self.enb_tx_power_dbm:g}",
+            f"--ueTxPowerDbm={self.ue_tx_power_dbm:g}",
+            f"--scheduler={self.scheduler}",
+            f"--propagation={self.path_loss}",
+            f"--exponent={self.exponent:g}",
+            f"--referenceLoss={self.reference_loss_db:g}",
+            f"--rlcMode={self.rlc_mode}",
+            f"--rlcBufferBytes={self.rlc_buffer_bytes}",
+            f"--cellLoadUes={self.cell_load_ues}",
+            f"--cellLoadMbps={self.cell_load_mbps:g}",
+            f"--cellLoadRadius={self.cell_load_radius_m:g}",
+            f"--cellLoadPacketBytes={self.cell_load_packet_bytes}",
+            f"--ueBaseW={self.ue_base_w:g}",
+            f"--ueTxW={self.ue_tx_w:g}",
+            f"--ueRxW={self.ue_rx_w:g}",
+        ]
+
+
+LTE_PROGRAMS = ("edge-moe-lte",)
+
+
 class ScenarioConfig(_Strict):
     """The ns-3 scenario: devices, radio, mobility. Experts are numbered 1..N in order."""
 
-    program: str = Field("edge-moe", description="scenario program in the build tree")
+    program: str = Field(
+        "edge-moe",
+        description="scenario program in the build tree: edge-moe (Wi-Fi) or edge-moe-lte "
+        "(LTE cell; takes scenario.lte, ignores wifi, propagation and heartbeat_interval_s)",
+    )
     user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [
@@ -188,6 +300,7 @@ class ScenarioConfig(_Strict):
         "relative paths are from the repository",
     )
     background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    lte: LteConfig = Field(default_factory=LteConfig)
     pcap_prefix: str | None = Field(
         None, description="write a pcap per Wi-Fi device: <prefix>-<node>-<device>.pcap"
     )
@@ -214,6 +327,21 @@ class ScenarioConfig(_Strict):
             raise ValueError(
                 "building needs propagation.model: buildings (walls are in that model)"
             )
+        if self.is_lte:
+            unsupported = [
+                name
+                for name, on in (
+                    ("building", self.building is not None),
+                    ("background", self.background.stations > 0),
+                    ("pcap_prefix", bool(self.pcap_prefix)),
+                    ("flowmon_xml", bool(self.flowmon_xml)),
+                )
+                if on
+            ]
+            if unsupported:
+                raise ValueError(
+                    f"{', '.join(unsupported)}: not supported by {self.program} (Wi-Fi only)"
+                )
         uses_ns2 = any(n.mobility == "ns2" for n in [self.user, *self.experts])
         if uses_ns2 and self.ns2_trace is None:
             raise ValueError("a node has mobility ns2 but ns2_trace is not set")
@@ -234,9 +362,26 @@ class ScenarioConfig(_Strict):
     def num_experts(self) -> int:
         return len(self.experts)
 
+    @property
+    def is_lte(self) -> bool:
+        """The program is the LTE scenario (edge-moe-lte), which takes the lte flags."""
+        return Path(self.program).name in LTE_PROGRAMS
+
     def argv(self, rng_run: int) -> list[str]:
         """Command-line flags for the scenario program (without the program itself)."""
         nodes = ";".join(n.spec() for n in [self.user, *self.experts])
+        if self.is_lte:
+            ns2 = [f"--ns2Trace={self.ns2_trace_path()}"] if self.ns2_trace is not None else []
+            return [
+                f"--numExperts={self.num_experts}",
+                f"--nodes={nodes}",
+                f"--area={','.join(f'{v:g}' for v in self.area)}",
+                *self.lte.argv(),
+                f"--warmup={self.warmup_s:g}",
+                f"--RngRun={rng_run}",
+                *ns2,
+                *self.extra_args,
+            ]
         p, w = self.propagation, self.wifi
         return [
             f"--numExperts={self.num_experts}",
