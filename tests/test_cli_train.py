@@ -185,3 +185,18 @@ def test_sweep_ray_path_without_ray(experiment, tmp_path) -> None:
     res = netmoe("sweep", "--config", str(experiment), "--out", str(tmp_path / "r"),
                  "--address", "auto")  # fmt: skip
     assert res.returncode == 2 and "needs ray" in res.stderr
+
+
+def test_through_the_netmoe_dispatcher(experiment, tmp_path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "netmoe.cli", "train", "--config", str(experiment),
+         "--out", str(tmp_path / "d"), "--epochs", "1", "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "d" / "epochs.csv").exists()
+    bad = subprocess.run(
+        [sys.executable, "-m", "netmoe.cli", "compare", "--config", "/no/such.yaml"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.startswith("netmoe: error:")
