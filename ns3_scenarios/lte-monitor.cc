@@ -10,6 +10,7 @@
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-phy.h"
 #include "ns3/lte-pdcp-header.h"
+#include "ns3/lte-spectrum-phy.h"
 #include "ns3/lte-ue-net-device.h"
 #include "ns3/lte-ue-phy.h"
 #include "ns3/lte-ue-rrc.h"
@@ -49,6 +50,9 @@ LteMonitor::LteMonitor(const LteNetwork& net, double snrAlpha)
         dev->GetPhy()->TraceConnectWithoutContext(
             "UlPhyTransmission",
             MakeCallback(&LteMonitor::ExpertUlTx, this).Bind(i));
+        dev->GetPhy()->GetDlSpectrumPhy()->TraceConnectWithoutContext(
+            "DlPhyReception",
+            MakeCallback(&LteMonitor::ExpertDlRx, this).Bind(i));
     }
     user->GetPhy()->TraceConnectWithoutContext("UlPhyTransmission",
                                                MakeCallback(&LteMonitor::UserUlTx, this));
@@ -56,6 +60,9 @@ LteMonitor::LteMonitor(const LteNetwork& net, double snrAlpha)
                                               MakeCallback(&LteMonitor::UeSinr, this));
     enb->GetPhy()->TraceConnectWithoutContext("DlPhyTransmission",
                                               MakeCallback(&LteMonitor::DlTx, this));
+    enb->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext(
+        "UlPhyReception",
+        MakeCallback(&LteMonitor::UlRx, this));
 }
 
 LteMonitor::~LteMonitor() = default;
@@ -232,18 +239,28 @@ LteMonitor::DlTx(PhyTransmissionStatParameters p)
         return;
     }
     m_window[e].tbs++;
-    if (p.m_ndi == 0 || p.m_rv > 0) // DL: rv of the retransmission; new data has ndi 1
+}
+
+void
+LteMonitor::ExpertUlTx(uint32_t e, PhyTransmissionStatParameters /* p */)
+{
+    m_window.at(e).tbs++;
+}
+
+void
+LteMonitor::ExpertDlRx(uint32_t e, PhyReceptionStatParameters p)
+{
+    if (p.m_correctness == 0) // NACK: the eNB retransmits the TB (HARQ)
     {
-        m_window[e].harqRetx++;
+        m_window.at(e).harqRetx++;
     }
 }
 
 void
-LteMonitor::ExpertUlTx(uint32_t e, PhyTransmissionStatParameters p)
+LteMonitor::UlRx(PhyReceptionStatParameters p)
 {
-    m_window.at(e).tbs++;
-    // UL: rv is the number of earlier transmissions of this HARQ process's TB
-    if (p.m_ndi == 0 || p.m_rv > 0)
+    const int e = ExpertOfRnti(p.m_rnti);
+    if (e >= 0 && p.m_correctness == 0)
     {
         m_window[e].harqRetx++;
     }

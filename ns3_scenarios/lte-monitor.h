@@ -5,11 +5,12 @@
  *  - SINR: LteEnbPhy "ReportUeSinr" (uplink SINR of a UE at the eNB, from its sounding
  *    reference signals and PUSCH, linear, averaged over the band), keyed by the expert's
  *    RNTI. The expert's uplink carries its reply, the larger part of a subtask.
- *  - Transport blocks and HARQ retransmissions on the expert's radio link, both ways:
- *    LteEnbPhy "DlPhyTransmission" for the expert's IMSI (downlink) and the expert's
- *    LteUePhy "UlPhyTransmission" (uplink grants); a TB whose new-data indicator is 0 or
- *    whose redundancy version / earlier-transmission count is > 0 is a HARQ
- *    retransmission.
+ *  - Transport blocks on the expert's radio link, both ways: LteEnbPhy
+ *    "DlPhyTransmission" for the expert's RNTI (downlink) and the expert's LteUePhy
+ *    "UlPhyTransmission" (uplink grants), HARQ retransmissions included.
+ *  - HARQ retransmissions: TBs of the expert's link received in error (a NACK, which
+ *    makes the sender retransmit): the expert's DL LteSpectrumPhy "DlPhyReception" and
+ *    the eNB's UL LteSpectrumPhy "UlPhyReception" with correctness 0.
  *  - Losses: LteRlc "TxDrop" (an SDU dropped because the RLC buffer is full) on the
  *    expert's bearers (UE and eNB side), plus those on the user device's bearers whose
  *    IPv4 packet is to or from the expert.
@@ -43,7 +44,7 @@ struct LteLinkWindow
     double sinrSumDb{0};     //!< sum of uplink SINR samples (dB)
     uint32_t sinrSamples{0}; //!< number of samples
     uint32_t tbs{0};         //!< transport blocks on the expert's link, UL + DL, HARQ retx incl.
-    uint32_t harqRetx{0};    //!< those that were HARQ retransmissions
+    uint32_t harqRetx{0};    //!< TBs received in error (each NACK: a HARQ retransmission)
     uint32_t rlcDrops{0};    //!< RLC SDUs dropped on the way to or from the expert
 };
 
@@ -82,6 +83,8 @@ class LteMonitor
     void DlTx(ns3::PhyTransmissionStatParameters p);
     void ExpertUlTx(uint32_t e, ns3::PhyTransmissionStatParameters p);
     void UserUlTx(ns3::PhyTransmissionStatParameters p);
+    void ExpertDlRx(uint32_t e, ns3::PhyReceptionStatParameters p);
+    void UlRx(ns3::PhyReceptionStatParameters p);
     static void RlcDrop(LteMonitor* self, int expert, ns3::Ptr<const ns3::Packet> p);
 
     double m_alpha;

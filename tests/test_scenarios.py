@@ -59,7 +59,14 @@ def _fails(*flags: str) -> str:
 
 def test_catalogue_is_complete() -> None:
     names = {p.stem for p in SCENARIOS}
-    assert {"smart-home", "campus", "vehicular", "interference", "ns2-trace"} <= names
+    assert {
+        "smart-home",
+        "campus",
+        "vehicular",
+        "interference",
+        "ns2-trace",
+        "cellular-edge",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -221,6 +228,12 @@ def test_scenario_runs_through_the_environment(name: str, tmp_path: Path) -> Non
     if name == "interference":  # the catalogue's 10 Mbit/s is slow for a unit test
         over["background"] = {"stations": 2, "load_mbps": 2, "ap_position": [12, 0, 1]}
     cfg = _scenario(name, **over)
+    if name == "cellular-edge":  # likewise its 6 loading UEs
+        cfg["scenario"]["lte"].update(cell_load_ues=2, cell_load_mbps=2)
+    try:
+        program_path(cfg["scenario"]["program"])
+    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+        pytest.skip(f"{cfg['scenario']['program']} is not built")
     cfg["tasks"].update(table=str(_table(tmp_path)), episode_tasks=3, gap_s=1.0)
     env = EdgeMoEEnv(cfg)
     try:
