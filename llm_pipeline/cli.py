@@ -1,0 +1,108 @@
+"""`netmoe table ...`: build or inspect the quality table.
+
+Kept import-light: heavy modules load inside ``run``.
+
+    netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
+    netmoe table info [PATH]
+    netmoe table validate-judge
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``build``, ``info`` and ``validate-judge`` sub-subcommands."""
+    sub = parser.add_subparsers(dest="table_command", required=True)
+    b = sub.add_parser("build", help="generate, judge and write a quality table (resumable)")
+    b.add_argument("--config", default="configs/table_default.yaml", help="table config YAML")
+    b.add_argument("--out", default=None, help="output table (.parquet or .csv); default: config")
+    b.add_argument("--workers", type=int, default=1, help="generation processes (default 1)")
+    b.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes, or Ray tasks (needs ray; RAY_ADDRESS for a cluster)",
+    )
+    b.add_argument("--max-prompts", type=int, default=None, help="only the first M prompts")
+    b.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
+    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    i = sub.add_parser("info", help="validate a table and print its shape and score summary")
+    i.add_argument("path", nargs="?", default="data/quality_table.parquet")
+    v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
+    v.add_argument("--set", default=None, help="held-out YAML (default data/judge_heldout.yaml)")
+
+
+def _build(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    from .builder import build_table
+    from .config import load_config
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cfg = load_config(args.config)
+    if args.workers < 1:
+        raise ValueError("--workers must be >= 1")
+    if args.max_prompts is not None:
+        if args.max_prompts < 1:
+            raise ValueError("--max-prompts must be >= 1")
+        cfg.max_prompts = args.max_prompts
+    if args.seed is not None:
+        cfg.seed = args.seed
+    t0 = time.time()
+    stats = build_table(
+        cfg, args.out, args.workers, args.executor, args.fresh, progress=not args.no_progress
+    )
+    print(
+        f"wrote {stats['out']}: {stats['rows']} rows, {stats['prompts']} prompts, "
+        f"{stats['generated_texts']} new texts in {time.time() - t0:.0f} s"
+        + (f" ({stats['texts_per_minute']} texts/min)" if "texts_per_minute" in stats else "")
+    )
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .table import load_table
+
+    df = load_table(args.path)
+    sub = df[df.kind == "subtask"]
+    fused = df[df.kind == "fused"]
+    k = sub.subtask_index.nunique()
+    n = sub.expert.nunique() - 1
+    print(
+        f"{args.path}: {len(df)} rows, {df.prompt_id.nunique()} prompts, K={k}, N={n}, "
+        f"{len(fused)} fused rows; judge {', '.join(sorted(df.judge.unique()))}"
+    )
+    by_expert = sub.groupby("expert").agg(score=("score", "mean"), words=("words", "mean"))
+    for e, r in by_expert.iterrows():
+        print(f"  expert {e}: mean score {r.score:.2f}, mean words {r.words:.0f}")
+    if len(fused):
+        print(f"  fused: mean score {fused.score.mean():.2f}, mean words {fused.words.mean():.0f}")
+    return 0
+
+
+def _validate_judge(args: argparse.Namespace) -> int:
+    from .embed import get_embedder
+    from .judge import OfflineJudge
+    from .validation import HELDOUT, load_items, validate_judge
+
+    items = load_items(args.set or HELDOUT)
+    r = validate_judge(OfflineJudge(get_embedder()), items)
+    print(f"coherent > shuffled: {r.shuffle_wins}/{r.shuffle_pairs} = {r.shuffle_rate:.1%}")
+    print(f"on-topic > off-topic: {r.topic_wins}/{r.topic_pairs} = {r.topic_rate:.1%}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch; any user-facing error becomes one ``netmoe: error:`` line and exit 2."""
+    handlers = {"build": _build, "info": _info, "validate-judge": _validate_judge}
+    try:
+        return handlers[args.table_command](args)
+    except (ValueError, OSError) as exc:  # PipelineError is a ValueError
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"netmoe: error: {msg}", file=sys.stderr)
+        return 2

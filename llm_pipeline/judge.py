@@ -1,0 +1,184 @@
+"""Judges: score a text 0 (worst) .. 10 (best).
+
+``LLMJudge`` asks a model the paper's explicit question (method of arXiv 2304.00723)
+and parses the number it answers.
+
+``OfflineJudge`` needs only the sentence-embedding model; it exists because the bundled
+135M model is far too small to judge. With ``e(.)`` the unit MiniLM embedding, ``s_i``
+the sentences of the text, ``r`` the reference (the subtask for an expert's text, the
+prompt for a fused answer) and ``clip`` to [0, 1]:
+
+- topicality ``T = clip((cos(e(text), e(r)) - 0.10) / 0.50)``
+- local coherence ``C = clip((adj - 0.05) / 0.45)``, ``adj`` = mean cos of consecutive
+  sentences
+- order ``O = clip(0.5 + 3 (adj - all) + (cos(e(s_1), e(r)) - mean_i cos(e(s_i), e(r)))
+  - 0.25 [s_1 opens with a pronoun or connective] - 0.15 #(closing markers such as
+  "finally" before the last sentence))``, ``all`` = mean cos over all sentence pairs;
+  a text must beat its own shuffled sentences on this term
+- repetition ``R`` = distinct word trigrams / word trigrams (1 for < 3 trigrams)
+- length ``L = min(1, words / 20)``
+
+``score = 10 * L * R * (0.45 T + 0.35 O + 0.20 C)``, rounded to 3 decimals. Texts of one
+sentence get ``O = C = 0.5``. Validation (coherent vs shuffled, on- vs off-topic) is in
+``llm_pipeline.validation`` and docs/llm-pipeline.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backends import Backend
+from .embed import Embedder
+from .errors import BackendError
+
+log = logging.getLogger(__name__)
+
+PAPER_JUDGE_PROMPT = (
+    "Score the following story on a continual scale from 0 (worst) to 10 (best), where a "
+    "score of 0 means 'The story makes no sense and is totally not understandable' and a "
+    "score of 10 means 'The story is perfect-written and highly consistent'."
+)
+
+_SENT = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_OPENERS = re.compile(
+    r"^(he|she|it|they|them|his|her|its|their|this|these|those|that|then|but|however|"
+    r"finally|also|so|afterwards|after that|later|next|eventually|in the end|in conclusion|"
+    r"as a result|therefore|thus|because of this|meanwhile|once|second|third|lastly)\b",
+    re.IGNORECASE,
+)
+_CLOSERS = re.compile(
+    r"\b(finally|in the end|in conclusion|lastly|to sum up|at last|from then on|ever since)\b",
+    re.IGNORECASE,
+)
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (on . ! ? followed by space)."""
+    return [s.strip() for s in _SENT.split(text.strip()) if s.strip()]
+
+
+def _clip(x: float) -> float:
+    return float(min(1.0, max(0.0, x)))
+
+
+def repetition(text: str) -> float:
+    """Distinct word trigrams over all word trigrams (1.0 when there are fewer than 3)."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    grams = list(zip(words, words[1:], words[2:], strict=False))
+    return 1.0 if len(grams) < 3 else len(set(grams)) / len(grams)
+
+
+@dataclass(frozen=True)
+class OfflineScore:
+    """The offline score and its terms (see module docstring)."""
+
+    score: float
+    topicality: float
+    coherence: float
+    order: float
+    repetition: float
+    length: float
+
+
+class OfflineJudge:
+    """Embedding-based 0..10 scorer; deterministic, CPU only."""
+
+    name = "offline-minilm-v1"
+
+    def __init__(self, embedder: Embedder, cache_size: int = 200_000) -> None:
+        self.embedder = embedder
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_size = cache_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings with a per-judge cache: fused texts reuse their passages' sentences."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            if len(self._cache) + len(missing) > self._cache_size:
+                self._cache.clear()
+            for t, v in zip(missing, self.embedder.encode(missing), strict=False):
+                self._cache[t] = v
+        return np.stack([self._cache[t] for t in texts])
+
+    def prefetch(self, texts: list[str], references: list[str]) -> None:
+        """Embed every sentence and reference in a few large batches (faster)."""
+        todo = list(references)
+        for t in texts:
+            todo.extend(sentences(t))
+        self._encode(todo)
+
+    def details(self, text: str, reference: str) -> OfflineScore:
+        """Score ``text`` against ``reference`` and return every term."""
+        words = len(text.split())
+        if words == 0:
+            return OfflineScore(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        sents = sentences(text)
+        emb = self._encode([reference, *sents])
+        e_ref, e_s = emb[0], emb[1:]
+        centroid = e_s.mean(axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+        topic = _clip((float(centroid @ e_ref) - 0.10) / 0.50)
+        n = len(sents)
+        if n >= 2:
+            sim = e_s @ e_s.T
+            adj = float(np.mean([sim[i, i + 1] for i in range(n - 1)]))
+            iu = np.triu_indices(n, 1)
+            allp = float(sim[iu].mean())
+            ref_sim = e_s @ e_ref
+            first_gain = float(ref_sim[0] - ref_sim.mean())
+            opener = 1.0 if _OPENERS.match(sents[0]) else 0.0
+            early_close = sum(1 for s in sents[:-1] if _CLOSERS.search(s))
+            order = _clip(
+                0.5 + 3.0 * (adj - allp) + first_gain - 0.25 * opener - 0.15 * early_close
+            )
+            coherence = _clip((adj - 0.05) / 0.45)
+        else:
+            order = coherence = 0.5
+        rep = repetition(text)
+        length = min(1.0, words / 20.0)
+        score = 10.0 * length * rep * (0.45 * topic + 0.35 * order + 0.20 * coherence)
+        return OfflineScore(round(score, 3), topic, coherence, order, rep, length)
+
+    def score(self, text: str, reference: str, seed: int = 0) -> float:
+        """0..10 score of ``text`` written for ``reference``."""
+        return self.details(text, reference).score
+
+
+_NUMBER = re.compile(r"(?<![\d.])(10(?:\.0+)?|\d(?:\.\d+)?)(?:\s*/\s*10)?(?![\d])")
+
+
+def parse_score(answer: str) -> float | None:
+    """First number 0..10 in an LLM judge's answer, or None."""
+    m = _NUMBER.search(answer)
+    return float(m.group(1)) if m else None
+
+
+class LLMJudge:
+    """The paper's 0..10 LLM-judge score on any backend."""
+
+    def __init__(self, backend: Backend, attempts: int = 3) -> None:
+        self.backend = backend
+        self.attempts = attempts
+        self.name = f"llm:{backend.model_name}"
+
+    def score(self, text: str, reference: str, seed: int = 0) -> float:
+        """Ask for a score; a few seeded retries, then BackendError if no number comes."""
+        messages = [
+            {"role": "system", "content": "You are a strict writing judge. Answer with a number."},
+            {"role": "user", "content": f"{PAPER_JUDGE_PROMPT}\n\nStory:\n{text}\n\nScore:"},
+        ]
+        for attempt in range(self.attempts):
+            answer = self.backend.generate(
+                messages,
+                max_tokens=8,
+                temperature=0.0 if attempt == 0 else 0.7,
+                seed=seed + attempt,
+            ).text
+            value = parse_score(answer)
+            if value is not None:
+                return value
+        raise BackendError(f"LLM judge gave no 0-10 score in {self.attempts} attempts")

