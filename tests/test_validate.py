@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -138,3 +139,35 @@ def test_cli_writes_tables_and_plots(tmp_path) -> None:  # noqa: ANN001
         assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     summary = pd.read_csv(out / "summary.csv")
     assert summary.query("binning == 'all'")["ratio_median"].iloc[0] > 1
+
+
+@pytest.mark.slow
+@pytest.mark.ns3
+def test_validate_runs_over_the_whole_catalogue(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    configs = []
+    for path in sorted((REPO_ROOT / "configs" / "scenarios").glob("*.yaml")):
+        try:
+            program_path(load_config(path).scenario.program)
+        except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+            continue
+        configs.append(str(path))
+    if not configs:  # pragma: no cover - depends on the build
+        pytest.skip("no scenario program is built")
+    out = tmp_path / "val"
+    argv = ["validate", "--config", *configs, "--synthetic", "--tasks", "2", "--seed", "0"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "netmoe.cli", *argv, "--out", str(out), "--no-plots",
+         "--no-progress"],
+        capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = pd.read_csv(out / "summary.csv").query("binning == 'all'")
+    names = {Path(c).stem for c in configs}
+    assert set(summary["scenario"]) == names  # one row per scenario, named by its file
+    assert (summary["subtasks"] == 2 * 3).all()  # 2 tasks x 3 subtasks, all offloaded
+    # every scenario delivered something on both models, and ns-3 is slower than the formula
+    ok = summary.dropna(subset=["ratio_median"])
+    assert len(ok) == len(summary) and (ok["ratio_median"] > 1).all()
