@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i = sub.add_parser("info", help="validate a table and print its shape and score summary")
     i.add_argument("path", nargs="?", default="data/quality_table.parquet")
     v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
-    v.add_argument("--set", default=None, help="held-out YAML (default data/judge_heldout.yaml)")
+    v.add_argument("--set", default=None, help="held-out YAML (default: both sets in data/)")
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -90,10 +90,15 @@ def _validate_judge(args: argparse.Namespace) -> int:
     from .judge import OfflineJudge
     from .validation import HELDOUT, load_items, validate_judge
 
-    items = load_items(args.set or HELDOUT)
-    r = validate_judge(OfflineJudge(get_embedder()), items)
-    print(f"coherent > shuffled: {r.shuffle_wins}/{r.shuffle_pairs} = {r.shuffle_rate:.1%}")
-    print(f"on-topic > off-topic: {r.topic_wins}/{r.topic_pairs} = {r.topic_rate:.1%}")
+    sets = [args.set] if args.set else [HELDOUT, HELDOUT.with_name("judge_heldout2.yaml")]
+    judge = OfflineJudge(get_embedder())
+    for path in sets:
+        r = validate_judge(judge, load_items(path))
+        print(
+            f"{path}: coherent > shuffled {r.shuffle_wins}/{r.shuffle_pairs} = "
+            f"{r.shuffle_rate:.1%}; on-topic > off-topic {r.topic_wins}/{r.topic_pairs} = "
+            f"{r.topic_rate:.1%}"
+        )
     return 0
 
 

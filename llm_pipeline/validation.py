@@ -60,7 +60,8 @@ def validate_judge(
             shuffled = " ".join(sents[j] for j in perm)
             sp += 1
             sw += base > judge.score(shuffled, item["prompt"])
-        others = rng.choice([j for j in range(n) if j != i], size=off_topic, replace=False)
+        foils = [j for j in range(n) if j != i]
+        others = rng.choice(foils, size=min(off_topic, len(foils)), replace=False)
         for j in others:
             tp += 1
             tw += base > judge.score(items[int(j)]["text"], item["prompt"])
