@@ -102,7 +102,7 @@ def order_violations(sents: list[str]) -> int:
     seen_the: set[str] = set()
     for s in sents[:n]:
         toks = re.findall(r"[a-z']+", s.lower())
-        pairs = list(zip(toks, toks[1:]))
+        pairs = list(zip(toks, toks[1:], strict=False))
         v += sum(1 for a, b in pairs if a in ("a", "an") and b in seen_the)
         seen_the |= {b for a, b in pairs if a == "the" and len(b) > 3 and b not in _ARTICLE_STOP}
     return v
