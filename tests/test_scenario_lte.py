@@ -206,7 +206,7 @@ BRIDGE_FLAGS = [NODES, "--warmup=1", "--RngRun=2", "--cellLoadUes=2", "--cellLoa
 
 
 @needs_lte
-def test_bridge_step_equals_standalone() -> None:
+def test_bridge_step_equals_standalone_and_try_equals_step() -> None:
     from pybridge.bridge import Bridge, ScenarioDied
 
     action = dict(
@@ -230,6 +230,13 @@ def test_bridge_step_equals_standalone() -> None:
                 ), name
             else:
                 assert got == pytest.approx(value), name
+        # TRY (a forked copy of the cell runs the task) reports what STEP then does
+        nxt = {**action, "task_id": 1, "target": [2, 1, 2]}
+        tried = br.try_step(nxt)
+        stepped = br.step(nxt)
+        for name in ("delay_s", "snr_db", "packets_sent", "retransmissions", "ue_energy_j"):
+            assert np.array_equal(tried[name], stepped[name], equal_nan=True), name
+        assert stepped["task_start_s"] == pytest.approx(r["sim_time_s"])
         with pytest.raises(ScenarioDied, match="target 3 is out of range 0..2"):
             br.step({**action, "target": [1, 3, 0]})
 
