@@ -56,8 +56,7 @@ _CONTINUE = re.compile(
 )
 _INITIAL = re.compile(
     r"^(first|first of all|to begin|to start|start by|begin by|begin|start|once upon a time|"
-    r"one (?:day|morning|evening|night|afternoon|spring|summer|autumn|winter)|long ago|"
-    r"there once)\b",
+    r"long ago|there once)\b",
     re.IGNORECASE,
 )
 _FINAL = re.compile(
@@ -86,17 +85,34 @@ _ARTICLE_STOP = {
 }
 
 
+_PERSONAL = {"he", "she", "they", "his", "her", "their", "him", "them"}
+_SUBORDINATE = re.compile(r"^(when|as|after|before|while|once|if|since|\w+ing)\b", re.IGNORECASE)
+
+
+def _pronoun_opening(sentence: str) -> bool:
+    """A personal pronoun in the opening clause (or in the main clause right after an
+    opening subordinate/participle clause): it refers back, so the sentence cannot open
+    a text."""
+    clauses = [c.strip() for c in sentence.split(",")]
+    look = clauses[:2] if _SUBORDINATE.match(clauses[0]) else clauses[:1]
+    if len(look) == 2:
+        look[1] = " ".join(look[1].split()[:2])
+    words = re.findall(r"[a-z']+", " ".join(look).lower())
+    return any(w in _PERSONAL for w in words)
+
+
 def order_violations(sents: list[str]) -> int:
     """Count breaches of directional discourse cues in a sentence sequence.
 
     A continuation cue (pronoun, "then", "later", "finally", ...) opening the first
-    sentence; an opening cue ("first", "start by", "one morning", ...) on a sentence
-    that is not first; a closing cue ("finally", "in the end", ...) before the last
-    sentence; and a noun introduced with "a/an" after it was already "the" noun.
+    sentence, or a personal pronoun in its opening clause; an opening cue ("first",
+    "start by", "once upon a time", ...) on a sentence that is not first; a closing cue
+    ("finally", "in the end", ...) before the last sentence; and a noun introduced with
+    "a/an" after it was already "the" noun.
     Shuffling a coherent text tends to create such breaches; it rarely removes them.
     """
     n = len(sents)
-    v = 1 if _CONTINUE.match(sents[0]) else 0
+    v = 1 if _CONTINUE.match(sents[0]) or _pronoun_opening(sents[0]) else 0
     v += sum(1 for s in sents[1:] if _INITIAL.match(s))
     v += sum(1 for s in sents[:-1] if _FINAL.search(s))
     seen_the: set[str] = set()
@@ -139,7 +155,7 @@ class OfflineScore:
 class OfflineJudge:
     """Embedding-based 0..10 scorer; deterministic, CPU only."""
 
-    name = "offline-minilm-v2"
+    name = "offline-minilm-v3"
     PARAMS = {
         "o0": 0.7,
         "o_adj": 2.0,

@@ -86,7 +86,7 @@ def test_llm_judge_uses_the_papers_prompt_and_retries():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name, min_shuffle", [("judge_heldout.yaml", 0.78), ("judge_heldout2.yaml", 0.9)]
+    "name, min_shuffle", [("judge_heldout.yaml", 0.8), ("judge_heldout2.yaml", 0.9)]
 )
 def test_offline_judge_validation_rates(name, min_shuffle):
     """Rates recorded in docs/llm-pipeline.md; the issue's target is 0.9 for both."""
