@@ -7,8 +7,15 @@
 #include "ns3/inet-socket-address.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
+#include "ns3/object-factory.h"
 #include "ns3/packet.h"
+#include "ns3/rtt-estimator.h"
 #include "ns3/simulator.h"
+#include "ns3/tcp-congestion-ops.h"
+#include "ns3/tcp-header.h"
+#include "ns3/tcp-l4-protocol.h"
+#include "ns3/tcp-recovery-ops.h"
+#include "ns3/tcp-socket-base.h"
 #include "ns3/tcp-socket-factory.h"
 
 #include <algorithm>
@@ -26,6 +33,113 @@ namespace
 {
 /** Largest packet handed to a TCP socket at once. */
 constexpr uint32_t kChunk = 65536;
+
+/**
+ * A listening TCP socket that only lets SYNs in, as RFC 793 prescribes for LISTEN.
+ *
+ * Why: ns-3 3.44's TcpSocketBase::DoForwardUp runs its zero-window (persist) logic on
+ * every segment before the state machine, in every state, listeners included. A
+ * listener's peer window (m_rWnd) stays 0 until it sees its first SYN, so any other
+ * segment reaching a listener that has not yet had a SYN (typically the RST of a user
+ * connection closed in SYN_SENT at the deadline, whose SYNs never reached the expert
+ * but whose RST did) arms a persist timer on the listener. Then either the next SYN
+ * (nonzero window) trips NS_ASSERT(m_connected) ("persist probes end", tcp-socket-
+ * base.cc:1517), or PersistTimeout fires and dereferences the null TcpTxItem of the
+ * empty send buffer (SIGSEGV in TcpTxItem::GetPacketCopy). A stray ACK advertising a
+ * zero window does the same to any listener. ProcessListen ignores every segment but
+ * a SYN anyway, so dropping the others first changes nothing else; the connection
+ * sockets forked from a listener are plain TcpSocketBase objects.
+ */
+class SynOnlyListener : public TcpSocketBase
+{
+  protected:
+    void DoForwardUp(Ptr<Packet> packet, const Address& from, const Address& to) override
+    {
+        if (m_state == LISTEN)
+        {
+            TcpHeader h;
+            packet->PeekHeader(h);
+            const uint8_t flags = h.GetFlags() & ~(TcpHeader::PSH | TcpHeader::URG |
+                                                   TcpHeader::CWR | TcpHeader::ECE);
+            if (flags != TcpHeader::SYN)
+            {
+                NS_LOG_LOGIC("listener drops a stray " << TcpHeader::FlagsToString(flags)
+                                                       << " segment from " << from);
+                return;
+            }
+        }
+        TcpSocketBase::DoForwardUp(packet, from, to);
+    }
+};
+
+/** A SynOnlyListener on \p node, set up as TcpL4Protocol::CreateSocket sets up a socket. */
+Ptr<Socket>
+CreateListener(Ptr<Node> node)
+{
+    Ptr<TcpL4Protocol> tcp = node->GetObject<TcpL4Protocol>();
+    NS_ABORT_MSG_IF(!tcp, "edge-moe: node " << node->GetId() << " has no TCP");
+    TypeIdValue rttType;
+    TypeIdValue congestionType;
+    TypeIdValue recoveryType;
+    tcp->GetAttribute("RttEstimatorType", rttType);
+    tcp->GetAttribute("SocketType", congestionType);
+    tcp->GetAttribute("RecoveryType", recoveryType);
+    ObjectFactory rtt;
+    ObjectFactory congestion;
+    ObjectFactory recovery;
+    rtt.SetTypeId(rttType.Get());
+    congestion.SetTypeId(congestionType.Get());
+    recovery.SetTypeId(recoveryType.Get());
+    auto s = CreateObject<SynOnlyListener>();
+    s->SetNode(node);
+    s->SetTcp(tcp);
+    s->SetRtt(rtt.Create<RttEstimator>());
+    s->SetCongestionControlAlgorithm(congestion.Create<TcpCongestionOps>());
+    s->SetRecoveryAlgorithm(recovery.Create<TcpRecoveryOps>());
+    return s;
+}
+
+/**
+ * The next data \p s holds, or null. At the end of the stream (CLOSE_WAIT, nothing left
+ * to read) ns-3's TcpSocketBase::Recv returns an empty packet, not null, every time: a
+ * read loop on Recv() alone never ends there.
+ */
+Ptr<Packet>
+RecvData(Ptr<Socket> s)
+{
+    Ptr<Packet> p = s->Recv();
+    return (p && p->GetSize() > 0) ? p : nullptr;
+}
+
+/** Read and drop whatever \p s holds (a socket whose data no longer matters). */
+void
+Discard(Ptr<Socket> s)
+{
+    while (RecvData(s))
+    {
+    }
+}
+
+/**
+ * Stop using \p s: keep reading (and dropping) what arrives, so that its receive window
+ * never closes (a peer facing a zero window enters ns-3's persist state), and close it.
+ * Close() with unread data sends a RST in ns-3, hence the drain first: the close is a
+ * FIN after whatever the socket still has to send. A socket still in SYN_SENT is reset
+ * (ns-3's only way to abandon a connection attempt).
+ */
+void
+Retire(Ptr<Socket> s, bool close)
+{
+    s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
+    s->SetConnectCallback(MakeNullCallback<void, Ptr<Socket>>(),
+                          MakeNullCallback<void, Ptr<Socket>>());
+    s->SetRecvCallback(MakeCallback(&Discard));
+    Discard(s);
+    if (close)
+    {
+        s->Close();
+    }
+}
 } // namespace
 
 TaskRunner::TaskRunner(Ptr<Node> ue,
@@ -41,7 +155,7 @@ TaskRunner::TaskRunner(Ptr<Node> ue,
     {
         for (uint16_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
         {
-            auto s = Socket::CreateSocket(experts.Get(e), TcpSocketFactory::GetTypeId());
+            auto s = CreateListener(experts.Get(e));
             if (s->Bind(InetSocketAddress(Ipv4Address::GetAny(), basePort + k)) != 0 ||
                 s->Listen() != 0)
             {
@@ -99,6 +213,9 @@ TaskRunner::Launch()
         t.userSocket = s;
         m_bySocket[PeekPointer(s)] = k;
         s->Bind();
+        Address local;
+        s->GetSockName(local);
+        t.userPort = InetSocketAddress::ConvertFrom(local).GetPort();
         s->SetConnectCallback(MakeCallback(&TaskRunner::Connected, this),
                               MakeCallback(&TaskRunner::ConnectFailed, this));
         s->SetRecvCallback(MakeCallback(&TaskRunner::ReadReply, this));
@@ -153,9 +270,21 @@ TaskRunner::SendRequest(Ptr<Socket> s, uint32_t /* available */)
 }
 
 bool
-TaskRunner::AcceptRequest(Ptr<Socket> /* s */, const Address& /* from */)
+TaskRunner::AcceptRequest(Ptr<Socket> s, const Address& from)
 {
-    return m_active;
+    // Only the connection the user device opened for this subtask: a late SYN of an
+    // abandoned connection is not mistaken for this task's (the listener drops it).
+    Address local;
+    s->GetSockName(local);
+    const uint32_t k = InetSocketAddress::ConvertFrom(local).GetPort() - m_basePort;
+    if (!m_active || k >= m_subtasks.size() || !InetSocketAddress::IsMatchingType(from))
+    {
+        return false;
+    }
+    const SubtaskTransfer& t = m_subtasks[k];
+    return t.target > 0 && !t.expertSocket &&
+           m_experts.Get(t.target - 1)->GetId() == s->GetNode()->GetId() &&
+           InetSocketAddress::ConvertFrom(from).GetPort() == t.userPort;
 }
 
 void
@@ -168,7 +297,7 @@ TaskRunner::Accepted(Ptr<Socket> s, const Address& /* from */)
         m_subtasks[k].target <= 0 ||
         m_experts.Get(m_subtasks[k].target - 1)->GetId() != s->GetNode()->GetId())
     {
-        s->Close(); // a stray connection, not part of this task
+        Retire(s, true); // a stray connection, not part of this task
         return;
     }
     m_subtasks[k].expertSocket = s;
@@ -183,7 +312,7 @@ TaskRunner::ReadRequest(Ptr<Socket> s)
 {
     SubtaskTransfer* t = Lookup(s);
     Ptr<Packet> p;
-    while ((p = s->Recv()))
+    while ((p = RecvData(s)))
     {
         if (t)
         {
@@ -237,7 +366,7 @@ TaskRunner::ReadReply(Ptr<Socket> s)
 {
     SubtaskTransfer* t = Lookup(s);
     Ptr<Packet> p;
-    while ((p = s->Recv()))
+    while ((p = RecvData(s)))
     {
         if (!t || t->done)
         {
@@ -267,17 +396,9 @@ TaskRunner::Abort()
         Simulator::Cancel(t.computeEvent);
         for (auto s : {t.userSocket, t.expertSocket})
         {
-            if (!s)
+            if (s)
             {
-                continue;
-            }
-            s->SetRecvCallback(MakeNullCallback<void, Ptr<Socket>>());
-            s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
-            s->SetConnectCallback(MakeNullCallback<void, Ptr<Socket>>(),
-                                  MakeNullCallback<void, Ptr<Socket>>());
-            if (!t.done)
-            {
-                s->Close();
+                Retire(s, !t.done); // a finished subtask's sockets are closed already
             }
         }
         t.userSocket = nullptr;

@@ -8,7 +8,12 @@
  * generation time), then sends reply_bytes back and closes. A new connection per
  * subtask, like one HTTP/1.0 request: the handshake is part of the measured delay.
  * When every reply is in, the done callback fires; at the deadline the caller calls
- * Abort(), which closes whatever is still open (those replies are lost).
+ * Abort(), which closes whatever is still open (those replies are lost); the sockets
+ * keep reading and dropping what still arrives, so they close with FINs.
+ *
+ * The experts' listening sockets only let SYNs in (see SynOnlyListener in the .cc): a
+ * stray segment reaching an ns-3 3.44 listener can arm its zero-window persist timer,
+ * which later crashes TcpSocketBase.
  */
 #ifndef NETMOE_TASK_RUNNER_H
 #define NETMOE_TASK_RUNNER_H
@@ -45,6 +50,7 @@ struct SubtaskTransfer
     ns3::Time lastByte;         //!< last reply byte read by the user
     bool done{false};           //!< whole reply in
     ns3::Time delay;            //!< task start -> last reply byte (when done)
+    uint16_t userPort{0};       //!< local port of the user's connection
     ns3::Ptr<ns3::Socket> userSocket;
     ns3::Ptr<ns3::Socket> expertSocket;
     ns3::EventId computeEvent;

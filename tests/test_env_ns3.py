@@ -210,6 +210,49 @@ def test_a_thousand_resets(table_path) -> None:
     assert _memfds() == before
 
 
+def test_aborted_transfers_with_moving_experts_never_crash_tcp(tmp_path) -> None:
+    """Regression: short deadlines (most transfers cut), 20-200 KB replies, experts
+    coming into and going out of range. Before the experts' listeners dropped stray
+    segments, each of these 5 episodes, run on its own, killed ns-3's TCP (3, 8, 14:
+    NS_ASSERT m_connected in TcpSocketBase::DoForwardUp; 13, 16: SIGSEGV in
+    PersistTimeout); see docs/scenario.md."""
+    from tests.conftest import synthetic_frame
+
+    frame = synthetic_frame(4, 3, 3)
+    frame["bytes"] = np.random.default_rng(1).integers(20_000, 200_001, len(frame))
+    table = tmp_path / "big.parquet"
+    frame.to_parquet(table)
+    config = {
+        "backend": "ns3",
+        "scenario": {
+            "user": {"position": [0, 0, 1], "mobility": "random-walk",
+                     "params": {"speed": 3.0, "distance": 10}},
+            "experts": [
+                {"position": [4, 3, 1]},
+                {"position": [140, 0, 1], "mobility": "constant-velocity",
+                 "params": {"vx": -6.0}},
+                {"position": [60, -60, 1], "mobility": "random-waypoint",
+                 "params": {"speed": 15, "pause": 0.5}},
+            ],
+            "area": [-150, 150, -150, 150],
+            "wifi": {"tx_power_dbm": 16},
+            "propagation": {"exponent": 3.5, "nakagami": True, "nakagami_m": 2},
+        },
+        "tasks": {"table": str(table), "episode_tasks": 12, "deadline_s": 0.5, "gap_s": 2.0},
+    }  # fmt: skip
+    env = EdgeMoEEnv(config)
+    try:
+        for seed in (3, 8, 13, 14, 16):
+            env.reset(seed=seed)
+            rng = np.random.default_rng(seed)
+            done = False
+            while not done:
+                _, _, terminated, truncated, _ = env.step(rng.integers(0, 4, 3))
+                done = terminated or truncated
+    finally:
+        env.close()
+
+
 def test_observation_is_finite_with_an_expert_never_heard(table_path) -> None:
     experts = [{"position": [2000, 0, 1]}, {"position": [5, 5, 1]}, {"position": [-5, 5, 1]}]
     env = EdgeMoEEnv(_cfg(table_path, experts=experts))

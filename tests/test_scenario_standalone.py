@@ -118,6 +118,26 @@ def test_out_of_range_expert_reply_is_lost() -> None:
     assert r["delay_s"][1] == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("gap", ["0.5", "7"])
+def test_connection_abandoned_at_the_deadline_does_not_crash_tcp(gap: str) -> None:
+    """Regression: the expert drives into range (150 m away at 20 m/s) during task 0, too
+    late for the user's SYNs (t = 1 s and 4 s) but in time for the RST of the connection
+    closed at the deadline (t = 6 s): the first segment its port-5000 listener ever sees.
+    ns-3 3.44 then armed a zero-window persist timer on that listener, and the next SYN
+    (gap 0.5 s) tripped NS_ASSERT(m_connected) (exit 134), or, with no SYN for 6 s (gap
+    7 s), PersistTimeout dereferenced a null TcpTxItem (SIGSEGV). See docs/scenario.md."""
+    r = reports(
+        "--nodes=0,0,1;150,0,1|constant-velocity|vx=-20",
+        "--script=1",
+        "--deadline=5",
+        f"--gap={gap}",
+        tasks=3,
+    )
+    assert r[0]["replies_lost"] == [1] and r[0]["obs_associated"] == [1]
+    if gap == "0.5":  # the expert is 20 m and 10 m away: served normally
+        assert [t["subtask_delivered"] for t in r[1:]] == [[1], [1]]
+
+
 def test_same_seed_same_output_other_seed_differs_with_fading() -> None:
     flags = ("--nakagami=1", "--script=1,2,3", "--replyBytes=20000", "--numExperts=3")
     a = run(*flags, "--RngRun=3", tasks=3).stdout
