@@ -130,9 +130,10 @@ class TableConfig:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes the table's texts (not paths or threads)."""
+        """Hash of everything that changes the table's texts (not paths, threads or how
+        many prompts are built: a text does not depend on those)."""
         d = asdict(self)
-        for key in ("out", "base_dir"):
+        for key in ("out", "base_dir", "max_prompts"):
             d.pop(key)
         for b in d["backends"].values():
             b.pop("n_threads")
