@@ -150,3 +150,26 @@ def test_info_prints_shape_of_a_valid_table(tmp_path, capsys, monkeypatch):
     assert main(["table", "info", str(tmp_path / "table.parquet")]) == 0
     out = capsys.readouterr().out
     assert "1 prompts, K=2, N=1, 4 fused rows" in out
+
+
+def test_ray_executor_without_ray_is_one_line(tmp_path, capsys, existing):
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed: the missing-ray error cannot happen")
+    cfg = _write_cfg(tmp_path, OK_PROMPT)
+    rc, err = _run(capsys, "build", "--config", str(cfg), "--executor", "ray", "--no-progress")
+    _assert_one_line_error(rc, err, "needs Ray")
+    path, before = existing
+    assert path.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_validate_judge_command_prints_rates(capsys):
+    from llm_pipeline.validation import HELDOUT
+
+    assert (
+        main(["table", "validate-judge", "--set", str(HELDOUT.parent / "judge_heldout2.yaml")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "coherent > shuffled 28/30" in out and "on-topic > off-topic 30/30" in out
