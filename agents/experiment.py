@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from pybridge.config import ConfigError, EnvConfig, load_config
+from pybridge.config import ConfigError, EnvConfig, load_config, read_yaml
 from pybridge.paths import REPO_ROOT
 
 METHODS = ("sac", "random", "local", "greedy-snr", "quality-greedy", "upper-bound")
@@ -152,14 +152,11 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
     """Read and check an experiment file (or dict)."""
     name = "experiment"
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        name = str(path)
+        name = str(source)
         try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ExperimentError(f"{path}: no such config file") from None
-        except yaml.YAMLError:
-            raise ExperimentError(f"{path}: not valid YAML") from None
+            data = read_yaml(source)
+        except ConfigError as exc:
+            raise ExperimentError(str(exc)) from None
     else:
         data = source
     data = data or {}

@@ -522,6 +522,20 @@ def _one_line(err: ValidationError, source: str) -> str:
     return f"{source}: {where}: {msg}{more}"
 
 
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a missing or malformed file is a one-line ConfigError."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML") from None
+    return {} if data is None else data
+
+
 def load_config(source: str | Path | dict[str, Any] | EnvConfig) -> EnvConfig:
     """Load and validate an environment config from a YAML path, a dict, or pass one through.
 
@@ -532,18 +546,8 @@ def load_config(source: str | Path | dict[str, Any] | EnvConfig) -> EnvConfig:
         return source
     name = "config"
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        name = str(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}:{where} not valid YAML") from None
-        if data is None:
-            data = {}
+        name = str(source)
+        data = read_yaml(source)
     else:
         data = source
     if not isinstance(data, dict):

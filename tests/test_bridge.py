@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from proc_utils import bridge_segments, exited
 
 from pybridge import bridge as B
 from pybridge.paths import ScenarioNotBuiltError, program_path
@@ -23,26 +24,6 @@ try:
     ECHO = str(program_path("bridge-echo"))
 except ScenarioNotBuiltError as exc:  # pragma: no cover - depends on the build
     pytest.skip(str(exc), allow_module_level=True)
-
-
-def _memfds(pid: int | str = "self") -> int:
-    """How many bridge segments a process has open."""
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if "netmoe-bridge" in os.readlink(f"/proc/{pid}/fd/{fd}"):
-                n += 1
-        except OSError:
-            pass
-    return n
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return any(line.startswith("State:") and "Z" in line for line in f)
-    except FileNotFoundError:
-        return True
 
 
 def test_layout_matches_the_c_header() -> None:
@@ -98,7 +79,7 @@ def test_exchange_without_a_scenario_is_a_clear_error() -> None:
 
 
 def test_killed_scenario_raises_quickly_and_leaks_nothing() -> None:
-    before = _memfds()
+    before = bridge_segments()
     br = B.Bridge()
     br.start([ECHO, "--stallMs=5000"])
     pid = br.process.pid
@@ -115,7 +96,7 @@ def test_killed_scenario_raises_quickly_and_leaks_nothing() -> None:
     br.start([ECHO])
     assert br.step({"task_id": 3})["task_id"] == 3
     br.close()
-    assert _memfds() == before
+    assert bridge_segments() == before
     assert not [n for n in os.listdir("/dev/shm") if "netmoe" in n]
 
 
@@ -153,27 +134,27 @@ def test_scenario_exits_when_python_parent_dies() -> None:
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     scenario_pid = int(parent.stdout.readline())
-    assert not _gone(scenario_pid)
+    assert not exited(scenario_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 3.0
-    while not _gone(scenario_pid) and time.monotonic() < deadline:
+    while not exited(scenario_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _gone(scenario_pid), "scenario outlived its Python parent"
+    assert exited(scenario_pid), "scenario outlived its Python parent"
 
 
 def test_many_restarts_do_not_leak() -> None:
-    before = _memfds()
+    before = bridge_segments()
     with B.Bridge() as br:
         br.start([ECHO])
-        with_one = _memfds()
+        with_one = bridge_segments()
         children_before = len(os.listdir("/proc/self/task"))
         for i in range(200):
             br.start([ECHO])
             assert br.step({"task_id": i})["task_id"] == i
-        assert _memfds() == with_one  # still just the one segment
+        assert bridge_segments() == with_one  # still just the one segment
         assert len(os.listdir("/proc/self/task")) == children_before
-    assert _memfds() == before
+    assert bridge_segments() == before
 
 
 def test_bridges_run_side_by_side() -> None:

@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from proc_utils import bridge_segments, exited
 
 import pybridge
 from pybridge.bridge import ScenarioDied
@@ -45,24 +46,6 @@ def _cfg(table_path, experts=None, **tasks) -> dict:
         "scenario": scenario,
         "tasks": {"table": str(table_path), "episode_tasks": 4, "gap_s": 0.5, **tasks},
     }
-
-
-def _memfds() -> int:
-    n = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            n += "netmoe-bridge" in os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            pass
-    return n
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return any(line.startswith("State:") and "Z" in line for line in f)
-    except FileNotFoundError:
-        return True
 
 
 def test_check_env_on_ns3(table_path) -> None:
@@ -140,7 +123,7 @@ def test_same_seed_same_episode_different_seed_differs(table_path) -> None:
 
 
 def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
-    before = _memfds()
+    before = bridge_segments()
     env = EdgeMoEEnv(_cfg(table_path))
     env.reset(seed=0)
     pid = env._backend.bridge.process.pid
@@ -162,7 +145,7 @@ def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
     env.reset(seed=0)
     env.step(np.array([1, 0, 0]))
     env.close()
-    assert _memfds() == before
+    assert bridge_segments() == before
     assert not [n for n in os.listdir("/dev/shm") if "netmoe" in n]
 
 
@@ -182,9 +165,9 @@ def test_scenario_exits_when_python_dies(table_path) -> None:
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 3.0
-    while not _gone(pid) and time.monotonic() < deadline:
+    while not exited(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _gone(pid), "edge-moe outlived its Python parent"
+    assert exited(pid), "edge-moe outlived its Python parent"
 
 
 def test_vector_envs_run_side_by_side(table_path) -> None:
@@ -200,14 +183,14 @@ def test_vector_envs_run_side_by_side(table_path) -> None:
 
 @pytest.mark.slow
 def test_a_thousand_resets(table_path) -> None:
-    before = _memfds()
+    before = bridge_segments()
     env = EdgeMoEEnv(_cfg(table_path))
     for i in range(1000):
         env.reset(seed=i)
         if i % 100 == 0:
             env.step(np.array([1, 2, 3]))
     env.close()
-    assert _memfds() == before
+    assert bridge_segments() == before
 
 
 def test_aborted_transfers_with_moving_experts_never_crash_tcp(tmp_path) -> None:
