@@ -18,7 +18,6 @@
 #include "ns3/udp-socket-factory.h"
 
 #include <cmath>
-#include <sstream>
 
 namespace netmoe
 {
@@ -31,35 +30,6 @@ namespace
 {
 constexpr uint16_t kSinkPort = 7000;
 } // namespace
-
-Vector
-ParseBackgroundAp(const std::string& text)
-{
-    std::vector<double> v;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-    {
-        try
-        {
-            size_t used = 0;
-            v.push_back(std::stod(item, &used));
-            if (used != item.size() || !std::isfinite(v.back()))
-            {
-                throw std::invalid_argument(item);
-            }
-        }
-        catch (const std::exception&)
-        {
-            NS_FATAL_ERROR("edge-moe: --bgAp must be x,y,z, got '" << text << "'");
-        }
-    }
-    if (v.size() != 3)
-    {
-        NS_FATAL_ERROR("edge-moe: --bgAp must be x,y,z, got '" << text << "'");
-    }
-    return Vector(v[0], v[1], v[2]);
-}
 
 void
 ValidateBackgroundSpec(const BackgroundSpec& s)

@@ -31,9 +31,6 @@ struct BackgroundSpec
     uint32_t packetBytes{1200};        //!< UDP payload per datagram
 };
 
-/** Parse "x,y,z" for --bgAp; NS_FATAL_ERROR (one line) on a malformed value. */
-ns3::Vector ParseBackgroundAp(const std::string& text);
-
 /** Check the spec; NS_FATAL_ERROR (one line) on a bad value. */
 void ValidateBackgroundSpec(const BackgroundSpec& spec);
 

@@ -46,26 +46,19 @@ main(int argc, char* argv[])
     netmoe::LteScenarioConfig config;
     netmoe::DriverOptions driver;
     driver.program = "edge-moe-lte";
-    uint32_t numExperts = 0;
-    std::string nodes;
-    std::string area = "-1000,1000,-1000,1000";
-    double radius = 200.0;
-    double height = 1.5;
+    netmoe::LayoutOptions layout;
+    layout.area = "-1000,1000,-1000,1000";
+    layout.radius = 200.0;
+    layout.height = 1.5;
     std::string enb = "0,0,30";
 
     CommandLine cmd(__FILE__);
     cmd.Usage("One user device offloading generative subtasks to N edge experts through an "
               "LTE cell (eNB + EPC).");
-    cmd.AddValue("numExperts", "number of experts N (default 3, or the count in --nodes)",
-                 numExperts);
-    cmd.AddValue("nodes", "per-node position and mobility: \"<ue>;<expert1>;...\", each "
-                          "x,y,z[|model[|key=val,...]]",
-                 nodes);
-    cmd.AddValue("area", "xmin,xmax,ymin,ymax bounding the random mobility models", area);
-    cmd.AddValue("radius", "default layout: experts on a circle of this radius (m) around the "
-                           "user at the origin",
-                 radius);
-    cmd.AddValue("height", "default layout: antenna height of every UE (m)", height);
+    layout.AddTo(cmd,
+                 "default layout: experts on a circle of this radius (m) around the user at "
+                 "the origin",
+                 "default layout: antenna height of every UE (m)");
     cmd.AddValue("ns2Trace", "ns-2 movement trace for nodes of mobility ns2 ($node_(0) = UE)",
                  config.ns2Trace);
     cmd.AddValue("enb", "eNB antenna position x,y,z (m)", enb);
@@ -102,28 +95,8 @@ main(int argc, char* argv[])
     driver.AddTo(cmd);
     cmd.Parse(argc, argv);
 
-    if (!nodes.empty())
-    {
-        config.nodes = netmoe::ParseNodeSpecs(nodes);
-        if (numExperts != 0 && numExperts + 1 != config.nodes.size())
-        {
-            NS_FATAL_ERROR("edge-moe-lte: --numExperts=" << numExperts << " but --nodes lists "
-                                                         << config.nodes.size() - 1
-                                                         << " experts");
-        }
-    }
-    else
-    {
-        config.nodes = netmoe::DefaultNodeSpecs(numExperts ? numExperts : 3, radius, height);
-    }
-    const size_t n = config.nodes.size() - 1;
-    if (n < 1 || n > NETMOE_MAX_EXPERTS)
-    {
-        NS_FATAL_ERROR("edge-moe-lte: number of experts must be 1.." << NETMOE_MAX_EXPERTS
-                                                                     << ", got " << n);
-    }
-    config.area = netmoe::ParseArea(area);
-    config.lte.enbPosition = netmoe::ParsePosition(enb, "--enb");
+    const uint32_t n = layout.Resolve(driver.program, config.nodes, config.area);
+    config.lte.enbPosition = netmoe::ParsePosition(enb, "--enb", "edge-moe-lte");
     netmoe::ValidateLteConfig(config.lte);
     const auto& pw = config.power;
     if (!(pw.baseW >= 0 && pw.txW >= 0 && pw.rxW >= 0) ||
@@ -135,7 +108,7 @@ main(int argc, char* argv[])
     {
         NS_FATAL_ERROR("edge-moe-lte: --snrAlpha must be in (0,1]");
     }
-    driver.Prepare(static_cast<uint32_t>(n)); // the standalone script, before any simulation
+    driver.Prepare(n); // the standalone script, before any simulation
 
     netmoe::EdgeMoeLteScenario scenario(config);
     return netmoe::RunScenario(scenario, driver);

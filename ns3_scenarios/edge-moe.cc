@@ -47,11 +47,10 @@ main(int argc, char* argv[])
     netmoe::ScenarioConfig config;
     netmoe::DriverOptions driver;
     driver.program = "edge-moe";
-    uint32_t numExperts = 0;
-    std::string nodes;
-    std::string area = "-50,50,-50,50";
-    double radius = 10.0;
-    double height = 1.0;
+    netmoe::LayoutOptions layout;
+    layout.area = "-50,50,-50,50";
+    layout.radius = 10.0;
+    layout.height = 1.0;
     std::string building;
     std::string buildingType = "residential";
     std::string rooms = "1,1";
@@ -60,14 +59,9 @@ main(int argc, char* argv[])
 
     CommandLine cmd(__FILE__);
     cmd.Usage("One user device offloading generative subtasks to N edge experts over Wi-Fi.");
-    cmd.AddValue("numExperts", "number of experts N (default 3, or the count in --nodes)",
-                 numExperts);
-    cmd.AddValue("nodes", "per-node position and mobility: \"<ue>;<expert1>;...\", each "
-                          "x,y,z[|model[|key=val,...]]",
-                 nodes);
-    cmd.AddValue("area", "xmin,xmax,ymin,ymax bounding the random mobility models", area);
-    cmd.AddValue("radius", "default layout: experts on a circle of this radius (m)", radius);
-    cmd.AddValue("height", "default layout: antenna height of every node (m)", height);
+    layout.AddTo(cmd,
+                 "default layout: experts on a circle of this radius (m)",
+                 "default layout: antenna height of every node (m)");
     cmd.AddValue("standard", "80211ax, 80211ac, 80211n, 80211g or 80211a", config.wifi.standard);
     cmd.AddValue("band", "2.4, 5 or 6 GHz (default: 5, or 2.4 for 80211g)", config.wifi.bandGhz);
     cmd.AddValue("channelWidth", "20, 40, 80 or 160 MHz", config.wifi.channelWidth);
@@ -114,27 +108,7 @@ main(int argc, char* argv[])
     driver.AddTo(cmd);
     cmd.Parse(argc, argv);
 
-    // Nodes and layout.
-    if (!nodes.empty())
-    {
-        config.nodes = netmoe::ParseNodeSpecs(nodes);
-        if (numExperts != 0 && numExperts + 1 != config.nodes.size())
-        {
-            NS_FATAL_ERROR("edge-moe: --numExperts=" << numExperts << " but --nodes lists "
-                                                     << config.nodes.size() - 1 << " experts");
-        }
-    }
-    else
-    {
-        config.nodes = netmoe::DefaultNodeSpecs(numExperts ? numExperts : 3, radius, height);
-    }
-    const size_t n = config.nodes.size() - 1;
-    if (n < 1 || n > NETMOE_MAX_EXPERTS)
-    {
-        NS_FATAL_ERROR("edge-moe: number of experts must be 1.." << NETMOE_MAX_EXPERTS << ", got "
-                                                                 << n);
-    }
-    config.area = netmoe::ParseArea(area);
+    const uint32_t n = layout.Resolve(driver.program, config.nodes, config.area);
     netmoe::ValidateWifiConfig(config.wifi);
     config.building = netmoe::ParseBuildingSpec(building, buildingType, rooms, floors);
     if (config.building.enabled && config.wifi.propagation != "buildings")
@@ -142,13 +116,13 @@ main(int argc, char* argv[])
         NS_FATAL_ERROR("edge-moe: --building needs --propagation=buildings (walls are in that "
                        "model)");
     }
-    config.background.apPosition = netmoe::ParseBackgroundAp(bgAp);
+    config.background.apPosition = netmoe::ParsePosition(bgAp, "--bgAp", "edge-moe");
     netmoe::ValidateBackgroundSpec(config.background);
     if (!(config.heartbeatInterval > 0) || !(config.snrAlpha > 0 && config.snrAlpha <= 1))
     {
         NS_FATAL_ERROR("edge-moe: --heartbeatInterval must be > 0 and --snrAlpha in (0,1]");
     }
-    driver.Prepare(static_cast<uint32_t>(n)); // the standalone script, before any simulation
+    driver.Prepare(n); // the standalone script, before any simulation
 
     netmoe::EdgeMoeScenario scenario(config);
     return netmoe::RunScenario(scenario, driver);

@@ -25,7 +25,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <sstream>
 
 namespace netmoe
 {
@@ -33,35 +32,6 @@ namespace netmoe
 NS_LOG_COMPONENT_DEFINE("NetmoeLteNetwork");
 
 using namespace ns3;
-
-Vector
-ParsePosition(const std::string& text, const std::string& flag)
-{
-    std::vector<double> v;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-    {
-        try
-        {
-            size_t used = 0;
-            v.push_back(std::stod(item, &used));
-            if (used != item.size() || !std::isfinite(v.back()))
-            {
-                throw std::invalid_argument(item);
-            }
-        }
-        catch (const std::exception&)
-        {
-            NS_FATAL_ERROR("edge-moe-lte: " << flag << " must be x,y,z, got '" << text << "'");
-        }
-    }
-    if (v.size() != 3)
-    {
-        NS_FATAL_ERROR("edge-moe-lte: " << flag << " must be x,y,z, got '" << text << "'");
-    }
-    return Vector(v[0], v[1], v[2]);
-}
 
 void
 ValidateLteConfig(LteConfig& c)

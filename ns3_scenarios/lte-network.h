@@ -41,9 +41,6 @@ struct LteConfig
     uint32_t cellLoadPacketBytes{1200};           //!< UDP payload per datagram
 };
 
-/** Parse "x,y,z" for \p flag; NS_FATAL_ERROR (one line) on a malformed value. */
-ns3::Vector ParsePosition(const std::string& text, const std::string& flag);
-
 /** Check the settings, expand scheduler short names; NS_FATAL_ERROR with one line. */
 void ValidateLteConfig(LteConfig& config);
 

@@ -24,6 +24,8 @@
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
 
+#include "netmoe/messages.h"
+
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -121,6 +123,35 @@ RvConstant(double v)
 }
 
 } // namespace
+
+ns3::Vector
+ParsePosition(const std::string& text, const std::string& flag, const std::string& program)
+{
+    std::vector<double> v;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+    {
+        try
+        {
+            size_t used = 0;
+            v.push_back(std::stod(item, &used));
+            if (used != item.size() || !std::isfinite(v.back()))
+            {
+                throw std::invalid_argument(item);
+            }
+        }
+        catch (const std::exception&)
+        {
+            NS_FATAL_ERROR(program << ": " << flag << " must be x,y,z, got '" << text << "'");
+        }
+    }
+    if (v.size() != 3)
+    {
+        NS_FATAL_ERROR(program << ": " << flag << " must be x,y,z, got '" << text << "'");
+    }
+    return ns3::Vector(v[0], v[1], v[2]);
+}
 
 Area
 ParseArea(const std::string& text)
@@ -227,6 +258,47 @@ ParseNodeSpecs(const std::string& text)
         specs.push_back(spec);
     }
     return specs;
+}
+
+void
+LayoutOptions::AddTo(ns3::CommandLine& cmd,
+                     const std::string& radiusHelp,
+                     const std::string& heightHelp)
+{
+    cmd.AddValue("numExperts", "number of experts N (default 3, or the count in --nodes)",
+                 numExperts);
+    cmd.AddValue("nodes", "per-node position and mobility: \"<ue>;<expert1>;...\", each "
+                          "x,y,z[|model[|key=val,...]]",
+                 nodes);
+    cmd.AddValue("area", "xmin,xmax,ymin,ymax bounding the random mobility models", area);
+    cmd.AddValue("radius", radiusHelp, radius);
+    cmd.AddValue("height", heightHelp, height);
+}
+
+uint32_t
+LayoutOptions::Resolve(const std::string& program, std::vector<NodeSpec>& specs, Area& bounds) const
+{
+    if (!nodes.empty())
+    {
+        specs = ParseNodeSpecs(nodes);
+        if (numExperts != 0 && numExperts + 1 != specs.size())
+        {
+            NS_FATAL_ERROR(program << ": --numExperts=" << numExperts << " but --nodes lists "
+                                   << specs.size() - 1 << " experts");
+        }
+    }
+    else
+    {
+        specs = DefaultNodeSpecs(numExperts ? numExperts : 3, radius, height);
+    }
+    const size_t n = specs.size() - 1;
+    if (n < 1 || n > NETMOE_MAX_EXPERTS)
+    {
+        NS_FATAL_ERROR(program << ": number of experts must be 1.." << NETMOE_MAX_EXPERTS
+                               << ", got " << n);
+    }
+    bounds = ParseArea(area);
+    return static_cast<uint32_t>(n);
 }
 
 std::vector<NodeSpec>

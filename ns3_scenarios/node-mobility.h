@@ -6,6 +6,7 @@
 #ifndef NETMOE_NODE_MOBILITY_H
 #define NETMOE_NODE_MOBILITY_H
 
+#include "ns3/command-line.h"
 #include "ns3/node-container.h"
 #include "ns3/vector.h"
 
@@ -31,6 +32,34 @@ struct NodeSpec
     ns3::Vector position;                 //!< initial position (m)
     std::string model{"constant"};        //!< constant, random-walk, random-waypoint, ...
     std::map<std::string, double> params; //!< model parameters (key=value)
+};
+
+/**
+ * Parse a position "x,y,z" given as \p flag (--bgAp, --enb); NS_FATAL_ERROR (one line,
+ * starting with \p program) on a malformed value.
+ */
+ns3::Vector ParsePosition(const std::string& text,
+                          const std::string& flag,
+                          const std::string& program);
+
+/** The layout flags of every scenario program: --numExperts, --nodes, --area, --radius, --height. */
+struct LayoutOptions
+{
+    uint32_t numExperts{0}; //!< N (0: 3, or the count in --nodes)
+    std::string nodes;      //!< --nodes (empty: the default layout)
+    std::string area;       //!< --area, xmin,xmax,ymin,ymax
+    double radius{10.0};    //!< default layout: experts on a circle of this radius (m)
+    double height{1.0};     //!< default layout: antenna height of every node (m)
+
+    /** Register the flags on \p cmd (before Parse), with the program's own help texts. */
+    void AddTo(ns3::CommandLine& cmd, const std::string& radiusHelp, const std::string& heightHelp);
+
+    /**
+     * Fill \p nodes (user device first) and \p area from the flags; NS_FATAL_ERROR (one
+     * line, starting with \p program) unless there are 1..NETMOE_MAX_EXPERTS experts.
+     * Returns the number of experts.
+     */
+    uint32_t Resolve(const std::string& program, std::vector<NodeSpec>& nodes, Area& area) const;
 };
 
 /** Parse "xmin,xmax,ymin,ymax"; NS_FATAL_ERROR on a malformed string. */
