@@ -12,12 +12,10 @@
 #include "lte-monitor.h"
 #include "lte-network.h"
 #include "node-mobility.h"
-#include "scenario-driver.h"
-#include "task-runner.h"
+#include "task-scenario.h"
 
 #include "netmoe/messages.h"
 
-#include "ns3/event-id.h"
 #include "ns3/node-container.h"
 
 #include <memory>
@@ -47,33 +45,30 @@ struct LteScenarioConfig
     uint32_t tcpSegmentSize{1448}; //!< TCP MSS (bytes), as edge-moe
 };
 
-/** The scenario, stepped task by task. */
-class EdgeMoeLteScenario : public SteppedScenario
+/** The scenario, stepped task by task (the task loop is TaskScenario's). */
+class EdgeMoeLteScenario : public TaskScenario
 {
   public:
     explicit EdgeMoeLteScenario(const LteScenarioConfig& config);
 
+    /** Run, then hook the RLC traces once every UE is connected. */
     void Advance(double seconds) override;
-    std::string CheckAction(const NetmoeAction& action) const override;
-    void Step(const NetmoeAction& action, NetmoeReport& report) override;
-    void Observe(NetmoeReport& report, uint32_t status) override;
     void Finish() override;
 
   private:
-    void AllRepliesIn();
+    void BeginTask() override;
+    void FillLinkReport(NetmoeReport& report, double taskS) override;
+    double ObservedSnrDb(uint32_t e) const override;
+    double SecondsSinceHeard(uint32_t e) const override;
+    bool IsAssociated(uint32_t e) const override;
+    ns3::Ptr<ns3::Node> DistanceOrigin() const override;
 
     LteScenarioConfig m_config;
-    uint32_t m_numExperts;
     ns3::NodeContainer m_enb;
-    ns3::NodeContainer m_ue;
-    ns3::NodeContainer m_experts;
     ns3::NodeContainer m_load;
     LteNetwork m_net;
     std::unique_ptr<LteMonitor> m_monitor;
-    std::unique_ptr<TaskRunner> m_runner;
     std::unique_ptr<CellLoad> m_cellLoad;
-    std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
-    ns3::EventId m_deadline;
 };
 
 } // namespace netmoe

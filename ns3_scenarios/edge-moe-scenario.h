@@ -13,14 +13,10 @@
 #include "heartbeats.h"
 #include "link-monitor.h"
 #include "node-mobility.h"
-#include "scenario-driver.h"
-#include "task-runner.h"
+#include "task-scenario.h"
 #include "wifi-network.h"
 
 #include "netmoe/messages.h"
-
-#include "ns3/event-id.h"
-#include "ns3/node-container.h"
 
 #include <memory>
 #include <string>
@@ -46,47 +42,30 @@ struct ScenarioConfig
     std::string flowmonXml;         //!< FlowMonitor XML written by Finish (empty: none)
 };
 
-/** The scenario, stepped task by task. */
-class EdgeMoeScenario : public SteppedScenario
+/** The scenario, stepped task by task (the task loop is TaskScenario's). */
+class EdgeMoeScenario : public TaskScenario
 {
   public:
     explicit EdgeMoeScenario(const ScenarioConfig& config);
-
-    /** Let association and a few heartbeats happen before the first observation. */
-    void Advance(double seconds) override;
-
-    /** An error message for an action this scenario cannot run, or "" if it is valid. */
-    std::string CheckAction(const NetmoeAction& action) const override;
-
-    /**
-     * Run one task (until every reply is in or the deadline), fill the measurements into
-     * \p report, then advance next_gap_s and fill the observation (status STEPPED).
-     */
-    void Step(const NetmoeAction& action, NetmoeReport& report) override;
-
-    /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
-    void Observe(NetmoeReport& report, uint32_t status) override;
-
-    uint32_t NumExperts() const;
 
     /** Write the optional outputs (FlowMonitor XML) and print a summary of the load. */
     void Finish() override;
 
   private:
-    void AllRepliesIn();
+    void BeginTask() override;
+    void FillLinkReport(NetmoeReport& report, double taskS) override;
+    double ObservedSnrDb(uint32_t e) const override;
+    double SecondsSinceHeard(uint32_t e) const override;
+    bool IsAssociated(uint32_t e) const override;
+    ns3::Ptr<ns3::Node> DistanceOrigin() const override;
 
     ScenarioConfig m_config;
-    uint32_t m_numExperts;
-    ns3::NodeContainer m_ue;
-    ns3::NodeContainer m_experts;
     WifiNetwork m_net;
     std::unique_ptr<LinkMonitor> m_monitor;
-    std::unique_ptr<TaskRunner> m_runner;
     std::unique_ptr<Heartbeats> m_heartbeats;
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;
-    std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
-    ns3::EventId m_deadline;
+    double m_energy0{0}; //!< the user radio's energy counter when the task began (J)
 };
 
 } // namespace netmoe

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The task loop shared by edge-moe and edge-moe-lte (see task-scenario.h).
+ */
+#include "task-scenario.h"
+
+#include "ns3/abort.h"
+#include "ns3/config.h"
+#include "ns3/mobility-model.h"
+#include "ns3/node.h"
+#include "ns3/simulator.h"
+#include "ns3/uinteger.h"
+
+#include <limits>
+
+namespace netmoe
+{
+
+using namespace ns3;
+
+namespace
+{
+constexpr uint16_t kTaskBasePort = 5000;
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+} // namespace
+
+TaskScenario::TaskScenario(const std::string& program,
+                           const std::vector<NodeSpec>& nodes,
+                           uint32_t tcpSegmentSize)
+    : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1)
+{
+    NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
+                    program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
+    Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(tcpSegmentSize));
+}
+
+void
+TaskScenario::CreateNodes(const std::vector<NodeSpec>& nodes,
+                          const Area& area,
+                          const std::string& ns2Trace)
+{
+    m_ue.Create(1);
+    m_experts.Create(m_numExperts);
+    NodeContainer people(m_ue, m_experts);
+    InstallMobility(people, nodes, area);
+    InstallNs2Mobility(people, nodes, ns2Trace);
+}
+
+void
+TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
+{
+    m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort);
+    m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
+    m_lastGoodput.assign(m_numExperts, 0.0);
+}
+
+uint32_t
+TaskScenario::NumExperts() const
+{
+    return m_numExperts;
+}
+
+void
+TaskScenario::Advance(double seconds)
+{
+    if (seconds > 0)
+    {
+        Simulator::Stop(Seconds(seconds));
+        Simulator::Run();
+    }
+}
+
+std::string
+TaskScenario::CheckAction(const NetmoeAction& a) const
+{
+    return CheckTaskAction(a, m_numExperts);
+}
+
+void
+TaskScenario::AllRepliesIn()
+{
+    Simulator::Stop();
+}
+
+void
+TaskScenario::Step(const NetmoeAction& a, NetmoeReport& r)
+{
+    const uint32_t n = m_numExperts;
+    const uint32_t K = a.num_subtasks;
+    BeginTask();
+    const Time start = Simulator::Now();
+    if (m_runner->Prepare(a) > 0)
+    {
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0), &TaskRunner::Launch,
+                                       m_runner.get());
+        m_deadline = Simulator::Stop(Seconds(a.deadline_s));
+        Simulator::Run();
+        Simulator::Cancel(m_deadline);
+    }
+    m_runner->Abort();
+    const Time end = Simulator::Now();
+    const double taskS = (end - start).GetSeconds();
+
+    r.task_id = a.task_id;
+    r.num_experts = n;
+    r.num_subtasks = K;
+    r.task_start_s = start.GetSeconds();
+    r.task_end_s = end.GetSeconds();
+    FillTransferReport(m_runner->Subtasks(), n, K, taskS, r, m_lastGoodput);
+    FillLinkReport(r, taskS);
+
+    Advance(a.next_gap_s);
+    Observe(r, NETMOE_STATUS_STEPPED);
+}
+
+void
+TaskScenario::Observe(NetmoeReport& r, uint32_t status)
+{
+    r.status = status;
+    r.num_experts = m_numExperts;
+    r.sim_time_s = Simulator::Now().GetSeconds();
+    auto origin = DistanceOrigin()->GetObject<MobilityModel>();
+    for (uint32_t e = 0; e < NETMOE_MAX_EXPERTS; ++e)
+    {
+        const bool valid = e < m_numExperts;
+        r.obs_snr_db[e] = valid ? ObservedSnrDb(e) : kNaN;
+        r.obs_goodput_mbps[e] = valid ? m_lastGoodput[e] : 0.0;
+        r.obs_age_s[e] = valid ? SecondsSinceHeard(e) : kNaN;
+        r.obs_associated[e] = valid && IsAssociated(e) ? 1 : 0;
+        r.distance_m[e] =
+            valid ? origin->GetDistanceFrom(m_experts.Get(e)->GetObject<MobilityModel>())
+                  : kNaN;
+    }
+}
+
+} // namespace netmoe
