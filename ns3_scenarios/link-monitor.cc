@@ -15,8 +15,6 @@
 #include "ns3/wifi-net-device.h"
 #include "ns3/wifi-psdu.h"
 
-#include <cmath>
-#include <limits>
 
 namespace netmoe
 {
@@ -28,7 +26,7 @@ using namespace ns3;
 LinkMonitor::LinkMonitor(const WifiNetwork& net,
                          const std::vector<Ipv4Address>& expertIps,
                          double snrAlpha)
-    : m_alpha(snrAlpha)
+    : m_signal(net.expertDevices.GetN(), snrAlpha)
 {
     const uint32_t n = net.expertDevices.GetN();
     auto ueDev = DynamicCast<WifiNetDevice>(net.ueDevice.Get(0));
@@ -36,9 +34,6 @@ LinkMonitor::LinkMonitor(const WifiNetwork& net,
     m_ueMac = ueDev->GetMac();
     m_ueAddr = Mac48Address::ConvertFrom(ueDev->GetAddress());
     m_window.resize(n);
-    m_snrEwma.assign(n, std::numeric_limits<double>::quiet_NaN());
-    m_lastHeard.resize(n);
-    m_heard.assign(n, false);
     for (uint32_t i = 0; i < n; ++i)
     {
         auto dev = DynamicCast<WifiNetDevice>(net.expertDevices.Get(i));
@@ -81,17 +76,13 @@ LinkMonitor::Window(uint32_t e) const
 double
 LinkMonitor::ObservedSnrDb(uint32_t e) const
 {
-    return m_snrEwma.at(e);
+    return m_signal.AverageDb(e);
 }
 
 double
 LinkMonitor::SecondsSinceHeard(uint32_t e) const
 {
-    if (!m_heard.at(e))
-    {
-        return std::numeric_limits<double>::quiet_NaN();
-    }
-    return (Simulator::Now() - m_lastHeard[e]).GetSeconds();
+    return m_signal.SecondsSinceLast(e);
 }
 
 bool
@@ -124,15 +115,7 @@ LinkMonitor::ExpertOfIp(Ptr<const Packet> llcPacket) const
     }
     Ipv4Header ip;
     copy->PeekHeader(ip);
-    for (auto a : {ip.GetDestination(), ip.GetSource()})
-    {
-        auto it = m_byIp.find(a);
-        if (it != m_byIp.end())
-        {
-            return static_cast<int>(it->second);
-        }
-    }
-    return -1;
+    return ExpertOfIpHeader(m_byIp, ip);
 }
 
 void
@@ -275,9 +258,7 @@ LinkMonitor::UeSniffRx(Ptr<const Packet> p,
     const double snr = sn.signal - sn.noise;
     m_window[e].snrSumDb += snr;
     m_window[e].snrSamples++;
-    m_snrEwma[e] = std::isnan(m_snrEwma[e]) ? snr : m_alpha * snr + (1 - m_alpha) * m_snrEwma[e];
-    m_lastHeard[e] = Simulator::Now();
-    m_heard[e] = true;
+    m_signal.Add(e, snr);
 }
 
 void

@@ -22,6 +22,7 @@
 #ifndef NETMOE_LINK_MONITOR_H
 #define NETMOE_LINK_MONITOR_H
 
+#include "expert-links.h"
 #include "wifi-network.h"
 
 #include "ns3/ipv4-address.h"
@@ -98,11 +99,8 @@ class LinkMonitor
     std::vector<ns3::Mac48Address> m_expertAddrs;
     std::map<ns3::Mac48Address, uint32_t> m_byMac;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
-    double m_alpha;
+    ExpertSignal m_signal; //!< SNR observation (moving average, last heard)
     std::vector<LinkWindow> m_window;
-    std::vector<double> m_snrEwma;       //!< NaN until first heard
-    std::vector<ns3::Time> m_lastHeard;  //!< valid when m_heard
-    std::vector<bool> m_heard;
     int m_lastTxTarget{-1};              //!< expert the user device last sent a frame to
     uint32_t m_lastAmpduRef{0};          //!< A-MPDU already sampled
     bool m_ampduSampled{false};

@@ -19,7 +19,6 @@
 
 #include <cfloat>
 #include <cmath>
-#include <limits>
 
 namespace netmoe
 {
@@ -29,7 +28,7 @@ NS_LOG_COMPONENT_DEFINE("NetmoeLteMonitor");
 using namespace ns3;
 
 LteMonitor::LteMonitor(const LteNetwork& net, double snrAlpha)
-    : m_alpha(snrAlpha)
+    : m_signal(net.expertDevices.GetN(), snrAlpha)
 {
     const uint32_t n = net.expertDevices.GetN();
     auto enb = DynamicCast<LteEnbNetDevice>(net.enbDevice.Get(0));
@@ -38,9 +37,6 @@ LteMonitor::LteMonitor(const LteNetwork& net, double snrAlpha)
     m_userNodeId = user->GetNode()->GetId();
     m_userRrc = user->GetRrc();
     m_window.resize(n);
-    m_sinrEwma.assign(n, std::numeric_limits<double>::quiet_NaN());
-    m_lastReport.resize(n);
-    m_reported.assign(n, false);
     for (uint32_t i = 0; i < n; ++i)
     {
         auto dev = DynamicCast<LteUeNetDevice>(net.expertDevices.Get(i));
@@ -138,17 +134,13 @@ LteMonitor::UserRxSubframes() const
 double
 LteMonitor::ObservedSinrDb(uint32_t e) const
 {
-    return m_sinrEwma.at(e);
+    return m_signal.AverageDb(e);
 }
 
 double
 LteMonitor::SecondsSinceReport(uint32_t e) const
 {
-    if (!m_reported.at(e))
-    {
-        return std::numeric_limits<double>::quiet_NaN();
-    }
-    return (Simulator::Now() - m_lastReport[e]).GetSeconds();
+    return m_signal.SecondsSinceLast(e);
 }
 
 bool
@@ -190,15 +182,7 @@ LteMonitor::ExpertOfIp(Ptr<const Packet> pdcpPdu) const
     copy->RemoveHeader(pdcp);
     Ipv4Header ip;
     copy->PeekHeader(ip);
-    for (auto a : {ip.GetDestination(), ip.GetSource()})
-    {
-        auto it = m_byIp.find(a);
-        if (it != m_byIp.end())
-        {
-            return static_cast<int>(it->second);
-        }
-    }
-    return -1;
+    return ExpertOfIpHeader(m_byIp, ip);
 }
 
 void
@@ -216,9 +200,7 @@ LteMonitor::UeSinr(uint16_t /* cellId */, uint16_t rnti, double sinrLinear, uint
     const double db = 10 * std::log10(sinrLinear);
     m_window[e].sinrSumDb += db;
     m_window[e].sinrSamples++;
-    m_sinrEwma[e] = std::isnan(m_sinrEwma[e]) ? db : m_alpha * db + (1 - m_alpha) * m_sinrEwma[e];
-    m_lastReport[e] = Simulator::Now();
-    m_reported[e] = true;
+    m_signal.Add(e, db);
 }
 
 void

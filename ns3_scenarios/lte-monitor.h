@@ -21,6 +21,7 @@
 #ifndef NETMOE_LTE_MONITOR_H
 #define NETMOE_LTE_MONITOR_H
 
+#include "expert-links.h"
 #include "lte-network.h"
 
 #include "ns3/lte-common.h"
@@ -87,7 +88,7 @@ class LteMonitor
     void UlRx(ns3::PhyReceptionStatParameters p);
     static void RlcDrop(LteMonitor* self, int expert, ns3::Ptr<const ns3::Packet> p);
 
-    double m_alpha;
+    ExpertSignal m_signal; //!< SINR observation (moving average, last report)
     uint32_t m_enbNodeId;
     uint32_t m_userNodeId;
     std::vector<uint32_t> m_expertNodeIds;
@@ -96,9 +97,6 @@ class LteMonitor
     std::map<uint16_t, uint32_t> m_byRnti;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
     std::vector<LteLinkWindow> m_window;
-    std::vector<double> m_sinrEwma;
-    std::vector<ns3::Time> m_lastReport;
-    std::vector<bool> m_reported;
     uint32_t m_userTx{0};
     uint32_t m_userRx{0};
     int64_t m_lastUserTxMs{-1};
