@@ -6,7 +6,6 @@
 
 #include "ns3/abort.h"
 #include "ns3/constant-position-mobility-model.h"
-#include "ns3/double.h"
 #include "ns3/inet-socket-address.h"
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv4-address-helper.h"
@@ -14,7 +13,6 @@
 #include "ns3/log.h"
 #include "ns3/node.h"
 #include "ns3/packet.h"
-#include "ns3/simulator.h"
 #include "ns3/udp-socket-factory.h"
 
 #include <cmath>
@@ -95,28 +93,15 @@ BackgroundLoad::BackgroundLoad(const BackgroundSpec& spec,
 
     // Poisson arrivals: mean gap = bits per datagram / per-station rate.
     const double perStationBps = spec.loadMbps * 1e6 / spec.stations;
-    m_gap = CreateObjectWithAttributes<ExponentialRandomVariable>(
-        "Mean",
-        DoubleValue(spec.packetBytes * 8.0 / perStationBps));
+    m_traffic = std::make_unique<PoissonUdp>(spec.packetBytes * 8.0 / perStationBps,
+                                             spec.packetBytes);
     for (uint32_t s = 0; s < spec.stations; ++s)
     {
         auto socket = Socket::CreateSocket(stations.Get(s), UdpSocketFactory::GetTypeId());
         socket->Bind();
         socket->Connect(InetSocketAddress(ifs.GetAddress(0), kSinkPort));
-        m_senders.push_back(socket);
-        Simulator::ScheduleWithContext(stations.Get(s)->GetId(),
-                                       Seconds(m_gap->GetValue()),
-                                       &BackgroundLoad::Send,
-                                       this,
-                                       s);
+        m_traffic->Start(socket);
     }
-}
-
-void
-BackgroundLoad::Send(uint32_t s)
-{
-    m_senders[s]->Send(Create<Packet>(m_spec.packetBytes));
-    Simulator::Schedule(Seconds(m_gap->GetValue()), &BackgroundLoad::Send, this, s);
 }
 
 void

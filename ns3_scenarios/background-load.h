@@ -8,13 +8,14 @@
 #ifndef NETMOE_BACKGROUND_LOAD_H
 #define NETMOE_BACKGROUND_LOAD_H
 
+#include "poisson-udp.h"
 #include "wifi-network.h"
 
 #include "ns3/node-container.h"
-#include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
 #include "ns3/vector.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,14 +50,12 @@ class BackgroundLoad
     const ns3::NodeContainer& Nodes() const;
 
   private:
-    void Send(uint32_t s);
     void Receive(ns3::Ptr<ns3::Socket> socket);
 
     BackgroundSpec m_spec;
     ns3::NodeContainer m_nodes;
-    std::vector<ns3::Ptr<ns3::Socket>> m_senders;
     ns3::Ptr<ns3::Socket> m_sink;
-    ns3::Ptr<ns3::ExponentialRandomVariable> m_gap;
+    std::unique_ptr<PoissonUdp> m_traffic; //!< the stations' datagrams
     uint64_t m_received{0};
 };
 

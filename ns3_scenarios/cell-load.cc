@@ -4,12 +4,10 @@
  */
 #include "cell-load.h"
 
-#include "ns3/double.h"
 #include "ns3/inet-socket-address.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
 #include "ns3/packet.h"
-#include "ns3/simulator.h"
 #include "ns3/udp-socket-factory.h"
 
 namespace netmoe
@@ -30,7 +28,6 @@ CellLoad::CellLoad(const NodeContainer& ues,
                    Ipv4Address remoteIp,
                    double totalMbps,
                    uint32_t packetBytes)
-    : m_packetBytes(packetBytes)
 {
     const uint32_t m = ues.GetN();
     if (m == 0 || totalMbps <= 0)
@@ -39,9 +36,9 @@ CellLoad::CellLoad(const NodeContainer& ues,
     }
     // Each of the 2m flows offers totalMbps / (2m): mean gap between its datagrams.
     const double perFlowBps = totalMbps * 1e6 / (2.0 * m);
-    m_gap = CreateObject<ExponentialRandomVariable>();
-    m_gap->SetAttribute("Mean", DoubleValue(packetBytes * 8.0 / perFlowBps));
+    m_traffic = std::make_unique<PoissonUdp>(packetBytes * 8.0 / perFlowBps, packetBytes);
 
+    std::vector<Ptr<Socket>> senders; // DL flows first, then UL
     m_hostSink = Socket::CreateSocket(remote, UdpSocketFactory::GetTypeId());
     m_hostSink->Bind(InetSocketAddress(Ipv4Address::GetAny(), kLoadPort));
     m_hostSink->SetRecvCallback(MakeCallback(&CellLoad::Receive, this));
@@ -54,30 +51,19 @@ CellLoad::CellLoad(const NodeContainer& ues,
         auto dl = Socket::CreateSocket(remote, UdpSocketFactory::GetTypeId());
         dl->Bind();
         dl->Connect(InetSocketAddress(ueIps.at(i), kLoadPort));
-        m_senders.push_back(dl);
+        senders.push_back(dl);
     }
     for (uint32_t i = 0; i < m; ++i)
     {
         auto ul = Socket::CreateSocket(ues.Get(i), UdpSocketFactory::GetTypeId());
         ul->Bind();
         ul->Connect(InetSocketAddress(remoteIp, kLoadPort));
-        m_senders.push_back(ul);
+        senders.push_back(ul);
     }
-    for (uint32_t f = 0; f < m_senders.size(); ++f)
+    for (const auto& socket : senders)
     {
-        Simulator::ScheduleWithContext(m_senders[f]->GetNode()->GetId(),
-                                       Seconds(m_gap->GetValue()),
-                                       &CellLoad::Send,
-                                       this,
-                                       f);
+        m_traffic->Start(socket);
     }
-}
-
-void
-CellLoad::Send(uint32_t f)
-{
-    m_senders[f]->Send(Create<Packet>(m_packetBytes));
-    Simulator::Schedule(Seconds(m_gap->GetValue()), &CellLoad::Send, this, f);
 }
 
 void

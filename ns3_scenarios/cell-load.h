@@ -8,11 +8,13 @@
 #ifndef NETMOE_CELL_LOAD_H
 #define NETMOE_CELL_LOAD_H
 
+#include "poisson-udp.h"
+
 #include "ns3/ipv4-address.h"
 #include "ns3/node-container.h"
-#include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
 
+#include <memory>
 #include <vector>
 
 namespace netmoe
@@ -40,14 +42,11 @@ class CellLoad
     uint64_t UplinkBytes() const;
 
   private:
-    void Send(uint32_t flow);
     void Receive(ns3::Ptr<ns3::Socket> socket);
 
-    std::vector<ns3::Ptr<ns3::Socket>> m_senders; //!< DL flows first, then UL
     std::vector<ns3::Ptr<ns3::Socket>> m_sinks;   //!< UEs' sinks, then the host's
     ns3::Ptr<ns3::Socket> m_hostSink;
-    ns3::Ptr<ns3::ExponentialRandomVariable> m_gap;
-    uint32_t m_packetBytes;
+    std::unique_ptr<PoissonUdp> m_traffic;        //!< the flows' datagrams
     uint64_t m_dlBytes{0};
     uint64_t m_ulBytes{0};
 };
