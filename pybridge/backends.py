@@ -216,10 +216,8 @@ class ShannonBackend:
         return report
 
     def _empty(self) -> Report:
-        raw = {
-            name: np.zeros_like(np.asarray(np.zeros((), REPORT_DTYPE)[name]))
-            for name in REPORT_DTYPE.names
-        }
+        zero = np.zeros((), REPORT_DTYPE)
+        raw = {name: zero[name] for name in REPORT_DTYPE.names}  # _trim copies
         return _trim(raw, self.config.scenario.num_experts, self.num_subtasks)
 
     def _observe(self, report: Report) -> None:

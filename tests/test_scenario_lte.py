@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_checks import assert_report_matches
 
 from pybridge.backends import ShannonBackend
 from pybridge.config import ConfigError, load_config
@@ -221,15 +222,7 @@ def test_bridge_step_equals_standalone_and_try_equals_step() -> None:
         assert list(ready["obs_associated"][:2]) == [1, 1]
         assert all(math.isfinite(v) for v in ready["obs_snr_db"][:2])
         r = br.step(action)
-        for name, value in standalone.items():
-            got = r[name]
-            if getattr(got, "ndim", 0):
-                got = got[: len(value)]
-                assert [None if math.isnan(x) else x for x in got.tolist()] == pytest.approx(
-                    value
-                ), name
-            else:
-                assert got == pytest.approx(value), name
+        assert_report_matches(r, standalone)
         # TRY (a forked copy of the cell runs the task) reports what STEP then does
         nxt = {**action, "task_id": 1, "target": [2, 1, 2]}
         tried = br.try_step(nxt)

@@ -11,6 +11,7 @@ import math
 import subprocess
 
 import pytest
+from report_checks import assert_report_matches
 
 from pybridge.paths import ScenarioNotBuiltError, program_path
 
@@ -222,15 +223,7 @@ def test_bridge_step_equals_standalone_and_bad_target_fails() -> None:
         assert all(math.isfinite(v) for v in ready["obs_snr_db"][:3])
         r = br.step(action)
         assert r["status"] == 2
-        for name, value in standalone.items():
-            got = r[name]
-            if getattr(got, "ndim", 0):
-                got = got[: len(value)]
-                assert [None if math.isnan(x) else x for x in got.tolist()] == pytest.approx(
-                    value
-                ), name
-            else:
-                assert got == pytest.approx(value), name
+        assert_report_matches(r, standalone)
         with pytest.raises(ScenarioDied, match="target 5 is out of range 0..3"):
             br.step({**action, "target": [1, 5, 0]})
 
