@@ -3,6 +3,7 @@
 Kept import-light: heavy modules load inside ``run``.
 
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
+        [--executor ray [--ray-address HOST:PORT]]
     netmoe table info [PATH]
     netmoe table validate-judge
 """
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="local",
         help="local processes, or Ray tasks (needs ray; RAY_ADDRESS for a cluster)",
     )
+    b.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to use with --executor ray, e.g. 10.0.0.5:6379 (default: "
+        "RAY_ADDRESS, else a local Ray instance with --workers CPUs)",
+    )
     b.add_argument("--max-prompts", type=int, default=None, help="only the first M prompts")
     b.add_argument("--seed", type=int, default=None, help="override the config's seed")
     b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
@@ -33,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i = sub.add_parser("info", help="validate a table and print its shape and score summary")
     i.add_argument("path", nargs="?", default="data/quality_table.parquet")
     v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
-    v.add_argument("--set", default=None, help="held-out YAML (default: both sets in data/)")
+    v.add_argument("--set", default=None, help="held-out YAML (default: every set in data/)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -54,8 +62,16 @@ def _build(args: argparse.Namespace) -> int:
     if args.seed is not None:
         cfg.seed = args.seed
     t0 = time.time()
+    if args.ray_address and args.executor != "ray":
+        raise ValueError("--ray-address needs --executor ray")
     stats = build_table(
-        cfg, args.out, args.workers, args.executor, args.fresh, progress=not args.no_progress
+        cfg,
+        args.out,
+        args.workers,
+        args.executor,
+        args.fresh,
+        progress=not args.no_progress,
+        ray_address=args.ray_address,
     )
     print(
         f"wrote {stats['out']}: {stats['rows']} rows, {stats['prompts']} prompts, "
@@ -88,17 +104,17 @@ def _info(args: argparse.Namespace) -> int:
 def _validate_judge(args: argparse.Namespace) -> int:
     from .embed import get_embedder
     from .judge import OfflineJudge
-    from .validation import HELDOUT, load_items, validate_judge
+    from .validation import HELDOUT_SETS, load_items, validate_judge
 
-    sets = [args.set] if args.set else [HELDOUT, HELDOUT.with_name("judge_heldout2.yaml")]
+    sets = [args.set] if args.set else HELDOUT_SETS
     judge = OfflineJudge(get_embedder())
+    print(f"judge {judge.name}, seed {args.seed}, 3 shuffles and 3 off-topic foils per item")
     for path in sets:
-        r = validate_judge(judge, load_items(path))
-        print(
-            f"{path}: coherent > shuffled {r.shuffle_wins}/{r.shuffle_pairs} = "
-            f"{r.shuffle_rate:.1%}; on-topic > off-topic {r.topic_wins}/{r.topic_pairs} = "
-            f"{r.topic_rate:.1%}"
-        )
+        items = load_items(path)
+        r = validate_judge(judge, items, seed=args.seed)
+        print(f"{path} ({len(items)} items): {r.summary()}")
+        for kind, (sw, sp, tw, tp) in r.by_type.items():
+            print(f"  {kind}: coherent > shuffled {sw}/{sp}, on-topic > off-topic {tw}/{tp}")
     return 0
 
 

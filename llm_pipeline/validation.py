@@ -1,11 +1,15 @@
 """Does the offline judge mean something? Pairwise checks on a held-out set
-(``data/judge_heldout.yaml``): a coherent passage must outscore the same passage with its
+(``data/judge_heldout*.yaml``): a coherent passage must outscore the same passage with its
 sentences shuffled, and an on-topic passage must outscore an off-topic one (another item's
-passage judged against this item's prompt). Ties count as failures."""
+passage judged against this item's prompt). Ties count as failures. Shuffles and foils are
+drawn from one seed, so a run is reproducible. Rates come with Wilson 95 % intervals
+(``wilson_interval``); the pairs of one item share its passage, so the interval is a
+little optimistic about how much the items vary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,21 @@ import yaml
 from .judge import OfflineJudge, sentences
 
 HELDOUT = Path(__file__).resolve().parent.parent / "data" / "judge_heldout.yaml"
+# Every held-out set, oldest first: the first two are development sets since judge v3.
+HELDOUT_SETS = [HELDOUT.with_name(n) for n in ("judge_heldout.yaml", "judge_heldout2.yaml")]
+HELDOUT_SETS.append(HELDOUT.with_name("judge_heldout3.yaml"))
+
+
+def wilson_interval(wins: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``wins / n`` (95 % for the default
+    ``z``): ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``."""
+    if n <= 0:
+        raise ValueError("wilson_interval needs n >= 1")
+    p = wins / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,8 @@ class ValidationResult:
     shuffle_pairs: int
     topic_wins: int
     topic_pairs: int
+    by_type: dict[str, tuple[int, int, int, int]] = field(default_factory=dict, compare=False)
+    """Per item ``type`` (when the set has one): the same four counts."""
 
     @property
     def shuffle_rate(self) -> float:
@@ -33,10 +54,36 @@ class ValidationResult:
     def topic_rate(self) -> float:
         return self.topic_wins / self.topic_pairs
 
+    @property
+    def shuffle_ci(self) -> tuple[float, float]:
+        """Wilson 95 % interval of ``shuffle_rate``."""
+        return wilson_interval(self.shuffle_wins, self.shuffle_pairs)
+
+    @property
+    def topic_ci(self) -> tuple[float, float]:
+        """Wilson 95 % interval of ``topic_rate``."""
+        return wilson_interval(self.topic_wins, self.topic_pairs)
+
+    def summary(self) -> str:
+        """One line: both checks with counts, rates and 95 % intervals."""
+        (s_lo, s_hi), (t_lo, t_hi) = self.shuffle_ci, self.topic_ci
+        return (
+            f"coherent > shuffled {self.shuffle_wins}/{self.shuffle_pairs} = "
+            f"{self.shuffle_rate:.1%} (95% CI {s_lo:.1%}-{s_hi:.1%}); "
+            f"on-topic > off-topic {self.topic_wins}/{self.topic_pairs} = "
+            f"{self.topic_rate:.1%} (95% CI {t_lo:.1%}-{t_hi:.1%})"
+        )
+
 
 def load_items(path: str | Path = HELDOUT) -> list[dict[str, str]]:
-    """The held-out items: dicts with ``prompt`` and ``text``."""
-    return list(yaml.safe_load(Path(path).read_text())["items"])
+    """The held-out items: dicts with ``prompt`` and ``text`` (and optionally ``type``)."""
+    items = list(yaml.safe_load(Path(path).read_text())["items"])
+    for i, item in enumerate(items):
+        if not item.get("prompt") or not item.get("text"):
+            raise ValueError(f"{path}: item {i} needs a prompt and a text")
+    if len(items) < 2:
+        raise ValueError(f"{path}: needs at least 2 items")
+    return items
 
 
 def validate_judge(
@@ -50,7 +97,9 @@ def validate_judge(
     rng = np.random.default_rng(seed)
     n = len(items)
     sw = sp = tw = tp = 0
+    by_type: dict[str, list[int]] = {}
     for i, item in enumerate(items):
+        before = (sw, sp, tw, tp)
         base = judge.score(item["text"], item["prompt"])
         sents = sentences(item["text"])
         for _ in range(shuffles):
@@ -65,4 +114,8 @@ def validate_judge(
         for j in others:
             tp += 1
             tw += base > judge.score(items[int(j)]["text"], item["prompt"])
-    return ValidationResult(sw, sp, tw, tp)
+        if "type" in item:
+            acc = by_type.setdefault(str(item["type"]), [0, 0, 0, 0])
+            for k, (new, old) in enumerate(zip((sw, sp, tw, tp), before, strict=True)):
+                acc[k] += new - old
+    return ValidationResult(sw, sp, tw, tp, {t: tuple(v) for t, v in by_type.items()})
