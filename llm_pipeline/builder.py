@@ -13,7 +13,8 @@ concat``, judge scores, one DataFrame in canonical order, written atomically. Sc
 from the journal means a changed judge needs no regeneration.
 
 Parallelism: ``workers`` local processes (each with cores/workers llama.cpp threads), or
-Ray tasks (``executor="ray"``; Ray is optional) that return their lines to the driver.
+Ray tasks (``executor="ray"``, ``ray_executor.py``; Ray is optional) that stream their
+records to the driver, which journals them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,18 @@ class Generator:
         self, spec: PromptSpec, done: list[dict[str, Any]], emit: Callable[[dict[str, Any]], None]
     ) -> int:
         """Generate what ``done`` lacks for ``spec``; ``emit`` each new record. Returns count."""
+        new = 0
+        for record in self.records(spec, done):
+            emit(record)
+            new += 1
+        return new
+
+    def records(self, spec: PromptSpec, done: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Yield each record ``done`` lacks for ``spec``, as soon as its text exists."""
         from .gate import split_prompt
 
         cfg, pid = self.cfg, spec.prompt_id
         have = {record_key(r): r for r in done}
-        new = 0
         gate = have.get(("gate", -1, -1, ""))
         if gate is None:
             t0 = time.perf_counter()
@@ -180,8 +188,7 @@ class Generator:
                 "split": method,
                 "seconds": time.perf_counter() - t0,
             }
-            emit(gate)
-            new += 1
+            yield gate
         texts: dict[tuple[int, int], str] = {}
         for k, subtask in enumerate(gate["subtasks"]):
             for e, expert in enumerate(cfg.all_experts):
@@ -205,8 +212,7 @@ class Generator:
                         "seed": seed,
                         "gen_seconds": round(g.seconds, 4),
                     }
-                    emit(rec)
-                    new += 1
+                    yield rec
                 texts[(k, e)] = rec["text"]
         if cfg.fusion.mode == "llm":
             backend = self.backends[cfg.fusion.backend]
@@ -221,19 +227,15 @@ class Generator:
                     temperature=cfg.fusion.temperature,
                     seed=seed,
                 )
-                emit(
-                    {
-                        "type": "fused",
-                        "assignment": name,
-                        "text": trim_to_sentence(g.text),
-                        "model": f"fusion:{g.model}",
-                        "backend": g.backend,
-                        "seed": seed,
-                        "gen_seconds": round(g.seconds, 4),
-                    }
-                )
-                new += 1
-        return new
+                yield {
+                    "type": "fused",
+                    "assignment": name,
+                    "text": trim_to_sentence(g.text),
+                    "model": f"fusion:{g.model}",
+                    "backend": g.backend,
+                    "seed": seed,
+                    "gen_seconds": round(g.seconds, 4),
+                }
 
 
 _WORKER: Generator | None = None
@@ -252,15 +254,6 @@ def _work_local(args: tuple[PromptSpec, str]) -> tuple[str, int]:
     done = read_journal(journal)
     n = _WORKER.run(spec, done, lambda r: append_journal(journal, r))
     return spec.prompt_id, n
-
-
-def _work_remote(
-    cfg_dict: dict[str, Any], spec: PromptSpec, done: list[dict[str, Any]], n_threads: int
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    gen = Generator(config_from_dict(cfg_dict, cfg_dict.get("base_dir", ".")), n_threads)
-    gen.run(spec, done, out.append)
-    return out
 
 
 def _config_dict(cfg: TableConfig) -> dict[str, Any]:
@@ -293,8 +286,12 @@ def generate(
     workers: int = 1,
     executor: str = "local",
     progress: bool = True,
+    ray_address: str | None = None,
 ) -> dict[str, float]:
-    """Phase 1 for every prompt still incomplete. Returns timing stats."""
+    """Phase 1 for every prompt still incomplete. Returns timing stats.
+
+    ``executor``: ``local`` (``workers`` processes) or ``ray`` (``workers`` concurrent Ray
+    tasks; ``ray_address`` or ``RAY_ADDRESS`` names a cluster, see ``ray_executor``)."""
     from tqdm import tqdm
 
     todo = [
@@ -314,7 +311,9 @@ def generate(
     cfg_dict = _config_dict(cfg)
     try:
         if executor == "ray":
-            new = _generate_ray(cfg_dict, todo, parts, n_threads, bar)
+            from .ray_executor import generate_ray
+
+            new = generate_ray(cfg_dict, todo, parts, workers, bar, ray_address)
         elif workers <= 1:
             _init_worker(cfg_dict, n_threads)
             for spec in todo:
@@ -334,32 +333,6 @@ def generate(
     finally:
         bar.close()
     return {"new_texts": new, "seconds": time.perf_counter() - t0}
-
-
-def _generate_ray(
-    cfg_dict: dict[str, Any], todo: list[PromptSpec], parts: Path, n_threads: int, bar: Any
-) -> int:
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--executor ray needs Ray (pip install 'netmoe[ray]')") from None
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
-    remote = ray.remote(num_cpus=n_threads)(_work_remote)
-    pending = {}
-    for spec in todo:
-        done = read_journal(parts / f"{spec.prompt_id}.jsonl")
-        pending[remote.remote(cfg_dict, spec, done, n_threads)] = spec
-    new = 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        spec = pending.pop(ready[0])
-        journal = parts / f"{spec.prompt_id}.jsonl"
-        for rec in ray.get(ready[0]):
-            append_journal(journal, rec)
-            new += 1
-        bar.update(1)
-    return new
 
 
 def _complete(cfg: TableConfig, spec: PromptSpec, records: list[dict[str, Any]]) -> bool:
@@ -490,6 +463,7 @@ def build_table(
     fresh: bool = False,
     progress: bool = True,
     prompts: Iterable[PromptSpec] | None = None,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Generate (resumable), judge and atomically write the table. Returns stats."""
     import shutil
@@ -509,7 +483,7 @@ def build_table(
         shutil.rmtree(parts)
     check_manifest(parts, cfg, specs)
     t0 = time.perf_counter()
-    gen = generate(cfg, specs, parts, workers, executor, progress)
+    gen = generate(cfg, specs, parts, workers, executor, progress, ray_address)
     t1 = time.perf_counter()
     df = merge(cfg, specs, parts, progress)
     write_table(df, out_path)
