@@ -33,6 +33,11 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     CreateNodes(config.nodes, config.area, config.ns2Trace);
     NodeContainer all(m_ue, m_experts);
     m_net = BuildWifiNetwork(m_config.wifi, m_ue.Get(0), m_experts);
+    if (config.lowAckThreshold > 0)
+    {
+        m_rangeEdge = std::make_unique<RangeEdge>(m_net.ueDevice.Get(0), m_net.expertDevices,
+                                                  config.lowAckThreshold);
+    }
 
     InternetStackHelper internet;
     internet.Install(all);
@@ -81,6 +86,17 @@ EdgeMoeScenario::Finish()
     if (m_outputs)
     {
         m_outputs->Finish();
+    }
+    if (m_rangeEdge)
+    {
+        const RangeEdgeCounts& c = m_rangeEdge->Counts();
+        std::clog << "edge-moe: range edge: the user device gave up " << c.lowAck[0]
+                  << " times; per expert, gave up / deauthenticated:";
+        for (uint32_t e = 1; e <= m_numExperts; ++e)
+        {
+            std::clog << " " << c.lowAck[e] << "/" << c.deauth[e];
+        }
+        std::clog << "\n";
     }
     if (m_background)
     {

@@ -13,6 +13,7 @@
 #include "heartbeats.h"
 #include "link-monitor.h"
 #include "node-mobility.h"
+#include "range-edge.h"
 #include "task-scenario.h"
 #include "wifi-network.h"
 
@@ -31,6 +32,7 @@ struct ScenarioConfig
     std::vector<NodeSpec> nodes;    //!< user device first, then experts
     Area area;                      //!< bounds of the random mobility models
     WifiConfig wifi;                //!< radio settings
+    uint32_t lowAckThreshold{50};   //!< RangeEdge: silent sends before giving up (0: off)
     uint32_t heartbeatBytes{64};    //!< UDP payload of a heartbeat
     double heartbeatInterval{0.1};  //!< seconds between heartbeats of one expert
     double snrAlpha{0.3};           //!< weight of a new sample in the observed-SNR average
@@ -65,6 +67,7 @@ class EdgeMoeScenario : public TaskScenario
     std::unique_ptr<Heartbeats> m_heartbeats;
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;
+    std::unique_ptr<RangeEdge> m_rangeEdge; //!< null with --lowAckThreshold=0
     double m_energy0{0}; //!< the user radio's energy counter when the task began (J)
 };
 

@@ -75,6 +75,10 @@ main(int argc, char* argv[])
     cmd.AddValue("nakagami", "add Nakagami-m fading", config.wifi.nakagami);
     cmd.AddValue("nakagamiM", "Nakagami m (1: Rayleigh)", config.wifi.nakagamiM);
     cmd.AddValue("txPowerDbm", "transmit power of every device (dBm)", config.wifi.txPowerDbm);
+    cmd.AddValue("lowAckThreshold",
+                 "unanswered transmissions before a device gives a peer up (Block Ack "
+                 "teardown, AP disassociates) + deauthentication; 0: ns-3's own behaviour",
+                 config.lowAckThreshold);
     cmd.AddValue("wallLossDb", "buildings: loss per internal wall crossed (dB)",
                  config.wifi.wallLossDb);
     cmd.AddValue("shadowSigmaDb", "buildings: indoor log-normal shadowing sigma (dB)",

@@ -84,6 +84,14 @@ class WifiConfig(_Strict):
         "ns3::IdealWifiManager", description="ns-3 WifiRemoteStationManager TypeId"
     )
     tx_power_dbm: float = Field(20.0, ge=-10, le=40, description="transmit power of every node")
+    low_ack_threshold: int = Field(
+        50,
+        ge=0,
+        description="unanswered transmissions after which a device gives a peer up (drops its "
+        "queued frames and Block Ack agreements; the user device disassociates it) and "
+        "stations the user device no longer counts as associated are deauthenticated; "
+        "0: ns-3's own behaviour (docs/scenario.md, range edge)",
+    )
 
     @field_validator("band_ghz")
     @classmethod
@@ -392,6 +400,7 @@ class ScenarioConfig(_Strict):
             f"--channelWidth={w.channel_width_mhz}",
             f"--rateManager={w.rate_manager}",
             f"--txPowerDbm={w.tx_power_dbm:g}",
+            f"--lowAckThreshold={w.low_ack_threshold}",
             f"--propagation={p.model}",
             f"--exponent={p.exponent:g}",
             f"--referenceLoss={p.reference_loss_db:g}",
