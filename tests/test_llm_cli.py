@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -152,14 +153,19 @@ def test_info_prints_shape_of_a_valid_table(tmp_path, capsys, monkeypatch):
     assert "1 prompts, K=2, N=1, 4 fused rows" in out
 
 
-def test_ray_executor_without_ray_is_one_line(tmp_path, capsys, existing):
-    import importlib.util
-
-    if importlib.util.find_spec("ray") is not None:
-        pytest.skip("ray is installed: the missing-ray error cannot happen")
+def test_ray_executor_without_ray_is_one_line(tmp_path, capsys, existing, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     cfg = _write_cfg(tmp_path, OK_PROMPT)
     rc, err = _run(capsys, "build", "--config", str(cfg), "--executor", "ray", "--no-progress")
     _assert_one_line_error(rc, err, "needs Ray")
+    path, before = existing
+    assert path.read_bytes() == before
+
+
+def test_ray_address_without_ray_executor_is_one_line(tmp_path, capsys, existing):
+    cfg = _write_cfg(tmp_path, OK_PROMPT)
+    rc, err = _run(capsys, "build", "--config", str(cfg), "--ray-address", "127.0.0.1:1")
+    _assert_one_line_error(rc, err, "--ray-address needs --executor ray")
     path, before = existing
     assert path.read_bytes() == before
 
@@ -172,4 +178,5 @@ def test_validate_judge_command_prints_rates(capsys):
         main(["table", "validate-judge", "--set", str(HELDOUT.parent / "judge_heldout2.yaml")]) == 0
     )
     out = capsys.readouterr().out
-    assert "coherent > shuffled 28/30" in out and "on-topic > off-topic 30/30" in out
+    assert "coherent > shuffled 28/30 = 93.3% (95% CI 78.7%-98.2%)" in out
+    assert "on-topic > off-topic 30/30 = 100.0% (95% CI 88.6%-100.0%)" in out

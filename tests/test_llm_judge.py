@@ -84,12 +84,26 @@ def test_llm_judge_uses_the_papers_prompt_and_retries():
         LLMJudge(_Scripted(["?", "?", "?"])).score("x", "p")
 
 
+def test_wilson_interval_matches_a_hand_worked_value():
+    from llm_pipeline.validation import wilson_interval
+
+    # 28/30, z = 1.96: centre (p + z^2/60) / (1 + z^2/30) = 0.88414, half-width 0.09738
+    lo, hi = wilson_interval(28, 30)
+    assert lo == pytest.approx(0.78676, abs=1e-4) and hi == pytest.approx(0.98152, abs=1e-4)
+    assert wilson_interval(30, 30)[1] == 1.0 and wilson_interval(0, 30)[0] == 0.0
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name, min_shuffle", [("judge_heldout.yaml", 0.8), ("judge_heldout2.yaml", 0.9)]
+    "name, min_shuffle",
+    [("judge_heldout.yaml", 0.8), ("judge_heldout2.yaml", 0.9), ("judge_heldout3.yaml", 0.65)],
 )
 def test_offline_judge_validation_rates(name, min_shuffle):
-    """Rates recorded in docs/llm-pipeline.md; the issue's target is 0.9 for both."""
+    """Rates recorded in docs/llm-pipeline.md. The issue's target is 0.9 for both; judge v3
+    meets it for topicality only: on the 150-item fresh set its order rate is 68.2 %, so the
+    floor here guards against regressions, it is not the target."""
     from llm_pipeline.embed import get_embedder
     from llm_pipeline.validation import HELDOUT, load_items, validate_judge
 
