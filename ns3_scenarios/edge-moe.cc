@@ -56,6 +56,7 @@ main(int argc, char* argv[])
     std::string rooms = "1,1";
     uint32_t floors = 1;
     std::string bgAp = "0,0,1";
+    int64_t lowAckThreshold = config.lowAckThreshold; // signed: reject -1, not wrap it
 
     CommandLine cmd(__FILE__);
     cmd.Usage("One user device offloading generative subtasks to N edge experts over Wi-Fi.");
@@ -78,7 +79,7 @@ main(int argc, char* argv[])
     cmd.AddValue("lowAckThreshold",
                  "unanswered transmissions before a device gives a peer up (Block Ack "
                  "teardown, AP disassociates) + deauthentication; 0: ns-3's own behaviour",
-                 config.lowAckThreshold);
+                 lowAckThreshold);
     cmd.AddValue("wallLossDb", "buildings: loss per internal wall crossed (dB)",
                  config.wifi.wallLossDb);
     cmd.AddValue("shadowSigmaDb", "buildings: indoor log-normal shadowing sigma (dB)",
@@ -122,6 +123,11 @@ main(int argc, char* argv[])
     }
     config.background.apPosition = netmoe::ParsePosition(bgAp, "--bgAp", "edge-moe");
     netmoe::ValidateBackgroundSpec(config.background);
+    if (lowAckThreshold < 0 || lowAckThreshold > 1000000)
+    {
+        NS_FATAL_ERROR("edge-moe: --lowAckThreshold must be in 0..1000000 (0: off)");
+    }
+    config.lowAckThreshold = static_cast<uint32_t>(lowAckThreshold);
     if (!(config.heartbeatInterval > 0) || !(config.snrAlpha > 0 && config.snrAlpha <= 1))
     {
         NS_FATAL_ERROR("edge-moe: --heartbeatInterval must be > 0 and --snrAlpha in (0,1]");

@@ -87,6 +87,7 @@ class WifiConfig(_Strict):
     low_ack_threshold: int = Field(
         50,
         ge=0,
+        le=1_000_000,
         description="unanswered transmissions after which a device gives a peer up (drops its "
         "queued frames and Block Ack agreements; the user device disassociates it) and "
         "stations the user device no longer counts as associated are deauthenticated; "
