@@ -41,6 +41,22 @@ def prompt_records(
     yield from gen.records(spec, done)
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (``ConfigError``) when a ``HOST:PORT`` address does not accept TCP
+    connections: ``ray.init`` would otherwise retry for minutes. Other forms (``auto``,
+    ``ray://...``) are left to Ray."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host or "/" in host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address}: {exc}") from None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -67,7 +83,9 @@ def generate_ray(
     own = not ray.is_initialized()
     if own:
         kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
-        if not address:
+        if address:
+            check_reachable(address)
+        else:
             kwargs.update(num_cpus=workers, include_dashboard=False)
         try:
             ray.init(address=address, **kwargs)

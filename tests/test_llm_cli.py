@@ -170,6 +170,21 @@ def test_ray_address_without_ray_executor_is_one_line(tmp_path, capsys, existing
     assert path.read_bytes() == before
 
 
+def test_unreachable_ray_cluster_is_one_line_at_once(tmp_path, capsys, existing):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = _write_cfg(tmp_path, OK_PROMPT)
+    argv = ["build", "--config", str(cfg), "--executor", "ray", "--no-progress"]
+    rc, err = _run(capsys, *argv, "--ray-address", f"127.0.0.1:{port}")
+    _assert_one_line_error(rc, err, "no Ray cluster answers at 127.0.0.1")
+    path, before = existing
+    assert path.read_bytes() == before
+
+
 @pytest.mark.slow
 def test_validate_judge_command_prints_rates(capsys):
     from llm_pipeline.validation import HELDOUT
