@@ -63,6 +63,10 @@ class ReplayBuffer:
             self.pos = (self.pos + 1) % self.capacity
             self.full = self.full or self.pos == 0
 
+    def clear(self) -> None:
+        """Forget every transition (the arrays stay allocated)."""
+        self.pos, self.full = 0, False
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplaySample:
         idx = rng.integers(0, len(self), size=batch_size)
         return ReplaySample(

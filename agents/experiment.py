@@ -51,6 +51,23 @@ class TrainConfig:
     sac: dict[str, Any] = field(
         default_factory=dict, metadata=_h("SAC hyperparameters (agents.sac.SACConfig)")
     )
+    pretrain_backend: str = field(
+        default="",
+        metadata=_h(
+            "'' (none) or a backend ('shannon') to pretrain on before the env's own backend; "
+            "same quality table and reward, different network model"
+        ),
+    )
+    pretrain_epochs: int = field(
+        default=0, metadata=_h("epochs on pretrain_backend before the `epochs` on the env")
+    )
+    pretrain_num_envs: int = field(
+        default=8, metadata=_h("environments per pretraining epoch (in-process, 'sync')")
+    )
+    pretrain_keep_buffer: bool = field(
+        default=True,
+        metadata=_h("keep the pretraining transitions in replay when switching backends"),
+    )
 
 
 @dataclass
@@ -182,9 +199,14 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
     train = _section(TrainConfig, data.get("train"), "train", name)
     if train.vector not in ("async", "sync"):
         raise ExperimentError(f"{name}: train.vector: must be 'async' or 'sync'")
-    for f in ("epochs", "num_envs", "eval_every", "eval_episodes", "checkpoint_every"):
+    for f in ("epochs", "num_envs", "eval_every", "eval_episodes", "checkpoint_every",
+              "pretrain_num_envs"):  # fmt: skip
         if getattr(train, f) < 1:
             raise ExperimentError(f"{name}: train.{f}: must be >= 1")
+    if train.pretrain_backend not in ("", "ns3", "shannon"):
+        raise ExperimentError(f"{name}: train.pretrain_backend: must be '', 'ns3' or 'shannon'")
+    if train.pretrain_epochs and not train.pretrain_backend:
+        raise ExperimentError(f"{name}: train.pretrain_epochs needs train.pretrain_backend")
     try:
         from agents.sac import SACConfig  # torch: only when an experiment is really loaded
 

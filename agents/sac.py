@@ -1,22 +1,26 @@
 """Discrete Soft Actor-Critic for a MultiDiscrete action, in reading order.
 
-One categorical head per subtask (which device writes subtask k: 0 = local, i = expert
-i), twin critics with Polyak-averaged target networks, a replay buffer, and automatic
-entropy tuning. After Christodoulou, "Soft Actor-Critic for Discrete Action Settings"
-(arXiv 1910.07207) and CleanRL's ``sac_atari.py``, extended from one categorical
-action to K of them.
+Twin critics with Polyak-averaged target networks, a replay buffer and automatic
+entropy tuning, after Christodoulou, "Soft Actor-Critic for Discrete Action Settings"
+(arXiv 1910.07207) and CleanRL's ``sac_atari.py``. The action has K entries (which
+device writes subtask k: 0 = local, i = expert i), so the (N+1)^K joint actions can be
+handled two ways (``SACConfig.action_head``):
 
-The one idea beyond those: with K heads the joint action space has (N+1)^K members,
-so the critic is *factorised over the heads* (as in Tavakoli et al., "Action Branching
-Architectures", AAAI 2018): it outputs a K x (N+1) table q and
+- ``joint``: standard discrete SAC over the (N+1)^K joint actions, one categorical and
+  one Q per joint action. It represents any reward table, including the EdgeMoE one,
+  where the judge scores the *fused* answer of each joint assignment and that score is
+  far from the sum of per-subtask parts (docs/agents.md). Size grows as (N+1)^K.
+- ``factored``: one categorical per subtask and a critic factorised over the heads (as
+  in Tavakoli et al., "Action Branching Architectures", AAAI 2018): a K x (N+1) table q
+  with Q(s, a) = sum_k q[k, a_k]. Grows linearly in K, but only represents rewards that
+  are additive over subtasks.
+- ``auto`` (default): joint when (N+1)^K <= ``joint_max_actions``, else factored.
 
-    Q(s, a) = sum_k q[k, a_k].
-
-The policy is a product of K independent categoricals, so every expectation the
-discrete SAC needs, E_{a~pi}[Q(s, a)] and the entropy, is an exact sum over K x (N+1)
-entries instead of a sample. The EdgeMoE reward (judge score ~ mean of the chosen
-texts' scores, minus per-word and per-transfer costs) is close to additive over
-subtasks, which is what makes this factorisation a good fit; docs/agents.md says more.
+Both are written as *G groups of C choices*: factored is G = K, C = N+1; joint is
+G = 1, C = (N+1)^K, with the action encoded as one index in ``itertools.product``
+order. Every loss below sums over groups and choices, so the same functions serve both,
+and with the policy a product of independent categoricals over groups, every
+expectation discrete SAC needs (E_{a~pi}[Q(s, a)], the entropy) is an exact sum.
 
 Losses are plain functions (``soft_state_value``, ``critic_target``, ``critic_loss``,
 ``actor_loss``, ``alpha_loss``) so each can be checked on hand-worked numbers.
@@ -69,6 +73,24 @@ class SACConfig:
     )
     autotune: bool = field(default=True, metadata=_h("tune the entropy weight alpha"))
     alpha: float = field(default=0.2, metadata=_h("entropy weight (start value if autotune)"))
+    action_head: str = field(
+        default="auto",
+        metadata=_h(
+            "'joint' (one categorical and one Q per joint action, (N+1)^K outputs), "
+            "'factored' (one per subtask, Q = sum_k q[k, a_k]) or 'auto' (joint when "
+            "(N+1)^K <= joint_max_actions)"
+        ),
+    )
+    joint_max_actions: int = field(
+        default=256, metadata=_h("'auto' uses the joint head up to this many joint actions")
+    )
+    obs_norm: bool = field(
+        default=True,
+        metadata=_h(
+            "standardise observations with running mean and std (the features that tell "
+            "prompts apart vary by ~0.03, the SNR features by ~0.5)"
+        ),
+    )
     target_entropy_scale: float = field(
         default=0.5,
         metadata=_h(
@@ -87,18 +109,56 @@ class SACConfig:
         cfg = cls(**data)
         for f in fields(cls):
             value = getattr(cfg, f.name)
-            want = {"int": int, "float": float, "bool": bool}[str(f.type)]
+            want = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 setattr(cfg, f.name, float(value))
             elif not isinstance(getattr(cfg, f.name), want):
                 raise ValueError(f"sac.{f.name} must be {want.__name__}, got {value!r}")
+        if cfg.action_head not in ("auto", "joint", "factored"):
+            raise ValueError(
+                f"sac.action_head must be 'auto', 'joint' or 'factored', got {cfg.action_head!r}"
+            )
         return cfg
+
+    def use_joint(self, heads: int, choices: int) -> bool:
+        """Whether the joint head is used for K = ``heads`` entries of ``choices`` values."""
+        if self.action_head == "auto":
+            return choices**heads <= self.joint_max_actions
+        return self.action_head == "joint"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 # -- networks ------------------------------------------------------------------------
+
+
+class RunningNorm(nn.Module):
+    """Running mean and variance of the observations (Chan et al.'s parallel update, as
+    SB3's ``RunningMeanStd``); ``forward`` standardises and clips to +-10. Held as buffers
+    so checkpoints carry them."""
+
+    def __init__(self, dim: int, clip: float = 10.0) -> None:
+        super().__init__()
+        self.clip = clip
+        self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
+        self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        x = x.to(torch.float64).reshape(-1, self.mean.shape[0])
+        n = x.shape[0]
+        b_mean, b_var = x.mean(0), x.var(0, unbiased=False)
+        delta, total = b_mean - self.mean, self.count + n
+        m2 = self.var * self.count + b_var * n + delta**2 * self.count * n / total
+        self.mean += delta * n / total
+        self.var.copy_(m2 / total)
+        self.count.fill_(float(total))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean.float()) / torch.sqrt(self.var.float() + 1e-8)
+        return z.clamp(-self.clip, self.clip)
 
 
 def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
@@ -109,7 +169,7 @@ def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
 
 
 class Actor(nn.Module):
-    """obs -> K categorical distributions over the N+1 devices (logits K x (N+1))."""
+    """obs -> G categorical distributions over C choices (logits G x C)."""
 
     def __init__(self, obs_dim: int, heads: int, choices: int, hidden: int) -> None:
         super().__init__()
@@ -117,13 +177,13 @@ class Actor(nn.Module):
         self.net = _mlp(obs_dim, hidden, heads * choices)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Probabilities and log-probabilities, both (B, K, N+1)."""
+        """Probabilities and log-probabilities, both (B, G, C)."""
         logits = self.net(obs).view(-1, self.heads, self.choices)
         return F.softmax(logits, dim=-1), F.log_softmax(logits, dim=-1)
 
 
 class FactoredCritic(nn.Module):
-    """obs -> q table (B, K, N+1) with Q(s, a) = sum_k q[k, a_k]."""
+    """obs -> q table (B, G, C) with Q(s, a) = sum_g q[g, a_g] (G = 1: one Q per action)."""
 
     def __init__(self, obs_dim: int, heads: int, choices: int, hidden: int) -> None:
         super().__init__()
@@ -135,7 +195,7 @@ class FactoredCritic(nn.Module):
 
 
 def joint_q(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """Q(s, a) from the factored table: sum over heads of q[k, a_k]. Shapes (B,K,A),(B,K)->(B,)."""
+    """Q(s, a) from the table: sum over groups of q[g, a_g]. Shapes (B,G,C),(B,G)->(B,)."""
     return q.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
 
 
@@ -202,25 +262,35 @@ def target_entropy(heads: int, choices: int, scale: float) -> float:
 class DiscreteSAC:
     """Networks, optimisers and one gradient step.
 
+    Actions go in and out as (B, K) device indices whichever head is used; the joint
+    head encodes them as one index (``encode`` / ``decode``).
+
     :param obs_dim: length of the flat observation
     :param heads: K, entries of the MultiDiscrete action
     :param choices: N+1, values per entry
-    :param config: hyperparameters
+    :param config: hyperparameters (``action_head`` picks joint or factored)
     :param seed: seeds torch's generator for the initial weights and action sampling
     """
 
     def __init__(self, obs_dim: int, heads: int, choices: int, config: SACConfig, seed: int = 0):
         self.config = config
         self.heads, self.choices = heads, choices
+        self.joint = config.use_joint(heads, choices)
+        # groups x choices of the categoricals and critic tables (module docstring)
+        self.groups, self.group_choices = (1, choices**heads) if self.joint else (heads, choices)
+        # place value of each entry in the joint index (itertools.product order)
+        self._radix = torch.tensor([choices ** (heads - 1 - k) for k in range(heads)])
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed + 1)
-        h = config.hidden
-        self.actor = Actor(obs_dim, heads, choices, h)
-        self.q1 = FactoredCritic(obs_dim, heads, choices, h)
-        self.q2 = FactoredCritic(obs_dim, heads, choices, h)
+        h, g, c = config.hidden, self.groups, self.group_choices
+        self.norm = RunningNorm(obs_dim)
+        self.actor = Actor(obs_dim, g, c, h)
+        self.q1 = FactoredCritic(obs_dim, g, c, h)
+        self.q2 = FactoredCritic(obs_dim, g, c, h)
         self.q1_target, self.q2_target = copy.deepcopy(self.q1), copy.deepcopy(self.q2)
         self.q_opt = torch.optim.Adam([*self.q1.parameters(), *self.q2.parameters()], config.q_lr)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), config.policy_lr)
+        # the maximum entropy is K log(N+1) = log((N+1)^K) either way
         self.target_entropy = target_entropy(heads, choices, config.target_entropy_scale)
         self.log_alpha = torch.tensor(math.log(config.alpha), requires_grad=True)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], config.alpha_lr)
@@ -229,20 +299,50 @@ class DiscreteSAC:
     def alpha(self) -> float:
         return float(self.log_alpha.detach().exp()) if self.config.autotune else self.config.alpha
 
+    def encode(self, actions: torch.Tensor) -> torch.Tensor:
+        """(B, K) device indices -> (B, G) group indices (joint: one index per action)."""
+        if not self.joint:
+            return actions
+        return (actions * self._radix).sum(-1, keepdim=True)
+
+    def decode(self, index: torch.Tensor) -> torch.Tensor:
+        """(B, G) group indices -> (B, K) device indices."""
+        if not self.joint:
+            return index
+        return index // self._radix % self.choices
+
+    def observe(self, obs: np.ndarray) -> None:
+        """Update the observation statistics with a batch of observations (B, obs_dim)."""
+        if self.config.obs_norm:
+            self.norm.update(torch.as_tensor(obs))
+
+    def _input(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        o = torch.as_tensor(obs, dtype=torch.float32)
+        return self.norm(o) if self.config.obs_norm else o
+
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """Actions (B, K) for observations (B, obs_dim): sampled, or the most probable."""
-        probs, _ = self.actor(torch.as_tensor(obs, dtype=torch.float32))
+        """Actions (B, K) for observations (B, obs_dim): sampled, or the most probable
+        (joint head: the most probable joint action; factored: per subtask)."""
+        probs, _ = self.actor(self._input(obs))
         if deterministic:
-            return probs.argmax(-1).numpy()
-        flat = probs.reshape(-1, self.choices)
-        return torch.multinomial(flat, 1, generator=self.generator).view(probs.shape[:-1]).numpy()
+            return self.decode(probs.argmax(-1)).numpy()
+        flat = probs.reshape(-1, self.group_choices)
+        index = torch.multinomial(flat, 1, generator=self.generator).view(probs.shape[:-1])
+        return self.decode(index).numpy()
+
+    @torch.no_grad()
+    def q_values(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """min(Q1, Q2)(s, a) for observations (B, obs_dim) and actions (B, K); (B,)."""
+        o = self._input(obs)
+        a = self.encode(torch.as_tensor(actions, dtype=torch.int64))
+        return torch.min(joint_q(self.q1(o), a), joint_q(self.q2(o), a)).numpy()
 
     def update(self, batch: ReplaySample) -> dict[str, float]:
         """One gradient step of critics, actor and alpha; returns scalars to log."""
-        obs = torch.as_tensor(batch.obs)
-        next_obs = torch.as_tensor(batch.next_obs)
-        actions = torch.as_tensor(batch.actions)
+        obs = self._input(batch.obs)
+        next_obs = self._input(batch.next_obs)
+        actions = self.encode(torch.as_tensor(batch.actions))
         rewards = torch.as_tensor(batch.rewards)
         dones = torch.as_tensor(batch.dones)
         alpha = self.alpha
@@ -290,7 +390,9 @@ class DiscreteSAC:
                     tp.mul_(1.0 - self.config.tau).add_(p, alpha=self.config.tau)
         return metrics
 
-    _MODULES = ("actor", "q1", "q2", "q1_target", "q2_target", "q_opt", "actor_opt", "alpha_opt")
+    _MODULES = (
+        "actor", "q1", "q2", "q1_target", "q2_target", "q_opt", "actor_opt", "alpha_opt", "norm",
+    )  # fmt: skip
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {m: getattr(self, m).state_dict() for m in self._MODULES}

@@ -1,12 +1,16 @@
 """Training loop for discrete SAC on EdgeMoE: vector envs, evaluation, checkpoints, logs.
 
 One *epoch* is one episode in each of the ``num_envs`` environments (``episode_tasks``
-tasks each). Each epoch starts with ``reset(seed=...)`` seeds derived from the run's
-seed and the epoch number, so the environment state at an epoch boundary is a function
-of (seed, epoch) alone. A checkpoint at an epoch boundary holds everything else the
-run depends on (networks, optimisers, alpha, replay buffer, random generators, the
-result rows so far), so a killed run resumed from it continues exactly as if never
-stopped (tests/test_cli_train.py kills one and compares).
+tasks each). With ``pretrain_backend`` set, the first ``pretrain_epochs`` epochs run on
+that backend (``pretrain_num_envs`` in-process envs; same table and reward, another
+network model) and the ``epochs`` after them on the env's own backend; evaluations are
+on the env's own backend only, the first right after pretraining (epoch 0), and their
+wall time includes the pretraining. Each epoch starts with ``reset(seed=...)`` seeds
+derived from the run's seed and the epoch number, so the environment state at an epoch
+boundary is a function of (seed, epoch) alone. A checkpoint at an epoch boundary holds
+everything else the run depends on (networks, optimisers, alpha, observation statistics,
+replay buffer, random generators, the result rows so far), so a killed run resumed from
+it continues exactly as if never stopped (tests/test_cli_train.py kills one and compares).
 
 Outputs in ``out/``: ``checkpoint.pt``, ``epochs.csv|parquet`` (one row per epoch),
 ``evals.csv|parquet`` (one row per evaluation), ``tb/`` (TensorBoard), ``experiment.yaml``.
@@ -58,16 +62,27 @@ def evaluate(env: EdgeMoEEnv, policy: Policy, seeds: list[int]) -> dict[str, flo
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-def make_vector_env(exp: Experiment) -> gym.vector.VectorEnv:
+def pretrain_seeds(seed: int, epoch: int, num_envs: int) -> list[int]:
+    """Env seeds of one pretraining epoch (disjoint from training and evaluation seeds)."""
+    return [seed * 10_000_019 + 5_000_000 + epoch * num_envs + i for i in range(num_envs)]
+
+
+def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.VectorEnv:
     """``num_envs`` EdgeMoE envs; 'async' runs each (and its scenario process) in its own
-    process. Autoreset is off: the loop resets every env at each epoch with known seeds."""
+    process. Autoreset is off: the loop resets every env at each epoch with known seeds.
+    ``pretrain``: ``pretrain_num_envs`` in-process envs on ``pretrain_backend``."""
     tc = exp.train
+    if pretrain:
+        env, num, mode = exp.with_env({"backend": tc.pretrain_backend}).env, \
+            tc.pretrain_num_envs, "sync"  # fmt: skip
+    else:
+        env, num, mode = exp.env, tc.num_envs, tc.vector
     return gym.make_vec(
         pybridge.ENV_ID,
-        num_envs=tc.num_envs,
-        vectorization_mode=tc.vector,
+        num_envs=num,
+        vectorization_mode=mode,
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
-        config=exp.env,
+        config=env,
     )
 
 
@@ -146,20 +161,48 @@ def train(
         os.replace(out / (CHECKPOINT + ".tmp"), ckpt_path)
 
     writer = _summary_writer(out / "tb", purge_step=global_step)
-    envs = make_vector_env(exp)
+    pre = tc.pretrain_epochs if tc.pretrain_backend else 0
+    total = pre + tc.epochs
+    envs: gym.vector.VectorEnv | None = None
+    envs_pretrain: bool | None = None
     greedy = AgentPolicy(agent, deterministic=True)
     bar = tqdm(
-        total=tc.epochs, initial=start_epoch, desc=f"sac seed {tc.seed}", unit="epoch",
+        total=total, initial=start_epoch, desc=f"sac seed {tc.seed}", unit="epoch",
         disable=not progress, dynamic_ncols=True,
     )  # fmt: skip
+
+    def run_eval(epoch: int) -> None:
+        """Greedy policy on the fixed evaluation episodes (env's own backend)."""
+        nonlocal wall
+        t1 = time.perf_counter()
+        ev = evaluate(eval_env, greedy, eval_seeds(tc.seed, tc.eval_episodes))
+        eval_rows.append(
+            {"method": "sac", "seed": tc.seed, "epoch": epoch - pre, "env_steps": global_step,
+             "wall_s": wall, **ev}
+        )  # fmt: skip
+        wall += time.perf_counter() - t1
+        writer.add_scalar("charts/eval_reward", ev["reward"], global_step)
+        bar.set_postfix(eval_reward=f"{ev['reward']:.3f}")
+
     try:
-        for epoch in range(start_epoch, tc.epochs):
+        for epoch in range(start_epoch, total):
+            pretraining = epoch < pre
+            if envs_pretrain is not pretraining:  # first epoch, or the switch of backend
+                if envs is not None:
+                    envs.close()
+                envs, envs_pretrain = make_vector_env(exp, pretrain=pretraining), pretraining
+            if pre and epoch == pre and not tc.pretrain_keep_buffer:
+                buffer.clear()
+            num_envs = envs.num_envs
             t0 = time.perf_counter()
-            obs, _ = envs.reset(seed=train_seeds(tc.seed, epoch, tc.num_envs))
+            seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
+                     else train_seeds(tc.seed, epoch - pre, num_envs))  # fmt: skip
+            obs, _ = envs.reset(seed=seeds)
             rewards, quality, tx, metrics = [], [], [], []
             for _ in range(episode_tasks):
+                agent.observe(obs)
                 if global_step < sac_cfg.learning_starts:
-                    actions = rng.integers(0, choices, size=(tc.num_envs, heads))
+                    actions = rng.integers(0, choices, size=(num_envs, heads))
                 else:
                     actions = agent.act(obs)
                 next_obs, r, terminated, _, info = envs.step(actions)
@@ -167,7 +210,7 @@ def train(
                 # the target still bootstraps from next_obs
                 buffer.add(obs, actions, r, next_obs, terminated.astype(np.float32))
                 obs = next_obs
-                global_step += tc.num_envs
+                global_step += num_envs
                 rewards.append(r)
                 quality.append(info["quality"])
                 tx.append(info["tx_cost"])
@@ -178,7 +221,9 @@ def train(
             row: dict[str, Any] = {
                 "method": "sac",
                 "seed": tc.seed,
-                "epoch": epoch + 1,
+                "epoch": epoch + 1 - pre,
+                "phase": "pretrain" if pretraining else "train",
+                "backend": tc.pretrain_backend if pretraining else eval_env.config.backend,
                 "env_steps": global_step,
                 "train_reward": float(np.mean(rewards)),
                 "train_quality": float(np.mean(quality)),
@@ -193,17 +238,11 @@ def train(
             for key in metrics[0] if metrics else ():
                 writer.add_scalar(key, row[key.split("/")[-1]], global_step)
 
-            if (epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs:
-                t1 = time.perf_counter()
-                ev = evaluate(eval_env, greedy, eval_seeds(tc.seed, tc.eval_episodes))
-                eval_rows.append(
-                    {"method": "sac", "seed": tc.seed, "epoch": epoch + 1,
-                     "env_steps": global_step, "wall_s": wall, **ev}
-                )  # fmt: skip
-                wall += time.perf_counter() - t1
-                writer.add_scalar("charts/eval_reward", ev["reward"], global_step)
-                bar.set_postfix(eval_reward=f"{ev['reward']:.3f}")
-            if (epoch + 1) % tc.checkpoint_every == 0 or epoch + 1 == tc.epochs:
+            if pre and epoch + 1 == pre:
+                run_eval(epoch + 1)  # the pretrained policy on the env's own backend
+            elif not pretraining and ((epoch + 1 - pre) % tc.eval_every == 0 or epoch + 1 == total):
+                run_eval(epoch + 1)
+            if (epoch + 1) % tc.checkpoint_every == 0 or epoch + 1 in (pre, total):
                 save(epoch + 1)
                 writer.flush()
             bar.update(1)
@@ -212,7 +251,8 @@ def train(
     finally:
         bar.close()
         writer.close()
-        envs.close()
+        if envs is not None:
+            envs.close()
         eval_env.close()
     return TrainResult(
         out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
