@@ -23,7 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cross-model", action="store_true",
         help="train SAC on each --train-backends, evaluate all on --eval-backend",
     )  # fmt: skip
-    parser.add_argument("--train-backends", default="shannon,ns3", help="(cross-model)")
+    parser.add_argument(
+        "--train-backends", default="shannon,ns3",
+        help="(cross-model) comma-separated: shannon, ns3, shannon+ns3 (pretrain, then ns-3)",
+    )  # fmt: skip
     parser.add_argument("--eval-backend", default="ns3", choices=["ns3", "shannon"])
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -61,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
             from agents.compare import cross_model
 
             backends = [b.strip() for b in args.train_backends.split(",") if b.strip()]
-            bad = [b for b in backends if b not in ("ns3", "shannon")]
+            known = ("ns3", "shannon", "shannon+ns3")
+            bad = [b for b in backends if b not in known]
             if bad or not backends:
-                raise ExperimentError(f"--train-backends: unknown {bad}; use ns3 and/or shannon")
+                raise ExperimentError(f"--train-backends: unknown {bad}; use {', '.join(known)}")
             summary = cross_model(exp, args.out, backends, args.eval_backend,
                                   progress=not args.no_progress)  # fmt: skip
         else:

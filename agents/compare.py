@@ -81,6 +81,8 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
             "time_to_95_s": wall95,
             "epoch_to_95": epoch95,
             "train_wall_s": float(last["wall_s"]),
+            # training epochs cut short because a scenario process died (see epochs.csv)
+            "train_scenario_deaths": int((res.epochs["scenario_died"].fillna("") != "").sum()),
         }
         curves = curve.to_dict("records")
     else:
@@ -105,19 +107,41 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
     return {"row": row, "curves": curves}
 
 
+def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
+    """The result of a job whose scenario died: a row with the error, no numbers."""
+    message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    log.warning("%s seed %d failed: %s", method, seed, message)
+    return {"row": {"method": method, "seed": seed, "error": message}, "curves": []}
+
+
 def run_jobs(
     exp: Experiment, jobs: list[tuple[str, int]], out: Path, workers: int, progress: bool
 ) -> list[dict[str, Any]]:
-    """Run jobs in a pool of ``workers`` processes (in this process if workers == 1)."""
+    """Run jobs in a pool of ``workers`` processes (in this process if workers == 1).
+
+    A job whose simulation fails (``BridgeError``: a scenario process died during an
+    evaluation) becomes a row with an ``error`` and the others go on; any other
+    exception (a bug, a bad config) stops the comparison."""
+    from pybridge.bridge import BridgeError
+
     if workers <= 1:
-        return [run_job(exp, m, s, str(out), progress) for m, s in jobs]
+        results = []
+        for m, s in jobs:
+            try:
+                results.append(run_job(exp, m, s, str(out), progress))
+            except BridgeError as exc:
+                results.append(_failed(m, s, exc))
+        return results
     # spawn: a clean interpreter per worker (no forked torch or scenario state)
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         futures = [pool.submit(run_job, exp, m, s, str(out), False) for m, s in jobs]
         results = []
         for (m, s), fut in zip(jobs, futures, strict=True):
-            results.append(fut.result())
+            try:
+                results.append(fut.result())
+            except BridgeError as exc:
+                results.append(_failed(m, s, exc))
             log.info("done: %s seed %d", m, s)
         return results
 
@@ -215,13 +239,47 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     runs = runs.sort_values(["method", "seed"]).reset_index(drop=True)
     runs["method"] = runs["method"].astype(str)
     curves = pd.DataFrame([c for r in results for c in r["curves"]])
-    summary = summarize(runs)
+    # failed jobs stay in runs.csv (column error); statistics use the finished ones
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    summary = summarize(ok)
+    if len(ok) < len(runs):
+        summary["failed_jobs"] = int(len(runs) - len(ok))
     summary["compare_wall_s"] = time.perf_counter() - t0
     runs.to_csv(out / "runs.csv", index=False)
     curves.to_csv(out / "curves.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
-    plot(runs, curves, summary, out)
+    plot(ok, curves, summary, out)
     return summary
+
+
+def _cross_job(exp: Experiment, seed: int, trained_on: str, eval_backend: str,
+               out: str, progress: bool) -> dict[str, Any]:  # fmt: skip
+    """Train one SAC (``trained_on``: a backend, or ``shannon+ns3`` = pretrain on Shannon as
+    the experiment says, then train on ns-3) and evaluate it on ``eval_backend``."""
+    import torch
+
+    torch.set_num_threads(1)
+    from agents.baselines import AgentPolicy
+    from agents.train import eval_seeds, evaluate, train
+    from pybridge.env import EdgeMoEEnv
+
+    t0 = time.perf_counter()
+    if "+" in trained_on:
+        first, second = trained_on.split("+")
+        tc = replace(exp.train, seed=seed, pretrain_backend=first)
+        run_exp = replace(exp.with_env({"backend": second}), train=tc)
+    else:  # one backend only: no pretraining
+        tc = replace(exp.train, seed=seed, pretrain_backend="", pretrain_epochs=0)
+        run_exp = replace(exp.with_env({"backend": trained_on}), train=tc)
+    res = train(run_exp, Path(out) / f"train_{trained_on}" / f"seed{seed}", progress=progress)
+    env = EdgeMoEEnv(exp.with_env({"backend": eval_backend}).env)
+    ev = evaluate(env, AgentPolicy(res.agent), eval_seeds(seed, exp.train.eval_episodes))
+    env.close()
+    return {"seed": seed, "trained_on": trained_on, "evaluated_on": eval_backend,
+            "reward": ev["reward"], "quality": ev["quality"], "tx_cost": ev["tx_cost"],
+            "replies_lost": ev["replies_lost"],
+            "train_tasks": int(res.epochs["env_steps"].iloc[-1]),
+            "job_wall_s": time.perf_counter() - t0}  # fmt: skip
 
 
 def cross_model(
@@ -233,29 +291,23 @@ def cross_model(
 ) -> pd.DataFrame:
     """Train SAC on each backend, evaluate every policy on ``eval_backend``'s episodes.
 
-    Writes ``cross_model.csv`` (one row per seed and training backend) and
-    ``cross_model_summary.csv`` (means, 95% CIs, and each one's difference to the policy
-    trained on the evaluation backend, paired by seed).
+    A training backend is ``shannon`` or ``ns3`` (that backend only, the experiment's
+    ``train.epochs``, no pretraining) or ``shannon+ns3`` (pretraining on Shannon for
+    ``train.pretrain_epochs``, then ``train.epochs`` on ns-3). Jobs run in a pool of
+    ``compare.workers`` processes. Writes ``cross_model.csv`` (one row per seed and
+    training backend) and ``cross_model_summary.csv`` (means, 95% CIs, and each one's
+    difference to the policy trained on the evaluation backend, paired by seed).
     """
-    from agents.baselines import AgentPolicy
-    from agents.train import eval_seeds, evaluate, train
-    from pybridge.env import EdgeMoEEnv
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    eval_exp = exp.with_env({"backend": eval_backend})
-    rows = []
-    for seed in range(exp.compare.seeds):
-        for backend in train_backends:
-            run_exp = exp.with_env({"backend": backend})
-            run_exp = replace(run_exp, train=replace(run_exp.train, seed=seed))
-            res = train(run_exp, out / f"train_{backend}" / f"seed{seed}", progress=progress)
-            env = EdgeMoEEnv(eval_exp.env)
-            ev = evaluate(env, AgentPolicy(res.agent), eval_seeds(seed, exp.train.eval_episodes))
-            env.close()
-            rows.append({"seed": seed, "trained_on": backend, "evaluated_on": eval_backend,
-                         "reward": ev["reward"], "quality": ev["quality"],
-                         "tx_cost": ev["tx_cost"], "replies_lost": ev["replies_lost"]})  # fmt: skip
+    jobs = [(seed, b) for b in train_backends for seed in range(exp.compare.seeds)]
+    if exp.compare.workers <= 1:
+        rows = [_cross_job(exp, s, b, eval_backend, str(out), progress) for s, b in jobs]
+    else:
+        with ProcessPoolExecutor(exp.compare.workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_cross_job, exp, s, b, eval_backend, str(out), False)
+                       for s, b in jobs]  # fmt: skip
+            rows = [f.result() for f in futures]
     table = pd.DataFrame(rows)
     table.to_csv(out / "cross_model.csv", index=False)
     ref = table[table["trained_on"] == eval_backend].set_index("seed")["reward"]
@@ -263,7 +315,10 @@ def cross_model(
     for backend, g in table.groupby("trained_on", sort=False):
         mean, hw = mean_ci(g["reward"])
         row = {"trained_on": backend, "evaluated_on": eval_backend, "seeds": len(g),
-               "reward": mean, "reward_ci95": hw}  # fmt: skip
+               "reward": mean, "reward_ci95": hw, "quality": float(g["quality"].mean()),
+               "tx_cost": float(g["tx_cost"].mean()),
+               "train_tasks": float(g["train_tasks"].mean()),
+               "job_wall_s": float(g["job_wall_s"].mean())}  # fmt: skip
         if len(ref):
             diff = g.set_index("seed")["reward"] - ref
             row["diff_vs_native"], row["diff_ci95"] = mean_ci(diff.dropna())

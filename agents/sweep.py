@@ -5,14 +5,18 @@ with the scenario's overrides and the reward weights) and evaluates it and the l
 baselines on the cell's evaluation episodes. Cells run in a local process pool, or as
 Ray tasks when an address is given (``ray`` is an optional dependency: ``pip install
 'netmoe[ray]'``; on a cluster the run directories are written on the worker nodes, the
-result rows come back to the driver). Output: ``sweep.csv`` (one row per cell and method).
+result rows come back to the driver). A cell gives the same rows either way.
+Output: ``sweep.csv`` (one row per cell and method).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import multiprocessing as mp
+import os
+import socket
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -97,16 +101,48 @@ def sweep(
     return table
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail at once (one line) when a ``HOST:PORT`` address accepts no TCP connection:
+    ``ray.init`` would retry for minutes. ``auto`` and ``ray://`` addresses go to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host or "/" in host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ExperimentError(f"--address: no Ray cluster answers at {address}: {exc}") from None
+
+
 def _on_ray(exp: Experiment, grid: list[Cell], out: str, address: str) -> list[Any]:
-    """One Ray task per cell (1 CPU each). Not exercised by the tests here: ray is not
-    installed on the development machine."""
+    """One Ray task per cell (1 CPU each, no retries: a cell is deterministic, a failure
+    would fail again). The workers import ``agents`` and ``pybridge``, so netmoe must be
+    installed on every node; run directories are written on the node that ran the cell.
+    Tested against a one-node cluster on loopback (tests/test_agents_ray.py)."""
     try:
         import ray
+        from ray.exceptions import RayError, RayTaskError
     except ImportError:
         raise ExperimentError("--address needs ray: pip install 'netmoe[ray]'") from None
-    ray.init(address=address)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    check_reachable(address)
+    own = not ray.is_initialized()
+    if own:
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, RayError, RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExperimentError(f"--address: cannot reach Ray at {address}: {first}") from None
     try:
-        remote = ray.remote(num_cpus=1)(run_cell)
-        return ray.get([remote.remote(exp, cell, out) for cell in grid])
+        remote = ray.remote(num_cpus=1, max_retries=0)(run_cell)
+        refs = [remote.remote(exp, cell, out) for cell in grid]
+        try:
+            return ray.get(refs)
+        except RayTaskError as exc:
+            cause = exc.cause if isinstance(exc.cause, Exception) else None
+            if cause is not None:  # the cell's own error (e.g. BridgeError), not Ray's
+                raise cause from None
+            raise
     finally:
-        ray.shutdown()
+        if own:
+            ray.shutdown()

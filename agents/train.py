@@ -38,6 +38,7 @@ from agents.baselines import AgentPolicy, Policy, run_episode
 from agents.buffers import ReplayBuffer
 from agents.experiment import Experiment
 from agents.sac import DiscreteSAC, SACConfig
+from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ def train(
     try:
         for epoch in range(start_epoch, total):
             pretraining = epoch < pre
-            if envs_pretrain is not pretraining:  # first epoch, or the switch of backend
+            if envs is None or envs_pretrain is not pretraining:  # first, switch, after a crash
                 if envs is not None:
                     envs.close()
                 envs, envs_pretrain = make_vector_env(exp, pretrain=pretraining), pretraining
@@ -197,26 +198,37 @@ def train(
             t0 = time.perf_counter()
             seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
                      else train_seeds(tc.seed, epoch - pre, num_envs))  # fmt: skip
-            obs, _ = envs.reset(seed=seeds)
             rewards, quality, tx, metrics = [], [], [], []
-            for _ in range(episode_tasks):
-                agent.observe(obs)
-                if global_step < sac_cfg.learning_starts:
-                    actions = rng.integers(0, choices, size=(num_envs, heads))
-                else:
-                    actions = agent.act(obs)
-                next_obs, r, terminated, _, info = envs.step(actions)
-                # truncation (end of the episode's task list) is not a terminal state:
-                # the target still bootstraps from next_obs
-                buffer.add(obs, actions, r, next_obs, terminated.astype(np.float32))
-                obs = next_obs
-                global_step += num_envs
-                rewards.append(r)
-                quality.append(info["quality"])
-                tx.append(info["tx_cost"])
-                if global_step >= sac_cfg.learning_starts:
-                    for _ in range(sac_cfg.updates_per_step):
-                        metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
+            crashed = ""
+            try:
+                obs, _ = envs.reset(seed=seeds)
+                for _ in range(episode_tasks):
+                    agent.observe(obs)
+                    if global_step < sac_cfg.learning_starts:
+                        actions = rng.integers(0, choices, size=(num_envs, heads))
+                    else:
+                        actions = agent.act(obs)
+                    next_obs, r, terminated, _, info = envs.step(actions)
+                    # truncation (end of the episode's task list) is not a terminal state:
+                    # the target still bootstraps from next_obs
+                    buffer.add(obs, actions, r, next_obs, terminated.astype(np.float32))
+                    obs = next_obs
+                    global_step += num_envs
+                    rewards.append(r)
+                    quality.append(info["quality"])
+                    tx.append(info["tx_cost"])
+                    if global_step >= sac_cfg.learning_starts:
+                        for _ in range(sac_cfg.updates_per_step):
+                            metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
+            except BridgeError as exc:
+                # a scenario process died mid-epoch (a simulator bug, not the agent's): the
+                # transitions before it stay in replay, the epoch row says so, and the next
+                # epoch starts fresh scenario processes
+                crashed = str(exc).splitlines()[0][:300]
+                log.warning("seed %d epoch %d: scenario died, epoch cut short: %s",
+                            tc.seed, epoch + 1, crashed)  # fmt: skip
+                _close_quietly(envs)
+                envs, envs_pretrain = None, None
             wall += time.perf_counter() - t0
             row: dict[str, Any] = {
                 "method": "sac",
@@ -225,10 +237,11 @@ def train(
                 "phase": "pretrain" if pretraining else "train",
                 "backend": tc.pretrain_backend if pretraining else eval_env.config.backend,
                 "env_steps": global_step,
-                "train_reward": float(np.mean(rewards)),
-                "train_quality": float(np.mean(quality)),
-                "train_tx_cost": float(np.mean(tx)),
+                "train_reward": float(np.mean(rewards)) if rewards else float("nan"),
+                "train_quality": float(np.mean(quality)) if quality else float("nan"),
+                "train_tx_cost": float(np.mean(tx)) if tx else float("nan"),
                 "wall_s": wall,
+                "scenario_died": crashed,
             }
             for key in metrics[0] if metrics else ():
                 row[key.split("/")[-1]] = float(np.mean([m[key] for m in metrics]))
@@ -257,6 +270,14 @@ def train(
     return TrainResult(
         out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
     )
+
+
+def _close_quietly(envs: gym.vector.VectorEnv) -> None:
+    """Close a vector env whose worker died; errors of the dead worker are already known."""
+    try:
+        envs.close(terminate=True)
+    except Exception as exc:  # noqa: BLE001 - the env is being discarded
+        log.debug("closing a broken vector env: %s", exc)
 
 
 def _summary_writer(path: Path, purge_step: int) -> Any:
