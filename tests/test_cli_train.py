@@ -86,6 +86,92 @@ def test_killed_run_resumes_with_nothing_lost(experiment, tmp_path) -> None:
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_pretraining_phase_then_training_and_resume(experiment, tmp_path) -> None:
+    """3 epochs on the pretraining backend, then 4 on the env's own: evaluations only on
+    the env's own backend (epoch 0 = right after pretraining); a run killed after the
+    switch resumes to the same result."""
+    exp = yaml.safe_load(experiment.read_text())
+    exp["train"].update(epochs=4, eval_every=2, checkpoint_every=2, pretrain_backend="shannon",
+                        pretrain_epochs=3, pretrain_num_envs=3)  # fmt: skip
+    path = tmp_path / "pre.yaml"
+    path.write_text(yaml.safe_dump(exp))
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    assert netmoe("train", "--config", str(path), "--out", str(whole)).returncode == 0
+    epochs = pd.read_csv(whole / "epochs.csv")
+    assert epochs["phase"].tolist() == ["pretrain"] * 3 + ["train"] * 4
+    assert epochs["epoch"].tolist() == [-2, -1, 0, 1, 2, 3, 4]
+    assert epochs["env_steps"].tolist() == [15, 30, 45, 55, 65, 75, 85]  # 3 envs, then 2
+    assert pd.read_csv(whole / "evals.csv")["epoch"].tolist() == [0, 2, 4]
+    killed = netmoe("train", "--config", str(path), "--out", str(crashed),
+                    "--kill-after-epoch", "5")  # fmt: skip
+    assert killed.returncode == -9
+    assert torch.load(crashed / "checkpoint.pt", weights_only=False)["epoch"] == 4
+    assert netmoe("train", "--config", str(path), "--out", str(crashed)).returncode == 0
+    for name in ("epochs", "evals"):
+        a = pd.read_parquet(whole / f"{name}.parquet").drop(columns="wall_s")
+        b = pd.read_parquet(crashed / f"{name}.parquet").drop(columns="wall_s")
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_training_survives_a_dying_scenario(experiment, tmp_path, monkeypatch) -> None:
+    """A scenario process that dies mid-epoch cuts that epoch short (marked in epochs.csv);
+    the next epoch starts fresh environments."""
+    import agents.train as train_mod
+    from agents.experiment import load_experiment
+    from pybridge.bridge import ScenarioDied
+
+    made = []
+    real = train_mod.make_vector_env
+
+    def flaky(exp, pretrain=False):
+        envs = real(exp, pretrain)
+        made.append(envs)
+        if len(made) == 1:  # the first vector env dies on its 8th step (epoch 2)
+            step, calls = envs.step, [0]
+
+            def dying_step(actions):
+                calls[0] += 1
+                if calls[0] == 8:
+                    raise ScenarioDied("scenario process 1 died (killed by signal 6): test")
+                return step(actions)
+
+            envs.step = dying_step
+        return envs
+
+    monkeypatch.setattr(train_mod, "make_vector_env", flaky)
+    exp = load_experiment(experiment)
+    exp.train.epochs = 4
+    res = train_mod.train(exp, tmp_path / "run", progress=False)
+    died = res.epochs["scenario_died"].fillna("").tolist()
+    assert died[1].startswith("scenario process 1 died") and died[0] == died[2] == died[3] == ""
+    assert len(made) == 2  # a fresh vector env after the death
+    assert res.epochs["env_steps"].tolist() == [10, 14, 24, 34]  # epoch 2: 2 of its 5 steps
+
+
+def test_compare_records_a_failed_job(experiment, tmp_path, monkeypatch) -> None:
+    import agents.compare as compare_mod
+    from agents.experiment import load_experiment
+    from pybridge.bridge import ScenarioDied
+
+    real = compare_mod.run_job
+
+    def run_job(exp, method, seed, out, progress):
+        if (method, seed) == ("local", 1):
+            raise ScenarioDied("scenario process 2 died (killed by signal 11)")
+        return real(exp, method, seed, out, progress)
+
+    monkeypatch.setattr(compare_mod, "run_job", run_job)
+    exp = load_experiment(experiment)
+    exp.compare.methods, exp.train.epochs = ["sac", "local"], 3
+    summary = compare_mod.compare(exp, tmp_path / "cmp", progress=False)
+    runs = pd.read_csv(tmp_path / "cmp" / "runs.csv")
+    failed = runs[runs["error"].notna()]
+    assert failed[["method", "seed"]].values.tolist() == [["local", 1]]
+    assert "signal 11" in failed["error"].iloc[0]
+    assert summary.set_index("method")["seeds"].to_dict() == {"sac": 2, "local": 1}
+    assert (summary["failed_jobs"] == 1).all()
+
+
 def test_async_vector_envs(experiment, tmp_path) -> None:
     from agents.experiment import load_experiment
     from agents.train import train
