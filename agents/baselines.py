@@ -82,6 +82,21 @@ class QualityGreedyPolicy:
         return env.table.score[env.current_prompt].argmax(axis=-1).astype(np.int64)
 
 
+class TableOraclePolicy:
+    """Table oracle (a reference, not a baseline a device could run): for the current
+    prompt, the joint action with the best reward on a network that costs nothing and
+    loses nothing, i.e. the best fused judge score minus compute cost from the quality
+    table. Knows the judge's verdict on every assignment, nothing about the network;
+    separates the quality knowledge of the upper bound from its network foresight."""
+
+    name = "table-oracle"
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        candidates = itertools.product(range(env.num_experts + 1), repeat=env.num_subtasks)
+        best = max(candidates, key=lambda a: free_network_reward(env, a))
+        return np.array(best, dtype=np.int64)
+
+
 class UpperBoundPolicy:
     """Upper bound: try candidate actions with ``env.evaluate_action`` and take the best.
 
@@ -153,9 +168,12 @@ class UpperBoundPolicy:
         return np.array(best_a, dtype=np.int64)
 
 
-def optimistic_reward(env: EdgeMoEEnv, action: tuple[int, ...]) -> float:
+def optimistic_reward(
+    env: EdgeMoEEnv, action: tuple[int, ...], all_delivered: bool = False
+) -> float:
     """An upper bound on the reward of ``action`` for the current task without simulating:
-    the env's reward with zero transfer time and energy, maximised over loss patterns."""
+    the env's reward with zero transfer time and energy, maximised over loss patterns
+    (``all_delivered``: only the pattern where every reply arrives)."""
     p = env.current_prompt
     target = np.array(action, dtype=np.int64)
     task = env._task(p, target)
@@ -163,12 +181,19 @@ def optimistic_reward(env: EdgeMoEEnv, action: tuple[int, ...]) -> float:
     free = {name: np.zeros_like(value) for name, value in env._last.items()}
     offloaded = np.flatnonzero(target > 0)
     best = -np.inf
-    for mask in range(2 ** len(offloaded)):
+    masks = [2 ** len(offloaded) - 1] if all_delivered else range(2 ** len(offloaded))
+    for mask in masks:
         delivered = np.zeros(len(target), dtype=np.uint32)
         delivered[[j for b, j in enumerate(offloaded) if mask >> b & 1]] = 1
         report = dict(free, subtask_delivered=delivered, subtask_delay_s=task.compute_s.copy())
         best = max(best, env._reward(p, task, report)[0])
     return float(best)
+
+
+def free_network_reward(env: EdgeMoEEnv, action: tuple[int, ...]) -> float:
+    """The reward of ``action`` for the current task if the network cost nothing and lost
+    nothing: fused judge score minus compute cost (what the table oracle maximises)."""
+    return optimistic_reward(env, action, all_delivered=True)
 
 
 class AgentPolicy:
@@ -181,7 +206,7 @@ class AgentPolicy:
         return self.agent.act(obs[None], deterministic=self.deterministic)[0]
 
 
-BASELINES = ("random", "local", "greedy-snr", "quality-greedy", "upper-bound")
+BASELINES = ("random", "local", "greedy-snr", "quality-greedy", "table-oracle", "upper-bound")
 
 
 def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
@@ -194,6 +219,8 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
         return GreedySNRPolicy(**kwargs)
     if name == "quality-greedy":
         return QualityGreedyPolicy()
+    if name == "table-oracle":
+        return TableOraclePolicy()
     if name == "upper-bound":
         return UpperBoundPolicy(**kwargs)
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")

@@ -22,7 +22,9 @@ import yaml
 from pybridge.config import ConfigError, EnvConfig, load_config, read_yaml
 from pybridge.paths import REPO_ROOT
 
-METHODS = ("sac", "random", "local", "greedy-snr", "quality-greedy", "upper-bound")
+METHODS = (
+    "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle", "upper-bound",
+)  # fmt: skip
 
 
 class ExperimentError(ValueError):

@@ -262,6 +262,25 @@ def test_coordinate_search_when_the_action_space_is_large(env) -> None:
     assert env.evaluate_action(a)[0] <= env.evaluate_action(exact)[0] + 1e-9
 
 
+def test_table_oracle_maximises_the_free_network_reward(env) -> None:
+    from agents.baselines import TableOraclePolicy, free_network_reward
+
+    obs, _ = env.reset(seed=3)
+    oracle = TableOraclePolicy()
+    for _ in range(3):
+        a = tuple(oracle.act(env, obs).tolist())
+        every = itertools.product(range(env.num_experts + 1), repeat=env.num_subtasks)
+        values = [free_network_reward(env, c) for c in every]
+        assert free_network_reward(env, a) == max(values)
+        # on a free network it is exactly the env's reward with every reply delivered
+        p, task = env.current_prompt, env._task(env.current_prompt, np.array(a))
+        delivered = {n: np.zeros_like(v) for n, v in env._last.items()}
+        delivered.update(subtask_delivered=(np.array(a) > 0).astype(np.uint32),
+                         subtask_delay_s=task.compute_s)  # fmt: skip
+        assert free_network_reward(env, a) == pytest.approx(env._reward(p, task, delivered)[0])
+        obs, *_ = env.step(np.array(a))
+
+
 def test_upper_bound_beats_every_baseline_on_average(env) -> None:
     scores = {
         name: np.mean(
