@@ -48,6 +48,15 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     // Static ARP, as a hotspot knows its clients from DHCP: no ARP exchange in the delays.
     NeighborCacheHelper neighbors;
     neighbors.PopulateNeighborCache();
+    // ns-3 flushes a device's ARP cache when its link goes down (an expert losing its
+    // association) and would then mark the peer unreachable for 100 s after a failed
+    // ARP exchange; the leases outlive a re-association, so refill after any change.
+    m_bssDevices = NetDeviceContainer(m_net.ueDevice, m_net.expertDevices);
+    for (uint32_t i = 0; config.keepStaticArp && i < m_bssDevices.GetN(); ++i)
+    {
+        m_bssDevices.Get(i)->AddLinkChangeCallback(
+            MakeCallback(&EdgeMoeScenario::LinkChanged, this));
+    }
 
     std::vector<Ipv4Address> expertIps;
     for (uint32_t e = 0; e < m_numExperts; ++e)
@@ -90,11 +99,11 @@ EdgeMoeScenario::Finish()
     if (m_rangeEdge)
     {
         const RangeEdgeCounts& c = m_rangeEdge->Counts();
-        std::clog << "edge-moe: range edge: the user device gave up " << c.lowAck[0]
-                  << " times; per expert, gave up / deauthenticated:";
-        for (uint32_t e = 1; e <= m_numExperts; ++e)
+        std::clog << "edge-moe: range edge, per expert, low-ack disassociations / "
+                     "deauthentications:";
+        for (uint32_t e = 0; e < m_numExperts; ++e)
         {
-            std::clog << " " << c.lowAck[e] << "/" << c.deauth[e];
+            std::clog << " " << c.disassociated[e] << "/" << c.deauthenticated[e];
         }
         std::clog << "\n";
     }
@@ -103,6 +112,15 @@ EdgeMoeScenario::Finish()
         std::clog << "edge-moe: neighbouring BSS delivered " << m_background->BytesReceived()
                   << " bytes in " << Simulator::Now().GetSeconds() << " s\n";
     }
+}
+
+void
+EdgeMoeScenario::LinkChanged()
+{
+    // After the event that changed the link: ns-3's own flush runs in it.
+    Simulator::ScheduleNow(
+        +[](NetDeviceContainer devices) { NeighborCacheHelper().PopulateNeighborCache(devices); },
+        m_bssDevices);
 }
 
 void

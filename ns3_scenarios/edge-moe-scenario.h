@@ -32,7 +32,8 @@ struct ScenarioConfig
     std::vector<NodeSpec> nodes;    //!< user device first, then experts
     Area area;                      //!< bounds of the random mobility models
     WifiConfig wifi;                //!< radio settings
-    uint32_t lowAckThreshold{50};   //!< RangeEdge: silent sends before giving up (0: off)
+    uint32_t lowAckThreshold{50};   //!< RangeEdge: silent sends before disassociating (0: off)
+    bool keepStaticArp{true};       //!< refill the static ARP entries after a link change
     uint32_t heartbeatBytes{64};    //!< UDP payload of a heartbeat
     double heartbeatInterval{0.1};  //!< seconds between heartbeats of one expert
     double snrAlpha{0.3};           //!< weight of a new sample in the observed-SNR average
@@ -55,6 +56,8 @@ class EdgeMoeScenario : public TaskScenario
 
   private:
     void BeginTask() override;
+    /** A Wi-Fi link went up or down: refill the static ARP entries it flushed. */
+    void LinkChanged();
     void FillLinkReport(NetmoeReport& report, double taskS) override;
     double ObservedSnrDb(uint32_t e) const override;
     double SecondsSinceHeard(uint32_t e) const override;
@@ -63,6 +66,7 @@ class EdgeMoeScenario : public TaskScenario
 
     ScenarioConfig m_config;
     WifiNetwork m_net;
+    ns3::NetDeviceContainer m_bssDevices; //!< the user device's and experts' Wi-Fi devices
     std::unique_ptr<LinkMonitor> m_monitor;
     std::unique_ptr<Heartbeats> m_heartbeats;
     std::unique_ptr<BackgroundLoad> m_background;

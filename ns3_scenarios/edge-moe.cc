@@ -76,9 +76,13 @@ main(int argc, char* argv[])
     cmd.AddValue("nakagami", "add Nakagami-m fading", config.wifi.nakagami);
     cmd.AddValue("nakagamiM", "Nakagami m (1: Rayleigh)", config.wifi.nakagamiM);
     cmd.AddValue("txPowerDbm", "transmit power of every device (dBm)", config.wifi.txPowerDbm);
+    cmd.AddValue("keepStaticArp",
+                 "refill the static ARP entries after a link change (ns-3 flushes them "
+                 "when an expert loses its association); 0: ns-3's default",
+                 config.keepStaticArp);
     cmd.AddValue("lowAckThreshold",
-                 "unanswered transmissions before a device gives a peer up (Block Ack "
-                 "teardown, AP disassociates) + deauthentication; 0: ns-3's own behaviour",
+                 "unanswered transmissions before the user device disassociates an expert, "
+                 "+ deauthentication of experts it dropped; 0: ns-3's own behaviour",
                  lowAckThreshold);
     cmd.AddValue("wallLossDb", "buildings: loss per internal wall crossed (dB)",
                  config.wifi.wallLossDb);

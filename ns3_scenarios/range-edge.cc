@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * Low-ack teardown and deauthentication at the edge of range (see range-edge.h).
+ * Low-ack disassociation and deauthentication at the edge of range (see range-edge.h).
  */
 #include "range-edge.h"
 
@@ -13,10 +13,10 @@
 #include "ns3/simulator.h"
 #include "ns3/sta-wifi-mac.h"
 #include "ns3/wifi-mac-header.h"
+#include "ns3/wifi-mac-queue.h"
 #include "ns3/wifi-mpdu.h"
 #include "ns3/wifi-net-device.h"
 #include "ns3/wifi-psdu.h"
-#include "ns3/wifi-mac-queue.h"
 #include "ns3/wifi-remote-station-manager.h"
 
 namespace netmoe
@@ -38,32 +38,31 @@ RangeEdge::RangeEdge(Ptr<NetDevice> ap, const NetDeviceContainer& stations, uint
     : m_threshold(threshold)
 {
     NS_ABORT_MSG_IF(threshold == 0, "RangeEdge: lowAckThreshold must be > 0");
-    std::vector<Ptr<NetDevice>> devices{ap};
+    auto apDev = DynamicCast<WifiNetDevice>(ap);
+    NS_ABORT_MSG_IF(!apDev || !DynamicCast<ApWifiMac>(apDev->GetMac()),
+                    "RangeEdge: the first device is not a Wi-Fi access point");
+    m_ap = apDev->GetMac();
     for (uint32_t i = 0; i < stations.GetN(); ++i)
     {
-        devices.push_back(stations.Get(i));
-    }
-    for (uint32_t d = 0; d < devices.size(); ++d)
-    {
-        auto dev = DynamicCast<WifiNetDevice>(devices[d]);
-        NS_ABORT_MSG_IF(!dev, "RangeEdge: not a WifiNetDevice");
-        Ptr<WifiMac> mac = dev->GetMac();
-        m_macs.push_back(mac);
+        auto dev = DynamicCast<WifiNetDevice>(stations.Get(i));
+        NS_ABORT_MSG_IF(!dev || !DynamicCast<StaWifiMac>(dev->GetMac()),
+                        "RangeEdge: device " << i << " is not a Wi-Fi station");
+        m_stations.push_back(dev->GetMac());
         m_addrs.push_back(Mac48Address::ConvertFrom(dev->GetAddress()));
-        mac->TraceConnectWithoutContext("MpduResponseTimeout",
-                                        MakeCallback(&RangeEdge::MpduTimeout, this, d));
-        mac->TraceConnectWithoutContext("PsduResponseTimeout",
-                                        MakeCallback(&RangeEdge::PsduTimeout, this, d));
-        mac->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&RangeEdge::Acked, this, d));
     }
-    NS_ABORT_MSG_IF(!DynamicCast<ApWifiMac>(m_macs[0]), "RangeEdge: first device is not an AP");
-    m_silent.resize(devices.size());
-    m_deauthPending.assign(devices.size(), false);
-    m_counts.lowAck.assign(devices.size(), 0);
-    m_counts.deauth.assign(devices.size(), 0);
-    DynamicCast<WifiNetDevice>(ap)->GetPhy()->TraceConnectWithoutContext(
-        "MonitorSnifferRx",
-        MakeCallback(&RangeEdge::ApSniffRx, this));
+    const size_t n = m_stations.size();
+    m_silent.assign(n, 0);
+    m_deauthPending.assign(n, false);
+    m_counts.disassociated.assign(n, 0);
+    m_counts.deauthenticated.assign(n, 0);
+
+    m_ap->TraceConnectWithoutContext("MpduResponseTimeout",
+                                     MakeCallback(&RangeEdge::MpduTimeout, this));
+    m_ap->TraceConnectWithoutContext("PsduResponseTimeout",
+                                     MakeCallback(&RangeEdge::PsduTimeout, this));
+    m_ap->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&RangeEdge::Acked, this));
+    apDev->GetPhy()->TraceConnectWithoutContext("MonitorSnifferRx",
+                                                MakeCallback(&RangeEdge::ApSniffRx, this));
 }
 
 const RangeEdgeCounts&
@@ -75,94 +74,83 @@ RangeEdge::Counts() const
 int
 RangeEdge::StationOf(Mac48Address a) const
 {
-    for (uint32_t d = 1; d < m_addrs.size(); ++d)
+    for (uint32_t i = 0; i < m_addrs.size(); ++i)
     {
-        if (m_addrs[d] == a)
+        if (m_addrs[i] == a)
         {
-            return static_cast<int>(d);
+            return static_cast<int>(i);
         }
     }
     return -1;
 }
 
 void
-RangeEdge::MpduTimeout(uint32_t device, uint8_t, Ptr<const WifiMpdu> mpdu, const WifiTxVector&)
+RangeEdge::MpduTimeout(uint8_t, Ptr<const WifiMpdu> mpdu, const WifiTxVector&)
 {
-    Unanswered(device, mpdu->GetHeader().GetAddr1());
+    Unanswered(mpdu->GetHeader().GetAddr1());
 }
 
 void
-RangeEdge::PsduTimeout(uint32_t device, uint8_t, Ptr<const WifiPsdu> psdu, const WifiTxVector&)
+RangeEdge::PsduTimeout(uint8_t, Ptr<const WifiPsdu> psdu, const WifiTxVector&)
 {
-    Unanswered(device, psdu->GetAddr1());
+    Unanswered(psdu->GetAddr1());
 }
 
 void
-RangeEdge::Acked(uint32_t device, Ptr<const WifiMpdu> mpdu)
+RangeEdge::Acked(Ptr<const WifiMpdu> mpdu)
 {
-    m_silent[device].erase(mpdu->GetHeader().GetAddr1());
+    if (const int s = StationOf(mpdu->GetHeader().GetAddr1()); s >= 0)
+    {
+        m_silent[s] = 0;
+    }
 }
 
 void
-RangeEdge::Unanswered(uint32_t device, Mac48Address peer)
+RangeEdge::Unanswered(Mac48Address station)
 {
-    if (peer.IsGroup())
+    const int s = StationOf(station);
+    if (s < 0 || ++m_silent[s] < m_threshold)
     {
         return;
     }
-    if (++m_silent[device][peer] >= m_threshold)
-    {
-        m_silent[device].erase(peer);
-        // After the current event: the frame exchange manager is still handling the
-        // timeout that fired this trace and expects the Block Ack agreement to exist.
-        Simulator::ScheduleNow(&RangeEdge::GiveUp, this, device, peer);
-    }
+    m_silent[s] = 0;
+    // After the current event: the frame exchange manager is still handling the
+    // timeout that fired this trace and expects the Block Ack agreement to exist.
+    Simulator::ScheduleNow(&RangeEdge::Disassociate, this, s);
 }
 
 void
-RangeEdge::GiveUp(uint32_t device, Mac48Address peer)
+RangeEdge::Disassociate(uint32_t s)
 {
-    Ptr<WifiMac> mac = m_macs[device];
-    NS_LOG_INFO(Simulator::Now().As(Time::S) << " device " << device << " gives up " << peer
-                                             << " after " << m_threshold
-                                             << " unanswered transmissions");
-    m_counts.lowAck[device]++;
-    // Block Ack agreements as originator, in any state (a pending ADDBA too): they are
-    // what keeps sending BlockAckRequests. Recipient agreements stay (they send nothing
-    // unsolicited, and the peer's next ADDBA replaces them).
+    const Mac48Address peer = m_addrs[s];
+    NS_LOG_INFO(Simulator::Now().As(Time::S) << " low-ack disassociation of station " << s + 1);
+    m_counts.disassociated[s]++;
     for (uint8_t tid = 0; tid < kTids; ++tid)
     {
-        // Frames queued for the peer go too (a real device drops them with the peer's
-        // station entry). Those already sent under the agreement are "in flight" and
-        // would otherwise stay at the head of the queue, never sent again.
-        Ptr<WifiMacQueue> queue = mac->GetTxopQueue(QosUtilsMapTidToAc(tid));
+        // Frames queued for the station go (hostapd drops them with the station entry).
+        // Those sent under a Block Ack agreement are "in flight" and would otherwise
+        // stay at the head of the queue, never sent again, and stall the queue.
+        Ptr<WifiMacQueue> queue = m_ap->GetTxopQueue(QosUtilsMapTidToAc(tid));
         while (Ptr<WifiMpdu> mpdu = queue->PeekByTidAndAddress(tid, peer))
         {
             queue->Remove(mpdu);
         }
-        Ptr<BlockAckManager> ba = mac->GetQosTxop(tid)->GetBaManager();
+        // The agreement, in any state (a pending ADDBA too), is what keeps sending
+        // BlockAckRequests. Queued BARs are dropped by ns-3 once it is gone; the "send
+        // a BAR when data is queued" list is not checked, so it is cleared here.
+        Ptr<BlockAckManager> ba = m_ap->GetQosTxop(tid)->GetBaManager();
         if (ba->GetAgreementAsOriginator(peer, tid))
         {
-            // BARs already queued are dropped by ns-3 once the agreement is gone; the
-            // "send a BAR when data is queued" list is not checked, so clear it too.
             ba->RemoveFromSendBarIfDataQueuedList(peer, tid);
             ba->DestroyOriginatorAgreement(peer, tid, std::nullopt);
         }
     }
-    // The access point also disassociates the station: new packets for it are dropped
-    // at the MAC until it associates again.
-    if (device == 0 && StationOf(peer) > 0)
-    {
-        mac->GetWifiRemoteStationManager()->RecordDisassociated(peer);
-    }
+    // New packets for the station are now dropped at the access point's MAC.
+    m_ap->GetWifiRemoteStationManager()->RecordDisassociated(peer);
 }
 
 void
-RangeEdge::ApSniffRx(Ptr<const Packet> p,
-                     uint16_t,
-                     WifiTxVector,
-                     MpduInfo info,
-                     SignalNoiseDbm,
+RangeEdge::ApSniffRx(Ptr<const Packet> p, uint16_t, WifiTxVector, MpduInfo info, SignalNoiseDbm,
                      uint16_t)
 {
     Ptr<Packet> copy = p->Copy();
@@ -173,7 +161,7 @@ RangeEdge::ApSniffRx(Ptr<const Packet> p,
     }
     WifiMacHeader h;
     copy->PeekHeader(h);
-    if (!h.IsData() || h.GetAddr1() != m_addrs[0])
+    if (!h.IsData() || h.GetAddr1() != Mac48Address::ConvertFrom(m_ap->GetAddress()))
     {
         return;
     }
@@ -182,9 +170,9 @@ RangeEdge::ApSniffRx(Ptr<const Packet> p,
     {
         return;
     }
-    auto ap = DynamicCast<ApWifiMac>(m_macs[0]);
-    auto sta = DynamicCast<StaWifiMac>(m_macs[s]);
-    if (!ap->IsAssociated(h.GetAddr2()).has_value() && sta->IsAssociated())
+    auto ap = DynamicCast<ApWifiMac>(m_ap);
+    auto sta = DynamicCast<StaWifiMac>(m_stations[s]);
+    if (!ap->IsAssociated(m_addrs[s]).has_value() && sta->IsAssociated())
     {
         m_deauthPending[s] = true;
         Simulator::Schedule(kDeauthDelay, &RangeEdge::Deauthenticate, this, s);
@@ -192,17 +180,16 @@ RangeEdge::ApSniffRx(Ptr<const Packet> p,
 }
 
 void
-RangeEdge::Deauthenticate(uint32_t station)
+RangeEdge::Deauthenticate(uint32_t s)
 {
-    m_deauthPending[station] = false;
-    auto sta = DynamicCast<StaWifiMac>(m_macs[station]);
-    if (!sta->IsAssociated() || DynamicCast<ApWifiMac>(m_macs[0])->IsAssociated(m_addrs[station]))
+    m_deauthPending[s] = false;
+    auto sta = DynamicCast<StaWifiMac>(m_stations[s]);
+    if (!sta->IsAssociated() || DynamicCast<ApWifiMac>(m_ap)->IsAssociated(m_addrs[s]))
     {
         return; // repaired meanwhile
     }
-    NS_LOG_INFO(Simulator::Now().As(Time::S) << " deauthenticating station " << station);
-    m_counts.deauth[station]++;
-    m_silent[station].clear();
+    NS_LOG_INFO(Simulator::Now().As(Time::S) << " deauthenticating station " << s + 1);
+    m_counts.deauthenticated[s]++;
     sta->NotifyChannelSwitching(0);
 }
 

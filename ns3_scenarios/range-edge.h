@@ -1,27 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * RangeEdge: what real Wi-Fi devices do when a station drifts out of range and back,
- * and the ns-3 3.44 Wi-Fi MAC does not (docs/scenario.md, "Experts at the edge of range").
+ * RangeEdge: what a real access point does when a station drifts out of range and
+ * back, and the ns-3 3.44 Wi-Fi MAC does not (docs/scenario.md, "Edge of range").
  *
- *  1. Low-ack teardown. A device that gets no answer (no Ack, no Block Ack) to
- *     `lowAckThreshold` consecutive transmissions to a peer gives the peer up: it
- *     discards the frames queued for it, tears down the Block Ack agreements it holds
- *     with it as originator, and an access point also disassociates it.
- *     This is hostapd's `disassoc_low_ack`, which Linux mac80211 raises after 50
- *     consecutive unacknowledged frames. Without it, ns-3 3.44 keeps sending
- *     BlockAckRequests to a departed station about every 180 us with no back-off; they
- *     fill the access point's queue and other experts' frames expire in it.
+ *  1. Low-ack disassociation. An access point that gets no answer (no Ack, no Block
+ *     Ack) to `lowAckThreshold` consecutive transmissions to a station disassociates
+ *     it: it discards the frames queued for the station and tears down the Block Ack
+ *     agreements it holds with it as originator. This is hostapd's `disassoc_low_ack`,
+ *     which Linux mac80211 raises after 50 consecutive unacknowledged frames. Without
+ *     it, ns-3 3.44 keeps sending BlockAckRequests to a departed station about every
+ *     180 us with no back-off; they fill the access point's queue and other stations'
+ *     frames expire in it.
  *  2. Deauthentication. A station that sends data to the access point while the access
  *     point does not count it as associated is deauthenticated (IEEE 802.11-2020
  *     11.3.3, reason 7: class 3 frame from a nonassociated station) and associates
  *     again. ns-3 3.44 drops such frames silently, so a station whose Ack of the
  *     association response was lost stays cut off while it believes it is associated.
  *
- * Neither management frame is put on the air: their effect is applied directly (a
- * Disassociation or Deauthentication is ~30 bytes at a basic rate, small next to the
- * traffic that triggers it). The station restarts association through the public
- * StaWifiMac::NotifyChannelSwitching, the path ns-3 itself takes when a station's
- * channel changes: it resets the station's rate state, disassociates and scans again.
+ * Stations keep ns-3's own behaviour (they give up an access point after missing ten
+ * beacons), as Linux stations do. Neither management frame is put on the air: its
+ * effect is applied directly (a Disassociation or Deauthentication is ~30 bytes at a
+ * basic rate, small next to the traffic that triggers it). The station restarts
+ * association through the public StaWifiMac::NotifyChannelSwitching, the path ns-3
+ * itself takes when a station's channel changes: it resets the station's rate state,
+ * disassociates and scans again.
  */
 #ifndef NETMOE_RANGE_EDGE_H
 #define NETMOE_RANGE_EDGE_H
@@ -38,11 +40,11 @@
 namespace netmoe
 {
 
-/** Counts of what RangeEdge did, per device (0: the access point, i: station i). */
+/** What RangeEdge did, per station (index i-1 for station i). */
 struct RangeEdgeCounts
 {
-    std::vector<uint32_t> lowAck;  //!< peers given up after lowAckThreshold silent sends
-    std::vector<uint32_t> deauth;  //!< times the station was deauthenticated (stations only)
+    std::vector<uint32_t> disassociated;   //!< low-ack disassociations by the access point
+    std::vector<uint32_t> deauthenticated; //!< deauthentications of the station
 };
 
 /** Hooks one BSS: the access point \p ap and its \p stations. */
@@ -52,8 +54,8 @@ class RangeEdge
     /**
      * \param ap the access point's WifiNetDevice
      * \param stations the stations' WifiNetDevices
-     * \param lowAckThreshold consecutive unanswered transmissions before a peer is given
-     *        up (must be > 0; the scenario does not create a RangeEdge when it is 0)
+     * \param lowAckThreshold consecutive unanswered transmissions to a station before
+     *        the access point disassociates it (> 0; with 0 the scenario makes none)
      */
     RangeEdge(ns3::Ptr<ns3::NetDevice> ap,
               const ns3::NetDeviceContainer& stations,
@@ -63,17 +65,15 @@ class RangeEdge
     const RangeEdgeCounts& Counts() const;
 
   private:
-    void Unanswered(uint32_t device, ns3::Mac48Address peer);
-    void MpduTimeout(uint32_t device,
-                     uint8_t reason,
+    void Unanswered(ns3::Mac48Address station);
+    void MpduTimeout(uint8_t reason,
                      ns3::Ptr<const ns3::WifiMpdu> mpdu,
                      const ns3::WifiTxVector& txVector);
-    void PsduTimeout(uint32_t device,
-                     uint8_t reason,
+    void PsduTimeout(uint8_t reason,
                      ns3::Ptr<const ns3::WifiPsdu> psdu,
                      const ns3::WifiTxVector& txVector);
-    void Acked(uint32_t device, ns3::Ptr<const ns3::WifiMpdu> mpdu);
-    void GiveUp(uint32_t device, ns3::Mac48Address peer);
+    void Acked(ns3::Ptr<const ns3::WifiMpdu> mpdu);
+    void Disassociate(uint32_t station);
     void ApSniffRx(ns3::Ptr<const ns3::Packet> p,
                    uint16_t freqMhz,
                    ns3::WifiTxVector txVector,
@@ -84,10 +84,11 @@ class RangeEdge
     int StationOf(ns3::Mac48Address a) const;
 
     uint32_t m_threshold;
-    std::vector<ns3::Ptr<ns3::WifiMac>> m_macs;     //!< 0: access point, i: station i
-    std::vector<ns3::Mac48Address> m_addrs;          //!< same indexing
-    std::vector<std::map<ns3::Mac48Address, uint32_t>> m_silent; //!< per device, per peer
-    std::vector<bool> m_deauthPending;               //!< per device (stations)
+    ns3::Ptr<ns3::WifiMac> m_ap;                      //!< the access point's MAC
+    std::vector<ns3::Ptr<ns3::WifiMac>> m_stations;   //!< station i at index i-1
+    std::vector<ns3::Mac48Address> m_addrs;           //!< same indexing
+    std::vector<uint32_t> m_silent;          //!< unanswered transmissions in a row
+    std::vector<bool> m_deauthPending;       //!< a deauthentication is scheduled
     RangeEdgeCounts m_counts;
 };
 

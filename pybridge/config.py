@@ -88,10 +88,16 @@ class WifiConfig(_Strict):
         50,
         ge=0,
         le=1_000_000,
-        description="unanswered transmissions after which a device gives a peer up (drops its "
-        "queued frames and Block Ack agreements; the user device disassociates it) and "
-        "stations the user device no longer counts as associated are deauthenticated; "
-        "0: ns-3's own behaviour (docs/scenario.md, range edge)",
+        description="unanswered transmissions after which the user device (access point) "
+        "disassociates an expert (hostapd disassoc_low_ack); an expert it dropped that still "
+        "sends data is deauthenticated; 0: ns-3's own behaviour (docs/scenario.md, edge of "
+        "range)",
+    )
+    keep_static_arp: bool = Field(
+        True,
+        description="refill the static ARP entries after a link change (ns-3 flushes them "
+        "when an expert loses its association, and one failed ARP exchange then blocks the "
+        "peer for 100 s); false: ns-3's default",
     )
 
     @field_validator("band_ghz")
@@ -402,6 +408,7 @@ class ScenarioConfig(_Strict):
             f"--rateManager={w.rate_manager}",
             f"--txPowerDbm={w.tx_power_dbm:g}",
             f"--lowAckThreshold={w.low_ack_threshold}",
+            f"--keepStaticArp={int(w.keep_static_arp)}",
             f"--propagation={p.model}",
             f"--exponent={p.exponent:g}",
             f"--referenceLoss={p.reference_loss_db:g}",
