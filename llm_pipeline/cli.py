@@ -5,7 +5,7 @@ Kept import-light: heavy modules load inside ``run``.
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
         [--executor ray [--ray-address HOST:PORT]]
     netmoe table info [PATH]
-    netmoe table validate-judge
+    netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
 """
 
 from __future__ import annotations
@@ -40,7 +40,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i = sub.add_parser("info", help="validate a table and print its shape and score summary")
     i.add_argument("path", nargs="?", default="data/quality_table.parquet")
     v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
-    v.add_argument("--set", default=None, help="held-out YAML (default: every set in data/)")
+    v.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        help="held-out YAML, repeatable (default: every judge_heldout*.yaml set in data/)",
+    )
+    v.add_argument(
+        "--judge",
+        default="offline-minilm-v3",
+        help="offline judge version: offline-minilm-v3 (default, judged the shipped table) "
+        "or offline-minilm-lm-v4 (adds the SmolLM2 coherence term)",
+    )
     v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
 
 
@@ -102,17 +113,22 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _validate_judge(args: argparse.Namespace) -> int:
+    import time
+
     from .embed import get_embedder
-    from .judge import OfflineJudge
+    from .judge import make_offline_judge
     from .validation import HELDOUT_SETS, load_items, validate_judge
 
-    sets = [args.set] if args.set else HELDOUT_SETS
-    judge = OfflineJudge(get_embedder())
+    sets = args.set or HELDOUT_SETS
+    judge = make_offline_judge(args.judge, get_embedder())
     print(f"judge {judge.name}, seed {args.seed}, 3 shuffles and 3 off-topic foils per item")
     for path in sets:
         items = load_items(path)
+        t0 = time.perf_counter()
         r = validate_judge(judge, items, seed=args.seed)
+        dt = time.perf_counter() - t0
         print(f"{path} ({len(items)} items): {r.summary()}")
+        print(f"  {r.texts} distinct texts judged in {dt:.0f} s ({dt / r.texts:.2f} s per text)")
         for kind, (sw, sp, tw, tp) in r.by_type.items():
             print(f"  {kind}: coherent > shuffled {sw}/{sp}, on-topic > off-topic {tw}/{tp}")
     return 0

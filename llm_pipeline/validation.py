@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .judge import OfflineJudge, sentences
+from .judge import OfflineJudge, OfflineLMJudge, sentences
 
 HELDOUT = Path(__file__).resolve().parent.parent / "data" / "judge_heldout.yaml"
-# Every held-out set, oldest first: the first two are development sets since judge v3.
-HELDOUT_SETS = [HELDOUT.with_name(n) for n in ("judge_heldout.yaml", "judge_heldout2.yaml")]
-HELDOUT_SETS.append(HELDOUT.with_name("judge_heldout3.yaml"))
+# Every held-out set, oldest first. Sets 1-3 are development sets since judge v4 (v4 was
+# tuned on them); set 4 was written after v4 was frozen.
+_NAMES = [f"judge_heldout{k}.yaml" for k in ("", "2", "3", "4")]
+HELDOUT_SETS = [HELDOUT.with_name(n) for n in _NAMES if HELDOUT.with_name(n).is_file()]
 
 
 def wilson_interval(wins: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -45,6 +46,8 @@ class ValidationResult:
     topic_pairs: int
     by_type: dict[str, tuple[int, int, int, int]] = field(default_factory=dict, compare=False)
     """Per item ``type`` (when the set has one): the same four counts."""
+    texts: int = field(default=0, compare=False)
+    """Distinct (text, reference) pairs judged (for the time per text)."""
 
     @property
     def shuffle_rate(self) -> float:
@@ -87,7 +90,7 @@ def load_items(path: str | Path = HELDOUT) -> list[dict[str, str]]:
 
 
 def validate_judge(
-    judge: OfflineJudge,
+    judge: OfflineJudge | OfflineLMJudge,
     items: list[dict[str, str]],
     shuffles: int = 3,
     off_topic: int = 3,
@@ -98,9 +101,15 @@ def validate_judge(
     n = len(items)
     sw = sp = tw = tp = 0
     by_type: dict[str, list[int]] = {}
+    judged: set[tuple[str, str]] = set()
+
+    def score(text: str, reference: str) -> float:
+        judged.add((text, reference))
+        return judge.score(text, reference)
+
     for i, item in enumerate(items):
         before = (sw, sp, tw, tp)
-        base = judge.score(item["text"], item["prompt"])
+        base = score(item["text"], item["prompt"])
         sents = sentences(item["text"])
         for _ in range(shuffles):
             perm = rng.permutation(len(sents))
@@ -108,14 +117,15 @@ def validate_judge(
                 perm = rng.permutation(len(sents))
             shuffled = " ".join(sents[j] for j in perm)
             sp += 1
-            sw += base > judge.score(shuffled, item["prompt"])
+            sw += base > score(shuffled, item["prompt"])
         foils = [j for j in range(n) if j != i]
         others = rng.choice(foils, size=min(off_topic, len(foils)), replace=False)
         for j in others:
             tp += 1
-            tw += base > judge.score(items[int(j)]["text"], item["prompt"])
+            tw += base > score(items[int(j)]["text"], item["prompt"])
         if "type" in item:
             acc = by_type.setdefault(str(item["type"]), [0, 0, 0, 0])
             for k, (new, old) in enumerate(zip((sw, sp, tw, tp), before, strict=True)):
                 acc[k] += new - old
-    return ValidationResult(sw, sp, tw, tp, {t: tuple(v) for t, v in by_type.items()})
+    by = {t: tuple(v) for t, v in by_type.items()}
+    return ValidationResult(sw, sp, tw, tp, by, len(judged))
