@@ -28,6 +28,13 @@ def observed_snr_db(env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
     return np.asarray(obs[: env.num_experts], dtype=float) * 40.0
 
 
+def associated(obs: Any, num_experts: int) -> Any:
+    """Per expert, whether the observation says it is associated (the link layer can reach
+    it): entries 3N..4N-1 of the observation (see the env's observation table). Works on
+    NumPy arrays and torch tensors of shape (..., obs_dim)."""
+    return obs[..., 3 * num_experts : 4 * num_experts] > 0.5
+
+
 class RandomPolicy:
     """Random selection: every subtask to a uniformly drawn device (local or any expert)."""
 
@@ -65,8 +72,8 @@ class GreedySNRPolicy:
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
         n = env.num_experts
         snr = observed_snr_db(env, obs)
-        associated = np.asarray(obs[3 * n : 4 * n]) > 0.5
-        snr = np.where(associated & (snr >= self.min_snr_db), snr, -np.inf)
+        reachable = associated(np.asarray(obs), n)
+        snr = np.where(reachable & (snr >= self.min_snr_db), snr, -np.inf)
         if not np.isfinite(snr).any():
             return np.zeros(env.num_subtasks, dtype=np.int64)
         return np.full(env.num_subtasks, int(np.argmax(snr)) + 1, dtype=np.int64)

@@ -66,6 +66,13 @@ class TrainConfig:
     pretrain_num_envs: int = field(
         default=8, metadata=_h("environments per pretraining epoch (in-process, 'sync')")
     )
+    pretrain_norm_carry: int = field(
+        default=100,
+        metadata=_h(
+            "after pretraining, the observation statistics count as this many observations "
+            "(the network features' scales differ between backends; the env's own take over)"
+        ),
+    )
     pretrain_keep_buffer: bool = field(
         default=True,
         metadata=_h("keep the pretraining transitions in replay when switching backends"),

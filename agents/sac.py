@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -91,6 +92,13 @@ class SACConfig:
             "prompts apart vary by ~0.03, the SNR features by ~0.5)"
         ),
     )
+    mask_unreachable: bool = field(
+        default=True,
+        metadata=_h(
+            "never pick an expert the observation says is unreachable (with the env's "
+            "layout: not associated); such joint actions get probability 0"
+        ),
+    )
     target_entropy_scale: float = field(
         default=0.5,
         metadata=_h(
@@ -136,11 +144,15 @@ class SACConfig:
 class RunningNorm(nn.Module):
     """Running mean and variance of the observations (Chan et al.'s parallel update, as
     SB3's ``RunningMeanStd``); ``forward`` standardises and clips to +-10. Held as buffers
-    so checkpoints carry them."""
+    so checkpoints carry them.
 
-    def __init__(self, dim: int, clip: float = 10.0) -> None:
+    The standard deviation is floored at ``min_std`` (the env scales every feature to
+    order 1): a feature that was constant so far (e.g. the SNR age on the Shannon
+    backend, always 0) would otherwise turn the first small change into +-10."""
+
+    def __init__(self, dim: int, clip: float = 10.0, min_std: float = 0.01) -> None:
         super().__init__()
-        self.clip = clip
+        self.clip, self.min_std = clip, min_std
         self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
         self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
         self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))
@@ -156,9 +168,15 @@ class RunningNorm(nn.Module):
         self.var.copy_(m2 / total)
         self.count.fill_(float(total))
 
+    @torch.no_grad()
+    def carry(self, count: float) -> None:
+        """Keep the statistics but weigh them as ``count`` observations, so that new
+        observations (another backend's) take over after a few times that many."""
+        self.count.fill_(min(float(self.count), count))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean.float()) / torch.sqrt(self.var.float() + 1e-8)
-        return z.clamp(-self.clip, self.clip)
+        std = torch.sqrt(self.var.float()).clamp(min=self.min_std)
+        return ((x - self.mean.float()) / std).clamp(-self.clip, self.clip)
 
 
 def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
@@ -168,17 +186,25 @@ def _mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
     )  # fmt: skip
 
 
+MASKED_LOGIT = -1e4  # exp() underflows to 0, and 0 * MASKED_LOGIT is still 0 (no NaN)
+
+
 class Actor(nn.Module):
-    """obs -> G categorical distributions over C choices (logits G x C)."""
+    """obs -> G categorical distributions over C choices (logits G x C); entries where
+    ``allowed`` (B, G, C) is False get probability 0."""
 
     def __init__(self, obs_dim: int, heads: int, choices: int, hidden: int) -> None:
         super().__init__()
         self.heads, self.choices = heads, choices
         self.net = _mlp(obs_dim, hidden, heads * choices)
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, obs: torch.Tensor, allowed: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Probabilities and log-probabilities, both (B, G, C)."""
         logits = self.net(obs).view(-1, self.heads, self.choices)
+        if allowed is not None:
+            logits = logits.masked_fill(~allowed, MASKED_LOGIT)
         return F.softmax(logits, dim=-1), F.log_softmax(logits, dim=-1)
 
 
@@ -270,16 +296,29 @@ class DiscreteSAC:
     :param choices: N+1, values per entry
     :param config: hyperparameters (``action_head`` picks joint or factored)
     :param seed: seeds torch's generator for the initial weights and action sampling
+    :param reachable: raw observations (B, obs_dim) -> (B, N) bool, the experts that can
+        be used (used when ``config.mask_unreachable``; the user device always can)
     """
 
-    def __init__(self, obs_dim: int, heads: int, choices: int, config: SACConfig, seed: int = 0):
+    def __init__(
+        self,
+        obs_dim: int,
+        heads: int,
+        choices: int,
+        config: SACConfig,
+        seed: int = 0,
+        reachable: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
         self.config = config
+        self.reachable = reachable if config.mask_unreachable else None
         self.heads, self.choices = heads, choices
         self.joint = config.use_joint(heads, choices)
         # groups x choices of the categoricals and critic tables (module docstring)
         self.groups, self.group_choices = (1, choices**heads) if self.joint else (heads, choices)
         # place value of each entry in the joint index (itertools.product order)
         self._radix = torch.tensor([choices ** (heads - 1 - k) for k in range(heads)])
+        self._codes = self.decode(torch.arange(self.group_choices).unsqueeze(-1)) if self.joint \
+            else None  # fmt: skip
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed + 1)
         h, g, c = config.hidden, self.groups, self.group_choices
@@ -311,6 +350,19 @@ class DiscreteSAC:
             return index
         return index // self._radix % self.choices
 
+    def allowed(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor | None:
+        """(B, G, C) bool: the choices the policy may take for raw observations (B, obs_dim);
+        None when nothing is masked. A joint action is allowed when all its entries are."""
+        if self.reachable is None:
+            return None
+        o = torch.as_tensor(obs, dtype=torch.float32).reshape(-1, self.norm.mean.shape[0])
+        experts = self.reachable(o).bool()
+        device_ok = torch.cat([torch.ones_like(experts[:, :1]), experts], dim=1)  # (B, N+1)
+        if self.joint:
+            assert self._codes is not None
+            return device_ok[:, self._codes].all(-1).unsqueeze(1)  # (B, 1, (N+1)^K)
+        return device_ok.unsqueeze(1).expand(-1, self.heads, -1)
+
     def observe(self, obs: np.ndarray) -> None:
         """Update the observation statistics with a batch of observations (B, obs_dim)."""
         if self.config.obs_norm:
@@ -324,7 +376,7 @@ class DiscreteSAC:
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """Actions (B, K) for observations (B, obs_dim): sampled, or the most probable
         (joint head: the most probable joint action; factored: per subtask)."""
-        probs, _ = self.actor(self._input(obs))
+        probs, _ = self.actor(self._input(obs), self.allowed(obs))
         if deterministic:
             return self.decode(probs.argmax(-1)).numpy()
         flat = probs.reshape(-1, self.group_choices)
@@ -340,6 +392,7 @@ class DiscreteSAC:
 
     def update(self, batch: ReplaySample) -> dict[str, float]:
         """One gradient step of critics, actor and alpha; returns scalars to log."""
+        allowed, next_allowed = self.allowed(batch.obs), self.allowed(batch.next_obs)
         obs = self._input(batch.obs)
         next_obs = self._input(batch.next_obs)
         actions = self.encode(torch.as_tensor(batch.actions))
@@ -348,7 +401,7 @@ class DiscreteSAC:
         alpha = self.alpha
 
         with torch.no_grad():
-            next_probs, next_log_probs = self.actor(next_obs)
+            next_probs, next_log_probs = self.actor(next_obs, next_allowed)
             v_next = soft_state_value(
                 self.q1_target(next_obs), self.q2_target(next_obs), next_probs, next_log_probs,
                 alpha,
@@ -360,7 +413,7 @@ class DiscreteSAC:
         qf_loss.backward()
         self.q_opt.step()
 
-        probs, log_probs = self.actor(obs)
+        probs, log_probs = self.actor(obs, allowed)
         with torch.no_grad():
             q1_pi, q2_pi = self.q1(obs), self.q2(obs)
         pi_loss = actor_loss(probs, log_probs, q1_pi, q2_pi, alpha)

@@ -23,6 +23,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import yaml
 from tqdm import tqdm
 
 import pybridge
-from agents.baselines import AgentPolicy, Policy, run_episode
+from agents.baselines import AgentPolicy, Policy, associated, run_episode
 from agents.buffers import ReplayBuffer
 from agents.experiment import Experiment
 from agents.sac import DiscreteSAC, SACConfig
@@ -126,7 +127,8 @@ def train(
     heads, choices = eval_env.num_subtasks, eval_env.num_experts + 1
     obs_dim = int(eval_env.observation_space.shape[0])
     episode_tasks = eval_env.config.tasks.episode_tasks
-    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed)
+    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed,
+                        reachable=partial(associated, num_experts=choices - 1))  # fmt: skip
     buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
@@ -192,8 +194,10 @@ def train(
                 if envs is not None:
                     envs.close()
                 envs, envs_pretrain = make_vector_env(exp, pretrain=pretraining), pretraining
-            if pre and epoch == pre and not tc.pretrain_keep_buffer:
-                buffer.clear()
+            if pre and epoch == pre:  # the switch to the env's own backend
+                agent.norm.carry(tc.pretrain_norm_carry)
+                if not tc.pretrain_keep_buffer:
+                    buffer.clear()
             num_envs = envs.num_envs
             t0 = time.perf_counter()
             seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
@@ -296,6 +300,7 @@ def load_agent(out: str | Path) -> DiscreteSAC:
     agent = DiscreteSAC(
         int(env.observation_space.shape[0]), env.num_subtasks, env.num_experts + 1,
         SACConfig.from_dict(ckpt["sac"]),
+        reachable=partial(associated, num_experts=env.num_experts),
     )  # fmt: skip
     env.close()
     agent.load_state_dict(ckpt["agent"])
