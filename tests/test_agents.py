@@ -170,6 +170,31 @@ def test_joint_action_encoding_and_auto_choice() -> None:
         SACConfig.from_dict({"action_head": "both"})
 
 
+@pytest.mark.parametrize("head", ["joint", "factored"])
+def test_unreachable_experts_are_never_chosen(head) -> None:
+    from functools import partial
+
+    from agents.baselines import associated
+
+    cfg = SACConfig(hidden=8, action_head=head, batch_size=8)
+    agent = DiscreteSAC(30, 3, 4, cfg, seed=0, reachable=partial(associated, num_experts=3))
+    obs = np.zeros((300, 30), np.float32)
+    obs[:, 9:12] = 1.0  # entries 9..11: experts 1..3 associated
+    obs[:100, 9] = 0.0  # expert 1 unreachable
+    obs[100:200, 9:12] = 0.0  # none reachable
+    acts = agent.act(obs)
+    assert not (acts[:100] == 1).any() and (acts[100:200] == 0).all()
+    assert (acts[200:] == 1).any()  # reachable again: expert 1 is drawn
+    # the masked choices have probability 0, also inside the losses (no NaN)
+    buf = ReplayBuffer(300, 30, 3)
+    buf.add(obs, acts, np.ones(300, np.float32), obs, np.zeros(300, np.float32))
+    metrics = agent.update(buf.sample(8, np.random.default_rng(0)))
+    assert all(np.isfinite(v) for v in metrics.values())
+    off = DiscreteSAC(30, 3, 4, SACConfig(hidden=8, mask_unreachable=False), seed=0,
+                      reachable=partial(associated, num_experts=3))  # fmt: skip
+    assert (off.act(obs[100:200]) > 0).any()  # without the mask they are drawn
+
+
 def test_observation_normaliser_standardises() -> None:
     agent = DiscreteSAC(2, 1, 2, SACConfig(hidden=8))
     x = np.random.default_rng(0).normal([5.0, 0.5], [2.0, 0.03], size=(4000, 2))
