@@ -49,7 +49,7 @@ class _FakeLM:
             self.rank.get(b, -1) == self.rank.get(a, -9) + 1
             for a, b in zip(sents, sents[1:], strict=False)
         )
-        return 0.6 * ok / max(len(sents) - 1, 1)
+        return 1.5 * ok / max(len(sents) - 1, 1)
 
 
 def test_v4_adds_the_lm_term_to_v3():
@@ -61,7 +61,7 @@ def test_v4_adds_the_lm_term_to_v3():
     assert (d4.topicality, d4.order, d4.repetition) == (d3.topicality, d3.order, d3.repetition)
     q = v4.params
     g = d4.lm
-    assert d4.lm_gain == pytest.approx(0.6) and 0.5 < g < 1.0
+    assert d4.lm_gain == pytest.approx(1.5) and 0.5 < g < 1.0
     mix = q["w_t"] * d3.topicality + q["w_o"] * d3.order + q["w_g"] * g
     assert d4.score == pytest.approx(round(10 * d3.length * d3.repetition * mix, 3))
     assert v4.score(SHUFFLED[0], ref) < v4.score(COHERENT[0], ref)
