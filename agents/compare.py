@@ -201,7 +201,7 @@ def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: P
         ax.hlines(mean, 0, xmax, color=f"C{i + 1}", label=method, ls="--")
         if not math.isnan(hw):
             ax.fill_between([0, xmax], mean - hw, mean + hw, color=f"C{i + 1}", alpha=0.1)
-    ax.set_xlabel("epoch (one episode per environment)")
+    ax.set_xlabel("epoch on the evaluation backend (one episode per env; 0 = after pretraining)")
     ax.set_ylabel("mean reward per task")
     ax.set_title("Reward vs. epoch (95% CI over seeds)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
