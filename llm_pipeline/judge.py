@@ -245,6 +245,20 @@ _MODELS: dict[str, tuple] = {}
 _MODELS_LOCK = threading.Lock()
 
 
+def _quiet_gguf_progress() -> None:
+    """transformers' GGUF reader shows its own tqdm bar on stderr (not covered by
+    ``disable_progress_bar``); silence that one bar only."""
+    try:
+        import functools
+
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        return
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None and not isinstance(bar, functools.partial):
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
+
+
 def _load_causal_lm(path: Path) -> tuple:
     """(tokenizer, model) for a GGUF file through transformers, once per process."""
     key = str(path)
@@ -262,6 +276,7 @@ def _load_causal_lm(path: Path) -> tuple:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()
+            _quiet_gguf_progress()
             try:
                 tok = transformers.AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
                 model = transformers.AutoModelForCausalLM.from_pretrained(
