@@ -295,21 +295,41 @@ def cross_model(
     ``train.epochs``, no pretraining) or ``shannon+ns3`` (pretraining on Shannon for
     ``train.pretrain_epochs``, then ``train.epochs`` on ns-3). Jobs run in a pool of
     ``compare.workers`` processes. Writes ``cross_model.csv`` (one row per seed and
-    training backend) and ``cross_model_summary.csv`` (means, 95% CIs, and each one's
-    difference to the policy trained on the evaluation backend, paired by seed).
+    training backend; a job whose scenario died has an ``error`` instead) and
+    ``cross_model_summary.csv`` (means, 95% CIs, and each one's difference to the policy
+    trained on the evaluation backend, paired by seed).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    from pybridge.bridge import BridgeError
+
     jobs = [(seed, b) for b in train_backends for seed in range(exp.compare.seeds)]
+
+    def failed(seed: int, backend: str, exc: BaseException) -> dict[str, Any]:
+        row = _failed(f"sac trained on {backend}", seed, exc)["row"]
+        return {"seed": seed, "trained_on": backend, "evaluated_on": eval_backend,
+                "error": row["error"]}  # fmt: skip
+
+    rows = []
     if exp.compare.workers <= 1:
-        rows = [_cross_job(exp, s, b, eval_backend, str(out), progress) for s, b in jobs]
+        for s, b in jobs:
+            try:
+                rows.append(_cross_job(exp, s, b, eval_backend, str(out), progress))
+            except BridgeError as exc:
+                rows.append(failed(s, b, exc))
     else:
         with ProcessPoolExecutor(exp.compare.workers, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(_cross_job, exp, s, b, eval_backend, str(out), False)
                        for s, b in jobs]  # fmt: skip
-            rows = [f.result() for f in futures]
-    table = pd.DataFrame(rows)
-    table.to_csv(out / "cross_model.csv", index=False)
+            for (s, b), fut in zip(jobs, futures, strict=True):
+                try:
+                    rows.append(fut.result())
+                except BridgeError as exc:
+                    rows.append(failed(s, b, exc))
+    every = pd.DataFrame(rows)
+    every.to_csv(out / "cross_model.csv", index=False)
+    # a job whose scenario died stays in cross_model.csv (column error), not in the stats
+    table = every[every["error"].isna()] if "error" in every else every
     ref = table[table["trained_on"] == eval_backend].set_index("seed")["reward"]
     summ = []
     for backend, g in table.groupby("trained_on", sort=False):

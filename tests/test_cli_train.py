@@ -172,6 +172,27 @@ def test_compare_records_a_failed_job(experiment, tmp_path, monkeypatch) -> None
     assert (summary["failed_jobs"] == 1).all()
 
 
+def test_cross_model_records_a_failed_job(experiment, tmp_path, monkeypatch) -> None:
+    import agents.compare as compare_mod
+    from agents.experiment import load_experiment
+    from pybridge.bridge import ScenarioDied
+
+    real = compare_mod._cross_job
+
+    def job(exp, seed, trained_on, eval_backend, out, progress):
+        if seed == 1:
+            raise ScenarioDied("scenario process 3 died (killed by signal 6)")
+        return real(exp, seed, trained_on, eval_backend, out, progress)
+
+    monkeypatch.setattr(compare_mod, "_cross_job", job)
+    exp = load_experiment(experiment)
+    exp.train.epochs = 2
+    summary = compare_mod.cross_model(exp, tmp_path / "x", ["shannon"], "shannon", False)
+    table = pd.read_csv(tmp_path / "x" / "cross_model.csv")
+    assert table["error"].notna().tolist() == [False, True]
+    assert summary["seeds"].tolist() == [1] and summary["diff_vs_native"].tolist() == [0.0]
+
+
 def test_async_vector_envs(experiment, tmp_path) -> None:
     from agents.experiment import load_experiment
     from agents.train import train
