@@ -190,7 +190,10 @@ RangeEdge::Deauthenticate(uint32_t s)
     }
     NS_LOG_INFO(Simulator::Now().As(Time::S) << " deauthenticating station " << s + 1);
     m_counts.deauthenticated[s]++;
-    sta->NotifyChannelSwitching(0);
+    // ns-3's own "no access point found, scan again" step: the station leaves the
+    // associated state and associates afresh, keeping what it knows of the access
+    // point (capabilities, rate control) and its ARP entries (no link-down).
+    sta->ScanningTimeout(std::nullopt);
 }
 
 } // namespace netmoe

@@ -21,9 +21,11 @@
  * beacons), as Linux stations do. Neither management frame is put on the air: its
  * effect is applied directly (a Disassociation or Deauthentication is ~30 bytes at a
  * basic rate, small next to the traffic that triggers it). The station restarts
- * association through the public StaWifiMac::NotifyChannelSwitching, the path ns-3
- * itself takes when a station's channel changes: it resets the station's rate state,
- * disassociates and scans again.
+ * association through the public StaWifiMac::ScanningTimeout with no candidate, the
+ * step ns-3 itself takes when a scan found no access point: it scans again and
+ * associates afresh. (StaWifiMac::NotifyChannelSwitching would also disassociate, but
+ * it resets the station's remote-station state, and frames still queued then trip an
+ * NS_ASSERT on the access point's HT capabilities in WifiMac::GetMaxBaBufferSize.)
  */
 #ifndef NETMOE_RANGE_EDGE_H
 #define NETMOE_RANGE_EDGE_H
