@@ -11,6 +11,7 @@ import pytest
 
 from llm_pipeline.errors import BackendError
 from llm_pipeline.judge import (
+    DEFAULT_OFFLINE_JUDGE,
     JUDGES,
     LMScorer,
     OfflineJudge,
@@ -71,6 +72,7 @@ def test_v4_adds_the_lm_term_to_v3():
 
 def test_judges_by_name():
     assert set(JUDGES) == {"offline-minilm-v3", "offline-minilm-lm-v4"}
+    assert DEFAULT_OFFLINE_JUDGE == "offline-minilm-lm-v4"
     assert make_offline_judge("offline-minilm-v3", HashEmbedder()).name == "offline-minilm-v3"
     with pytest.raises(ValueError, match="unknown offline judge 'v9'"):
         make_offline_judge("v9", HashEmbedder())
@@ -132,3 +134,15 @@ def test_lm_term_prefers_the_coherent_order(lm):
     v4 = OfflineLMJudge(HashEmbedder(), lm=lm)
     for good, bad in zip(COHERENT, SHUFFLED, strict=True):
         assert v4.score(good, "tea or a puppy") > v4.score(bad, "tea or a puppy")
+
+
+@pytest.mark.slow
+def test_v4_validation_rates_on_set_2(lm):
+    """Recorded in docs/llm-pipeline.md (development set 2; the held-out set 4 takes ~14
+    min: ``netmoe table validate-judge --judge offline-minilm-lm-v4 --set ...4.yaml``)."""
+    from llm_pipeline.embed import get_embedder
+    from llm_pipeline.validation import HELDOUT, load_items, validate_judge
+
+    judge = OfflineLMJudge(get_embedder(), lm=lm)
+    r = validate_judge(judge, load_items(HELDOUT.with_name("judge_heldout2.yaml")))
+    assert (r.shuffle_wins, r.shuffle_pairs, r.topic_wins, r.topic_pairs) == (28, 30, 30, 30)
