@@ -21,6 +21,10 @@ prompt for a fused answer) and ``clip`` to [0, 1]:
 0.45)``, weight 0 in the score: on the validation sets it only added noise.) Validation
 (coherent vs shuffled, on- vs off-topic): ``llm_pipeline.validation``,
 docs/llm-pipeline.md.
+
+``OfflineLMJudge`` (``offline-minilm-lm-v4``) adds a language-model coherence term to these
+terms: how much the text's own sentence order raises SmolLM2's likelihood (``LMScorer``;
+formula in its docstring).
 """
 
 from __future__ import annotations
