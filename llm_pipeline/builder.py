@@ -350,14 +350,14 @@ def _complete(cfg: TableConfig, spec: PromptSpec, records: list[dict[str, Any]])
 
 # ---------------------------------------------------------------- phase 2
 def make_judge(cfg: TableConfig, embedder: Any) -> Any:
-    """The configured judge."""
-    from .judge import LLMJudge, OfflineJudge
+    """The configured judge: the paper's LLM prompt, or the offline version ``judge.offline``."""
+    from .judge import LLMJudge, make_offline_judge
 
     if cfg.judge.type == "llm":
         from .backends import make_backend
 
         return LLMJudge(make_backend(cfg.backends[cfg.judge.backend]))
-    return OfflineJudge(embedder)
+    return make_offline_judge(cfg.judge.offline, embedder)
 
 
 def merge(

@@ -186,3 +186,16 @@ def test_real_model_two_workers_match_one_worker(tmp_path):
     pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
     assert (a[a.kind == "subtask"].backend == "llama_cpp").all()
     assert a[a.kind == "subtask"].text.str.len().gt(0).all()
+
+
+def test_offline_judge_version_is_chosen_by_the_config(tmp_path):
+    from llm_pipeline.builder import make_judge
+    from llm_pipeline.judge import OfflineJudge, OfflineLMJudge
+
+    embedder = HashEmbedder()
+    default = make_judge(_cfg(tmp_path), embedder)
+    assert type(default) is OfflineJudge  # v3: what judged the shipped table
+    v4 = _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-lm-v4"})
+    assert type(make_judge(v4, embedder)) is OfflineLMJudge
+    with pytest.raises(ConfigError, match="judge.offline must be one of"):
+        _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-v9"})
