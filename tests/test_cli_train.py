@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -284,15 +285,20 @@ def test_bad_experiment_files_are_one_line_errors(tmp_path, table_path, content,
 
 
 def test_sweep_ray_path_without_ray(experiment, tmp_path) -> None:
-    try:
-        import ray  # noqa: F401
-
-        pytest.skip("ray is installed here")
-    except ImportError:
-        pass
-    res = netmoe("sweep", "--config", str(experiment), "--out", str(tmp_path / "r"),
-                 "--address", "auto")  # fmt: skip
-    assert res.returncode == 2 and "needs ray" in res.stderr
+    # Hide an installed ray: a package of that name that fails to import comes first.
+    shim = tmp_path / "no_ray" / "ray"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text('raise ImportError("ray hidden by the test")\n')
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{shim.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "agents.cli_sweep", "--config", str(experiment),
+         "--out", str(tmp_path / "r"), "--address", "auto"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert res.returncode == 2 and "needs ray" in res.stderr, res.stderr
 
 
 def test_through_the_netmoe_dispatcher(experiment, tmp_path) -> None:
