@@ -137,10 +137,11 @@ class TableConfig:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes the table's texts (not paths, threads or how
-        many prompts are built: a text does not depend on those)."""
+        """Hash of everything that changes the table's texts (not paths, threads, how
+        many prompts are built or the judge: a text does not depend on those, so a journal
+        can be re-judged by another judge)."""
         d = asdict(self)
-        for key in ("out", "base_dir", "max_prompts"):
+        for key in ("out", "base_dir", "max_prompts", "judge"):
             d.pop(key)
         for b in d["backends"].values():
             b.pop("n_threads")

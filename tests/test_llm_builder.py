@@ -199,3 +199,11 @@ def test_offline_judge_version_is_chosen_by_the_config(tmp_path):
     assert type(make_judge(v4, embedder)) is OfflineLMJudge
     with pytest.raises(ConfigError, match="judge.offline must be one of"):
         _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-v9"})
+
+
+def test_judge_choice_keeps_the_journal_usable(tmp_path):
+    # Texts do not depend on the judge: re-judging a journal must not be refused.
+    v3 = _cfg(tmp_path)
+    v4 = _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-lm-v4"})
+    assert v3.fingerprint() == v4.fingerprint()
+    assert v3.fingerprint() != _cfg(tmp_path, seed=8).fingerprint()
