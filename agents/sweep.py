@@ -16,7 +16,6 @@ import json
 import logging
 import multiprocessing as mp
 import os
-import socket
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from agents.experiment import Experiment, ExperimentError
+from netmoe.ray_cluster import unreachable
 
 
 @dataclass(frozen=True)
@@ -101,17 +101,11 @@ def sweep(
     return table
 
 
-def check_reachable(address: str, timeout: float = 5.0) -> None:
+def check_reachable(address: str) -> None:
     """Fail at once (one line) when a ``HOST:PORT`` address accepts no TCP connection:
     ``ray.init`` would retry for minutes. ``auto`` and ``ray://`` addresses go to Ray."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host or "/" in host:
-        return
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise ExperimentError(f"--address: no Ray cluster answers at {address}: {exc}") from None
+    if (why := unreachable(address)) is not None:
+        raise ExperimentError(f"--address: no Ray cluster answers at {address}: {why}")
 
 
 def _on_ray(exp: Experiment, grid: list[Cell], out: str, address: str) -> list[Any]:

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from netmoe.ray_cluster import unreachable
+
 from .builder import Generator, append_journal, read_journal
 from .config import config_from_dict
 from .errors import ConfigError, PipelineError
@@ -41,20 +43,12 @@ def prompt_records(
     yield from gen.records(spec, done)
 
 
-def check_reachable(address: str, timeout: float = 5.0) -> None:
+def check_reachable(address: str) -> None:
     """Fail fast (``ConfigError``) when a ``HOST:PORT`` address does not accept TCP
     connections: ``ray.init`` would otherwise retry for minutes. Other forms (``auto``,
     ``ray://...``) are left to Ray."""
-    import socket
-
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host or "/" in host:
-        return
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"no Ray cluster answers at {address}: {exc}") from None
+    if (why := unreachable(address)) is not None:
+        raise ConfigError(f"no Ray cluster answers at {address}: {why}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -47,3 +47,49 @@ def table_path(tmp_path):
     path = tmp_path / "table.parquet"
     synthetic_frame(4, 3, 3).to_parquet(path)
     return path
+
+
+# -- Ray ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (at the time of the call)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ray_env() -> dict[str, str]:
+    """The environment for Ray subprocesses: the table build's offline defaults
+    (``RAY_ENV``), and no inherited RAY_ADDRESS."""
+    import os
+
+    from llm_pipeline.ray_executor import RAY_ENV
+
+    env = {**os.environ, **RAY_ENV}
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A one-node Ray cluster on loopback with 1 CPU and no dashboard, per test module;
+    its address; `ray stop` after (which stops every Ray process on the machine)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("ray") is None:
+        pytest.skip("the ray command is not on PATH")
+    port = free_port()
+    temp = tmp_path_factory.mktemp("ray")
+    start = ["ray", "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+             "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
+             f"--temp-dir={temp}"]  # fmt: skip
+    try:
+        r = subprocess.run(start, env=ray_env(), capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run(["ray", "stop"], env=ray_env(), capture_output=True, timeout=120)

@@ -5,9 +5,6 @@ takes 10-30 s); `ray stop` in the teardown."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,43 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import free_port, ray_env
 
 from pybridge.paths import REPO_ROOT
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
-
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env() -> dict[str, str]:
-    env = {**os.environ, **RAY_ENV}
-    env.pop("RAY_ADDRESS", None)
-    return env
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A one-node Ray cluster on loopback with 1 CPU; its address; `ray stop` after."""
-    if shutil.which("ray") is None:
-        pytest.skip("the ray command is not on PATH")
-    port = _free_port()
-    temp = tmp_path_factory.mktemp("ray")
-    start = ["ray", "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-             "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
-             f"--temp-dir={temp}"]  # fmt: skip
-    try:
-        r = subprocess.run(start, env=_env(), capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr[-2000:]
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run(["ray", "stop"], env=_env(), capture_output=True, timeout=120)
 
 
 @pytest.fixture
@@ -72,15 +38,15 @@ def experiment(tmp_path, table_path) -> Path:
 def _sweep(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "agents.cli_sweep", *args],
-        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600,
+        cwd=REPO_ROOT, env=ray_env(), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
 
-def test_sweep_on_a_ray_cluster_equals_the_local_sweep(experiment, tmp_path, cluster) -> None:
+def test_sweep_on_a_ray_cluster_equals_the_local_sweep(experiment, tmp_path, ray_cluster) -> None:
     local = _sweep("--config", str(experiment), "--out", str(tmp_path / "local"), "--workers", "1")
     assert local.returncode == 0, local.stderr[-2000:]
     on_ray = _sweep("--config", str(experiment), "--out", str(tmp_path / "ray"),
-                    "--address", cluster)  # fmt: skip
+                    "--address", ray_cluster)  # fmt: skip
     assert on_ray.returncode == 0, on_ray.stderr[-2000:]
     a = pd.read_csv(tmp_path / "local" / "sweep.csv")
     b = pd.read_csv(tmp_path / "ray" / "sweep.csv")
@@ -92,7 +58,7 @@ def test_sweep_on_a_ray_cluster_equals_the_local_sweep(experiment, tmp_path, clu
 
 
 def test_unreachable_address_is_one_line_error(experiment, tmp_path) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     r = _sweep("--config", str(experiment), "--out", str(tmp_path / "x"),
                "--address", f"127.0.0.1:{port}")  # fmt: skip
     assert r.returncode == 2

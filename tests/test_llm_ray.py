@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ import pytest
 
 from llm_pipeline.builder import build_table, journal_dir, read_journal
 from llm_pipeline.config import config_from_dict
+from llm_pipeline.ray_executor import RAY_ENV
 from llm_pipeline.table import load_table
 
 ray = pytest.importorskip("ray")
@@ -33,7 +32,6 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 TIMING = ["gen_seconds"]
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 PROMPTS = [
     {"id": "p000", "type": "story", "prompt": "Write a story about a lantern in a storm."},
     {"id": "p001", "type": "howto", "prompt": "Describe how to make a cup of tea."},
@@ -110,41 +108,7 @@ def test_local_ray_instance_builds_the_same_table(tmp_path, reference):
     assert (load_table(out).query("kind == 'subtask'").backend == "llama_cpp").all()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A one-node Ray cluster on loopback with 1 CPU and no dashboard; `ray stop` after."""
-    if shutil.which("ray") is None:
-        pytest.skip("the ray command is not on PATH")
-    port = _free_port()
-    temp = tmp_path_factory.mktemp("ray")
-    env = {**os.environ, **RAY_ENV}
-    env.pop("RAY_ADDRESS", None)
-    start = [
-        "ray",
-        "start",
-        "--head",
-        f"--port={port}",
-        "--node-ip-address=127.0.0.1",
-        "--num-cpus=1",
-        "--include-dashboard=false",
-        "--disable-usage-stats",
-        f"--temp-dir={temp}",
-    ]
-    try:
-        r = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr[-2000:]
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run(["ray", "stop"], env=env, capture_output=True, timeout=120)
-
-
-def test_cluster_build_through_the_cli_equals_the_local_build(tmp_path, cluster, reference):
+def test_cluster_build_through_the_cli_equals_the_local_build(tmp_path, ray_cluster, reference):
     cfg, expected = reference
     out = tmp_path / "cluster.parquet"
     r = _cli(
@@ -156,7 +120,7 @@ def test_cluster_build_through_the_cli_equals_the_local_build(tmp_path, cluster,
         "--executor",
         "ray",
         "--ray-address",
-        cluster,
+        ray_cluster,
         "--no-progress",
         capture_output=True,
     )
@@ -165,14 +129,14 @@ def test_cluster_build_through_the_cli_equals_the_local_build(tmp_path, cluster,
     pd.testing.assert_frame_equal(_frame(out), expected)
 
 
-def test_killed_cluster_build_resumes_without_losing_texts(tmp_path, cluster, reference):
+def test_killed_cluster_build_resumes_without_losing_texts(tmp_path, ray_cluster, reference):
     """SIGKILL the driver once some texts are journaled; the rerun (address from
     RAY_ADDRESS this time) generates only the rest and gives the same table."""
     cfg, expected = reference
     out = tmp_path / "killed.parquet"
     parts = journal_dir(out)
     args = ["build", "--config", str(cfg), "--out", str(out), "--executor", "ray"]
-    env = {**os.environ, **RAY_ENV, "RAY_ADDRESS": cluster}
+    env = {**os.environ, **RAY_ENV, "RAY_ADDRESS": ray_cluster}
     cmd = [sys.executable, "-m", "netmoe.cli", "table", *args, "--no-progress"]
     proc = subprocess.Popen(
         ["nice", "-n", "10", *cmd],
@@ -198,13 +162,13 @@ def test_killed_cluster_build_resumes_without_losing_texts(tmp_path, cluster, re
     kept = sum(len(read_journal(p)) for p in parts.glob("p*.jsonl"))
     assert 2 <= kept < len(PROMPTS) * TEXTS_PER_PROMPT
     assert not out.exists()
-    r = _cli(*args, "--no-progress", env={"RAY_ADDRESS": cluster}, capture_output=True)
+    r = _cli(*args, "--no-progress", env={"RAY_ADDRESS": ray_cluster}, capture_output=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"{len(PROMPTS) * TEXTS_PER_PROMPT - kept} new texts" in r.stdout
     pd.testing.assert_frame_equal(_frame(out), expected)
 
 
-def test_remote_failure_is_one_line_and_the_table_is_intact(tmp_path, cluster):
+def test_remote_failure_is_one_line_and_the_table_is_intact(tmp_path, ray_cluster):
     """A missing model file fails inside the Ray task; the driver reports one line."""
     data = _config_data(tmp_path, model_path=str(tmp_path / "missing.gguf"))
     cfg = tmp_path / "bad.yaml"
@@ -221,7 +185,7 @@ def test_remote_failure_is_one_line_and_the_table_is_intact(tmp_path, cluster):
         "--executor",
         "ray",
         "--ray-address",
-        cluster,
+        ray_cluster,
         "--no-progress",
         capture_output=True,
     )
