@@ -35,6 +35,13 @@ def associated(obs: Any, num_experts: int) -> Any:
     return obs[..., 3 * num_experts : 4 * num_experts] > 0.5
 
 
+def usable(obs: Any, num_experts: int, min_snr_db: float = -np.inf) -> Any:
+    """Per expert, whether the observation promises a reply: associated and last heard at
+    ``min_snr_db`` or better (the SNR entries scaled back to dB). An associated expert at
+    the edge of range still loses replies (bench/loss_vs_snr.py). NumPy or torch."""
+    return associated(obs, num_experts) & (obs[..., :num_experts] * 40.0 >= min_snr_db)
+
+
 class RandomPolicy:
     """Random selection: every subtask to a uniformly drawn device (local or any expert)."""
 
@@ -100,6 +107,23 @@ class TableOraclePolicy:
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
         candidates = itertools.product(range(env.num_experts + 1), repeat=env.num_subtasks)
+        best = max(candidates, key=lambda a: free_network_reward(env, a))
+        return np.array(best, dtype=np.int64)
+
+
+class MaskedTableOraclePolicy(TableOraclePolicy):
+    """Masked table oracle (a reference): the table oracle restricted to the experts that
+    :func:`usable` allows with SAC's ``mask_min_snr_db``, local otherwise. What SAC would
+    get if it had learnt the whole table and nothing else about the network."""
+
+    name = "table-oracle-masked"
+
+    def __init__(self, min_snr_db: float = 15.0) -> None:
+        self.min_snr_db = min_snr_db
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        ok = np.concatenate([[True], usable(np.asarray(obs), env.num_experts, self.min_snr_db)])
+        candidates = itertools.product(np.flatnonzero(ok).tolist(), repeat=env.num_subtasks)
         best = max(candidates, key=lambda a: free_network_reward(env, a))
         return np.array(best, dtype=np.int64)
 
@@ -213,7 +237,10 @@ class AgentPolicy:
         return self.agent.act(obs[None], deterministic=self.deterministic)[0]
 
 
-BASELINES = ("random", "local", "greedy-snr", "quality-greedy", "table-oracle", "upper-bound")
+BASELINES = (
+    "random", "local", "greedy-snr", "quality-greedy", "table-oracle", "table-oracle-masked",
+    "upper-bound",
+)  # fmt: skip
 
 
 def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
@@ -228,6 +255,8 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
         return QualityGreedyPolicy()
     if name == "table-oracle":
         return TableOraclePolicy()
+    if name == "table-oracle-masked":
+        return MaskedTableOraclePolicy(**kwargs)
     if name == "upper-bound":
         return UpperBoundPolicy(**kwargs)
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")

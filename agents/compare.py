@@ -63,6 +63,7 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
 
     torch.set_num_threads(1)
     from agents.baselines import make_baseline
+    from agents.sac import SACConfig
     from agents.train import eval_seeds, evaluate, train
     from pybridge.env import EdgeMoEEnv
 
@@ -87,9 +88,11 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
         curves = curve.to_dict("records")
     else:
         env = EdgeMoEEnv(exp.env)
-        kwargs = (
-            {"max_candidates": exp.compare.oracle_candidates} if method == "upper-bound" else {}
-        )
+        kwargs: dict[str, Any] = {}
+        if method == "upper-bound":
+            kwargs = {"max_candidates": exp.compare.oracle_candidates}
+        elif method == "table-oracle-masked":  # the mask of this experiment's SAC
+            kwargs = {"min_snr_db": SACConfig.from_dict(exp.train.sac).mask_min_snr_db}
         policy = make_baseline(method, seed=seed, **kwargs)
         ev = evaluate(env, policy, eval_seeds(seed, exp.train.eval_episodes))
         env.close()

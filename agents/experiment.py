@@ -23,7 +23,8 @@ from pybridge.config import ConfigError, EnvConfig, load_config, read_yaml
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
-    "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle", "upper-bound",
+    "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle",
+    "table-oracle-masked", "upper-bound",
 )  # fmt: skip
 
 

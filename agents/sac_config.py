@@ -65,6 +65,14 @@ class SACConfig:
             "layout: not associated); such joint actions get probability 0"
         ),
     )
+    mask_min_snr_db: float = field(
+        default=15.0,
+        metadata=_h(
+            "with mask_unreachable, also never pick an expert last heard below this SNR "
+            "(dB): on the default scenario associated experts lost replies only below "
+            "15 dB observed SNR (bench/loss_vs_snr.py); -inf masks on association alone"
+        ),
+    )
     target_entropy_scale: float = field(
         default=0.5,
         metadata=_h(

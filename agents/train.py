@@ -35,7 +35,7 @@ import yaml
 from tqdm import tqdm
 
 import pybridge
-from agents.baselines import AgentPolicy, Policy, associated, run_episode
+from agents.baselines import AgentPolicy, Policy, run_episode, usable
 from agents.buffers import ReplayBuffer
 from agents.experiment import Experiment
 from agents.sac import DiscreteSAC, SACConfig
@@ -127,8 +127,8 @@ def train(
     heads, choices = eval_env.num_subtasks, eval_env.num_experts + 1
     obs_dim = int(eval_env.observation_space.shape[0])
     episode_tasks = eval_env.config.tasks.episode_tasks
-    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed,
-                        reachable=partial(associated, num_experts=choices - 1))  # fmt: skip
+    reachable = partial(usable, num_experts=choices - 1, min_snr_db=sac_cfg.mask_min_snr_db)
+    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed, reachable=reachable)
     buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
@@ -297,10 +297,10 @@ def load_agent(out: str | Path) -> DiscreteSAC:
     ckpt = torch.load(out / CHECKPOINT, weights_only=False)
     exp_env = yaml.safe_load((out / "experiment.yaml").read_text())["env"]
     env = EdgeMoEEnv(exp_env)
+    sac_cfg = SACConfig.from_dict(ckpt["sac"])
     agent = DiscreteSAC(
-        int(env.observation_space.shape[0]), env.num_subtasks, env.num_experts + 1,
-        SACConfig.from_dict(ckpt["sac"]),
-        reachable=partial(associated, num_experts=env.num_experts),
+        int(env.observation_space.shape[0]), env.num_subtasks, env.num_experts + 1, sac_cfg,
+        reachable=partial(usable, num_experts=env.num_experts, min_snr_db=sac_cfg.mask_min_snr_db),
     )  # fmt: skip
     env.close()
     agent.load_state_dict(ckpt["agent"])

@@ -195,6 +195,29 @@ def test_unreachable_experts_are_never_chosen(head) -> None:
     assert (off.act(obs[100:200]) > 0).any()  # without the mask they are drawn
 
 
+def test_experts_heard_below_the_mask_snr_are_never_chosen() -> None:
+    from functools import partial
+
+    import torch
+
+    from agents.baselines import usable
+
+    obs = np.zeros((200, 30), np.float32)
+    obs[:, 9:12] = 1.0  # all associated
+    obs[:, 0:3] = 20.0 / 40.0  # all heard at 20 dB ...
+    obs[:100, 1] = 14.0 / 40.0  # ... but expert 2 at 14 dB in the first half
+    ok = usable(obs, 3, min_snr_db=15.0)
+    assert ok.tolist() == [[True, False, True]] * 100 + [[True, True, True]] * 100
+    assert (usable(torch.as_tensor(obs), 3, 15.0).numpy() == ok).all()
+    assert usable(obs, 3).all()  # default threshold -inf: association alone
+    cfg = SACConfig(hidden=8, batch_size=8)
+    assert cfg.mask_min_snr_db == 15.0
+    agent = DiscreteSAC(30, 3, 4, cfg, seed=0,
+                        reachable=partial(usable, num_experts=3, min_snr_db=15.0))  # fmt: skip
+    acts = agent.act(obs)
+    assert not (acts[:100] == 2).any() and (acts[100:] == 2).any()
+
+
 def test_observation_normaliser_standardises() -> None:
     agent = DiscreteSAC(2, 1, 2, SACConfig(hidden=8))
     x = np.random.default_rng(0).normal([5.0, 0.5], [2.0, 0.03], size=(4000, 2))
@@ -304,6 +327,26 @@ def test_table_oracle_maximises_the_free_network_reward(env) -> None:
                          subtask_delay_s=task.compute_s)  # fmt: skip
         assert free_network_reward(env, a) == pytest.approx(env._reward(p, task, delivered)[0])
         obs, *_ = env.step(np.array(a))
+
+
+def test_masked_table_oracle_keeps_to_the_usable_experts(env) -> None:
+    from agents.baselines import MaskedTableOraclePolicy, TableOraclePolicy, usable
+
+    obs, _ = env.reset(seed=3)
+    checked = 0
+    for _ in range(3):
+        full = TableOraclePolicy().act(env, obs)
+        checked += int((full > 0).any())
+        assert (MaskedTableOraclePolicy(min_snr_db=-np.inf).act(env, obs) == full).all()
+        deaf = obs.copy()
+        deaf[full[full > 0][:1] - 1] = 0.0  # the first expert the oracle uses: heard at 0 dB
+        masked = MaskedTableOraclePolicy(min_snr_db=15.0).act(env, deaf)
+        allowed = np.concatenate([[True], usable(deaf, env.num_experts, 15.0)])
+        assert allowed[masked].all()
+        assert (
+            make_baseline("table-oracle-masked", min_snr_db=15.0).act(env, deaf) == masked
+        ).all()
+        obs, *_ = env.step(full)
 
 
 def test_upper_bound_beats_every_baseline_on_average(env) -> None:

@@ -1,0 +1,95 @@
+"""How often an offloaded reply is lost, by the SNR the user device last heard from the
+expert before sending (where SAC's ``mask_min_snr_db`` comes from, docs/agents.md).
+
+Runs a uniformly random policy on the default ns-3 scenario for ``--episodes`` episodes
+from env seeds 3,000,000 + i (disjoint from every training, pretraining and evaluation
+seed of ``netmoe train`` / ``compare``), and counts, per offloaded subtask, whether its
+reply arrived, binned by the observed SNR and split by association.
+
+    python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agents.baselines import associated, observed_snr_db
+from pybridge.env import EdgeMoEEnv
+from pybridge.paths import REPO_ROOT
+
+SEED_BASE = 3_000_000
+BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.inf]
+
+
+def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
+    """One row per (task, expert the task offloaded to): what was observed, what was lost."""
+    env = EdgeMoEEnv(config)
+    rng = np.random.default_rng(seed)
+    rows = []
+    try:
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=SEED_BASE + ep)
+            done = False
+            while not done:
+                snr = observed_snr_db(env, obs)
+                assoc = associated(obs, env.num_experts)
+                action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
+                obs, _, terminated, truncated, info = env.step(action)
+                done = terminated or truncated
+                effective = np.asarray(info["effective_assignment"])
+                for i in range(1, env.num_experts + 1):
+                    sent = action == i
+                    if sent.any():
+                        rows.append(
+                            {
+                                "episode": ep,
+                                "expert": i,
+                                "observed_snr_db": float(snr[i - 1]),
+                                "associated": bool(assoc[i - 1]),
+                                "sent": int(sent.sum()),
+                                "lost": int((sent & (effective == 0)).sum()),
+                                "distance_m": float(info["distance_m"][i - 1]),
+                            }
+                        )
+    finally:
+        env.close()
+    return pd.DataFrame(rows)
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Replies sent and lost per (associated, observed-SNR bin)."""
+    binned = rows.assign(snr_bin=pd.cut(rows.observed_snr_db, BINS, right=False))
+    table = binned.groupby(["associated", "snr_bin"], observed=True)[["sent", "lost"]].sum()
+    table["loss_rate"] = (table.lost / table.sent).round(3)
+    return table.reset_index()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random policy")
+    parser.add_argument("--out", type=Path, default=None, help="CSV of the raw rows")
+    args = parser.parse_args()
+    rows = collect(args.config, args.episodes, args.seed)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(args.out, index=False)
+    print(summarise(rows).to_string(index=False))
+    assoc = rows[rows.associated]
+    for threshold in (12.0, 13.0, 14.0, 15.0, 16.0):
+        below = assoc[assoc.observed_snr_db < threshold]
+        above = assoc[assoc.observed_snr_db >= threshold]
+        print(
+            f"associated, observed SNR < {threshold:4.1f} dB: lost {below.lost.sum()}/"
+            f"{below.sent.sum()}; >= {threshold:4.1f} dB: lost {above.lost.sum()}/"
+            f"{above.sent.sum()}"
+        )
+
+
+if __name__ == "__main__":
+    main()
