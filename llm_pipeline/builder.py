@@ -261,18 +261,33 @@ def _config_dict(cfg: TableConfig) -> dict[str, Any]:
     return d
 
 
+def _refingerprint(stored: Any) -> str | None:
+    """Fingerprint, under today's rule, of the config a manifest stores (None if unreadable)."""
+    if not isinstance(stored, dict):
+        return None
+    data = {k: v for k, v in stored.items() if k not in ("base_dir", "out")}
+    try:
+        return config_from_dict(data).fingerprint()
+    except (ConfigError, TypeError, ValueError):
+        return None
+
+
 def check_manifest(parts: Path, cfg: TableConfig, prompts: list[PromptSpec]) -> None:
     """Journals belong to one config: refuse to mix texts of another config."""
     manifest = parts / "manifest.json"
     fp = cfg.fingerprint()
     if manifest.is_file():
-        old = json.loads(manifest.read_text()).get("fingerprint")
-        if old != fp:
+        stored = json.loads(manifest.read_text())
+        old = stored.get("fingerprint")
+        if old == fp:
+            return
+        if _refingerprint(stored.get("config")) != fp:
             raise ConfigError(
                 f"{parts} holds texts of another config (fingerprint {old} != {fp}); "
                 "remove it or use --fresh"
             )
-        return
+        # Same texts, fingerprint written under an older rule (e.g. when the judge was
+        # still part of it): keep the journal and record today's fingerprint.
     parts.mkdir(parents=True, exist_ok=True)
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fp, "config": _config_dict(cfg)}, indent=1))

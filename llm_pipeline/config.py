@@ -95,8 +95,9 @@ class JudgeConfig:
     offline: str = field(
         default="offline-minilm-v3",
         metadata={
-            "help": "offline judge version: offline-minilm-v3 (judged the shipped table) or "
-            "offline-minilm-lm-v4 (met the 90% validation targets; docs/llm-pipeline.md)"
+            "help": "offline judge version: offline-minilm-v3 (embedding only, fast) or "
+            "offline-minilm-lm-v4 (met the 90% validation targets and judged the shipped "
+            "table, chosen in configs/table_default.yaml; docs/llm-pipeline.md)"
         },
     )
 

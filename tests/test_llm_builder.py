@@ -194,7 +194,7 @@ def test_offline_judge_version_is_chosen_by_the_config(tmp_path):
 
     embedder = HashEmbedder()
     default = make_judge(_cfg(tmp_path), embedder)
-    assert type(default) is OfflineJudge  # v3: what judged the shipped table
+    assert type(default) is OfflineJudge  # v3 unless the config names another
     v4 = _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-lm-v4"})
     assert type(make_judge(v4, embedder)) is OfflineLMJudge
     with pytest.raises(ConfigError, match="judge.offline must be one of"):
@@ -207,3 +207,22 @@ def test_judge_choice_keeps_the_journal_usable(tmp_path):
     v4 = _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-lm-v4"})
     assert v3.fingerprint() == v4.fingerprint()
     assert v3.fingerprint() != _cfg(tmp_path, seed=8).fingerprint()
+
+
+def test_journal_fingerprinted_under_an_older_rule_is_kept(tmp_path, fakes):
+    # A manifest written before the fingerprint rule changed (e.g. when it still hashed
+    # the judge) stores the same config: its texts are reused, not regenerated.
+    out = tmp_path / "t.parquet"
+    build_table(_cfg(tmp_path), out=out, progress=False)
+    manifest = journal_dir(out) / "manifest.json"
+    stored = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**stored, "fingerprint": "0123456789abcdef"}))
+    stats = build_table(_cfg(tmp_path), out=out, progress=False)
+    assert stats["generated_texts"] == 0
+    assert json.loads(manifest.read_text())["fingerprint"] == _cfg(tmp_path).fingerprint()
+    # ... but a stale fingerprint over another config is still refused
+    other = {**stored, "fingerprint": "0123456789abcdef"}
+    other["config"] = {**stored["config"], "seed": 99}
+    manifest.write_text(json.dumps(other))
+    with pytest.raises(ConfigError, match="another config"):
+        build_table(_cfg(tmp_path), out=out, progress=False)
