@@ -221,7 +221,10 @@ def train(
                     rewards.append(r)
                     quality.append(info["quality"])
                     tx.append(info["tx_cost"])
-                    if global_step >= sac_cfg.learning_starts:
+                    # learn only from a buffer holding a batch: right after the switch to
+                    # ns-3 it holds a handful of transitions, which would be resampled
+                    # over and over
+                    if global_step >= sac_cfg.learning_starts and len(buffer) >= sac_cfg.batch_size:
                         for _ in range(sac_cfg.updates_per_step):
                             metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
             except BridgeError as exc:

@@ -211,13 +211,13 @@ def test_compare_writes_figures_and_table(experiment, tmp_path) -> None:
     summary = pd.read_csv(out / "summary.csv")
     assert summary["method"].tolist() == [
         "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle",
-        "upper-bound"]  # fmt: skip
+        "table-oracle-masked", "upper-bound"]  # fmt: skip
     assert (summary["seeds"] == 2).all()
     assert summary["final_reward_ci95"].notna().all()
     ub = summary.set_index("method")["final_reward"]
     assert ub["upper-bound"] == ub.max()
     runs = pd.read_csv(out / "runs.csv")
-    assert len(runs) == 14 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
+    assert len(runs) == 16 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
     for png in ("reward_vs_epoch.png", "mean_final_reward.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
