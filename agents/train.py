@@ -18,11 +18,13 @@ Outputs in ``out/``: ``checkpoint.pt``, ``epochs.csv|parquet`` (one row per epoc
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from tqdm import tqdm
 import pybridge
 from agents.baselines import AgentPolicy, Policy, run_episode, usable
 from agents.buffers import ReplayBuffer
-from agents.experiment import Experiment
+from agents.experiment import Experiment, ExperimentError
 from agents.sac import DiscreteSAC, SACConfig
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
@@ -88,6 +90,19 @@ def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.Vecto
     )
 
 
+def run_fingerprint(exp: Experiment) -> str:
+    """What a checkpoint must match to be resumed: the env, the training settings except
+    how long to train and how often to evaluate and save, and the quality table's bytes
+    (a re-scored table at the same path is another experiment)."""
+    train_cfg = {k: v for k, v in asdict(exp.train).items()
+                 if k not in ("epochs", "eval_every", "checkpoint_every")}  # fmt: skip
+    digest = hashlib.sha256(
+        json.dumps({"env": exp.env, "train": train_cfg}, sort_keys=True, default=str).encode()
+    )
+    digest.update(exp.env_config().tasks.table_path().read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _atomic_write(frame: pd.DataFrame, stem: Path) -> None:
     for suffix in (".csv", ".parquet"):
         tmp = stem.with_suffix(suffix + ".tmp")
@@ -120,6 +135,15 @@ def train(
     tc = exp.train
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CHECKPOINT
+    fingerprint = run_fingerprint(exp)
+    ckpt = torch.load(ckpt_path, weights_only=False) if resume and ckpt_path.exists() else None
+    if ckpt is not None and ckpt.get("fingerprint", fingerprint) != fingerprint:
+        # (checkpoints written before fingerprints existed have none and are resumed)
+        raise ExperimentError(
+            f"{out} holds a checkpoint of another experiment or quality table "
+            f"({ckpt['fingerprint']} != {fingerprint}); use another --out or remove it"
+        )
     (out / "experiment.yaml").write_text(yaml.safe_dump(exp.to_dict(), sort_keys=False))
     sac_cfg = SACConfig.from_dict(tc.sac)
 
@@ -135,9 +159,7 @@ def train(
     epoch_rows: list[dict[str, Any]] = []
     eval_rows: list[dict[str, Any]] = []
 
-    ckpt_path = out / CHECKPOINT
-    if resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, weights_only=False)
+    if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         buffer.load_state_dict(ckpt["buffer"])
         rng.bit_generator.state = ckpt["rng"]
@@ -159,6 +181,7 @@ def train(
             "epoch_rows": epoch_rows,
             "eval_rows": eval_rows,
             "sac": sac_cfg.to_dict(),
+            "fingerprint": fingerprint,
         }
         torch.save(state, out / (CHECKPOINT + ".tmp"))
         os.replace(out / (CHECKPOINT + ".tmp"), ckpt_path)

@@ -87,6 +87,43 @@ def test_killed_run_resumes_with_nothing_lost(experiment, tmp_path) -> None:
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_checkpoint_of_another_experiment_or_table_is_not_resumed(
+    experiment, tmp_path, table_path
+) -> None:
+    exp = yaml.safe_load(experiment.read_text())
+    exp["train"].update(epochs=2, eval_every=2, checkpoint_every=2)
+    table = pd.read_parquet(table_path)
+    own_table = tmp_path / "table.parquet"
+    table.to_parquet(own_table)
+    exp["env"]["tasks"]["table"] = str(own_table)
+    path, out = tmp_path / "short.yaml", tmp_path / "run"
+    path.write_text(yaml.safe_dump(exp))
+    assert netmoe("train", "--config", str(path), "--out", str(out)).returncode == 0
+    written = (out / "experiment.yaml").read_text()
+    # longer training of the same experiment resumes (2 more epochs, not 4)
+    exp["train"].update(epochs=4)
+    path.write_text(yaml.safe_dump(exp))
+    longer = netmoe("train", "--config", str(path), "--out", str(out), "-v")
+    assert longer.returncode == 0 and "resuming" in longer.stderr
+    assert pd.read_csv(out / "epochs.csv")["epoch"].tolist() == [1, 2, 3, 4]
+    written = (out / "experiment.yaml").read_text()
+    # another agent setting, or the same table path with other scores: refused, one line
+    exp["train"]["sac"]["hidden"] = 32
+    path.write_text(yaml.safe_dump(exp))
+    other = netmoe("train", "--config", str(path), "--out", str(out))
+    assert other.returncode == 2
+    assert "holds a checkpoint of another experiment or quality table" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
+    exp["train"]["sac"]["hidden"] = 16
+    path.write_text(yaml.safe_dump(exp))
+    table["score"] = table["score"] * 0.5  # re-scored in place
+    table.to_parquet(own_table)
+    rescored = netmoe("train", "--config", str(path), "--out", str(out))
+    assert rescored.returncode == 2 and "another experiment" in rescored.stderr
+    assert (out / "experiment.yaml").read_text() == written  # nothing overwritten
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 4
+
+
 def test_pretraining_phase_then_training_and_resume(experiment, tmp_path) -> None:
     """3 epochs on the pretraining backend, then 4 on the env's own: evaluations only on
     the env's own backend (epoch 0 = right after pretraining); a run killed after the
