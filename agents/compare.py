@@ -218,7 +218,7 @@ def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: P
            capsize=3, label="mean reward")  # fmt: skip
     ax.bar(x + 0.2, summary["final_reward"], 0.4, yerr=summary["final_reward_ci95"].fillna(0),
            capsize=3, label="final reward")  # fmt: skip
-    ax.set_xticks(x, summary["method"], rotation=20)
+    ax.set_xticks(x, summary["method"], rotation=25, ha="right")
     ax.set_ylabel("mean reward per task")
     ax.set_title("Mean and final reward per method (95% CI over seeds)")
     ax.legend(fontsize=8)
