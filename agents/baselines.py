@@ -77,10 +77,8 @@ class GreedySNRPolicy:
         self.min_snr_db = min_snr_db
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        n = env.num_experts
         snr = observed_snr_db(env, obs)
-        reachable = associated(np.asarray(obs), n)
-        snr = np.where(reachable & (snr >= self.min_snr_db), snr, -np.inf)
+        snr = np.where(usable(np.asarray(obs), env.num_experts, self.min_snr_db), snr, -np.inf)
         if not np.isfinite(snr).any():
             return np.zeros(env.num_subtasks, dtype=np.int64)
         return np.full(env.num_subtasks, int(np.argmax(snr)) + 1, dtype=np.int64)
@@ -106,7 +104,12 @@ class TableOraclePolicy:
     name = "table-oracle"
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        candidates = itertools.product(range(env.num_experts + 1), repeat=env.num_subtasks)
+        return self._best(env, range(env.num_experts + 1))
+
+    @staticmethod
+    def _best(env: EdgeMoEEnv, devices: Any) -> np.ndarray:
+        """The joint action over ``devices`` (0 = local) with the best free-network reward."""
+        candidates = itertools.product(devices, repeat=env.num_subtasks)
         best = max(candidates, key=lambda a: free_network_reward(env, a))
         return np.array(best, dtype=np.int64)
 
@@ -123,9 +126,7 @@ class MaskedTableOraclePolicy(TableOraclePolicy):
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
         ok = np.concatenate([[True], usable(np.asarray(obs), env.num_experts, self.min_snr_db)])
-        candidates = itertools.product(np.flatnonzero(ok).tolist(), repeat=env.num_subtasks)
-        best = max(candidates, key=lambda a: free_network_reward(env, a))
-        return np.array(best, dtype=np.int64)
+        return self._best(env, np.flatnonzero(ok).tolist())
 
 
 class UpperBoundPolicy:

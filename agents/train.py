@@ -90,6 +90,14 @@ def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.Vecto
     )
 
 
+def make_agent(env: EdgeMoEEnv, config: SACConfig, seed: int = 0) -> DiscreteSAC:
+    """A fresh agent sized for ``env``, masking the experts ``usable`` rules out."""
+    n = env.num_experts
+    reachable = partial(usable, num_experts=n, min_snr_db=config.mask_min_snr_db)
+    obs_dim = int(env.observation_space.shape[0])
+    return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable)
+
+
 def run_fingerprint(exp: Experiment) -> str:
     """What a checkpoint must match to be resumed: the env, the training settings except
     how long to train and how often to evaluate and save, and the quality table's bytes
@@ -151,8 +159,7 @@ def train(
     heads, choices = eval_env.num_subtasks, eval_env.num_experts + 1
     obs_dim = int(eval_env.observation_space.shape[0])
     episode_tasks = eval_env.config.tasks.episode_tasks
-    reachable = partial(usable, num_experts=choices - 1, min_snr_db=sac_cfg.mask_min_snr_db)
-    agent = DiscreteSAC(obs_dim, heads, choices, sac_cfg, seed=tc.seed, reachable=reachable)
+    agent = make_agent(eval_env, sac_cfg, seed=tc.seed)
     buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
@@ -323,11 +330,7 @@ def load_agent(out: str | Path) -> DiscreteSAC:
     ckpt = torch.load(out / CHECKPOINT, weights_only=False)
     exp_env = yaml.safe_load((out / "experiment.yaml").read_text())["env"]
     env = EdgeMoEEnv(exp_env)
-    sac_cfg = SACConfig.from_dict(ckpt["sac"])
-    agent = DiscreteSAC(
-        int(env.observation_space.shape[0]), env.num_subtasks, env.num_experts + 1, sac_cfg,
-        reachable=partial(usable, num_experts=env.num_experts, min_snr_db=sac_cfg.mask_min_snr_db),
-    )  # fmt: skip
+    agent = make_agent(env, SACConfig.from_dict(ckpt["sac"]))
     env.close()
     agent.load_state_dict(ckpt["agent"])
     return agent
