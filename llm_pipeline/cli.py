@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     v.add_argument(
         "--judge",
         default="offline-minilm-v3",
-        help="offline judge version: offline-minilm-v3 (default, judged the shipped table) "
-        "or offline-minilm-lm-v4 (adds the SmolLM2 coherence term)",
+        help="offline judge version: offline-minilm-v3 (default, embedding only) or "
+        "offline-minilm-lm-v4 (adds the SmolLM2 coherence term; judged the shipped table)",
     )
     v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
 
