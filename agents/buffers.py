@@ -22,6 +22,11 @@ class ReplaySample(NamedTuple):
     dones: np.ndarray  # (B,) float32: 1 where the next state has no value (terminated)
 
 
+def concat(*samples: ReplaySample) -> ReplaySample:
+    """One batch made of several (e.g. drawn from two buffers)."""
+    return ReplaySample(*(np.concatenate(parts) for parts in zip(*samples, strict=True)))
+
+
 class ReplayBuffer:
     """A ring buffer of (obs, action, reward, next_obs, done) transitions.
 

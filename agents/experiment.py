@@ -78,6 +78,15 @@ class TrainConfig:
         default=True,
         metadata=_h("keep the pretraining transitions in replay when switching backends"),
     )
+    pretrain_replay_share: float = field(
+        default=0.0,
+        metadata=_h(
+            "with pretrain_keep_buffer, the share of every batch after the switch drawn "
+            "from the pretraining transitions, the rest from the env's own (0.5: the "
+            "symmetric sampling of Ball et al., RLPD, ICML 2023); 0 samples all kept "
+            "transitions uniformly"
+        ),
+    )
 
 
 @dataclass
@@ -157,6 +166,9 @@ def _section(cls: type, data: Any, name: str, source: str) -> Any:
     obj = cls(**data)
     for f in fields(cls):
         value, default = getattr(obj, f.name), getattr(cls(), f.name)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # YAML `0` for a float field
+            setattr(obj, f.name, value)
         if isinstance(default, bool) != isinstance(value, bool) or not isinstance(
             value, type(default)
         ):
@@ -215,6 +227,8 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
             raise ExperimentError(f"{name}: train.{f}: must be >= 1")
     if train.pretrain_backend not in ("", "ns3", "shannon"):
         raise ExperimentError(f"{name}: train.pretrain_backend: must be '', 'ns3' or 'shannon'")
+    if not 0.0 <= train.pretrain_replay_share < 1.0:
+        raise ExperimentError(f"{name}: train.pretrain_replay_share: must be in [0, 1)")
     if train.pretrain_epochs and not train.pretrain_backend:
         raise ExperimentError(f"{name}: train.pretrain_epochs needs train.pretrain_backend")
     try:

@@ -38,8 +38,8 @@ from tqdm import tqdm
 
 import pybridge
 from agents.baselines import AgentPolicy, Policy, run_episode, usable
-from agents.buffers import ReplayBuffer
-from agents.experiment import Experiment, ExperimentError
+from agents.buffers import ReplayBuffer, concat
+from agents.experiment import Experiment, ExperimentError, TrainConfig
 from agents.sac import DiscreteSAC, SACConfig
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
@@ -161,6 +161,11 @@ def train(
     episode_tasks = eval_env.config.tasks.episode_tasks
     agent = make_agent(eval_env, sac_cfg, seed=tc.seed)
     buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+    # after the switch with pretrain_replay_share: the pretraining transitions, replayed
+    # beside (not among) the env's own
+    prior: ReplayBuffer | None = None
+    share = tc.pretrain_replay_share if pre_epochs(tc) and tc.pretrain_keep_buffer else 0.0
+    from_prior = round(share * sac_cfg.batch_size)
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
     epoch_rows: list[dict[str, Any]] = []
@@ -169,6 +174,9 @@ def train(
     if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         buffer.load_state_dict(ckpt["buffer"])
+        if ckpt.get("prior") is not None:
+            prior = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+            prior.load_state_dict(ckpt["prior"])
         rng.bit_generator.state = ckpt["rng"]
         start_epoch, global_step, wall = ckpt["epoch"], ckpt["global_step"], ckpt["wall_s"]
         epoch_rows, eval_rows = ckpt["epoch_rows"], ckpt["eval_rows"]
@@ -184,6 +192,7 @@ def train(
             "wall_s": wall,
             "agent": agent.state_dict(),
             "buffer": buffer.state_dict(),
+            "prior": prior.state_dict() if prior is not None else None,
             "rng": rng.bit_generator.state,
             "epoch_rows": epoch_rows,
             "eval_rows": eval_rows,
@@ -194,7 +203,7 @@ def train(
         os.replace(out / (CHECKPOINT + ".tmp"), ckpt_path)
 
     writer = _summary_writer(out / "tb", purge_step=global_step)
-    pre = tc.pretrain_epochs if tc.pretrain_backend else 0
+    pre = pre_epochs(tc)
     total = pre + tc.epochs
     envs: gym.vector.VectorEnv | None = None
     envs_pretrain: bool | None = None
@@ -228,6 +237,8 @@ def train(
                 agent.norm.carry(tc.pretrain_norm_carry)
                 if not tc.pretrain_keep_buffer:
                     buffer.clear()
+                elif from_prior:
+                    prior, buffer = buffer, ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
             num_envs = envs.num_envs
             t0 = time.perf_counter()
             seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
@@ -251,12 +262,16 @@ def train(
                     rewards.append(r)
                     quality.append(info["quality"])
                     tx.append(info["tx_cost"])
-                    # learn only from a buffer holding a batch: right after the switch to
-                    # ns-3 it holds a handful of transitions, which would be resampled
-                    # over and over
-                    if global_step >= sac_cfg.learning_starts and len(buffer) >= sac_cfg.batch_size:
+                    # learn only once the buffer holds its part of a batch: right after the
+                    # switch to ns-3 it holds a handful of transitions, which would be
+                    # resampled over and over
+                    own = sac_cfg.batch_size - (from_prior if prior is not None else 0)
+                    if global_step >= sac_cfg.learning_starts and len(buffer) >= own:
                         for _ in range(sac_cfg.updates_per_step):
-                            metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
+                            batch = buffer.sample(own, rng)
+                            if prior is not None:
+                                batch = concat(prior.sample(from_prior, rng), batch)
+                            metrics.append(agent.update(batch))
             except BridgeError as exc:
                 # a scenario process died mid-epoch (a simulator bug, not the agent's): the
                 # transitions before it stay in replay, the epoch row says so, and the next
@@ -307,6 +322,11 @@ def train(
     return TrainResult(
         out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
     )
+
+
+def pre_epochs(tc: TrainConfig) -> int:
+    """Pretraining epochs of a run (0 without a pretraining backend)."""
+    return tc.pretrain_epochs if tc.pretrain_backend else 0
 
 
 def _close_quietly(envs: gym.vector.VectorEnv) -> None:

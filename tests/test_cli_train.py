@@ -151,6 +151,64 @@ def test_pretraining_phase_then_training_and_resume(experiment, tmp_path) -> Non
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_pretraining_transitions_replayed_beside_the_env_own(
+    experiment, tmp_path, monkeypatch
+) -> None:
+    """pretrain_replay_share 0.5: after the switch every batch is half pretraining
+    transitions, half the env's own; both buffers are checkpointed, and a run killed
+    after the switch resumes to the same result."""
+    import numpy as np
+
+    import agents.train as train_mod
+    from agents.experiment import load_experiment
+
+    exp = yaml.safe_load(experiment.read_text())
+    exp["train"].update(epochs=4, eval_every=2, checkpoint_every=2, pretrain_backend="shannon",
+                        pretrain_epochs=3, pretrain_num_envs=3, pretrain_keep_buffer=True,
+                        pretrain_replay_share=0.5)  # fmt: skip
+    path = tmp_path / "share.yaml"
+    path.write_text(yaml.safe_dump(exp))
+
+    batches, draws = [], []
+    real_update, real_sample = train_mod.DiscreteSAC.update, train_mod.ReplayBuffer.sample
+
+    def spy_update(self, batch):
+        batches.append(batch.obs.copy())
+        return real_update(self, batch)
+
+    def spy_sample(self, batch_size, rng):
+        draws.append((len(self), batch_size))  # (transitions held, drawn)
+        return real_sample(self, batch_size, rng)
+
+    monkeypatch.setattr(train_mod.DiscreteSAC, "update", spy_update)
+    monkeypatch.setattr(train_mod.ReplayBuffer, "sample", spy_sample)
+    res = train_mod.train(load_experiment(path), tmp_path / "whole", progress=False)
+    ckpt = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
+    prior, own = ckpt["prior"]["obs"], ckpt["buffer"]["obs"]
+    assert len(prior) == 45 and len(own) == 40  # 3 x 3 x 5 pretraining, 4 x 2 x 5 own
+    rows = lambda a: {r.tobytes() for r in a}  # noqa: E731
+    for obs in batches[-20:]:  # the last epoch: 5 steps x 4 updates
+        assert rows(obs[:8]) <= rows(prior) and rows(obs[8:]) <= rows(own)
+    # pretraining draws whole batches; after the switch, 8 from the 45 pretraining
+    # transitions and 8 from the env's own, which learning waits for
+    switch = next(i for i, (_, n) in enumerate(draws) if n == 8)
+    assert switch and all(n == 16 for _, n in draws[:switch])
+    after = draws[switch:]
+    assert all(8 <= held <= 40 and n == 8 for held, n in after[0::2])  # the env's own
+    assert after[1::2] == [(45, 8)] * (len(after) // 2)
+    assert np.isfinite(res.evals["reward"]).all()
+
+    crashed = tmp_path / "crashed"
+    killed = netmoe("train", "--config", str(path), "--out", str(crashed),
+                    "--kill-after-epoch", "5")  # fmt: skip
+    assert killed.returncode == -9
+    assert netmoe("train", "--config", str(path), "--out", str(crashed)).returncode == 0
+    for name in ("epochs", "evals"):
+        a = pd.read_parquet(tmp_path / "whole" / f"{name}.parquet").drop(columns="wall_s")
+        b = pd.read_parquet(crashed / f"{name}.parquet").drop(columns="wall_s")
+        pd.testing.assert_frame_equal(a, b)
+
+
 def test_training_survives_a_dying_scenario(experiment, tmp_path, monkeypatch) -> None:
     """A scenario process that dies mid-epoch cuts that epoch short (marked in epochs.csv);
     the next epoch starts fresh environments."""
@@ -307,6 +365,7 @@ def test_bad_input_is_one_line_error(experiment, args, message) -> None:
     [
         ("train: {epochs: 'many'}\n", "train.epochs: expected int"),
         ("train: {sac: {gama: 0.9}}\n", "unknown sac setting"),
+        ("train: {pretrain_replay_share: 1}\n", "pretrain_replay_share: must be in [0, 1)"),
         ("compare: {methods: [sac, oracle]}\n", "unknown ['oracle']"),
         ("env: {reward: {w_time: -1}}\n", "reward.w_time"),
         ("trian: {}\n", "unknown section"),

@@ -1,0 +1,163 @@
+"""Try a change to the SAC recipe on training seeds that no reported evaluation uses.
+
+How the defaults in agents/sac_config.py and configs/experiment_default.yaml were
+chosen (docs/results.md, "Choosing the recipe"). Two measurements:
+
+- ``--mode ns3`` (default): ``netmoe train`` with the experiment's recipe and the
+  ``--set`` overrides on each of ``--seeds`` (default 8-15; the default compare reports
+  seeds 0-7, whose evaluation episodes are other env seeds), two runs at a time. Prints
+  the greedy evaluation reward per seed and epoch; with ``--against`` (another probe's
+  ``evals.csv``), the paired difference of the final rewards with a 95% t interval.
+- ``--mode regret``: only the pretraining (the experiment's ``pretrain_epochs`` x
+  ``pretrain_num_envs`` episodes on ``pretrain_backend``), then the *table regret* of the
+  greedy policy on 10 episodes of that backend from env seeds 4,000,000 + i: per task,
+  the free-network reward (fused judge score minus compute cost) of the best action
+  SAC's mask allows, minus that of the action SAC picks. 0 = the table is learnt.
+
+    python bench/sac_probe.py --name default --mode regret --seeds 8 9 10 11
+    python bench/sac_probe.py --name gamma0 --mode regret --seeds 8 9 10 11 --set sac.gamma=0
+    python bench/sac_probe.py --name keep --set train.pretrain_keep_buffer=true \\
+        --against runs/probe/default/evals.csv
+
+``--set key=value`` takes ``train.<field>`` or ``sac.<field>`` (YAML values), applied
+over ``--config`` (default configs/experiment_default.yaml). Runs go to
+``runs/probe/<name>/seed<S>`` (a finished run is reused), tables to
+``runs/probe/<name>/evals.csv`` or ``regret.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from agents.experiment import Experiment, deep_merge, load_experiment  # noqa: E402
+from pybridge.config import read_yaml  # noqa: E402
+
+REGRET_SEED_BASE = 4_000_000  # disjoint from every train/pretrain/eval seed and bench/
+
+
+def with_overrides(config: str, sets: list[str]) -> Experiment:
+    """The experiment file with ``train.x=v`` / ``sac.x=v`` overrides merged in."""
+    over: dict[str, Any] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not sep or section not in ("train", "sac") or not name:
+            raise SystemExit(
+                f"sac_probe: error: --set wants train.<field>=v or sac.<field>=v: {item!r}"
+            )
+        path = ["train", name] if section == "train" else ["train", "sac", name]
+        node = over
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = yaml.safe_load(value)
+    return load_experiment(deep_merge(read_yaml(REPO / config), over))
+
+
+def ns3_job(exp: Experiment, out: Path) -> pd.DataFrame:
+    from agents.train import train
+
+    return train(exp, out, progress=False).evals
+
+
+def regret_job(exp: Experiment, out: Path, episodes: int) -> dict[str, float]:
+    """Pretraining alone, then the greedy policy's table regret on fresh episodes."""
+    from agents.baselines import MaskedTableOraclePolicy, free_network_reward
+    from agents.sac import SACConfig
+    from agents.train import train
+    from pybridge.env import EdgeMoEEnv
+
+    tc = exp.train
+    exp = exp.with_env({"backend": tc.pretrain_backend})
+    tc = replace(
+        tc, pretrain_backend="", pretrain_epochs=0, epochs=tc.pretrain_epochs,
+        num_envs=tc.pretrain_num_envs, vector="sync", eval_every=10**9, checkpoint_every=10**9,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    agent = train(replace(exp, train=tc), out, progress=False).agent
+    wall = time.perf_counter() - t0
+    env = EdgeMoEEnv(exp.env)
+    oracle = MaskedTableOraclePolicy(SACConfig.from_dict(tc.sac).mask_min_snr_db)
+    regret = []
+    try:
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=REGRET_SEED_BASE + ep)
+            done = False
+            while not done:
+                action = agent.act(obs[None], deterministic=True)[0]
+                best = oracle.act(env, obs)
+                regret.append(free_network_reward(env, tuple(best))
+                              - free_network_reward(env, tuple(action)))  # fmt: skip
+                obs, _, _, done, _ = env.step(action)
+    finally:
+        env.close()
+    r = np.array(regret)
+    return {"seed": tc.seed, "regret": r.mean(), "suboptimal_share": (r > 1e-9).mean(),
+            "pretrain_wall_s": wall}  # fmt: skip
+
+
+def t_interval(x: np.ndarray) -> float:
+    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", required=True, help="runs/probe/<name>")
+    parser.add_argument("--mode", choices=["ns3", "regret"], default="ns3")
+    parser.add_argument("--config", default="configs/experiment_default.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8, 16)))
+    parser.add_argument("--episodes", type=int, default=10, help="regret episodes per seed")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--against", help="evals.csv of another ns3 probe: paired difference")
+    args = parser.parse_args()
+
+    base = with_overrides(args.config, args.set)
+    out = REPO / "runs" / "probe" / args.name
+    exps = [replace(base, train=replace(base.train, seed=s)) for s in args.seeds]
+    dirs = [out / f"seed{s}" for s in args.seeds]
+    with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
+        if args.mode == "regret":
+            rows = list(pool.map(regret_job, exps, dirs, [args.episodes] * len(exps)))
+        else:
+            frames = list(pool.map(ns3_job, exps, dirs))
+    print(f"{args.name}: {' '.join(args.set) or '(recipe as in the config)'}")
+    if args.mode == "regret":
+        table = pd.DataFrame(rows)
+        table.to_csv(out / "regret.csv", index=False)
+        print(table.round(3).to_string(index=False))
+        print(
+            f"mean regret {table.regret.mean():.3f}, suboptimal share "
+            f"{table.suboptimal_share.mean():.2f}, pretraining {table.pretrain_wall_s.mean():.0f} s"
+        )
+        return 0
+    evals = pd.concat(frames)
+    evals.to_csv(out / "evals.csv", index=False)
+    table = evals.pivot(index="epoch", columns="seed", values="reward")
+    table["mean"] = table.mean(axis=1)
+    print(table.round(3).to_string())
+    if args.against:
+        ref = pd.read_csv(args.against)
+        final = lambda e: e[e.epoch == e.epoch.max()].set_index("seed").reward  # noqa: E731
+        diff = (final(evals) - final(ref)).dropna().to_numpy()
+        print(f"final reward minus {args.against}: {diff.mean():+.3f} ± {t_interval(diff):.3f} "
+              f"(95% t, {len(diff)} seeds, {int((diff > 0).sum())} positive)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
