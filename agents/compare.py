@@ -16,6 +16,7 @@ import logging
 import math
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -117,36 +118,50 @@ def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
     return {"row": {"method": method, "seed": seed, "error": message}, "curves": []}
 
 
+def run_isolated(
+    fn: Callable[..., dict[str, Any]],
+    calls: list[tuple[Any, ...]],
+    workers: int,
+    failed: Callable[[tuple[Any, ...], BaseException], dict[str, Any]],
+    name: Callable[[tuple[Any, ...]], str] = str,
+) -> list[dict[str, Any]]:
+    """``fn(*call)`` for every call, in this process (``workers`` <= 1) or in a pool of
+    ``workers`` spawned processes; results in the order of ``calls``.
+
+    A call whose simulation fails (``BridgeError``: a scenario process died) gives
+    ``failed(call, exc)`` and the others go on; any other exception (a bug, a bad
+    config) stops everything."""
+    from pybridge.bridge import BridgeError
+
+    def outcome(call: tuple[Any, ...], get: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return get()
+        except BridgeError as exc:
+            return failed(call, exc)
+
+    if workers <= 1:
+        return [outcome(call, lambda call=call: fn(*call)) for call in calls]
+    # spawn: a clean interpreter per worker (no forked torch or scenario state)
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(fn, *call) for call in calls]
+        results = []
+        for call, fut in zip(calls, futures, strict=True):
+            results.append(outcome(call, fut.result))
+            log.info("done: %s", name(call))
+        return results
+
+
 def run_jobs(
     exp: Experiment, jobs: list[tuple[str, int]], out: Path, workers: int, progress: bool
 ) -> list[dict[str, Any]]:
-    """Run jobs in a pool of ``workers`` processes (in this process if workers == 1).
-
-    A job whose simulation fails (``BridgeError``: a scenario process died during an
-    evaluation) becomes a row with an ``error`` and the others go on; any other
-    exception (a bug, a bad config) stops the comparison."""
-    from pybridge.bridge import BridgeError
-
-    if workers <= 1:
-        results = []
-        for m, s in jobs:
-            try:
-                results.append(run_job(exp, m, s, str(out), progress))
-            except BridgeError as exc:
-                results.append(_failed(m, s, exc))
-        return results
-    # spawn: a clean interpreter per worker (no forked torch or scenario state)
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_job, exp, m, s, str(out), False) for m, s in jobs]
-        results = []
-        for (m, s), fut in zip(jobs, futures, strict=True):
-            try:
-                results.append(fut.result())
-            except BridgeError as exc:
-                results.append(_failed(m, s, exc))
-            log.info("done: %s seed %d", m, s)
-        return results
+    """Every (method, seed) job (``run_isolated``: a job whose scenario died becomes a
+    row with an ``error``); progress bars only when run in this process."""
+    calls = [(exp, m, s, str(out), progress and workers <= 1) for m, s in jobs]
+    return run_isolated(
+        run_job, calls, workers,
+        failed=lambda call, exc: _failed(call[1], call[2], exc),
+        name=lambda call: f"{call[1]} seed {call[2]}",
+    )  # fmt: skip
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -304,31 +319,18 @@ def cross_model(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from pybridge.bridge import BridgeError
-
     jobs = [(seed, b) for b in train_backends for seed in range(exp.compare.seeds)]
 
-    def failed(seed: int, backend: str, exc: BaseException) -> dict[str, Any]:
+    def failed(call: tuple[Any, ...], exc: BaseException) -> dict[str, Any]:
+        seed, backend = call[1], call[2]
         row = _failed(f"sac trained on {backend}", seed, exc)["row"]
         return {"seed": seed, "trained_on": backend, "evaluated_on": eval_backend,
                 "error": row["error"]}  # fmt: skip
 
-    rows = []
-    if exp.compare.workers <= 1:
-        for s, b in jobs:
-            try:
-                rows.append(_cross_job(exp, s, b, eval_backend, str(out), progress))
-            except BridgeError as exc:
-                rows.append(failed(s, b, exc))
-    else:
-        with ProcessPoolExecutor(exp.compare.workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_cross_job, exp, s, b, eval_backend, str(out), False)
-                       for s, b in jobs]  # fmt: skip
-            for (s, b), fut in zip(jobs, futures, strict=True):
-                try:
-                    rows.append(fut.result())
-                except BridgeError as exc:
-                    rows.append(failed(s, b, exc))
+    workers = exp.compare.workers
+    calls = [(exp, s, b, eval_backend, str(out), progress and workers <= 1) for s, b in jobs]
+    rows = run_isolated(_cross_job, calls, workers, failed,
+                        name=lambda call: f"trained on {call[2]} seed {call[1]}")  # fmt: skip
     every = pd.DataFrame(rows)
     every.to_csv(out / "cross_model.csv", index=False)
     # a job whose scenario died stays in cross_model.csv (column error), not in the stats
