@@ -39,7 +39,7 @@ from tqdm import tqdm
 import pybridge
 from agents.baselines import AgentPolicy, Policy, run_episode, usable
 from agents.buffers import ReplayBuffer, concat
-from agents.experiment import Experiment, ExperimentError, TrainConfig
+from agents.experiment import Experiment, ExperimentError
 from agents.sac import DiscreteSAC, SACConfig
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
@@ -164,7 +164,8 @@ def train(
     # after the switch with pretrain_replay_share: the pretraining transitions, replayed
     # beside (not among) the env's own
     prior: ReplayBuffer | None = None
-    share = tc.pretrain_replay_share if pre_epochs(tc) and tc.pretrain_keep_buffer else 0.0
+    pre = tc.pretrain_epochs if tc.pretrain_backend else 0
+    share = tc.pretrain_replay_share if pre and tc.pretrain_keep_buffer else 0.0
     from_prior = round(share * sac_cfg.batch_size)
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
@@ -203,7 +204,6 @@ def train(
         os.replace(out / (CHECKPOINT + ".tmp"), ckpt_path)
 
     writer = _summary_writer(out / "tb", purge_step=global_step)
-    pre = pre_epochs(tc)
     total = pre + tc.epochs
     envs: gym.vector.VectorEnv | None = None
     envs_pretrain: bool | None = None
@@ -322,11 +322,6 @@ def train(
     return TrainResult(
         out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
     )
-
-
-def pre_epochs(tc: TrainConfig) -> int:
-    """Pretraining epochs of a run (0 without a pretraining backend)."""
-    return tc.pretrain_epochs if tc.pretrain_backend else 0
 
 
 def _close_quietly(envs: gym.vector.VectorEnv) -> None:
