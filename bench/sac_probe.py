@@ -19,8 +19,8 @@ chosen (docs/results.md, "Choosing the recipe"). Two measurements:
     python bench/sac_probe.py --name keep --set train.pretrain_keep_buffer=true \\
         --against runs/probe/default/evals.csv
 
-``--set key=value`` takes ``train.<field>`` or ``sac.<field>`` (YAML values), applied
-over ``--config`` (default configs/experiment_default.yaml). Runs go to
+``--set key=value`` takes ``train.<field>``, ``sac.<field>`` or ``env.<path>`` (e.g.
+``env.shannon.link_energy_j``; YAML values), applied over ``--config`` (default configs/experiment_default.yaml). Runs go to
 ``runs/probe/<name>/seed<S>`` (a finished run is reused), tables to
 ``runs/probe/<name>/evals.csv`` or ``regret.csv``.
 """
@@ -51,16 +51,19 @@ REGRET_SEED_BASE = 4_000_000  # disjoint from every train/pretrain/eval seed and
 
 
 def with_overrides(config: str, sets: list[str]) -> Experiment:
-    """The experiment file with ``train.x=v`` / ``sac.x=v`` overrides merged in."""
+    """The experiment file with ``train.x=v`` / ``sac.x=v`` / ``env.a.b=v`` overrides
+    merged in."""
     over: dict[str, Any] = {}
     for item in sets:
         key, sep, value = item.partition("=")
         section, _, name = key.partition(".")
-        if not sep or section not in ("train", "sac") or not name:
+        if not sep or section not in ("train", "sac", "env") or not name:
             raise SystemExit(
-                f"sac_probe: error: --set wants train.<field>=v or sac.<field>=v: {item!r}"
+                "sac_probe: error: --set wants train.<field>=v, sac.<field>=v or "
+                f"env.<path>=v: {item!r}"
             )
-        path = ["train", name] if section == "train" else ["train", "sac", name]
+        prefix = {"train": ["train"], "sac": ["train", "sac"], "env": ["env"]}[section]
+        path = [*prefix, *name.split(".")]
         node = over
         for part in path[:-1]:
             node = node.setdefault(part, {})

@@ -118,7 +118,10 @@ class ShannonBackend:
     at random, as in the paper's demo). Nodes move by a simple kinematic model:
     constant-velocity exactly, the random models as a random walk at their speed.
     No contention, no retransmissions, no protocol overhead: that is the point of
-    comparing it with ns-3.
+    comparing it with ns-3. Optionally (``shannon.link_energy_j``, ``exchange_energy_j``,
+    ``link_power_w``; all 0 by default) a fixed energy per expert used, per subtask and
+    per second an expert's exchange is open is added, to pretrain on an offloading cost
+    of ns-3's size (bench/fit_shannon_overhead.py measures them).
 
     With the LTE scenario (``scenario.program: edge-moe-lte``) it keeps the same model on
     the link that differs per expert: the expert's uplink to the eNB, at the expert's
@@ -270,6 +273,12 @@ class ShannonBackend:
                 report["replies_lost"][i] += 1
                 report["delay_s"][i] = task.deadline_s
                 longest = task.deadline_s
+        for expert in np.unique(task.target[task.target > 0]):
+            i, subtasks = int(expert) - 1, int(np.sum(task.target == expert))
+            open_s = report["delay_s"][i]  # its longest exchange (the deadline when lost)
+            report["energy_j"][i] += (
+                sh.link_energy_j + sh.exchange_energy_j * subtasks + sh.link_power_w * open_s
+            )
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
         used = report["bytes_expected"] > 0
         self.last_goodput = np.where(used, report["goodput_mbps"], self.last_goodput)

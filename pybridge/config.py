@@ -510,6 +510,18 @@ class ShannonConfig(_Strict):
     )
     tx_power_w: float = Field(1.0, gt=0, description="user-device radio draw while sending")
     rx_power_w: float = Field(0.9, gt=0, description="user-device radio draw while receiving")
+    # Protocol overhead the formula leaves out (0: the paper's model). Measured on ns-3 by
+    # bench/fit_shannon_overhead.py: per expert used, its exchange costs the user device
+    # airtime energy beyond the payload's, roughly independent of the SNR.
+    link_energy_j: float = Field(
+        0.0, ge=0, description="extra radio energy per expert used in a task (link set-up)"
+    )
+    exchange_energy_j: float = Field(
+        0.0, ge=0, description="extra radio energy per offloaded subtask (handshake, ACKs)"
+    )
+    link_power_w: float = Field(
+        0.0, ge=0, description="extra radio draw per expert used while its exchange is open"
+    )
 
 
 class BridgeConfig(_Strict):

@@ -88,6 +88,31 @@ def test_far_expert_costs_more_and_out_of_range_is_lost(table_path) -> None:
     assert gone["tx_cost"] >= 3 * 2.0  # lost_penalty per reply
 
 
+def test_protocol_overhead_charges_each_expert_used(shannon_cfg) -> None:
+    """link_energy_j per expert used, exchange_energy_j per subtask, link_power_w per
+    second its exchange is open: added to that expert's energy, so to the reward."""
+    overhead = {"link_energy_j": 1e-3, "exchange_energy_j": 3e-4, "link_power_w": 7e-4}
+
+    def step(shannon: dict, action: list[int]) -> dict:
+        env = EdgeMoEEnv({**shannon_cfg, "shannon": shannon})
+        env.reset(seed=3)
+        info = env.step(np.array(action))[4]
+        env.close()
+        return info
+
+    for action in ([1, 1, 0], [1, 2, 0], [0, 0, 0]):
+        plain, extra = step({}, action), step(overhead, action)
+        for i in (1, 2, 3):
+            n = action.count(i)
+            want = 0.0 if n == 0 else 1e-3 + 3e-4 * n + 7e-4 * plain["delay_s"][i - 1]
+            assert extra["energy_j"][i - 1] - plain["energy_j"][i - 1] == pytest.approx(want)
+        assert plain["tx_cost"] - extra["tx_cost"] == pytest.approx(
+            -100.0 * (extra["energy_j"] - plain["energy_j"]).sum()  # reward.w_energy
+        )
+    with pytest.raises(ConfigError, match="shannon.link_power_w"):
+        EdgeMoEEnv({**shannon_cfg, "shannon": {"link_power_w": -1}})
+
+
 @pytest.mark.parametrize(
     "action, message",
     [

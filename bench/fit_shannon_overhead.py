@@ -1,0 +1,64 @@
+"""Fit the Shannon backend's protocol-overhead energies to ns-3 (``shannon.link_energy_j``,
+``exchange_energy_j``, ``link_power_w``; docs/agents.md, "Pretraining on an offloading
+cost of ns-3's size").
+
+Runs the uniformly random policy of bench/loss_vs_snr.py on the default ns-3 scenario
+(env seeds 3,000,000 + i, which no training or evaluation uses) and, over every (task,
+expert used) whose replies all arrived without a stall, fits by least squares
+
+    energy_j = link_energy_j + exchange_energy_j * subtasks + link_power_w * open_s
+
+where ``energy_j`` is the user device's airtime energy with that expert during the task
+(ns-3's, what the reward charges), ``subtasks`` how many subtasks went to it and
+``open_s`` its delay. The formula's own payload airtime (microjoules) is left out of the
+fit: the three terms are what it misses. An exchange open longer than ``STALL_S`` has
+waited for a TCP retransmission timeout (generation takes at most 1.4 s and a transfer
+milliseconds): a stall the formula cannot have, left out. Prints the fit and a YAML
+snippet.
+
+    python bench/fit_shannon_overhead.py --episodes 40   # ~75 s
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from loss_vs_snr import collect
+
+from pybridge.paths import REPO_ROOT
+
+STALL_S = 2.0
+
+
+def fit(rows) -> tuple[np.ndarray, float, int]:
+    """Least-squares (link_energy_j, exchange_energy_j, link_power_w), the residual
+    standard deviation (J) and the number of rows used."""
+    ok = rows[rows.associated & (rows.lost == 0) & (rows.open_s <= STALL_S)]
+    design = np.column_stack([np.ones(len(ok)), ok.sent, ok.open_s])
+    coef, *_ = np.linalg.lstsq(design, ok.energy_j.to_numpy(), rcond=None)
+    residual = ok.energy_j.to_numpy() - design @ coef
+    return coef, float(residual.std()), len(ok)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
+    parser.add_argument("--episodes", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random policy")
+    args = parser.parse_args()
+    rows = collect(args.config, args.episodes, args.seed)
+    (link, exchange, power), sd, n = fit(rows)
+    print(f"{n} of {len(rows)} (task, expert) exchanges: associated, delivered, no stall")
+    print(f"mean energy per expert used: {rows.energy_j.mean() * 1e3:.3f} mJ")
+    print(f"fit: {link * 1e3:.3f} mJ + {exchange * 1e3:.3f} mJ x subtasks "
+          f"+ {power * 1e3:.3f} mW x open_s (residual sd {sd * 1e3:.3f} mJ)")  # fmt: skip
+    print(
+        f"shannon: {{link_energy_j: {max(link, 0):.2e}, exchange_energy_j: "
+        f"{max(exchange, 0):.2e}, link_power_w: {max(power, 0):.2e}}}"
+    )
+
+
+if __name__ == "__main__":
+    main()
