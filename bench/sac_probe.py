@@ -20,9 +20,9 @@ chosen (docs/results.md, "Choosing the recipe"). Two measurements:
         --against runs/probe/default/evals.csv
 
 ``--set key=value`` takes ``train.<field>``, ``sac.<field>`` or ``env.<path>`` (e.g.
-``env.shannon.link_energy_j``; YAML values), applied over ``--config`` (default configs/experiment_default.yaml). Runs go to
-``runs/probe/<name>/seed<S>`` (a finished run is reused), tables to
-``runs/probe/<name>/evals.csv`` or ``regret.csv``.
+``env.shannon.link_energy_j``; YAML values), applied over ``--config`` (default
+configs/experiment_default.yaml). Runs go to ``runs/probe/<name>/seed<S>`` (a finished
+run is reused), tables to ``runs/probe/<name>/evals.csv`` or ``regret.csv``.
 """
 
 from __future__ import annotations
