@@ -1,0 +1,139 @@
+"""Where SAC's reward falls short of the upper bound, task by task.
+
+For each trained run ``<runs>/seed<S>`` (``netmoe train`` or ``netmoe compare`` output),
+replays that seed's evaluation episodes with the greedy SAC policy and, before every
+step, asks the upper bound (every joint action tried on a fork of the simulator) for its
+action and reward on the same task. Per task it records both actions, their rewards and
+parts, the observation SAC acted on, and two flags:
+
+- ``stall``: SAC's exchange with some expert stayed open longer than ``STALL_S`` with its
+  replies delivered (a TCP retransmission timeout: docs/results.md, "Where the gap is");
+- ``bound_masked``: the bound used an expert SAC's mask rules out.
+
+The episode follows SAC's actions (the bound's reward is what it would get on SAC's
+trajectory, so the per-task gap is exact; the compare's upper bound follows its own).
+
+    python bench/sac_gap.py --runs runs/compare_default/sac --seeds 0 1 2 3 4 5 6 7 \\
+        --out runs/bench/sac_gap.csv   # ~6 min for 8 seeds on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+STALL_S = 2.0  # generation takes at most 1.4 s and a transfer milliseconds
+
+
+def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
+    """Per-task rows for one seed's evaluation episodes."""
+    import torch
+    import yaml
+
+    torch.set_num_threads(1)
+    from agents.baselines import UpperBoundPolicy, usable
+    from agents.train import eval_seeds, load_agent
+    from pybridge.env import EdgeMoEEnv
+
+    out = Path(run) / f"seed{seed}"
+    agent = load_agent(out)
+    exp = yaml.safe_load((out / "experiment.yaml").read_text())
+    episodes = exp["train"]["eval_episodes"]
+    mask_db = agent.config.mask_min_snr_db
+    env = EdgeMoEEnv(exp["env"])
+    bound = UpperBoundPolicy(max_candidates=candidates)
+    n, rows = env.num_experts, []
+    try:
+        for episode in eval_seeds(seed, episodes):
+            obs, _ = env.reset(seed=episode)
+            done, t = False, 0
+            while not done:
+                sac = agent.act(obs[None], deterministic=True)[0]
+                best = bound.act(env, obs)
+                r_best, best_info = env.evaluate_action(best)
+                allowed = usable(obs, n, mask_db)
+                obs_next, r, _, done, info = env.step(sac)
+                delivered = info["bytes_delivered"] > 0
+                rows.append(
+                    {
+                        "seed": seed, "episode": episode, "task": t,
+                        "observed_snr_db": np.round(obs[:n] * 40.0, 1).tolist(),
+                        "sac_action": sac.tolist(), "bound_action": best.tolist(),
+                        "sac_reward": r, "bound_reward": r_best,
+                        "sac_quality": info["quality"], "bound_quality": best_info["quality"],
+                        "sac_compute_cost": info["compute_cost"],
+                        "bound_compute_cost": best_info["compute_cost"],
+                        "sac_tx_cost": info["tx_cost"], "bound_tx_cost": best_info["tx_cost"],
+                        "sac_experts": len(set(sac[sac > 0].tolist())),
+                        "bound_experts": len(set(best[best > 0].tolist())),
+                        "stall": bool((delivered & (info["delay_s"] > STALL_S)).any()),
+                        "bound_masked": bool(any(a > 0 and not allowed[a - 1] for a in best)),
+                        "sac_lost": info["replies_lost"],
+                    }
+                )  # fmt: skip
+                obs, t = obs_next, t + 1
+    finally:
+        env.close()
+    return rows
+
+
+def summarise(rows: pd.DataFrame) -> str:
+    gap = rows.bound_reward - rows.sac_reward
+    tasks = len(rows)
+    lines = [
+        f"{tasks} tasks, {rows.seed.nunique()} seeds; same action on "
+        f"{(rows.sac_action.astype(str) == rows.bound_action.astype(str)).mean():.1%}",
+        f"mean reward: SAC {rows.sac_reward.mean():.3f}, bound {rows.bound_reward.mean():.3f}, "
+        f"gap {gap.mean():.3f} per task",
+    ]
+    for name, part in (("quality", "quality"), ("compute", "compute_cost"), ("tx", "tx_cost")):
+        sac, bound = rows[f"sac_{part}"].mean(), rows[f"bound_{part}"].mean()
+        lines.append(f"  {name:8s} SAC {sac:.3f}  bound {bound:.3f}")
+    for flag, label in (
+        ("stall", "SAC's exchange stalled"),
+        ("bound_masked", "bound used an expert SAC's mask rules out"),
+    ):
+        hit = rows[flag]
+        lines.append(
+            f"{label}: {hit.sum()} tasks, gap {gap[hit].mean():.3f} on them, "
+            f"{gap[hit].sum() / tasks:.3f} of the per-task gap"
+        )
+    rest = ~(rows.stall | rows.bound_masked)
+    lines.append(
+        f"other tasks: {rest.sum()}, gap {gap[rest].mean():.3f} on them, "
+        f"{gap[rest].sum() / tasks:.3f} of the per-task gap; experts used per task SAC "
+        f"{rows.sac_experts[rest].mean():.2f}, bound {rows.bound_experts[rest].mean():.2f}"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", required=True, help="directory of seed<S>/ run dirs")
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--candidates", type=int, default=64, help="upper bound's max_candidates")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None, help="CSV of the per-task rows")
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+        jobs = [pool.submit(replay, args.runs, s, args.candidates) for s in args.seeds]
+        rows = pd.DataFrame([row for job in jobs for row in job.result()])
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(args.out, index=False)
+    print(summarise(rows))
+
+
+if __name__ == "__main__":
+    main()
