@@ -1,6 +1,6 @@
-"""Fit the Shannon backend's protocol-overhead energies to ns-3 (``shannon.link_energy_j``,
-``exchange_energy_j``, ``link_power_w``; docs/agents.md, "Pretraining on an offloading
-cost of ns-3's size").
+"""Fit the Shannon backend's protocol overhead to ns-3 (``shannon.link_energy_j``,
+``exchange_energy_j``, ``link_power_w``, ``stall_prob``, ``stall_s``; docs/agents.md,
+docs/results.md "Pretraining on ns-3's offloading cost").
 
 Runs the uniformly random policy of bench/loss_vs_snr.py on the default ns-3 scenario
 (env seeds 3,000,000 + i, which no training or evaluation uses) and, over every (task,
@@ -13,7 +13,9 @@ where ``energy_j`` is the user device's airtime energy with that expert during t
 ``open_s`` its delay. The formula's own payload airtime (microjoules) is left out of the
 fit: the three terms are what it misses. An exchange open longer than ``STALL_S`` has
 waited for a TCP retransmission timeout (generation takes at most 1.4 s and a transfer
-milliseconds): a stall the formula cannot have, left out. Prints the fit and a YAML
+milliseconds): a stall the formula cannot have, left out of the energy fit and counted
+instead: ``stall_prob`` is their share of the delivered exchanges, ``stall_s`` the median
+open time of a stalled exchange minus that of the others. Prints the fit and a YAML
 snippet.
 
     python bench/fit_shannon_overhead.py --episodes 40   # ~75 s
@@ -42,6 +44,14 @@ def fit(rows) -> tuple[np.ndarray, float, int]:
     return coef, float(residual.std()), len(ok)
 
 
+def stalls(rows) -> tuple[float, float, int]:
+    """(stall_prob, stall_s, stalled exchanges) over the delivered, associated ones."""
+    ok = rows[rows.associated & (rows.lost == 0)]
+    stalled = ok.open_s > STALL_S
+    extra = ok.open_s[stalled].median() - ok.open_s[~stalled].median() if stalled.any() else 0.0
+    return float(stalled.mean()), float(extra), int(stalled.sum())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
@@ -54,9 +64,12 @@ def main() -> None:
     print(f"mean energy per expert used: {rows.energy_j.mean() * 1e3:.3f} mJ")
     print(f"fit: {link * 1e3:.3f} mJ + {exchange * 1e3:.3f} mJ x subtasks "
           f"+ {power * 1e3:.3f} mW x open_s (residual sd {sd * 1e3:.3f} mJ)")  # fmt: skip
+    prob, extra, stalled = stalls(rows)
+    print(f"stalled: {stalled} exchanges ({prob:.2%}), {extra:.2f} s longer (medians)")
     print(
         f"shannon: {{link_energy_j: {max(link, 0):.2e}, exchange_energy_j: "
-        f"{max(exchange, 0):.2e}, link_power_w: {max(power, 0):.2e}}}"
+        f"{max(exchange, 0):.2e}, link_power_w: {max(power, 0):.2e}, "
+        f"stall_prob: {prob:.4f}, stall_s: {extra:.2f}}}"
     )
 
 

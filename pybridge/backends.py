@@ -120,8 +120,9 @@ class ShannonBackend:
     No contention, no retransmissions, no protocol overhead: that is the point of
     comparing it with ns-3. Optionally (``shannon.link_energy_j``, ``exchange_energy_j``,
     ``link_power_w``; all 0 by default) a fixed energy per expert used, per subtask and
-    per second an expert's exchange is open is added, to pretrain on an offloading cost
-    of ns-3's size (bench/fit_shannon_overhead.py measures them).
+    per second an expert's exchange is open is added, and (``stall_prob``, ``stall_s``)
+    an expert's exchanges may stall, to pretrain on an offloading cost of ns-3's size
+    (bench/fit_shannon_overhead.py measures them).
 
     With the LTE scenario (``scenario.program: edge-moe-lte``) it keeps the same model on
     the link that differs per expert: the expert's uplink to the eNB, at the expert's
@@ -247,6 +248,8 @@ class ShannonBackend:
         report["goodput_mbps"] = np.zeros(n)
         report["subtask_delivered"] = np.zeros(len(task.target), dtype=np.uint32)
         report["subtask_delay_s"] = np.zeros(len(task.target))
+        # drawn for every expert, used or not, so the random stream does not depend on the action
+        stalled = self.rng.random(n) < sh.stall_prob if sh.stall_prob > 0 else np.zeros(n, bool)
         longest = 0.0
         for k, target in enumerate(task.target):
             if target == 0:
@@ -254,7 +257,7 @@ class ShannonBackend:
             i = int(target) - 1
             t_up = task.request_bytes[k] * 8 / rate[i]
             t_down = task.reply_bytes[k] * 8 / rate[i]
-            delay = t_up + task.compute_s[k] + t_down
+            delay = t_up + task.compute_s[k] + t_down + (sh.stall_s if stalled[i] else 0.0)
             report["bytes_expected"][i] += task.reply_bytes[k]
             # the radio is on while sending the request and receiving the reply
             energy = sh.tx_power_w * min(t_up, task.deadline_s) + sh.rx_power_w * min(

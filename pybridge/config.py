@@ -522,6 +522,12 @@ class ShannonConfig(_Strict):
     link_power_w: float = Field(
         0.0, ge=0, description="extra radio draw per expert used while its exchange is open"
     )
+    # ns-3's rate control can lose a connection's SYN on a good link (docs/results.md,
+    # "Where the gap is"): TCP then waits its retransmission timeout.
+    stall_prob: float = Field(
+        0.0, ge=0, le=1, description="chance per expert used in a task that its exchanges stall"
+    )
+    stall_s: float = Field(3.0, ge=0, description="how much longer a stalled exchange takes")
 
 
 class BridgeConfig(_Strict):

@@ -113,6 +113,29 @@ def test_protocol_overhead_charges_each_expert_used(shannon_cfg) -> None:
         EdgeMoEEnv({**shannon_cfg, "shannon": {"link_power_w": -1}})
 
 
+def test_stalls_delay_an_experts_exchanges_at_the_set_rate(shannon_cfg) -> None:
+    """stall_prob: the share of (task, expert used) exchanges that take stall_s longer;
+    0 (the default) leaves the model and its random stream as they were."""
+
+    def delays(shannon: dict) -> np.ndarray:
+        cfg = {**shannon_cfg, "shannon": shannon}
+        cfg["tasks"] = {**cfg["tasks"], "episode_tasks": 200, "gap_s": 0}
+        env = EdgeMoEEnv(cfg)
+        env.reset(seed=5)
+        out = [env.step(np.array([1, 2, 0]))[4]["delay_s"][:2] for _ in range(200)]
+        env.close()
+        return np.array(out)
+
+    plain, same = delays({}), delays({"stall_prob": 0.0, "stall_s": 9.0})
+    np.testing.assert_array_equal(plain, same)
+    stalled = delays({"stall_prob": 0.25, "stall_s": 3.0})
+    extra = stalled - plain
+    assert set(np.round(extra.ravel(), 3)) == {0.0, 3.0}  # transfers take microseconds
+    assert 0.18 < (extra > 1).mean() < 0.32  # 400 draws at 0.25
+    with pytest.raises(ConfigError, match="shannon.stall_prob"):
+        EdgeMoEEnv({**shannon_cfg, "shannon": {"stall_prob": 1.5}})
+
+
 @pytest.mark.parametrize(
     "action, message",
     [
