@@ -1,6 +1,7 @@
 """Fit the Shannon backend's protocol overhead to ns-3 (``shannon.link_energy_j``,
-``exchange_energy_j``, ``link_power_w``, ``stall_prob``, ``stall_s``; docs/agents.md,
-docs/results.md "Pretraining on ns-3's offloading cost").
+``exchange_energy_j``, ``link_power_w``, ``stall_prob``, ``stall_s``, ``loss_snr50_db``,
+``loss_width_db``; docs/agents.md, docs/results.md "Pretraining on ns-3's offloading
+cost").
 
 Runs the uniformly random policy of bench/loss_vs_snr.py on the default ns-3 scenario
 (env seeds 3,000,000 + i, which no training or evaluation uses) and, over every (task,
@@ -15,8 +16,10 @@ fit: the three terms are what it misses. An exchange open longer than ``STALL_S`
 waited for a TCP retransmission timeout (generation takes at most 1.4 s and a transfer
 milliseconds): a stall the formula cannot have, left out of the energy fit and counted
 instead: ``stall_prob`` is their share of the delivered exchanges, ``stall_s`` the median
-open time of a stalled exchange minus that of the others. Prints the fit and a YAML
-snippet.
+open time of a stalled exchange minus that of the others. Replies lost by associated
+experts are fitted by maximum likelihood (grid search) to a logistic in the observed SNR,
+P(lost) = 1 / (1 + exp((snr - loss_snr50_db) / loss_width_db)). Prints the fit and a
+YAML snippet.
 
     python bench/fit_shannon_overhead.py --episodes 40   # ~75 s
 """
@@ -52,6 +55,21 @@ def stalls(rows) -> tuple[float, float, int]:
     return float(stalled.mean()), float(extra), int(stalled.sum())
 
 
+def loss_curve(rows) -> tuple[float, float]:
+    """Maximum-likelihood (loss_snr50_db, loss_width_db) of the associated experts' replies."""
+    ok = rows[rows.associated]
+    snr, sent, lost = ok.observed_snr_db.to_numpy(), ok.sent.to_numpy(), ok.lost.to_numpy()
+    best, best_ll = (0.0, 1.0), -np.inf
+    for mid in np.arange(8.0, 20.0, 0.05):
+        for width in np.arange(0.1, 3.0, 0.02):
+            p = 1.0 / (1.0 + np.exp(np.clip((snr - mid) / width, -50, 50)))
+            p = np.clip(p, 1e-9, 1 - 1e-9)
+            ll = float(np.sum(lost * np.log(p) + (sent - lost) * np.log(1 - p)))
+            if ll > best_ll:
+                best, best_ll = (float(mid), float(width)), ll
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
@@ -66,10 +84,13 @@ def main() -> None:
           f"+ {power * 1e3:.3f} mW x open_s (residual sd {sd * 1e3:.3f} mJ)")  # fmt: skip
     prob, extra, stalled = stalls(rows)
     print(f"stalled: {stalled} exchanges ({prob:.2%}), {extra:.2f} s longer (medians)")
+    mid, width = loss_curve(rows)
+    print(f"replies lost by associated experts: 50% at {mid:.2f} dB observed, width {width:.2f} dB")
     print(
         f"shannon: {{link_energy_j: {max(link, 0):.2e}, exchange_energy_j: "
         f"{max(exchange, 0):.2e}, link_power_w: {max(power, 0):.2e}, "
-        f"stall_prob: {prob:.4f}, stall_s: {extra:.2f}}}"
+        f"stall_prob: {prob:.4f}, stall_s: {extra:.2f}, "
+        f"loss_snr50_db: {mid:.2f}, loss_width_db: {width:.2f}}}"
     )
 
 

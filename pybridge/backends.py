@@ -120,9 +120,10 @@ class ShannonBackend:
     No contention, no retransmissions, no protocol overhead: that is the point of
     comparing it with ns-3. Optionally (``shannon.link_energy_j``, ``exchange_energy_j``,
     ``link_power_w``; all 0 by default) a fixed energy per expert used, per subtask and
-    per second an expert's exchange is open is added, and (``stall_prob``, ``stall_s``)
-    an expert's exchanges may stall, to pretrain on an offloading cost of ns-3's size
-    (bench/fit_shannon_overhead.py measures them).
+    per second an expert's exchange is open is added, (``stall_prob``, ``stall_s``) an
+    expert's exchanges may stall, and (``loss_snr50_db``, ``loss_width_db``) a reply may
+    be lost with a logistic probability in the SNR, to pretrain on an offloading cost of
+    ns-3's size (bench/fit_shannon_overhead.py measures them).
 
     With the LTE scenario (``scenario.program: edge-moe-lte``) it keeps the same model on
     the link that differs per expert: the expert's uplink to the eNB, at the expert's
@@ -250,6 +251,10 @@ class ShannonBackend:
         report["subtask_delay_s"] = np.zeros(len(task.target))
         # drawn for every expert, used or not, so the random stream does not depend on the action
         stalled = self.rng.random(n) < sh.stall_prob if sh.stall_prob > 0 else np.zeros(n, bool)
+        dropped = np.zeros(len(task.target), bool)  # a reply lost on a link that is up
+        if sh.loss_snr50_db is not None:
+            x = (snr_db[np.maximum(task.target, 1) - 1] - sh.loss_snr50_db) / sh.loss_width_db
+            dropped = self.rng.random(len(task.target)) < 1.0 / (1.0 + np.exp(np.clip(x, -50, 50)))
         longest = 0.0
         for k, target in enumerate(task.target):
             if target == 0:
@@ -264,7 +269,7 @@ class ShannonBackend:
                 t_down, task.deadline_s
             )
             report["energy_j"][i] += energy
-            if up[i] and delay <= task.deadline_s:
+            if up[i] and not dropped[k] and delay <= task.deadline_s:
                 report["subtask_delivered"][k] = 1
                 report["subtask_delay_s"][k] = delay
                 report["bytes_delivered"][i] += task.reply_bytes[k]

@@ -528,6 +528,12 @@ class ShannonConfig(_Strict):
         0.0, ge=0, le=1, description="chance per expert used in a task that its exchanges stall"
     )
     stall_s: float = Field(3.0, ge=0, description="how much longer a stalled exchange takes")
+    # ns-3 loses replies of associated experts heard at 12-15 dB (bench/loss_vs_snr.py);
+    # the formula loses none above min_snr_db.
+    loss_snr50_db: float | None = Field(
+        None, description="SNR at which half the replies are lost (logistic; None: none are)"
+    )
+    loss_width_db: float = Field(0.5, gt=0, description="width of that logistic (dB)")
 
 
 class BridgeConfig(_Strict):

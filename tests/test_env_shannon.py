@@ -136,6 +136,35 @@ def test_stalls_delay_an_experts_exchanges_at_the_set_rate(shannon_cfg) -> None:
         EdgeMoEEnv({**shannon_cfg, "shannon": {"stall_prob": 1.5}})
 
 
+def test_reply_loss_follows_the_logistic_in_snr(shannon_cfg) -> None:
+    """loss_snr50_db: each reply is lost with 1 / (1 + exp((snr - mid) / width)), at the
+    SNR of the task (the one the report gives); a lost reply is lost to the reward too."""
+
+    def run(extra: dict) -> tuple[np.ndarray, np.ndarray]:
+        shannon = {"snr": "random", "random_snr_db": (5.0, 25.0), **extra}
+        cfg = {**shannon_cfg, "shannon": shannon}
+        cfg["tasks"] = {**cfg["tasks"], "episode_tasks": 300}
+        env = EdgeMoEEnv(cfg)
+        env.reset(seed=2)
+        snr, lost = [], []
+        for _ in range(300):
+            info = env.step(np.array([1, 1, 1]))[4]
+            snr.append(info["snr_db"][0])
+            lost.append(info["replies_lost"])
+        env.close()
+        return np.array(snr), np.array(lost)
+
+    assert run({})[1].sum() == 0
+    assert run({"loss_snr50_db": -100.0})[1].sum() == 0
+    assert (run({"loss_snr50_db": 100.0})[1] == 3).all()
+    snr, lost = run({"loss_snr50_db": 15.0, "loss_width_db": 2.0})
+    want = 3 / (1 + np.exp((snr - 15.0) / 2.0))
+    assert abs(lost.sum() - want.sum()) < 4 * np.sqrt(want.sum())
+    assert lost[snr < 12].mean() > 2.0 and lost[snr > 18].mean() < 1.0
+    with pytest.raises(ConfigError, match="shannon.loss_width_db"):
+        EdgeMoEEnv({**shannon_cfg, "shannon": {"loss_width_db": 0}})
+
+
 @pytest.mark.parametrize(
     "action, message",
     [
