@@ -10,11 +10,15 @@ parts, the observation SAC acted on, and two flags:
   replies delivered (a TCP retransmission timeout: docs/results.md, "Where the gap is");
 - ``bound_masked``: the bound used an expert SAC's mask rules out.
 
+The summary splits the gap over three disjoint groups of tasks: stalled, else masked,
+else the rest.
+
 The episode follows SAC's actions (the bound's reward is what it would get on SAC's
 trajectory, so the per-task gap is exact; the compare's upper bound follows its own).
 
     python bench/sac_gap.py --runs runs/compare_default/sac --seeds 0 1 2 3 4 5 6 7 \\
         --out runs/bench/sac_gap.csv   # ~6 min for 8 seeds on 2 cores
+    python bench/sac_gap.py --rows runs/bench/sac_gap.csv   # the summary again
 """
 
 from __future__ import annotations
@@ -99,16 +103,17 @@ def summarise(rows: pd.DataFrame) -> str:
     for name, part in (("quality", "quality"), ("compute", "compute_cost"), ("tx", "tx_cost")):
         sac, bound = rows[f"sac_{part}"].mean(), rows[f"bound_{part}"].mean()
         lines.append(f"  {name:8s} SAC {sac:.3f}  bound {bound:.3f}")
-    for flag, label in (
-        ("stall", "SAC's exchange stalled"),
-        ("bound_masked", "bound used an expert SAC's mask rules out"),
+    stall = rows.stall.astype(bool)
+    masked = rows.bound_masked.astype(bool) & ~stall  # each task counted once
+    for hit, label in (
+        (stall, "SAC's exchange stalled"),
+        (masked, "no stall, bound used an expert SAC's mask rules out"),
     ):
-        hit = rows[flag]
         lines.append(
             f"{label}: {hit.sum()} tasks, gap {gap[hit].mean():.3f} on them, "
             f"{gap[hit].sum() / tasks:.3f} of the per-task gap"
         )
-    rest = ~(rows.stall | rows.bound_masked)
+    rest = ~(stall | masked)
     lines.append(
         f"other tasks: {rest.sum()}, gap {gap[rest].mean():.3f} on them, "
         f"{gap[rest].sum() / tasks:.3f} of the per-task gap; experts used per task SAC "
@@ -119,12 +124,18 @@ def summarise(rows: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", required=True, help="directory of seed<S>/ run dirs")
-    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--runs", help="directory of seed<S>/ run dirs")
+    parser.add_argument("--seeds", type=int, nargs="+")
+    parser.add_argument("--rows", type=Path, help="summarise this earlier --out CSV instead")
     parser.add_argument("--candidates", type=int, default=64, help="upper bound's max_candidates")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="CSV of the per-task rows")
     args = parser.parse_args()
+    if args.rows is not None:
+        print(summarise(pd.read_csv(args.rows)))
+        return
+    if not args.runs or not args.seeds:
+        parser.error("--runs and --seeds are required (or --rows)")
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
         jobs = [pool.submit(replay, args.runs, s, args.candidates) for s in args.seeds]
