@@ -35,7 +35,7 @@ def main() -> int:
     synthetic_frame(args.prompts, 3, 3).to_parquet(table)
     exp = yaml.safe_load((REPO / "configs/experiment_default.yaml").read_text())
     exp["env_base"] = str(REPO / "configs/default.yaml")
-    exp["env"] = {"backend": args.backend, "tasks": {"table": str(table.resolve())}}
+    exp["env"] = {**exp["env"], "backend": args.backend, "tasks": {"table": str(table.resolve())}}
     exp["compare"]["seeds"] = args.seeds
     path = out / "experiment.yaml"
     path.write_text(yaml.safe_dump(exp, sort_keys=False))

@@ -18,8 +18,10 @@ milliseconds): a stall the formula cannot have, left out of the energy fit and c
 instead: ``stall_prob`` is their share of the delivered exchanges, ``stall_s`` the median
 open time of a stalled exchange minus that of the others. Replies lost by associated
 experts are fitted by maximum likelihood (grid search) to a logistic in the observed SNR,
-P(lost) = 1 / (1 + exp((snr - loss_snr50_db) / loss_width_db)). Prints the fit and a
-YAML snippet.
+P(lost) = 1 / (1 + exp((snr - loss_snr50_db) / loss_width_db)), with the SNR the user
+device observed before the task (what a policy sees; the Shannon backend applies the
+curve to the SNR it reports, the same quantity there). Prints the fit and a YAML
+snippet.
 
     python bench/fit_shannon_overhead.py --episodes 40   # ~75 s
 """

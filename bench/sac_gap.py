@@ -80,7 +80,8 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                         "sac_tx_cost": info["tx_cost"], "bound_tx_cost": best_info["tx_cost"],
                         "sac_experts": len(set(sac[sac > 0].tolist())),
                         "bound_experts": len(set(best[best > 0].tolist())),
-                        "stall": bool((delivered & (info["delay_s"] > STALL_S)).any()),
+                        "stall": info["replies_lost"] == 0
+                        and bool((delivered & (info["delay_s"] > STALL_S)).any()),
                         "bound_masked": bool(any(a > 0 and not allowed[a - 1] for a in best)),
                         "sac_lost": info["replies_lost"],
                     }

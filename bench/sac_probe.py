@@ -14,10 +14,14 @@ chosen (docs/results.md, "Choosing the recipe"). Two measurements:
   the free-network reward (fused judge score minus compute cost) of the best action
   SAC's mask allows, minus that of the action SAC picks. 0 = the table is learnt.
 
-    python bench/sac_probe.py --name default --mode regret --seeds 8 9 10 11
-    python bench/sac_probe.py --name gamma0 --mode regret --seeds 8 9 10 11 --set sac.gamma=0
-    python bench/sac_probe.py --name keep --set train.pretrain_keep_buffer=true \\
-        --against runs/probe/default/evals.csv
+    python bench/sac_probe.py --name regret_s5 --mode regret --seeds 8 9 10 11
+    python bench/sac_probe.py --name gamma05_s5 --mode regret --seeds 8 9 10 11 --set sac.gamma=0.5
+    python bench/sac_probe.py --name forget_s5 --set train.pretrain_keep_buffer=false \\
+        --against runs/probe/overhead/evals.csv
+
+(``runs/probe/overhead`` is the default recipe since session 5; ``runs/probe/default``
+is session 4's, pretraining on the formula alone. A name whose finished runs were made
+with other settings is refused by the checkpoint fingerprint: pick a new name.)
 
 ``--set key=value`` takes ``train.<field>``, ``sac.<field>`` or ``env.<path>`` (e.g.
 ``env.shannon.link_energy_j``; YAML values), applied over ``--config`` (default

@@ -113,6 +113,38 @@ def test_protocol_overhead_charges_each_expert_used(shannon_cfg) -> None:
         EdgeMoEEnv({**shannon_cfg, "shannon": {"link_power_w": -1}})
 
 
+def test_default_model_unchanged_by_the_optional_terms() -> None:
+    """With every optional term at its default, an episode gives what the backend gave
+    before they existed (values recorded with commit 4a00efc): same rewards, same random
+    stream (mobility), same observations."""
+    from pybridge.paths import REPO_ROOT
+
+    moving = {"mobility": "random-waypoint", "params": {"speed": 1.5, "pause": 2}}
+    cfg = {
+        "backend": "shannon",
+        "tasks": {"table": str(REPO_ROOT / "data/quality_table.parquet"), "episode_tasks": 12},
+        "scenario": {
+            "experts": [
+                {"position": [4, 3, 1]},
+                {"position": [-12, 6, 1]},
+                {"position": [18, -22, 1], **moving},
+            ],
+            "user": {"position": [0, 0, 1], "mobility": "random-walk", "params": {"speed": 1.0}},
+        },
+    }
+    env = EdgeMoEEnv(cfg)
+    obs, _ = env.reset(seed=7)
+    rng = np.random.default_rng(1)
+    total = 0.0
+    for _ in range(12):
+        obs, reward, _, _, info = env.step(rng.integers(0, 4, 3))
+        total += reward
+    env.close()
+    assert total == pytest.approx(57.756807945, abs=1e-6)
+    np.testing.assert_allclose(obs[:3], [0.61897802, 0.70340902, 0.70692199], atol=1e-6)
+    assert info["sim_time_s"] == pytest.approx(27.248755487, abs=1e-6)
+
+
 def test_stalls_delay_an_experts_exchanges_at_the_set_rate(shannon_cfg) -> None:
     """stall_prob: the share of (task, expert used) exchanges that take stall_s longer;
     0 (the default) leaves the model and its random stream as they were."""
@@ -157,6 +189,12 @@ def test_reply_loss_follows_the_logistic_in_snr(shannon_cfg) -> None:
     assert run({})[1].sum() == 0
     assert run({"loss_snr50_db": -100.0})[1].sum() == 0
     assert (run({"loss_snr50_db": 100.0})[1] == 3).all()
+    env = EdgeMoEEnv({**shannon_cfg, "shannon": {"loss_snr50_db": 100.0}})
+    env.reset(seed=2)
+    info = env.step(np.array([1, 1, 1]))[4]
+    env.close()
+    assert info["effective_assignment"] == (0, 0, 0)  # every part falls back to local
+    assert info["tx_cost"] >= 3 * 2.0  # lost_penalty per reply
     snr, lost = run({"loss_snr50_db": 15.0, "loss_width_db": 2.0})
     want = 3 / (1 + np.exp((snr - 15.0) / 2.0))
     assert abs(lost.sum() - want.sum()) < 4 * np.sqrt(want.sum())
