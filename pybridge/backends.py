@@ -283,7 +283,9 @@ class ShannonBackend:
                 longest = task.deadline_s
         for expert in np.unique(task.target[task.target > 0]):
             i, subtasks = int(expert) - 1, int(np.sum(task.target == expert))
-            open_s = report["delay_s"][i]  # its longest exchange (the deadline when lost)
+            # its longest exchange; a lost reply keeps it open until the deadline (ns-3 goes
+            # on retrying and hearing heartbeats until then; the fit used delivered ones)
+            open_s = report["delay_s"][i]
             report["energy_j"][i] += (
                 sh.link_energy_j + sh.exchange_energy_j * subtasks + sh.link_power_w * open_s
             )
