@@ -6,8 +6,9 @@ step, asks the upper bound (every joint action tried on a fork of the simulator)
 action and reward on the same task. Per task it records both actions, their rewards and
 parts, the observation SAC acted on, and two flags:
 
-- ``stall``: SAC's exchange with some expert stayed open longer than ``STALL_S`` with its
-  replies delivered (a TCP retransmission timeout: docs/results.md, "Where the gap is");
+- ``stall``: SAC's exchange with some expert stayed open longer than ``STALL_S`` (of
+  bench/fit_shannon_overhead.py) with every reply delivered (a TCP retransmission
+  timeout: docs/results.md, "Where the gap is");
 - ``bound_masked``: the bound used an expert SAC's mask rules out.
 
 The summary splits the gap over three disjoint groups of tasks: stalled, else masked,
@@ -36,7 +37,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-STALL_S = 2.0  # generation takes at most 1.4 s and a transfer milliseconds
+from fit_shannon_overhead import STALL_S  # noqa: E402  (one definition of a stall)
 
 
 def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
