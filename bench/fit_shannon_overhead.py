@@ -36,7 +36,7 @@ from loss_vs_snr import collect
 
 from pybridge.paths import REPO_ROOT
 
-STALL_S = 2.0  # open longer than this: a stall (generation <= 1.4 s, transfers ms)
+STALL_S = 1.5  # open longer than this: a stall (generation <= 1.4 s, transfers ms)
 
 
 def fit(rows) -> tuple[np.ndarray, float, int]:

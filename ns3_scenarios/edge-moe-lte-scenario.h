@@ -43,6 +43,7 @@ struct LteScenarioConfig
     LteUePower power;              //!< the energy estimate
     double snrAlpha{0.3};          //!< weight of a new sample in the observed-SINR average
     uint32_t tcpSegmentSize{1448}; //!< TCP MSS (bytes), as edge-moe
+    double synTimeout{1.0};        //!< TCP's first SYN retransmission timeout (s), as edge-moe
 };
 
 /** The scenario, stepped task by task (the task loop is TaskScenario's). */

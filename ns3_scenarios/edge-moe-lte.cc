@@ -92,6 +92,8 @@ main(int argc, char* argv[])
                  config.power.rxW);
     cmd.AddValue("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
                  config.snrAlpha);
+    cmd.AddValue("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
+                 config.synTimeout);
     driver.AddTo(cmd);
     cmd.Parse(argc, argv);
 

@@ -38,6 +38,7 @@ struct ScenarioConfig
     double heartbeatInterval{0.1};  //!< seconds between heartbeats of one expert
     double snrAlpha{0.3};           //!< weight of a new sample in the observed-SNR average
     uint32_t tcpSegmentSize{1448};  //!< TCP MSS (bytes)
+    double synTimeout{1.0};         //!< TCP's first SYN retransmission timeout (s)
     std::string ns2Trace;           //!< ns-2 movement trace for nodes of model "ns2"
     BuildingSpec building;          //!< a building (walls, floors) for indoor scenarios
     BackgroundSpec background;      //!< a neighbouring co-channel BSS loading the channel

@@ -14,6 +14,7 @@
  *  - A task: for each offloaded subtask the UE opens a TCP connection to its expert and
  *    sends the request; the expert waits compute_s, then sends the reply. The task ends
  *    when every reply is in or at the deadline; the next one starts next_gap_s later.
+ *    A lost SYN is resent after --synTimeout (1 s, RFC 6298; ns-3's default is 3 s).
  *  - Measured per expert from ns-3 traces: SNR at the UE, bytes, delay, goodput, MAC data
  *    frames, drops, retransmissions, and the UE radio energy (WifiRadioEnergyModel),
  *    attributed by airtime. See docs/scenario.md.
@@ -114,6 +115,8 @@ main(int argc, char* argv[])
                  config.heartbeatInterval);
     cmd.AddValue("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
                  config.snrAlpha);
+    cmd.AddValue("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
+                 config.synTimeout);
     driver.AddTo(cmd);
     cmd.Parse(argc, argv);
 

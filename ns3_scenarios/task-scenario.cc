@@ -9,6 +9,7 @@
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
 #include "ns3/simulator.h"
+#include "ns3/nstime.h"
 #include "ns3/uinteger.h"
 
 #include <limits>
@@ -26,12 +27,17 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 TaskScenario::TaskScenario(const std::string& program,
                            const std::vector<NodeSpec>& nodes,
-                           uint32_t tcpSegmentSize)
+                           uint32_t tcpSegmentSize,
+                           double synTimeout)
     : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1)
 {
     NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
+    NS_ABORT_MSG_IF(!(synTimeout > 0), program << ": --synTimeout must be > 0");
     Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(tcpSegmentSize));
+    // A lost SYN is resent after ConnTimeout. ns-3's default, 3 s, is RFC 1122's; RFC 6298
+    // (2.1) and Linux start every RTO, the SYN's included, at 1 s, as ns-3 does for data.
+    Config::SetDefault("ns3::TcpSocket::ConnTimeout", TimeValue(Seconds(synTimeout)));
 }
 
 void

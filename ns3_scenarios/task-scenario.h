@@ -52,11 +52,12 @@ class TaskScenario : public SteppedScenario
   protected:
     /**
      * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP
-     * segment size; creates no node.
+     * segment size and SYN retransmission timeout (s); creates no node.
      */
     TaskScenario(const std::string& program,
                  const std::vector<NodeSpec>& nodes,
-                 uint32_t tcpSegmentSize);
+                 uint32_t tcpSegmentSize,
+                 double synTimeout);
 
     /** Create the user device and the experts and give them their mobility. */
     void CreateNodes(const std::vector<NodeSpec>& nodes,

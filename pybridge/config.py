@@ -306,6 +306,12 @@ class ScenarioConfig(_Strict):
         0.1, gt=0, description="experts' discovery beacon period (keeps SNR observations fresh)"
     )
     warmup_s: float = Field(1.0, ge=0, description="simulated time before the first task")
+    tcp_syn_timeout_s: float = Field(
+        1.0,
+        gt=0,
+        description="TCP's first SYN retransmission timeout (ns-3's TcpSocket::ConnTimeout, "
+        "default 3 s as RFC 1122; RFC 6298 and Linux use 1 s, ns-3's own initial data RTO)",
+    )
     building: BuildingConfig | None = Field(
         None, description="a building with rooms (needs propagation.model: buildings)"
     )
@@ -394,6 +400,7 @@ class ScenarioConfig(_Strict):
                 *self.lte.argv(),
                 f"--warmup={self.warmup_s:g}",
                 f"--RngRun={rng_run}",
+                self._syn_timeout_arg(),
                 *ns2,
                 *self.extra_args,
             ]
@@ -417,9 +424,13 @@ class ScenarioConfig(_Strict):
             f"--heartbeatInterval={self.heartbeat_interval_s:g}",
             f"--warmup={self.warmup_s:g}",
             f"--RngRun={rng_run}",
+            self._syn_timeout_arg(),
             *self._optional_args(),
             *self.extra_args,
         ]
+
+    def _syn_timeout_arg(self) -> str:
+        return f"--synTimeout={self.tcp_syn_timeout_s:g}"
 
     def _optional_args(self) -> list[str]:
         """Flags of the optional features, only when they are used (older flags unchanged)."""
