@@ -309,8 +309,8 @@ class ScenarioConfig(_Strict):
     tcp_syn_timeout_s: float = Field(
         1.0,
         gt=0,
-        description="TCP's first SYN retransmission timeout (ns-3's TcpSocket::ConnTimeout, "
-        "default 3 s as RFC 1122; RFC 6298 and Linux use 1 s, ns-3's own initial data RTO)",
+        description="TCP's first SYN retransmission timeout, doubling on each retry (ns-3's "
+        "TcpSocket::ConnTimeout: 3 s there, RFC 1122's; 1 s in RFC 6298 and Linux)",
     )
     building: BuildingConfig | None = Field(
         None, description="a building with rooms (needs propagation.model: buildings)"
@@ -400,7 +400,7 @@ class ScenarioConfig(_Strict):
                 *self.lte.argv(),
                 f"--warmup={self.warmup_s:g}",
                 f"--RngRun={rng_run}",
-                self._syn_timeout_arg(),
+                f"--synTimeout={self.tcp_syn_timeout_s:g}",
                 *ns2,
                 *self.extra_args,
             ]
@@ -424,13 +424,10 @@ class ScenarioConfig(_Strict):
             f"--heartbeatInterval={self.heartbeat_interval_s:g}",
             f"--warmup={self.warmup_s:g}",
             f"--RngRun={rng_run}",
-            self._syn_timeout_arg(),
+            f"--synTimeout={self.tcp_syn_timeout_s:g}",
             *self._optional_args(),
             *self.extra_args,
         ]
-
-    def _syn_timeout_arg(self) -> str:
-        return f"--synTimeout={self.tcp_syn_timeout_s:g}"
 
     def _optional_args(self) -> list[str]:
         """Flags of the optional features, only when they are used (older flags unchanged)."""

@@ -4,9 +4,9 @@ Two ns-3 3.44 Wi-Fi behaviours broke mobile scenarios: a departed station drew a
 of BlockAckRequests that starved the other experts, and a station whose association
 the access point had dropped stayed cut off (and, its ARP cache flushed, unreachable
 for 100 s after one failed ARP exchange). Each test runs a reproduction found in the
-validation study twice: with ``--keepStaticArp=0 --lowAckThreshold=0`` (ns-3's own
-behaviour) and with the defaults (both fixes on). ``bench/range_edge.py`` measures
-each fix alone.
+validation study twice: with ``--keepStaticArp=0 --lowAckThreshold=0 --synTimeout=3``
+(ns-3's own behaviour) and with the defaults (both fixes on, the 1 s SYN timeout).
+``bench/range_edge.py`` measures each fix alone.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ SUMMARY = re.compile(r"range edge, per expert, low-ack disassociations / deauthe
 def _flags(scenario: str, rng_run: int) -> list[str]:
     cfg = load_config(REPO_ROOT / "configs" / "scenarios" / f"{scenario}.yaml")
     argv = cfg.scenario.argv(rng_run)
-    return [f for f in argv if not f.startswith(("--lowAckThreshold", "--keepStaticArp"))]
+    own = ("--lowAckThreshold", "--keepStaticArp", "--synTimeout")
+    return [f for f in argv if not f.startswith(own)]
 
 
-NS3_OWN = ["--keepStaticArp=0", "--lowAckThreshold=0"]
-FIXED = ["--keepStaticArp=1", "--lowAckThreshold=50"]
+NS3_OWN = ["--keepStaticArp=0", "--lowAckThreshold=0", "--synTimeout=3"]
+FIXED = ["--keepStaticArp=1", "--lowAckThreshold=50", "--synTimeout=1"]
 
 
 def _run(flags: list[str], switches: list[str], *extra: str) -> tuple[list[dict], str]:
