@@ -99,13 +99,15 @@ def make_agent(env: EdgeMoEEnv, config: SACConfig, seed: int = 0) -> DiscreteSAC
 
 
 def run_fingerprint(exp: Experiment) -> str:
-    """What a checkpoint must match to be resumed: the env, the training settings except
-    how long to train and how often to evaluate and save, and the quality table's bytes
-    (a re-scored table at the same path is another experiment)."""
+    """What a checkpoint must match to be resumed: the env with every default filled in
+    (a changed default is another scenario), the training settings except how long to
+    train and how often to evaluate and save, and the quality table's bytes (a re-scored
+    table at the same path is another experiment)."""
     train_cfg = {k: v for k, v in asdict(exp.train).items()
                  if k not in ("epochs", "eval_every", "checkpoint_every")}  # fmt: skip
+    env = exp.env_config().model_dump(mode="json")
     digest = hashlib.sha256(
-        json.dumps({"env": exp.env, "train": train_cfg}, sort_keys=True, default=str).encode()
+        json.dumps({"env": env, "train": train_cfg}, sort_keys=True, default=str).encode()
     )
     digest.update(exp.env_config().tasks.table_path().read_bytes())
     return digest.hexdigest()[:16]

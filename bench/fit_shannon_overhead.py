@@ -12,11 +12,12 @@ expert used) whose replies all arrived without a stall, fits by least squares
 where ``energy_j`` is the user device's airtime energy with that expert during the task
 (ns-3's, what the reward charges), ``subtasks`` how many subtasks went to it and
 ``open_s`` its delay. The formula's own payload airtime (microjoules) is left out of the
-fit: the three terms are what it misses. An exchange open longer than ``STALL_S`` has
-waited for a TCP retransmission timeout (generation takes at most 1.4 s and a transfer
-milliseconds): a stall the formula cannot have, left out of the energy fit and counted
-instead: ``stall_prob`` is their share of the delivered exchanges, ``stall_s`` the median
-open time of a stalled exchange minus that of the others. Replies lost by associated
+fit: the three terms are what it misses. An exchange with a subtask whose transfer
+(delay minus generation) took longer than ``STALL_TRANSFER_S`` has waited for a TCP
+retransmission timeout (1 s at least; a transfer takes milliseconds): a stall the
+formula cannot have, left out of the energy fit and counted instead: ``stall_prob`` is
+their share of the delivered exchanges, ``stall_s`` the median transfer time of a stalled
+exchange minus that of the others. Replies lost by associated
 experts are fitted by maximum likelihood (grid search) to a logistic in the observed SNR,
 P(lost) = 1 / (1 + exp((snr - loss_snr50_db) / loss_width_db)), with the SNR the user
 device observed before the task (what a policy sees; the Shannon backend applies the
@@ -36,13 +37,15 @@ from loss_vs_snr import collect
 
 from pybridge.paths import REPO_ROOT
 
-STALL_S = 1.5  # open longer than this: a stall (generation <= 1.4 s, transfers ms)
+# A transfer longer than this waited for a TCP retransmission timeout (ns-3's minimum RTO
+# and the scenario's SYN timeout are 1 s; a transfer alone takes milliseconds): a stall.
+STALL_TRANSFER_S = 0.5
 
 
 def fit(rows) -> tuple[np.ndarray, float, int]:
     """Least-squares (link_energy_j, exchange_energy_j, link_power_w), the residual
     standard deviation (J) and the number of rows used."""
-    ok = rows[rows.associated & (rows.lost == 0) & (rows.open_s <= STALL_S)]
+    ok = rows[rows.associated & (rows.lost == 0) & (rows.transfer_s <= STALL_TRANSFER_S)]
     design = np.column_stack([np.ones(len(ok)), ok.sent, ok.open_s])
     coef, *_ = np.linalg.lstsq(design, ok.energy_j.to_numpy(), rcond=None)
     residual = ok.energy_j.to_numpy() - design @ coef
@@ -52,8 +55,9 @@ def fit(rows) -> tuple[np.ndarray, float, int]:
 def stalls(rows) -> tuple[float, float, int]:
     """(stall_prob, stall_s, stalled exchanges) over the delivered, associated ones."""
     ok = rows[rows.associated & (rows.lost == 0)]
-    stalled = ok.open_s > STALL_S
-    extra = ok.open_s[stalled].median() - ok.open_s[~stalled].median() if stalled.any() else 0.0
+    transfer = ok.transfer_s
+    stalled = transfer > STALL_TRANSFER_S
+    extra = transfer[stalled].median() - transfer[~stalled].median() if stalled.any() else 0.0
     return float(stalled.mean()), float(extra), int(stalled.sum())
 
 

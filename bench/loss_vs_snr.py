@@ -27,7 +27,8 @@ BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.i
 
 def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
     """One row per (task, expert the task offloaded to): what was observed, what was lost,
-    the airtime energy spent with it and how long its exchange was open (its delay)."""
+    the airtime energy spent with it, how long its exchange was open (its delay) and the
+    longest transfer time (delay minus generation) of its subtasks."""
     env = EdgeMoEEnv(config)
     rng = np.random.default_rng(seed)
     rows = []
@@ -56,6 +57,7 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
                                 "distance_m": float(info["distance_m"][i - 1]),
                                 "energy_j": float(info["energy_j"][i - 1]),
                                 "open_s": float(info["delay_s"][i - 1]),
+                                "transfer_s": float(info["transfer_s"][sent].max()),
                             }
                         )
     finally:

@@ -6,9 +6,9 @@ step, asks the upper bound (every joint action tried on a fork of the simulator)
 action and reward on the same task. Per task it records both actions, their rewards and
 parts, the observation SAC acted on, and two flags:
 
-- ``stall``: SAC's exchange with some expert stayed open longer than ``STALL_S`` (of
-  bench/fit_shannon_overhead.py) with every reply delivered (a TCP retransmission
-  timeout: docs/results.md, "Where the gap is");
+- ``stall``: with every reply delivered, a subtask's transfer (delay minus generation)
+  took longer than ``STALL_TRANSFER_S`` (of bench/fit_shannon_overhead.py): it waited
+  for a TCP retransmission timeout (docs/results.md, "Where the gap is");
 - ``bound_masked``: the bound used an expert SAC's mask rules out.
 
 The summary splits the gap over three disjoint groups of tasks: stalled, else masked,
@@ -37,7 +37,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fit_shannon_overhead import STALL_S  # noqa: E402  (one definition of a stall)
+from fit_shannon_overhead import STALL_TRANSFER_S  # noqa: E402  (one definition of a stall)
 
 
 def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
@@ -68,7 +68,6 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                 r_best, best_info = env.evaluate_action(best)
                 allowed = usable(obs, n, mask_db)
                 obs_next, r, _, done, info = env.step(sac)
-                delivered = info["bytes_delivered"] > 0
                 rows.append(
                     {
                         "seed": seed, "episode": episode, "task": t,
@@ -82,7 +81,7 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                         "sac_experts": len(set(sac[sac > 0].tolist())),
                         "bound_experts": len(set(best[best > 0].tolist())),
                         "stall": info["replies_lost"] == 0
-                        and bool((delivered & (info["delay_s"] > STALL_S)).any()),
+                        and bool((info["transfer_s"] > STALL_TRANSFER_S).any()),
                         "bound_masked": bool(any(a > 0 and not allowed[a - 1] for a in best)),
                         "sac_lost": info["replies_lost"],
                     }

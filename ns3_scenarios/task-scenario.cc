@@ -8,10 +8,11 @@
 #include "ns3/config.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
-#include "ns3/simulator.h"
 #include "ns3/nstime.h"
+#include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <cmath>
 #include <limits>
 
 namespace netmoe
@@ -33,7 +34,8 @@ TaskScenario::TaskScenario(const std::string& program,
 {
     NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
-    NS_ABORT_MSG_IF(!(synTimeout > 0), program << ": --synTimeout must be > 0");
+    NS_ABORT_MSG_IF(!(synTimeout > 0 && std::isfinite(synTimeout)),
+                    program << ": --synTimeout must be a number > 0");
     Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(tcpSegmentSize));
     // A lost SYN is resent after ConnTimeout. ns-3's default, 3 s, is RFC 1122's; RFC 6298
     // (2.1) and Linux start every RTO, the SYN's included, at 1 s, as ns-3 does for data.

@@ -309,8 +309,9 @@ class ScenarioConfig(_Strict):
     tcp_syn_timeout_s: float = Field(
         1.0,
         gt=0,
-        description="TCP's first SYN retransmission timeout, doubling on each retry (ns-3's "
-        "TcpSocket::ConnTimeout: 3 s there, RFC 1122's; 1 s in RFC 6298 and Linux)",
+        allow_inf_nan=False,
+        description="TCP's first SYN retransmission timeout, doubled on each retry (RFC 6298 "
+        "and Linux: 1 s; ns-3's TcpSocket::ConnTimeout default is RFC 1122's 3 s)",
     )
     building: BuildingConfig | None = Field(
         None, description="a building with rooms (needs propagation.model: buildings)"
@@ -535,7 +536,9 @@ class ShannonConfig(_Strict):
     stall_prob: float = Field(
         0.0, ge=0, le=1, description="chance per expert used in a task that its exchanges stall"
     )
-    stall_s: float = Field(3.0, ge=0, description="how much longer a stalled exchange takes")
+    stall_s: float = Field(
+        1.0, ge=0, description="how much longer a stalled exchange takes (the SYN timeout)"
+    )
     # ns-3 loses replies of associated experts heard at 12-15 dB (bench/loss_vs_snr.py);
     # the formula loses none above min_snr_db.
     loss_snr50_db: float | None = Field(

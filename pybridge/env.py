@@ -59,7 +59,8 @@ class EdgeMoEEnv(gym.Env):
     Per step: per-expert arrays ``snr_db``, ``goodput_mbps``, ``delay_s``,
     ``bytes_delivered``, ``energy_j`` (length N; ``snr_db`` is -inf for an expert
     not heard during the task) and scalars ``quality``,
-    ``compute_cost``, ``tx_cost``, plus ``prompt_id``, ``assignment``,
+    ``compute_cost``, ``tx_cost``, plus ``transfer_s`` (per subtask: its delay minus its
+    generation time, the deadline if lost, 0 if local), ``prompt_id``, ``assignment``,
     ``effective_assignment``, ``replies_lost``, ``ue_energy_j``, ``sim_time_s``,
     ``distance_m`` (ground truth, for analysis).
 
@@ -254,6 +255,7 @@ class EdgeMoEEnv(gym.Env):
             "compute_cost": float(compute_cost),
             "tx_cost": float(tx_cost),
             "effective_assignment": tuple(int(e) for e in effective),
+            "transfer_s": transfer_s,
         }
 
     def _observation(self) -> np.ndarray:

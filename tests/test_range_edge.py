@@ -97,7 +97,7 @@ def test_returning_expert_is_deauthenticated_and_served_again() -> None:
     fixed_lost, fixed_n = lost_within(fixed, 40.0)
     assert raw_n > 50 and fixed_n > 50
     assert raw_lost / raw_n > 0.08  # measured: 20 of 117
-    assert fixed_lost / fixed_n < 0.02  # measured: 0 of 116
+    assert fixed_lost / fixed_n < 0.02  # measured: 0 of 119 (0 of 116 with a 3 s SYN timeout)
 
     assert sum(deauth for _, deauth in _summary(err)) >= 1
     # Far away, replies are still lost: the model repairs association, not physics.
