@@ -58,8 +58,13 @@ def time_to_fraction(curve: pd.DataFrame, fraction: float = 0.95) -> tuple[float
     return float(hit["wall_s"]), int(hit["epoch"])
 
 
+# per SAC training epoch (epoch <= 0: pretraining), for the learning curve of Figure 4
+TRAINING_COLUMNS = ["seed", "epoch", "phase", "backend", "env_steps", "train_reward", "wall_s"]
+
+
 def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -> dict[str, Any]:
-    """One (method, seed); returns its run row and (for SAC) its curve rows."""
+    """One (method, seed); returns its run row and, for SAC, its evaluation curve and
+    training epochs."""
     import torch
 
     torch.set_num_threads(1)
@@ -87,6 +92,7 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
             "train_scenario_deaths": int((res.epochs["scenario_died"].fillna("") != "").sum()),
         }
         curves = curve.to_dict("records")
+        training = res.epochs[TRAINING_COLUMNS].assign(method=method).to_dict("records")
     else:
         env = EdgeMoEEnv(exp.env)
         kwargs: dict[str, Any] = {}
@@ -106,16 +112,16 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
         if method == "upper-bound":
             row["oracle_exhaustive"] = bool(policy.exhaustive)  # type: ignore[attr-defined]
             row["oracle_evaluations"] = policy.evaluations  # type: ignore[attr-defined]
-        curves = []
+        curves, training = [], []
     row.update(method=method, seed=seed, job_wall_s=time.perf_counter() - t0)
-    return {"row": row, "curves": curves}
+    return {"row": row, "curves": curves, "training": training}
 
 
 def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
     """The result of a job whose scenario died: a row with the error, no numbers."""
     message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     log.warning("%s seed %d failed: %s", method, seed, message)
-    return {"row": {"method": method, "seed": seed, "error": message}, "curves": []}
+    return {"row": {"method": method, "seed": seed, "error": message}, "curves": [], "training": []}
 
 
 def run_isolated(
@@ -199,21 +205,52 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def plot(runs: pd.DataFrame, curves: pd.DataFrame, summary: pd.DataFrame, out: Path) -> None:
-    """The paper's Figure 4 (reward vs epoch) and Figure 5 (mean and final reward)."""
+def _mean_band(ax, frame: pd.DataFrame, x: str, y: str, **style: Any) -> None:
+    """Mean of ``y`` over seeds per ``x``, with its 95% CI as a band."""
+    stats = frame.groupby(x)[y].apply(lambda v: mean_ci(v)).apply(pd.Series)
+    stats.columns = ["mean", "hw"]
+    hw = stats["hw"].fillna(0)
+    ax.plot(stats.index, stats["mean"], **style)
+    ax.fill_between(stats.index, stats["mean"] - hw, stats["mean"] + hw,
+                    color=style.get("color"), alpha=0.2)  # fmt: skip
+
+
+def plot(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    summary: pd.DataFrame,
+    out: Path,
+    training: pd.DataFrame | None = None,
+) -> None:
+    """The paper's Figure 4 (reward vs epoch) and Figure 5 (mean and final reward).
+
+    Figure 4 has a left panel when SAC's training epochs are given: its reward on the
+    training episodes (sampled actions) through pretraining and training, i.e. how it
+    learnt; the right panel is the greedy evaluation against every other method."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    learning = training is not None and len(training) > 0
+    if learning:
+        fig, (lax, ax) = plt.subplots(1, 2, figsize=(13, 4.4), width_ratios=[1, 1.25])
+        _mean_band(lax, training, "epoch", "train_reward", color="C0", lw=1.5,
+                   label="SAC, training episodes (sampled actions)")  # fmt: skip
+        pre = training[training["phase"] == "pretrain"]
+        if len(pre):
+            lax.axvspan(float(pre["epoch"].min()) - 0.5, 0.5, color="0.9", zorder=0,
+                        label=f"pretraining on {pre['backend'].iloc[0]}")  # fmt: skip
+        lax.set_xlabel("training epoch (<= 0: pretraining)")
+        lax.set_ylabel("mean reward per task")
+        lax.set_title("SAC learning (95% CI over seeds)")
+        lax.legend(fontsize=8, loc="upper left")
+    else:
+        fig, ax = plt.subplots(figsize=(8.5, 4.2))
     xmax = float(curves["epoch"].max()) if len(curves) else 1.0
     if len(curves):
-        stats = curves.groupby("epoch")["reward"].apply(lambda v: mean_ci(v)).apply(pd.Series)
-        stats.columns = ["mean", "hw"]
-        ax.plot(stats.index, stats["mean"], label="SAC (greedy eval)", color="C0", lw=2)
-        ax.fill_between(stats.index, stats["mean"] - stats["hw"].fillna(0),
-                        stats["mean"] + stats["hw"].fillna(0), color="C0", alpha=0.2)  # fmt: skip
+        _mean_band(ax, curves, "epoch", "reward", color="C0", lw=2, marker="o",
+                   label="SAC (greedy eval)")  # fmt: skip
     for i, method in enumerate(m for m in runs["method"].unique() if m != "sac"):
         mean, hw = mean_ci(runs.loc[runs["method"] == method, "final_reward"])
         ax.hlines(mean, 0, xmax, color=f"C{i + 1}", label=method, ls="--")
@@ -257,6 +294,7 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     runs = runs.sort_values(["method", "seed"]).reset_index(drop=True)
     runs["method"] = runs["method"].astype(str)
     curves = pd.DataFrame([c for r in results for c in r["curves"]])
+    training = pd.DataFrame([t for r in results for t in r["training"]])
     # failed jobs stay in runs.csv (column error); statistics use the finished ones
     ok = runs[runs["error"].isna()] if "error" in runs else runs
     summary = summarize(ok)
@@ -265,8 +303,9 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     summary["compare_wall_s"] = time.perf_counter() - t0
     runs.to_csv(out / "runs.csv", index=False)
     curves.to_csv(out / "curves.csv", index=False)
+    training.to_csv(out / "training.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
-    plot(ok, curves, summary, out)
+    plot(ok, curves, summary, out, training)
     return summary
 
 

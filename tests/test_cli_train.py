@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -313,6 +314,13 @@ def test_compare_writes_figures_and_table(experiment, tmp_path) -> None:
     assert ub["upper-bound"] == ub.max()
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 16 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
+    # SAC's learning curve: every training epoch of every seed, as in its epochs.csv
+    training = pd.read_csv(out / "training.csv")
+    for seed in (0, 1):
+        epochs = pd.read_csv(out / "sac" / f"seed{seed}" / "epochs.csv")
+        mine = training[training.seed == seed].reset_index(drop=True)
+        assert mine.epoch.tolist() == epochs.epoch.tolist()
+        assert np.allclose(mine.train_reward, epochs.train_reward)
     for png in ("reward_vs_epoch.png", "mean_final_reward.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
