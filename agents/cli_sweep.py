@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", help="Ray cluster address (e.g. auto or ray://host:10001); needs ray"
     )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
 
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.workers < 1:
             raise ExperimentError("--workers must be >= 1")
-        table = sweep(load(args), args.out, workers=args.workers, address=args.address)
+        table = sweep(load(args), args.out, workers=args.workers, address=args.address,
+                      progress=not args.no_progress)  # fmt: skip
         means = table.groupby(["scenario", "weights", "method"], sort=False)["reward"].mean()
         print(means.to_string(float_format=lambda v: f"{v:.4g}"))
         print(f"results in {args.out}/sweep.csv")

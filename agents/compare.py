@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing as mp
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from agents.experiment import Experiment
+from agents.jobs import run_isolated
 
 log = logging.getLogger(__name__)
 
@@ -124,49 +122,18 @@ def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
     return {"row": {"method": method, "seed": seed, "error": message}, "curves": [], "training": []}
 
 
-def run_isolated(
-    fn: Callable[..., dict[str, Any]],
-    calls: list[tuple[Any, ...]],
-    workers: int,
-    failed: Callable[[tuple[Any, ...], BaseException], dict[str, Any]],
-    name: Callable[[tuple[Any, ...]], str] = str,
-) -> list[dict[str, Any]]:
-    """``fn(*call)`` for every call, in this process (``workers`` <= 1) or in a pool of
-    ``workers`` spawned processes; results in the order of ``calls``.
-
-    A call whose simulation fails (``BridgeError``: a scenario process died) gives
-    ``failed(call, exc)`` and the others go on; any other exception (a bug, a bad
-    config) stops everything."""
-    from pybridge.bridge import BridgeError
-
-    def outcome(call: tuple[Any, ...], get: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        try:
-            return get()
-        except BridgeError as exc:
-            return failed(call, exc)
-
-    if workers <= 1:
-        return [outcome(call, lambda call=call: fn(*call)) for call in calls]
-    # spawn: a clean interpreter per worker (no forked torch or scenario state)
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(fn, *call) for call in calls]
-        results = []
-        for call, fut in zip(calls, futures, strict=True):
-            results.append(outcome(call, fut.result))
-            log.info("done: %s", name(call))
-        return results
-
-
 def run_jobs(
     exp: Experiment, jobs: list[tuple[str, int]], out: Path, workers: int, progress: bool
 ) -> list[dict[str, Any]]:
     """Every (method, seed) job (``run_isolated``: a job whose scenario died becomes a
-    row with an ``error``); progress bars only when run in this process."""
+    row with an ``error``); with ``workers`` > 1 a bar of finished jobs, else each SAC
+    run's own bar."""
     calls = [(exp, m, s, str(out), progress and workers <= 1) for m, s in jobs]
     return run_isolated(
         run_job, calls, workers,
         failed=lambda call, exc: _failed(call[1], call[2], exc),
         name=lambda call: f"{call[1]} seed {call[2]}",
+        progress=progress and workers > 1, desc="compare",
     )  # fmt: skip
 
 
@@ -369,7 +336,8 @@ def cross_model(
     workers = exp.compare.workers
     calls = [(exp, s, b, eval_backend, str(out), progress and workers <= 1) for s, b in jobs]
     rows = run_isolated(_cross_job, calls, workers, failed,
-                        name=lambda call: f"trained on {call[2]} seed {call[1]}")  # fmt: skip
+                        name=lambda call: f"trained on {call[2]} seed {call[1]}",
+                        progress=progress and workers > 1, desc="cross-model")  # fmt: skip
     every = pd.DataFrame(rows)
     every.to_csv(out / "cross_model.csv", index=False)
     # a job whose scenario died stays in cross_model.csv (column error), not in the stats

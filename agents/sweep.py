@@ -14,9 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from agents.experiment import Experiment, ExperimentError
+from agents.jobs import run_isolated
 from netmoe.ray_cluster import unreachable
 
 
@@ -81,9 +80,14 @@ def run_cell(exp: Experiment, cell: Cell, out: str) -> list[dict[str, Any]]:
 
 
 def sweep(
-    exp: Experiment, out: str | Path, workers: int = 2, address: str | None = None
+    exp: Experiment,
+    out: str | Path,
+    workers: int = 2,
+    address: str | None = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
-    """Run every cell; locally in ``workers`` processes, or on Ray at ``address``."""
+    """Run every cell; locally in ``workers`` processes (a bar of finished cells with
+    ``progress``), or on Ray at ``address``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     grid = cells(exp)
@@ -91,11 +95,10 @@ def sweep(
         cell_experiment(exp, cell)
     if address:
         results = _on_ray(exp, grid, str(out.resolve()), address)
-    elif workers <= 1:
-        results = [run_cell(exp, c, str(out)) for c in grid]
     else:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(run_cell, [exp] * len(grid), grid, [str(out)] * len(grid)))
+        calls = [(exp, cell, str(out)) for cell in grid]
+        results = run_isolated(run_cell, calls, workers, name=lambda call: call[1].name,
+                               progress=progress, desc="sweep")  # fmt: skip
     table = pd.DataFrame([row for rows in results for row in rows])
     table.to_csv(out / "sweep.csv", index=False)
     return table
