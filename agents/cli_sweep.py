@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", help="Ray cluster address (e.g. auto or ray://host:10001); needs ray"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (local runs)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
 

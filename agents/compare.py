@@ -6,8 +6,10 @@ seed (``agents.train.eval_seeds``). Jobs run in a process pool. Outputs in ``out
 
 - ``runs.csv``: one row per (method, seed): mean reward, final reward, wall time, ...
 - ``curves.csv``: SAC's evaluations per epoch (all seeds)
+- ``training.csv``: SAC's reward on its training episodes per epoch (pretraining <= 0)
 - ``summary.csv``: per method, means with 95% confidence intervals over seeds
-- ``reward_vs_epoch.png`` and ``mean_final_reward.png``: the paper's Figures 4 and 5
+- ``reward_vs_epoch.png`` (SAC's learning curve beside the evaluation of every method)
+  and ``mean_final_reward.png``: the paper's Figures 4 and 5
 """
 
 from __future__ import annotations
@@ -172,9 +174,10 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def _mean_band(ax, frame: pd.DataFrame, x: str, y: str, **style: Any) -> None:
-    """Mean of ``y`` over seeds per ``x``, with its 95% CI as a band."""
-    stats = frame.groupby(x)[y].apply(lambda v: mean_ci(v)).apply(pd.Series)
+def _mean_band(ax: Any, frame: pd.DataFrame, x: str, y: str, **style: Any) -> None:
+    """Mean of ``y`` over seeds per ``x``, with its 95% CI as a band (an epoch cut short
+    by a dying scenario has no reward: left out, not a gap in the line)."""
+    stats = frame.dropna(subset=[y]).groupby(x)[y].apply(mean_ci).apply(pd.Series)
     stats.columns = ["mean", "hw"]
     hw = stats["hw"].fillna(0)
     ax.plot(stats.index, stats["mean"], **style)
@@ -261,7 +264,9 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     runs = runs.sort_values(["method", "seed"]).reset_index(drop=True)
     runs["method"] = runs["method"].astype(str)
     curves = pd.DataFrame([c for r in results for c in r["curves"]])
-    training = pd.DataFrame([t for r in results for t in r["training"]])
+    # with its header even when no SAC ran, so that pandas reads it back
+    training = pd.DataFrame([t for r in results for t in r["training"]],
+                            columns=TRAINING_COLUMNS + ["method"])  # fmt: skip
     # failed jobs stay in runs.csv (column error); statistics use the finished ones
     ok = runs[runs["error"].isna()] if "error" in runs else runs
     summary = summarize(ok)

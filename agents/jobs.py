@@ -10,36 +10,38 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import Any
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
 
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
 Call = tuple[Any, ...]
+T = TypeVar("T")
 
 
 def run_isolated(
-    fn: Callable[..., Any],
+    fn: Callable[..., T],
     calls: list[Call],
     workers: int,
-    failed: Callable[[Call, BaseException], Any] | None = None,
+    failed: Callable[[Call, BaseException], T] | None = None,
     name: Callable[[Call], str] = str,
     progress: bool = False,
     desc: str = "jobs",
-) -> list[Any]:
+) -> list[T]:
     """``fn(*call)`` for every call, in this process (``workers`` <= 1) or in a pool of
     ``workers`` spawned processes; results in the order of ``calls``.
 
     A call whose simulation fails (``BridgeError``: a scenario process died) gives
     ``failed(call, exc)`` and the others go on (with ``failed=None`` it stops everything,
-    like any other exception). ``progress`` shows a bar of finished jobs (callers whose
-    jobs show their own bars in this process turn it off there).
+    like any other exception). A pool holds only ``workers`` jobs at a time, so after an
+    error (or Ctrl-C) no further job starts. ``progress`` shows a bar of finished jobs
+    (callers whose jobs show their own bars in this process turn it off there).
     """
     from pybridge.bridge import BridgeError
 
-    def outcome(call: Call, get: Callable[[], Any]) -> Any:
+    def outcome(call: Call, get: Callable[[], T]) -> T:
         try:
             return get()
         except BridgeError as exc:
@@ -50,11 +52,13 @@ def run_isolated(
     results: list[Any] = [None] * len(calls)
     bar = tqdm(total=len(calls), desc=desc, unit="job", disable=not progress)
 
-    def finished(i: int, get: Callable[[], Any]) -> None:
+    def finished(i: int, get: Callable[[], T]) -> None:
         results[i] = outcome(calls[i], get)
-        log.info("done: %s", name(calls[i]))
-        bar.set_postfix_str(name(calls[i]), refresh=False)
-        bar.update()
+        if progress:
+            bar.set_postfix_str(name(calls[i]), refresh=False)
+            bar.update()
+        else:  # a log line would break the bar's line
+            log.info("done: %s", name(calls[i]))
 
     try:
         if workers <= 1:
@@ -63,14 +67,19 @@ def run_isolated(
             return results
         # spawn: a clean interpreter per worker (no forked torch or scenario state)
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            index: dict[Future, int] = {pool.submit(fn, *c): i for i, c in enumerate(calls)}
-            try:
-                for fut in as_completed(index):
-                    finished(index[fut], fut.result)
-            except BaseException:
-                for fut in index:  # a bug or Ctrl-C: do not start the jobs still queued
-                    fut.cancel()
-                raise
+            queued = iter(enumerate(calls))
+            running: dict[Future[T], int] = {}
+            for i, call in queued:  # fill the workers; the next job when one finishes
+                running[pool.submit(fn, *call)] = i
+                if len(running) == workers:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(running.pop(fut), fut.result)
+                    for i, call in queued:
+                        running[pool.submit(fn, *call)] = i
+                        break
         return results
     finally:
         bar.close()

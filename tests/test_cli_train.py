@@ -331,6 +331,8 @@ def test_compare_in_a_process_pool_and_cross_model(experiment, tmp_path) -> None
     res = netmoe("compare", "--config", str(experiment), "--out", str(tmp_path / "pool"), *pool)
     assert res.returncode == 0, res.stderr
     assert len(pd.read_csv(tmp_path / "pool" / "runs.csv")) == 4
+    training = pd.read_csv(tmp_path / "pool" / "training.csv")  # no SAC: a header, no rows
+    assert training.empty and "train_reward" in training.columns
     res = netmoe("compare", "--config", str(experiment), "--out", str(tmp_path / "x"),
                  "--cross-model", "--train-backends", "shannon", "--eval-backend", "shannon",
                  "--seeds", "1", "--epochs", "3", "--no-progress")  # fmt: skip
