@@ -190,11 +190,11 @@ def plot(
     curves: pd.DataFrame,
     summary: pd.DataFrame,
     out: Path,
-    training: pd.DataFrame | None = None,
+    training: pd.DataFrame,
 ) -> None:
     """The paper's Figure 4 (reward vs epoch) and Figure 5 (mean and final reward).
 
-    Figure 4 has a left panel when SAC's training epochs are given: its reward on the
+    Figure 4 has a left panel when SAC trained (``training`` has rows): its reward on the
     training episodes (sampled actions) through pretraining and training, i.e. how it
     learnt; the right panel is the greedy evaluation against every other method."""
     import matplotlib
@@ -202,8 +202,7 @@ def plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    learning = training is not None and len(training) > 0
-    if learning:
+    if len(training):
         fig, (lax, ax) = plt.subplots(1, 2, figsize=(13, 4.4), width_ratios=[1, 1.25])
         _mean_band(lax, training, "epoch", "train_reward", color="C0", lw=1.5,
                    label="SAC, training episodes (sampled actions)")  # fmt: skip

@@ -69,17 +69,19 @@ def run_isolated(
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             queued = iter(enumerate(calls))
             running: dict[Future[T], int] = {}
-            for i, call in queued:  # fill the workers; the next job when one finishes
-                running[pool.submit(fn, *call)] = i
-                if len(running) == workers:
-                    break
+
+            def submit_next() -> None:
+                for i, call in queued:
+                    running[pool.submit(fn, *call)] = i
+                    return
+
+            for _ in range(workers):  # fill the workers; the next job when one finishes
+                submit_next()
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     finished(running.pop(fut), fut.result)
-                    for i, call in queued:
-                        running[pool.submit(fn, *call)] = i
-                        break
+                    submit_next()
         return results
     finally:
         bar.close()
