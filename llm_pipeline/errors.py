@@ -1,4 +1,7 @@
-"""Error types of the pipeline. Each carries one line fit for ``netmoe: error: ...``."""
+"""Error types of the pipeline. Each carries one line fit for ``netmoe: error: ...``.
+
+(A broken quality table is ``netmoe_table.TableError``, shared with the environment.)
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,9 @@ class PipelineError(ValueError):
     """Base class: a user-facing problem described in one line."""
 
 
-class ConfigError(PipelineError):
-    """The table config or the prompt set is invalid."""
+class TableConfigError(PipelineError):
+    """The table-build config or the prompt set is invalid."""
 
 
 class BackendError(PipelineError):
-    """A model backend is unknown, cannot load, or its server failed or answered garbage."""
-
-
-class TableSchemaError(PipelineError):
-    """A quality table breaks the schema of docs/quality-table.md."""
+    """A text backend is unknown, cannot load, or its server failed or answered garbage."""

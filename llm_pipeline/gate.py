@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from .backends import Backend
+from .backends import TextBackend
 from .embed import Embedder
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def parse_llm_split(answer: str, prompt: str, k: int) -> list[str] | None:
 
 
 def llm_split(
-    backend: Backend, prompt: str, k: int, seed: int, max_tokens: int = 80
+    backend: TextBackend, prompt: str, k: int, seed: int, max_tokens: int = 80
 ) -> list[str] | None:
     """Ask an LLM for K subtasks; None when its answer fails the checks."""
     messages = [
@@ -177,7 +177,7 @@ def split_prompt(
     k: int,
     content_type: str = "generic",
     mode: str = "auto",
-    backend: Backend | None = None,
+    backend: TextBackend | None = None,
     seed: int = 0,
     max_tokens: int = 80,
 ) -> tuple[list[str], str]:

@@ -19,7 +19,7 @@ prompt for a fused answer) and ``clip`` to [0, 1]:
 ``score = 10 * L * R * (0.45 T + 0.55 O)``, rounded to 3 decimals; one-sentence texts get
 ``O = 0.5``. (``details`` also reports a local-coherence level ``C = clip((adj - 0.05) /
 0.45)``, weight 0 in the score: on the validation sets it only added noise.) Validation
-(coherent vs shuffled, on- vs off-topic): ``llm_pipeline.validation``,
+(coherent vs shuffled, on- vs off-topic): ``llm_pipeline.judge_validation``,
 docs/llm-pipeline.md.
 
 ``OfflineLMJudge`` (``offline-minilm-lm-v4``) adds a language-model coherence term to these
@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import Backend, bundled_gguf
+from .backends import TextBackend, bundled_gguf
+from .config import OFFLINE_V3, OFFLINE_V4
 from .embed import Embedder
 from .errors import BackendError
 
@@ -167,7 +168,7 @@ class OfflineScore:
 class OfflineJudge:
     """Embedding-based 0..10 scorer; deterministic, CPU only."""
 
-    name = "offline-minilm-v3"
+    name = OFFLINE_V3
     PARAMS = {
         "o0": 0.7,
         "o_adj": 2.0,
@@ -373,7 +374,7 @@ class OfflineLMJudge(OfflineJudge):
     :param lm: an ``LMScorer`` (default: the bundled SmolLM2 GGUF on one thread).
     """
 
-    name = "offline-minilm-lm-v4"
+    name = OFFLINE_V4
     # Chosen on the development sets 1-3 (grid over d0, d_s and the weights; a broad plateau
     # at ~0.90 pooled order rate); frozen before data/judge_heldout4.yaml was written.
     PARAMS = {**OfflineJudge.PARAMS, "w_t": 0.45, "w_o": 0.05, "w_g": 0.50, "d0": 1.0, "d_s": 0.5}
@@ -415,7 +416,8 @@ class OfflineLMJudge(OfflineJudge):
 
 
 JUDGES = {OfflineJudge.name: OfflineJudge, OfflineLMJudge.name: OfflineLMJudge}
-"""Offline judges by version name; ``OfflineLMJudge`` (v4) judged the shipped table."""
+"""Offline judges by version name (the names a config may give, ``config.OfflineJudgeName``);
+``OfflineLMJudge`` (v4) judged the shipped table."""
 
 DEFAULT_OFFLINE_JUDGE = OfflineLMJudge.name
 """The recommended offline judge: v4 met the issue's 90 % targets on the held-out set 4
@@ -443,7 +445,7 @@ def parse_score(answer: str) -> float | None:
 class LLMJudge:
     """The paper's 0..10 LLM-judge score on any backend."""
 
-    def __init__(self, backend: Backend, attempts: int = 3) -> None:
+    def __init__(self, backend: TextBackend, attempts: int = 3) -> None:
         self.backend = backend
         self.attempts = attempts
         self.name = f"llm:{backend.model_name}"

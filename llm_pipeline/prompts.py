@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from .errors import TableConfigError
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,12 @@ class PromptSpec:
 
 
 def check_prompt(prompt: object, max_chars: int, where: str = "prompt") -> str:
-    """Return the cleaned prompt or raise ConfigError for an empty or huge one."""
+    """Return the cleaned prompt or raise TableConfigError for an empty or huge one."""
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ConfigError(f"{where}: empty prompt")
+        raise TableConfigError(f"{where}: empty prompt")
     text = " ".join(prompt.split())
     if len(text) > max_chars:
-        raise ConfigError(f"{where}: prompt of {len(text)} characters exceeds {max_chars}")
+        raise TableConfigError(f"{where}: prompt of {len(text)} characters exceeds {max_chars}")
     return text
 
 
@@ -36,24 +36,24 @@ def load_prompts(
     """Read and validate a prompt set (``prompts: [{id, type, prompt}, ...]``)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: prompt set not found")
+        raise TableConfigError(f"{path}: prompt set not found")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError:
-        raise ConfigError(f"{path}: invalid YAML") from None
+        raise TableConfigError(f"{path}: invalid YAML") from None
     items = data.get("prompts") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
-        raise ConfigError(f"{path}: expected a non-empty list under 'prompts'")
+        raise TableConfigError(f"{path}: expected a non-empty list under 'prompts'")
     out: list[PromptSpec] = []
     seen: set[str] = set()
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ConfigError(f"{path}: prompts[{i}] is not a mapping")
+            raise TableConfigError(f"{path}: prompts[{i}] is not a mapping")
         pid = str(item.get("id", f"p{i:03d}"))
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", pid):
-            raise ConfigError(f"{path}: prompts[{i}]: bad id {pid!r}")
+            raise TableConfigError(f"{path}: prompts[{i}]: bad id {pid!r}")
         if pid in seen:
-            raise ConfigError(f"{path}: duplicate prompt id {pid}")
+            raise TableConfigError(f"{path}: duplicate prompt id {pid}")
         seen.add(pid)
         text = check_prompt(item.get("prompt"), max_chars, f"{path}: prompts[{i}] ({pid})")
         out.append(PromptSpec(pid, text, str(item.get("type", "generic"))))

@@ -22,11 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from netmoe.ray_cluster import unreachable
-
-from .builder import Generator, append_journal, read_journal
 from .config import config_from_dict
-from .errors import ConfigError, PipelineError
+from .errors import PipelineError, TableConfigError
+from .generation import Generator
+from .journal import append_journal, journal_path, read_journal
 from .prompts import PromptSpec
 
 log = logging.getLogger(__name__)
@@ -39,16 +38,20 @@ def prompt_records(
     cfg_dict: dict[str, Any], spec: PromptSpec, done: list[dict[str, Any]], n_threads: int
 ) -> Iterator[dict[str, Any]]:
     """Task body: yield each record ``done`` lacks for ``spec`` as soon as it exists."""
-    gen = Generator(config_from_dict(cfg_dict, cfg_dict.get("base_dir", ".")), n_threads)
+    gen = Generator(config_from_dict(cfg_dict), n_threads)
     yield from gen.records(spec, done)
 
 
 def check_reachable(address: str) -> None:
-    """Fail fast (``ConfigError``) when a ``HOST:PORT`` address does not accept TCP
+    """Fail fast (``TableConfigError``) when a ``HOST:PORT`` address does not accept TCP
     connections: ``ray.init`` would otherwise retry for minutes. Other forms (``auto``,
     ``ray://...``) are left to Ray."""
+    # Imported here: netmoe is the CLI package (library code does not import it at load
+    # time); the probe is to move to a library module.
+    from netmoe.ray_cluster import unreachable
+
     if (why := unreachable(address)) is not None:
-        raise ConfigError(f"no Ray cluster answers at {address}: {why}")
+        raise TableConfigError(f"no Ray cluster answers at {address}: {why}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -70,7 +73,7 @@ def generate_ray(
         import ray
         from ray.exceptions import RayError, RayTaskError
     except ImportError:
-        raise ConfigError("--executor ray needs Ray (pip install 'netmoe[ray]')") from None
+        raise TableConfigError("--executor ray needs Ray (pip install 'netmoe[ray]')") from None
     for key, value in RAY_ENV.items():
         os.environ.setdefault(key, value)
     address = address or os.environ.get("RAY_ADDRESS") or None
@@ -85,7 +88,9 @@ def generate_ray(
             ray.init(address=address, **kwargs)
         except (ConnectionError, RayError, RuntimeError, ValueError) as exc:
             where = address or "a local instance"
-            raise ConfigError(f"cannot start or reach Ray ({where}): {_first_line(exc)}") from None
+            raise TableConfigError(
+                f"cannot start or reach Ray ({where}): {_first_line(exc)}"
+            ) from None
     task = ray.remote(num_cpus=1, max_retries=0)(prompt_records)
     queued = list(todo)
     running: dict[Any, PromptSpec] = {}
@@ -94,7 +99,7 @@ def generate_ray(
     def submit() -> None:
         while queued and len(running) < workers:
             spec = queued.pop(0)
-            done = read_journal(parts / f"{spec.prompt_id}.jsonl")
+            done = read_journal(journal_path(parts, spec.prompt_id))
             running[task.remote(cfg_dict, spec, done, 1)] = spec
 
     try:
@@ -122,7 +127,7 @@ def generate_ray(
                 raise PipelineError(
                     f"prompt {spec.prompt_id} failed on Ray: {_first_line(exc)}"
                 ) from None
-            append_journal(parts / f"{spec.prompt_id}.jsonl", record)
+            append_journal(journal_path(parts, spec.prompt_id), record)
             new += 1
     finally:
         for stream in running:

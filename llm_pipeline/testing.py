@@ -9,7 +9,8 @@ import zlib
 
 import numpy as np
 
-from .backends import Generation, Messages
+from .backends import Generation
+from .messages import Messages
 
 WORDS = (
     "river lantern robot garden coffee storm village market signal bread forest "

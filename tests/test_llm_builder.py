@@ -13,18 +13,14 @@ import pytest
 import llm_pipeline.backends as backends_mod
 import llm_pipeline.embed as embed_mod
 from llm_pipeline.backends import bundled_gguf
-from llm_pipeline.builder import (
-    all_assignments,
-    build_table,
-    item_seed,
-    journal_dir,
-    read_journal,
-    trim_to_sentence,
-)
+from llm_pipeline.builder import build_table
 from llm_pipeline.config import config_from_dict
-from llm_pipeline.errors import ConfigError
-from llm_pipeline.table import SCHEMA, load_table
+from llm_pipeline.errors import TableConfigError
+from llm_pipeline.journal import journal_dir, read_journal
+from llm_pipeline.messages import trim_to_sentence
+from llm_pipeline.plan import all_assignments, item_seed
 from llm_pipeline.testing import FakeBackend, HashEmbedder
+from netmoe_table import SCHEMA, load_table
 
 TIMING = ["gen_seconds"]
 
@@ -62,12 +58,12 @@ def fakes(monkeypatch):
     made: list[FakeBackend] = []
     state = {"fail_after": None}
 
-    def make_backend(cfg, n_threads=None):
+    def make_text_backend(cfg, n_threads=None):
         b = FakeBackend(state["fail_after"])
         made.append(b)
         return b
 
-    monkeypatch.setattr(backends_mod, "make_backend", make_backend)
+    monkeypatch.setattr(backends_mod, "make_text_backend", make_text_backend)
     monkeypatch.setattr(embed_mod, "get_embedder", lambda model_dir=None: HashEmbedder())
     return state
 
@@ -138,7 +134,7 @@ def test_killed_build_resumes_and_matches_a_clean_build(tmp_path, fakes):
 def test_journal_of_another_config_is_refused(tmp_path, fakes):
     out = tmp_path / "t.parquet"
     build_table(_cfg(tmp_path), out=out, progress=False)
-    with pytest.raises(ConfigError, match="another config"):
+    with pytest.raises(TableConfigError, match="another config"):
         build_table(_cfg(tmp_path, seed=99), out=out, progress=False)
     build_table(_cfg(tmp_path, seed=99), out=out, fresh=True, progress=False)
     assert (load_table(out).seed != 7).any()
@@ -189,15 +185,15 @@ def test_real_model_two_workers_match_one_worker(tmp_path):
 
 
 def test_offline_judge_version_is_chosen_by_the_config(tmp_path):
-    from llm_pipeline.builder import make_judge
     from llm_pipeline.judge import OfflineJudge, OfflineLMJudge
+    from llm_pipeline.merge import make_judge
 
     embedder = HashEmbedder()
     default = make_judge(_cfg(tmp_path), embedder)
     assert type(default) is OfflineJudge  # v3 unless the config names another
     v4 = _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-lm-v4"})
     assert type(make_judge(v4, embedder)) is OfflineLMJudge
-    with pytest.raises(ConfigError, match="judge.offline must be one of"):
+    with pytest.raises(TableConfigError, match="judge.offline: Input should be"):
         _cfg(tmp_path, judge={"type": "offline", "offline": "offline-minilm-v9"})
 
 
@@ -224,5 +220,5 @@ def test_journal_fingerprinted_under_an_older_rule_is_kept(tmp_path, fakes):
     other = {**stored, "fingerprint": "0123456789abcdef"}
     other["config"] = {**stored["config"], "seed": 99}
     manifest.write_text(json.dumps(other))
-    with pytest.raises(ConfigError, match="another config"):
+    with pytest.raises(TableConfigError, match="another config"):
         build_table(_cfg(tmp_path), out=out, progress=False)

@@ -60,15 +60,21 @@ OK_PROMPT = [{"id": "p0", "type": "story", "prompt": "Write a story about a fox.
     [
         ([{"id": "p0", "prompt": "   "}], {}, "empty prompt"),
         ([{"id": "p0", "prompt": "word " * 500}], {}, "exceeds 400"),
-        (OK_PROMPT, {"backends": {"default": {"type": "gpt5-magic"}}}, "unknown backend type"),
+        (
+            OK_PROMPT,
+            {"backends": {"default": {"type": "gpt5-magic"}}},
+            "backends.default.type: Input should be 'llama_cpp' or 'openai'",
+        ),
         (
             OK_PROMPT,
             {"backends": {"default": {"model_path": "/nonexistent/model.gguf"}}},
             "model file not found",
         ),
-        (OK_PROMPT, {"num_subtasks": 0}, "num_subtasks"),
-        (OK_PROMPT, {"colour": "blue"}, "unknown key"),
-        (OK_PROMPT, {"experts": []}, "at least one edge expert"),
+        (OK_PROMPT, {"num_subtasks": 0}, "cfg.yaml: num_subtasks: Input should be greater"),
+        (OK_PROMPT, {"colour": "blue"}, "colour: Extra inputs are not permitted"),
+        (OK_PROMPT, {"experts": []}, "experts: need at least one edge expert"),
+        (OK_PROMPT, {"gate": {"split": "psychic"}}, "gate.split: Input should be"),
+        (OK_PROMPT, {"fusion": {"backend": "nope"}}, "fusion: unknown backend 'nope'"),
     ],
 )
 def test_bad_input_one_line_and_table_intact(tmp_path, capsys, existing, prompts, over, needle):
@@ -81,11 +87,11 @@ def test_bad_input_one_line_and_table_intact(tmp_path, capsys, existing, prompts
 
 def test_missing_config_and_bad_yaml(tmp_path, capsys):
     rc, err = _run(capsys, "build", "--config", str(tmp_path / "nope.yaml"))
-    _assert_one_line_error(rc, err, "config file not found")
+    _assert_one_line_error(rc, err, "no such config file")
     bad = tmp_path / "bad.yaml"
     bad.write_text("seed: [1, 2\n")
     rc, err = _run(capsys, "build", "--config", str(bad))
-    _assert_one_line_error(rc, err, "invalid YAML")
+    _assert_one_line_error(rc, err, "not valid YAML")
 
 
 def test_info_on_missing_and_broken_tables(tmp_path, capsys):
@@ -142,7 +148,7 @@ def test_info_prints_shape_of_a_valid_table(tmp_path, capsys, monkeypatch):
     import llm_pipeline.embed as embed_mod
     from llm_pipeline.testing import FakeBackend, HashEmbedder
 
-    monkeypatch.setattr(backends_mod, "make_backend", lambda cfg, n=None: FakeBackend())
+    monkeypatch.setattr(backends_mod, "make_text_backend", lambda cfg, n=None: FakeBackend())
     monkeypatch.setattr(embed_mod, "get_embedder", lambda model_dir=None: HashEmbedder())
     cfg = _write_cfg(tmp_path, OK_PROMPT, num_subtasks=2)
     assert main(["table", "build", "--config", str(cfg), "--no-progress"]) == 0
@@ -187,7 +193,7 @@ def test_unreachable_ray_cluster_is_one_line_at_once(tmp_path, capsys, existing)
 
 @pytest.mark.slow
 def test_validate_judge_command_prints_rates(capsys):
-    from llm_pipeline.validation import HELDOUT
+    from llm_pipeline.judge_validation import HELDOUT
 
     assert (
         main(["table", "validate-judge", "--set", str(HELDOUT.parent / "judge_heldout2.yaml")]) == 0

@@ -85,7 +85,7 @@ def test_llm_judge_uses_the_papers_prompt_and_retries():
 
 
 def test_wilson_interval_matches_a_hand_worked_value():
-    from llm_pipeline.validation import wilson_interval
+    from llm_pipeline.judge_validation import wilson_interval
 
     # 28/30, z = 1.96: centre (p + z^2/60) / (1 + z^2/30) = 0.88414, half-width 0.09738
     lo, hi = wilson_interval(28, 30)
@@ -105,7 +105,7 @@ def test_offline_judge_validation_rates(name, min_shuffle):
     meets it for topicality only: on the 150-item fresh set its order rate is 68.2 %, so the
     floor here guards against regressions, it is not the target."""
     from llm_pipeline.embed import get_embedder
-    from llm_pipeline.validation import HELDOUT, load_items, validate_judge
+    from llm_pipeline.judge_validation import HELDOUT, load_items, validate_judge
 
     r = validate_judge(OfflineJudge(get_embedder()), load_items(HELDOUT.parent / name))
     assert r.topic_rate >= 0.9

@@ -141,7 +141,7 @@ def test_v4_validation_rates_on_set_2(lm):
     """Recorded in docs/llm-pipeline.md (development set 2; the held-out set 4 takes ~14
     min: ``netmoe table validate-judge --judge offline-minilm-lm-v4 --set ...4.yaml``)."""
     from llm_pipeline.embed import get_embedder
-    from llm_pipeline.validation import HELDOUT, load_items, validate_judge
+    from llm_pipeline.judge_validation import HELDOUT, load_items, validate_judge
 
     judge = OfflineLMJudge(get_embedder(), lm=lm)
     r = validate_judge(judge, load_items(HELDOUT.with_name("judge_heldout2.yaml")))

@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from llm_pipeline.builder import build_table, journal_dir, read_journal
+from llm_pipeline.builder import build_table
 from llm_pipeline.config import config_from_dict
+from llm_pipeline.journal import journal_dir, read_journal
 from llm_pipeline.ray_executor import RAY_ENV
-from llm_pipeline.table import load_table
+from netmoe_table import load_table
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("llama_cpp")
