@@ -22,26 +22,6 @@ class Policy(Protocol):
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray: ...
 
 
-def observed_snr_db(env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-    """Per-expert SNR (dB) as the user device last heard it: the observation's first N
-    entries, scaled back (see the env's observation table)."""
-    return np.asarray(obs[: env.num_experts], dtype=float) * 40.0
-
-
-def associated(obs: Any, num_experts: int) -> Any:
-    """Per expert, whether the observation says it is associated (the link layer can reach
-    it): entries 3N..4N-1 of the observation (see the env's observation table). Works on
-    NumPy arrays and torch tensors of shape (..., obs_dim)."""
-    return obs[..., 3 * num_experts : 4 * num_experts] > 0.5
-
-
-def usable(obs: Any, num_experts: int, min_snr_db: float = -np.inf) -> Any:
-    """Per expert, whether the observation promises a reply: associated and last heard at
-    ``min_snr_db`` or better (the SNR entries scaled back to dB). An associated expert at
-    the edge of range still loses replies (bench/loss_vs_snr.py). NumPy or torch."""
-    return associated(obs, num_experts) & (obs[..., :num_experts] * 40.0 >= min_snr_db)
-
-
 class RandomPolicy:
     """Random selection: every subtask to a uniformly drawn device (local or any expert)."""
 
@@ -77,8 +57,9 @@ class GreedySNRPolicy:
         self.min_snr_db = min_snr_db
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        snr = observed_snr_db(env, obs)
-        snr = np.where(usable(np.asarray(obs), env.num_experts, self.min_snr_db), snr, -np.inf)
+        layout = env.obs_layout
+        snr = layout.snr_db(np.asarray(obs, dtype=float))
+        snr = np.where(layout.usable(np.asarray(obs), self.min_snr_db), snr, -np.inf)
         if not np.isfinite(snr).any():
             return np.zeros(env.num_subtasks, dtype=np.int64)
         return np.full(env.num_subtasks, int(np.argmax(snr)) + 1, dtype=np.int64)
@@ -116,7 +97,7 @@ class TableOraclePolicy:
 
 class MaskedTableOraclePolicy(TableOraclePolicy):
     """Masked table oracle (a reference): the table oracle restricted to the experts that
-    :func:`usable` allows with SAC's ``mask_min_snr_db``, local otherwise. What SAC would
+    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db``, local otherwise. What SAC would
     get if it had learnt the whole table and nothing else about the network."""
 
     name = "table-oracle-masked"
@@ -125,7 +106,7 @@ class MaskedTableOraclePolicy(TableOraclePolicy):
         self.min_snr_db = min_snr_db
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        ok = np.concatenate([[True], usable(np.asarray(obs), env.num_experts, self.min_snr_db)])
+        ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), self.min_snr_db)])
         return self._best(env, np.flatnonzero(ok).tolist())
 
 
@@ -206,19 +187,19 @@ def optimistic_reward(
     """An upper bound on the reward of ``action`` for the current task without simulating:
     the env's reward with zero transfer time and energy, maximised over loss patterns
     (``all_delivered``: only the pattern where every reply arrives)."""
-    p = env.current_prompt
     target = np.array(action, dtype=np.int64)
-    task = env._task(p, target)
-    assert env._last is not None
-    free = {name: np.zeros_like(value) for name, value in env._last.items()}
+    task = env.build_task(target)
+    no_energy = np.zeros(env.num_experts)
     offloaded = np.flatnonzero(target > 0)
     best = -np.inf
     masks = [2 ** len(offloaded) - 1] if all_delivered else range(2 ** len(offloaded))
     for mask in masks:
         delivered = np.zeros(len(target), dtype=np.uint32)
         delivered[[j for b, j in enumerate(offloaded) if mask >> b & 1]] = 1
-        report = dict(free, subtask_delivered=delivered, subtask_delay_s=task.compute_s.copy())
-        best = max(best, env._reward(p, task, report)[0])
+        # delivered replies arrive the moment they are written
+        report = {"subtask_delivered": delivered, "subtask_delay_s": task.compute_s.copy(),
+                  "energy_j": no_energy}  # fmt: skip
+        best = max(best, env.price(task, report)[0])
     return float(best)
 
 

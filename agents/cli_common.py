@@ -35,12 +35,10 @@ def setup_logging(verbose: bool) -> None:
 
 def load(args: Any) -> Any:
     """The experiment named by ``--config``, with command-line overrides applied."""
-    from dataclasses import replace
-
     from agents.experiment import ExperimentError, load_experiment
 
     exp = load_experiment(args.config)
-    train = exp.train
+    changes = {}
     for name in ("epochs", "num_envs", "seed"):
         value = getattr(args, name, None)
         if value is not None:
@@ -48,10 +46,10 @@ def load(args: Any) -> Any:
                 raise ExperimentError(
                     f"--{name.replace('_', '-')} must be >= {0 if name == 'seed' else 1}"
                 )
-            train = replace(train, **{name: value})
+            changes[name] = value
     if getattr(args, "backend", None):
         exp = exp.with_env({"backend": args.backend})
-    return replace(exp, train=train)
+    return exp.with_train(**changes)
 
 
 def standalone(command: str, module: Any, argv: list[str] | None = None) -> int:

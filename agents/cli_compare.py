@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from agents.cli_common import guarded, load, setup_logging
 
@@ -36,27 +37,25 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
 
     def go() -> int:
-        from dataclasses import replace
-
         from agents.experiment import METHODS, ExperimentError
 
         exp = load(args)
-        cc = exp.compare
+        changes: dict[str, Any] = {}
         if args.seeds is not None:
             if args.seeds < 1:
                 raise ExperimentError("--seeds must be >= 1")
-            cc = replace(cc, seeds=args.seeds)
+            changes["seeds"] = args.seeds
         if args.workers is not None:
             if args.workers < 1:
                 raise ExperimentError("--workers must be >= 1")
-            cc = replace(cc, workers=args.workers)
+            changes["workers"] = args.workers
         if args.methods:
             methods = [m.strip() for m in args.methods.split(",") if m.strip()]
             bad = [m for m in methods if m not in METHODS]
             if bad or not methods:
                 raise ExperimentError(f"--methods: unknown {bad}; known: {', '.join(METHODS)}")
-            cc = replace(cc, methods=methods)
-        exp = replace(exp, compare=cc)
+            changes["methods"] = methods
+        exp = exp.with_compare(**changes)
         import pandas as pd
 
         pd.set_option("display.width", 160)

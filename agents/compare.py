@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pandas as pd
 
 from agents.experiment import Experiment
 from agents.jobs import run_isolated
+from agents.run import train_then_evaluate
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +65,12 @@ TRAINING_COLUMNS = ["seed", "epoch", "phase", "backend", "env_steps", "train_rew
 def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -> dict[str, Any]:
     """One (method, seed); returns its run row and, for SAC, its evaluation curve and
     training epochs."""
-    import torch
-
-    torch.set_num_threads(1)
-    from agents.baselines import make_baseline
-    from agents.sac import SACConfig
-    from agents.train import eval_seeds, evaluate, train
-    from pybridge.env import EdgeMoEEnv
-
     t0 = time.perf_counter()
     if method == "sac":
-        run_exp = replace(exp, train=replace(exp.train, seed=seed))
-        res = train(run_exp, Path(out) / "sac" / f"seed{seed}", progress=progress)
+        run = train_then_evaluate(exp, seed, Path(out) / "sac" / f"seed{seed}", train=True,
+                                  evaluate=[], progress=progress)  # fmt: skip
+        res = run.training
+        assert res is not None
         curve = res.evals
         wall95, epoch95 = time_to_fraction(curve)
         last = curve.iloc[-1]
@@ -94,15 +88,8 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
         curves = curve.to_dict("records")
         training = res.epochs[TRAINING_COLUMNS].assign(method=method).to_dict("records")
     else:
-        env = EdgeMoEEnv(exp.env)
-        kwargs: dict[str, Any] = {}
-        if method == "upper-bound":
-            kwargs = {"max_candidates": exp.compare.oracle_candidates}
-        elif method == "table-oracle-masked":  # the mask of this experiment's SAC
-            kwargs = {"min_snr_db": SACConfig.from_dict(exp.train.sac).mask_min_snr_db}
-        policy = make_baseline(method, seed=seed, **kwargs)
-        ev = evaluate(env, policy, eval_seeds(seed, exp.train.eval_episodes))
-        env.close()
+        run = train_then_evaluate(exp, seed, Path(out), train=False, evaluate=[method])
+        ev, policy = run.evals[method], run.policies[method]
         row = {
             "mean_reward": ev["reward"],
             "final_reward": ev["reward"],
@@ -280,29 +267,25 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     return summary
 
 
-def _cross_job(exp: Experiment, seed: int, trained_on: str, eval_backend: str,
-               out: str, progress: bool) -> dict[str, Any]:  # fmt: skip
+def cross_job(exp: Experiment, seed: int, trained_on: str, eval_backend: str,
+              out: str, progress: bool) -> dict[str, Any]:  # fmt: skip
     """Train one SAC (``trained_on``: a backend, or ``shannon+ns3`` = pretrain on Shannon as
     the experiment says, then train on ns-3) and evaluate it on ``eval_backend``."""
-    import torch
-
-    torch.set_num_threads(1)
-    from agents.baselines import AgentPolicy
-    from agents.train import eval_seeds, evaluate, train
-    from pybridge.env import EdgeMoEEnv
-
     t0 = time.perf_counter()
     if "+" in trained_on:
         first, second = trained_on.split("+")
-        tc = replace(exp.train, seed=seed, pretrain_backend=first)
-        run_exp = replace(exp.with_env({"backend": second}), train=tc)
+        run_exp = exp.with_env({"backend": second}).with_train(pretrain_backend=first)
     else:  # one backend only: no pretraining
-        tc = replace(exp.train, seed=seed, pretrain_backend="", pretrain_epochs=0)
-        run_exp = replace(exp.with_env({"backend": trained_on}), train=tc)
-    res = train(run_exp, Path(out) / f"train_{trained_on}" / f"seed{seed}", progress=progress)
-    env = EdgeMoEEnv(exp.with_env({"backend": eval_backend}).env)
-    ev = evaluate(env, AgentPolicy(res.agent), eval_seeds(seed, exp.train.eval_episodes))
-    env.close()
+        run_exp = exp.with_env({"backend": trained_on}).with_train(
+            pretrain_backend="", pretrain_epochs=0
+        )
+    run = train_then_evaluate(
+        run_exp, seed, Path(out) / f"train_{trained_on}" / f"seed{seed}", train=True,
+        evaluate=["sac"], eval_env=exp.with_env({"backend": eval_backend}).env,
+        progress=progress,
+    )  # fmt: skip
+    ev, res = run.evals["sac"], run.training
+    assert res is not None
     return {"seed": seed, "trained_on": trained_on, "evaluated_on": eval_backend,
             "reward": ev["reward"], "quality": ev["quality"], "tx_cost": ev["tx_cost"],
             "replies_lost": ev["replies_lost"],
@@ -339,7 +322,7 @@ def cross_model(
 
     workers = exp.compare.workers
     calls = [(exp, s, b, eval_backend, str(out), progress and workers <= 1) for s, b in jobs]
-    rows = run_isolated(_cross_job, calls, workers, failed,
+    rows = run_isolated(cross_job, calls, workers, failed,
                         name=lambda call: f"trained on {call[2]} seed {call[1]}",
                         progress=progress and workers > 1, desc="cross-model")  # fmt: skip
     every = pd.DataFrame(rows)

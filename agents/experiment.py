@@ -13,13 +13,22 @@ Any mistake raises :class:`ExperimentError` with one line.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
-from pybridge.config import ConfigError, EnvConfig, load_config, read_yaml
+from agents.sac_config import SACConfig
+from pybridge.config import EnvConfig, load_config
+from pybridge.config_base import ConfigError, StrictModel, one_line, read_yaml
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
@@ -32,55 +41,53 @@ class ExperimentError(ValueError):
     """A bad experiment file or option; the message is one line."""
 
 
-def _h(text: str) -> Any:
-    return {"help": text}
+class _Section(StrictModel):
+    # strict: a YAML string or bool is never taken for a number (an int is a float)
+    model_config = ConfigDict(strict=True)
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(_Section):
     """How one SAC run goes (YAML ``train:``)."""
 
-    epochs: int = field(
-        default=150, metadata=_h("training epochs; one epoch = one episode per env")
+    epochs: int = Field(150, ge=1, description="training epochs; one epoch = one episode per env")
+    num_envs: int = Field(2, ge=1, description="environments stepped in parallel")
+    vector: Literal["async", "sync"] = Field(
+        "async", description="'async' (one process per env) or 'sync' (in-process)"
     )
-    num_envs: int = field(default=2, metadata=_h("environments stepped in parallel"))
-    vector: str = field(
-        default="async", metadata=_h("'async' (one process per env) or 'sync' (in-process)")
+    eval_every: int = Field(10, ge=1, description="evaluate the greedy policy every N epochs")
+    eval_episodes: int = Field(5, ge=1, description="episodes per evaluation")
+    checkpoint_every: int = Field(10, ge=1, description="write a checkpoint every N epochs")
+    seed: int = Field(0, ge=0, description="seeds the agent, training and eval episodes")
+    sac: SACConfig = Field(
+        default_factory=SACConfig, description="SAC hyperparameters (agents.sac.SACConfig)"
     )
-    eval_every: int = field(default=10, metadata=_h("evaluate the greedy policy every N epochs"))
-    eval_episodes: int = field(default=5, metadata=_h("episodes per evaluation"))
-    checkpoint_every: int = field(default=10, metadata=_h("write a checkpoint every N epochs"))
-    seed: int = field(default=0, metadata=_h("seeds the agent, training and eval episodes"))
-    sac: dict[str, Any] = field(
-        default_factory=dict, metadata=_h("SAC hyperparameters (agents.sac.SACConfig)")
-    )
-    pretrain_backend: str = field(
-        default="",
-        metadata=_h(
+    pretrain_backend: Literal["", "ns3", "shannon"] = Field(
+        "",
+        description=(
             "'' (none) or a backend ('shannon') to pretrain on before the env's own backend; "
             "same quality table and reward, different network model"
         ),
     )
-    pretrain_epochs: int = field(
-        default=0, metadata=_h("epochs on pretrain_backend before the `epochs` on the env")
+    pretrain_epochs: int = Field(
+        0, ge=0, description="epochs on pretrain_backend before the `epochs` on the env"
     )
-    pretrain_num_envs: int = field(
-        default=8, metadata=_h("environments per pretraining epoch (in-process, 'sync')")
+    pretrain_num_envs: int = Field(
+        8, ge=1, description="environments per pretraining epoch (in-process, 'sync')"
     )
-    pretrain_norm_carry: int = field(
-        default=100,
-        metadata=_h(
+    pretrain_norm_carry: int = Field(
+        100,
+        ge=0,
+        description=(
             "after pretraining, the observation statistics count as this many observations "
             "(the network features' scales differ between backends; the env's own take over)"
         ),
     )
-    pretrain_keep_buffer: bool = field(
-        default=True,
-        metadata=_h("keep the pretraining transitions in replay when switching backends"),
+    pretrain_keep_buffer: bool = Field(
+        True, description="keep the pretraining transitions in replay when switching backends"
     )
-    pretrain_replay_share: float = field(
-        default=0.0,
-        metadata=_h(
+    pretrain_replay_share: float = Field(
+        0.0,
+        description=(
             "with pretrain_keep_buffer, the share of every batch after the switch drawn "
             "from the pretraining transitions, the rest from the env's own (0.5: the "
             "symmetric sampling of Ball et al., RLPD, ICML 2023); 0 samples all kept "
@@ -88,44 +95,80 @@ class TrainConfig:
         ),
     )
 
+    @field_validator("pretrain_replay_share")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0.0 <= v < 1.0:
+            raise ValueError("must be in [0, 1)")
+        return v
 
-@dataclass
-class CompareConfig:
+    @model_validator(mode="after")
+    def _pretraining(self) -> TrainConfig:
+        if self.pretrain_epochs and not self.pretrain_backend:
+            raise ValueError("pretrain_epochs needs pretrain_backend")
+        return self
+
+    @field_serializer("sac")
+    def _sac_as_written(self, sac: SACConfig) -> dict[str, Any]:
+        # the settings the file gives, not the defaults: what experiment.yaml and the
+        # resume fingerprint have always held
+        return sac.model_dump(exclude_unset=True)
+
+
+class CompareConfig(_Section):
     """Every method over several seeds (YAML ``compare:``)."""
 
-    seeds: int = field(default=5, metadata=_h("seeds 0..seeds-1 per method"))
-    methods: list[str] = field(default_factory=lambda: list(METHODS), metadata=_h("methods"))
-    workers: int = field(default=2, metadata=_h("parallel processes (one job each)"))
-    oracle_candidates: int = field(
-        default=256, metadata=_h("upper bound: exhaustive up to this many joint actions")
+    seeds: int = Field(5, ge=1, description="seeds 0..seeds-1 per method")
+    methods: list[str] = Field(default_factory=lambda: list(METHODS), description="methods")
+    workers: int = Field(2, ge=1, description="parallel processes (one job each)")
+    oracle_candidates: int = Field(
+        256, ge=0, description="upper bound: exhaustive up to this many joint actions"
     )
 
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if m not in METHODS]
+        if bad:
+            raise ValueError(f"unknown {bad}; known: {list(METHODS)}")
+        return v
 
-@dataclass
-class SweepConfig:
+
+class SweepConfig(_Section):
     """A grid of runs (YAML ``sweep:``): seeds x scenarios x reward weights."""
 
-    seeds: list[int] = field(default_factory=lambda: [0, 1], metadata=_h("training seeds"))
-    scenarios: dict[str, dict[str, Any]] = field(
+    seeds: list[int] = Field(default_factory=lambda: [0, 1], description="training seeds")
+    scenarios: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"default": {}},
-        metadata=_h("name -> env overrides (deep-merged into env)"),
+        description="name -> env overrides (deep-merged into env)",
     )
-    reward_weights: list[dict[str, float]] = field(
-        default_factory=lambda: [{}], metadata=_h("list of reward overrides")
+    reward_weights: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{}], description="list of reward overrides"
     )
-    baselines: list[str] = field(
+    baselines: list[str] = Field(
         default_factory=lambda: ["local", "quality-greedy"],
-        metadata=_h("baselines evaluated beside SAC in every cell"),
+        description="baselines evaluated beside SAC in every cell",
     )
 
+    @field_validator("baselines")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        known = [m for m in METHODS if m != "sac"]
+        bad = [m for m in v if m not in known]
+        if bad:
+            raise ValueError(f"unknown {bad}; known: {known}")
+        return v
 
-@dataclass
-class Experiment:
-    env: dict[str, Any]
-    train: TrainConfig
-    compare: CompareConfig
-    sweep: SweepConfig
-    source: str = "experiment"
+
+class Experiment(StrictModel):
+    """A checked experiment: the env (a raw mapping, valid for ``load_config``) and the
+    train, compare and sweep sections."""
+
+    env: dict[str, Any] = Field(description="the environment config (pybridge.config)")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="one SAC run")
+    compare: CompareConfig = Field(default_factory=CompareConfig, description="compare")
+    sweep: SweepConfig = Field(default_factory=SweepConfig, description="sweep")
+    source: str = Field("experiment", description="where it was read from, for messages")
 
     def env_config(self) -> EnvConfig:
         return load_config(self.env)
@@ -134,15 +177,36 @@ class Experiment:
         """A copy with env overrides deep-merged (validated)."""
         env = deep_merge(self.env, overrides)
         _validate_env(env, self.source)
-        return Experiment(env, self.train, self.compare, self.sweep, self.source)
+        return self.model_copy(update={"env": env})
+
+    def with_train(self, **changes: Any) -> Experiment:
+        """A copy with these ``train`` settings changed (validated)."""
+        return self.model_copy(
+            update={"train": _changed(self.train, changes, "train", self.source)}
+        )
+
+    def with_compare(self, **changes: Any) -> Experiment:
+        """A copy with these ``compare`` settings changed (validated)."""
+        compare = _changed(self.compare, changes, "compare", self.source)
+        return self.model_copy(update={"compare": compare})
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "env": self.env,
-            "train": asdict(self.train),
-            "compare": asdict(self.compare),
-            "sweep": asdict(self.sweep),
+            "train": self.train.model_dump(),
+            "compare": self.compare.model_dump(),
+            "sweep": self.sweep.model_dump(),
         }
+
+
+def _changed(section: _Section, changes: dict[str, Any], name: str, source: str) -> Any:
+    """``section`` with ``changes`` applied, checked as the file is (the unchanged
+    settings keep whether they were given, so dumps stay as written)."""
+    try:
+        type(section).model_validate({**section.model_dump(exclude={"sac"}), **changes})
+    except ValidationError as exc:
+        raise ExperimentError(one_line(exc, f"{source}: {name}")) from None
+    return section.model_copy(update=changes)
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -152,32 +216,6 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
             deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
         )
     return out
-
-
-def _section(cls: type, data: Any, name: str, source: str) -> Any:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ExperimentError(f"{source}: {name}: expected a mapping")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ExperimentError(f"{source}: {name}: unknown field(s) {unknown}")
-    obj = cls(**data)
-    for f in fields(cls):
-        value, default = getattr(obj, f.name), getattr(cls(), f.name)
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)  # YAML `0` for a float field
-            setattr(obj, f.name, value)
-        if isinstance(default, bool) != isinstance(value, bool) or not isinstance(
-            value, type(default)
-        ):
-            raise ExperimentError(
-                f"{source}: {name}.{f.name}: expected {type(default).__name__}, got {value!r}"
-            )
-        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            raise ExperimentError(f"{source}: {name}.{f.name}: must be >= 0")
-    return obj
 
 
 def _validate_env(env: dict[str, Any], source: str) -> None:
@@ -218,30 +256,10 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
         raise ExperimentError(f"{name}: env: expected a mapping")
     env = deep_merge(env, over)
     _validate_env(env, name)
-    train = _section(TrainConfig, data.get("train"), "train", name)
-    if train.vector not in ("async", "sync"):
-        raise ExperimentError(f"{name}: train.vector: must be 'async' or 'sync'")
-    for f in ("epochs", "num_envs", "eval_every", "eval_episodes", "checkpoint_every",
-              "pretrain_num_envs"):  # fmt: skip
-        if getattr(train, f) < 1:
-            raise ExperimentError(f"{name}: train.{f}: must be >= 1")
-    if train.pretrain_backend not in ("", "ns3", "shannon"):
-        raise ExperimentError(f"{name}: train.pretrain_backend: must be '', 'ns3' or 'shannon'")
-    if not 0.0 <= train.pretrain_replay_share < 1.0:
-        raise ExperimentError(f"{name}: train.pretrain_replay_share: must be in [0, 1)")
-    if train.pretrain_epochs and not train.pretrain_backend:
-        raise ExperimentError(f"{name}: train.pretrain_epochs needs train.pretrain_backend")
+    sections = {
+        key: data[key] for key in ("train", "compare", "sweep") if data.get(key) is not None
+    }
     try:
-        from agents.sac import SACConfig  # torch: only when an experiment is really loaded
-
-        SACConfig.from_dict(train.sac)
-    except ValueError as exc:
-        raise ExperimentError(f"{name}: train.{exc}") from None
-    compare = _section(CompareConfig, data.get("compare"), "compare", name)
-    bad = [m for m in compare.methods if m not in METHODS]
-    if bad:
-        raise ExperimentError(f"{name}: compare.methods: unknown {bad}; known: {list(METHODS)}")
-    if compare.seeds < 1 or compare.workers < 1:
-        raise ExperimentError(f"{name}: compare.seeds and compare.workers must be >= 1")
-    sweep = _section(SweepConfig, data.get("sweep"), "sweep", name)
-    return Experiment(env, train, compare, sweep, name)
+        return Experiment.model_validate({"env": env, **sections, "source": name})
+    except ValidationError as exc:
+        raise ExperimentError(one_line(exc, name)) from None

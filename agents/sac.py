@@ -275,7 +275,9 @@ class DiscreteSAC:
         if self.config.obs_norm:
             self.norm.update(torch.as_tensor(obs))
 
-    def _input(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+    def normalize(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """The networks' input: observations (B, obs_dim) standardised with the running
+        statistics (as they are without ``obs_norm``)."""
         o = torch.as_tensor(obs, dtype=torch.float32)
         return self.norm(o) if self.config.obs_norm else o
 
@@ -283,7 +285,7 @@ class DiscreteSAC:
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """Actions (B, K) for observations (B, obs_dim): sampled, or the most probable
         (joint head: the most probable joint action; factored: per subtask)."""
-        probs, _ = self.actor(self._input(obs), self.allowed(obs))
+        probs, _ = self.actor(self.normalize(obs), self.allowed(obs))
         if deterministic:
             return self.decode(probs.argmax(-1)).numpy()
         flat = probs.reshape(-1, self.group_choices)
@@ -293,15 +295,15 @@ class DiscreteSAC:
     @torch.no_grad()
     def q_values(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """min(Q1, Q2)(s, a) for observations (B, obs_dim) and actions (B, K); (B,)."""
-        o = self._input(obs)
+        o = self.normalize(obs)
         a = self.encode(torch.as_tensor(actions, dtype=torch.int64))
         return torch.min(joint_q(self.q1(o), a), joint_q(self.q2(o), a)).numpy()
 
     def update(self, batch: ReplaySample) -> dict[str, float]:
         """One gradient step of critics, actor and alpha; returns scalars to log."""
         allowed, next_allowed = self.allowed(batch.obs), self.allowed(batch.next_obs)
-        obs = self._input(batch.obs)
-        next_obs = self._input(batch.next_obs)
+        obs = self.normalize(batch.obs)
+        next_obs = self.normalize(batch.next_obs)
         actions = self.encode(torch.as_tensor(batch.actions))
         rewards = torch.as_tensor(batch.rewards)
         dones = torch.as_tensor(batch.dones)

@@ -15,7 +15,7 @@ import itertools
 import json
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ import pandas as pd
 
 from agents.experiment import Experiment, ExperimentError
 from agents.jobs import run_isolated
-from netmoe.ray_cluster import unreachable
+from agents.run import train_then_evaluate
+from netmoe_runtime.ray_cluster import unreachable
 
 
 @dataclass(frozen=True)
@@ -50,33 +51,19 @@ def cells(exp: Experiment) -> list[Cell]:
 
 def cell_experiment(exp: Experiment, cell: Cell) -> Experiment:
     cexp = exp.with_env(exp.sweep.scenarios[cell.scenario]).with_env({"reward": cell.weights})
-    return replace(cexp, train=replace(cexp.train, seed=cell.seed))
+    return cexp.with_train(seed=cell.seed)
 
 
 def run_cell(exp: Experiment, cell: Cell, out: str) -> list[dict[str, Any]]:
-    """Train and evaluate one cell; rows for SAC and each baseline."""
-    import torch
-
-    torch.set_num_threads(1)
-    from agents.baselines import AgentPolicy, make_baseline
-    from agents.train import eval_seeds, evaluate, train
-    from pybridge.env import EdgeMoEEnv
-
+    """Train and evaluate one cell; rows for SAC and each baseline (the baselines with
+    the experiment's oracle and mask settings, as in compare)."""
     cexp = cell_experiment(exp, cell)
-    res = train(cexp, Path(out) / cell.name, progress=False)
-    env = EdgeMoEEnv(cexp.env)
-    seeds = eval_seeds(cell.seed, cexp.train.eval_episodes)
-    policies = [AgentPolicy(res.agent)] + [
-        make_baseline(b, seed=cell.seed) for b in exp.sweep.baselines
-    ]
-    rows = []
-    for policy in policies:
-        ev = evaluate(env, policy, seeds)
-        rows.append({"scenario": cell.scenario, "weights_index": cell.weights_index,
-                     "weights": json.dumps(cell.weights, sort_keys=True), "seed": cell.seed,
-                     "method": policy.name, **ev})  # fmt: skip
-    env.close()
-    return rows
+    methods = ["sac", *exp.sweep.baselines]
+    run = train_then_evaluate(cexp, cell.seed, Path(out) / cell.name, train=True,
+                              evaluate=methods)  # fmt: skip
+    return [{"scenario": cell.scenario, "weights_index": cell.weights_index,
+             "weights": json.dumps(cell.weights, sort_keys=True), "seed": cell.seed,
+             "method": method, **run.evals[method]} for method in methods]  # fmt: skip
 
 
 def sweep(

@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ import yaml
 from tqdm import tqdm
 
 import pybridge
-from agents.baselines import AgentPolicy, Policy, run_episode, usable
+from agents.baselines import AgentPolicy, Policy, run_episode
 from agents.buffers import ReplayBuffer, concat
 from agents.experiment import Experiment, ExperimentError
 from agents.sac import DiscreteSAC, SACConfig
@@ -91,9 +91,10 @@ def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.Vecto
 
 
 def make_agent(env: EdgeMoEEnv, config: SACConfig, seed: int = 0) -> DiscreteSAC:
-    """A fresh agent sized for ``env``, masking the experts ``usable`` rules out."""
+    """A fresh agent sized for ``env``, masking the experts that the observation says are
+    not usable (``env.obs_layout.usable``)."""
     n = env.num_experts
-    reachable = partial(usable, num_experts=n, min_snr_db=config.mask_min_snr_db)
+    reachable = partial(env.obs_layout.usable, min_snr_db=config.mask_min_snr_db)
     obs_dim = int(env.observation_space.shape[0])
     return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable)
 
@@ -103,7 +104,7 @@ def run_fingerprint(exp: Experiment) -> str:
     (a changed default is another scenario), the training settings except how long to
     train and how often to evaluate and save, and the quality table's bytes (a re-scored
     table at the same path is another experiment)."""
-    train_cfg = {k: v for k, v in asdict(exp.train).items()
+    train_cfg = {k: v for k, v in exp.train.model_dump().items()
                  if k not in ("epochs", "eval_every", "checkpoint_every")}  # fmt: skip
     env = exp.env_config().model_dump(mode="json")
     digest = hashlib.sha256(

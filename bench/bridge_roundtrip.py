@@ -27,8 +27,11 @@ import numpy as np
 from pybridge.bridge import LAYOUT, Bridge
 from pybridge.paths import program_path
 
-ACTION = slice(LAYOUT["action_offset"], LAYOUT["action_offset"] + LAYOUT["action_size"])
-REPORT = slice(LAYOUT["report_offset"], LAYOUT["report_offset"] + LAYOUT["report_size"])
+
+def _raw(struct: np.ndarray) -> np.ndarray:
+    """The bytes of one message in the shared segment (the bridge's ``action`` or
+    ``report`` view), as a writable uint8 array over the same memory."""
+    return struct.reshape(1).view(np.uint8)
 
 
 def _payload() -> bytes:
@@ -40,7 +43,7 @@ def _payload() -> bytes:
         a["reply_bytes"][:3] = [1500, 800, 0]
         a["compute_s"][:3] = [0.5, 0.3, 0.0]
         a["deadline_s"] = 2.0
-        return bytes(br._mm[ACTION])
+        return _raw(br.action).tobytes()
 
 
 def stats(ns: list[int]) -> dict[str, float]:
@@ -56,13 +59,14 @@ def stats(ns: list[int]) -> dict[str, float]:
 def bench_bridge(n: int, payload: bytes) -> dict[str, float]:
     with Bridge(spin=20000) as br:
         br.start([program_path("bridge-echo")])
-        mm = br._mm
+        action, report = _raw(br.action), _raw(br.report)
+        data = np.frombuffer(payload, np.uint8)
         out: list[int] = []
         for i in range(n + 1000):
             t = time.perf_counter_ns()
-            mm[ACTION] = payload
+            action[:] = data
             br.exchange()
-            bytes(mm[REPORT])
+            report.tobytes()
             if i >= 1000:  # warm-up
                 out.append(time.perf_counter_ns() - t)
     return stats(out)

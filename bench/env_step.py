@@ -72,7 +72,7 @@ def main() -> int:
             steps += 1
         step_wall += time.perf_counter() - t
         sim_s += info["sim_time_s"]
-        backend = env._backend
+        backend = env.backend
         if backend is not None and hasattr(backend, "bridge"):
             peaks.append(_peak_rss_mib(backend.bridge.process.pid))
     env.close()

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.baselines import associated, observed_snr_db
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT
 
@@ -37,8 +36,8 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
             obs, _ = env.reset(seed=SEED_BASE + ep)
             done = False
             while not done:
-                snr = observed_snr_db(env, obs)
-                assoc = associated(obs, env.num_experts)
+                snr = env.obs_layout.snr_db(np.asarray(obs, dtype=float))
+                assoc = env.obs_layout.associated(obs)
                 action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
                 obs, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated

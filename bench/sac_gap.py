@@ -46,7 +46,7 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
     import yaml
 
     torch.set_num_threads(1)
-    from agents.baselines import UpperBoundPolicy, usable
+    from agents.baselines import UpperBoundPolicy
     from agents.train import eval_seeds, load_agent
     from pybridge.env import EdgeMoEEnv
 
@@ -57,7 +57,7 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
     mask_db = agent.config.mask_min_snr_db
     env = EdgeMoEEnv(exp["env"])
     bound = UpperBoundPolicy(max_candidates=candidates)
-    n, rows = env.num_experts, []
+    rows = []
     try:
         for episode in eval_seeds(seed, episodes):
             obs, _ = env.reset(seed=episode)
@@ -66,12 +66,12 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                 sac = agent.act(obs[None], deterministic=True)[0]
                 best = bound.act(env, obs)
                 r_best, best_info = env.evaluate_action(best)
-                allowed = usable(obs, n, mask_db)
+                allowed = env.obs_layout.usable(obs, mask_db)
                 obs_next, r, _, done, info = env.step(sac)
                 rows.append(
                     {
                         "seed": seed, "episode": episode, "task": t,
-                        "observed_snr_db": np.round(obs[:n] * 40.0, 1).tolist(),
+                        "observed_snr_db": np.round(env.obs_layout.snr_db(obs), 1).tolist(),
                         "sac_action": sac.tolist(), "bound_action": best.tolist(),
                         "sac_reward": r, "bound_reward": r_best,
                         "sac_quality": info["quality"], "bound_quality": best_info["quality"],

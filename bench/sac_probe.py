@@ -36,7 +36,6 @@ import multiprocessing as mp
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +83,19 @@ def ns3_job(exp: Experiment, out: Path) -> pd.DataFrame:
 def regret_job(exp: Experiment, out: Path, episodes: int) -> dict[str, float]:
     """Pretraining alone, then the greedy policy's table regret on fresh episodes."""
     from agents.baselines import MaskedTableOraclePolicy, free_network_reward
-    from agents.sac import SACConfig
     from agents.train import train
     from pybridge.env import EdgeMoEEnv
 
     tc = exp.train
-    exp = exp.with_env({"backend": tc.pretrain_backend})
-    tc = replace(
-        tc, pretrain_backend="", pretrain_epochs=0, epochs=tc.pretrain_epochs,
+    exp = exp.with_env({"backend": tc.pretrain_backend}).with_train(
+        pretrain_backend="", pretrain_epochs=0, epochs=tc.pretrain_epochs,
         num_envs=tc.pretrain_num_envs, vector="sync", eval_every=10**9, checkpoint_every=10**9,
     )  # fmt: skip
     t0 = time.perf_counter()
-    agent = train(replace(exp, train=tc), out, progress=False).agent
+    agent = train(exp, out, progress=False).agent
     wall = time.perf_counter() - t0
     env = EdgeMoEEnv(exp.env)
-    oracle = MaskedTableOraclePolicy(SACConfig.from_dict(tc.sac).mask_min_snr_db)
+    oracle = MaskedTableOraclePolicy(exp.train.sac.mask_min_snr_db)
     regret = []
     try:
         for ep in range(episodes):
@@ -135,7 +132,7 @@ def main() -> int:
 
     base = with_overrides(args.config, args.set)
     out = REPO / "runs" / "probe" / args.name
-    exps = [replace(base, train=replace(base.train, seed=s)) for s in args.seeds]
+    exps = [base.with_train(seed=s) for s in args.seeds]
     dirs = [out / f"seed{s}" for s in args.seeds]
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
         if args.mode == "regret":

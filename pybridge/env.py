@@ -12,9 +12,11 @@ from gymnasium import spaces
 from pybridge.backends import Backend, Report, Task, make_backend
 from pybridge.bridge import MAX_SUBTASKS
 from pybridge.config import EnvConfig, load_config
+from pybridge.observation import SNR_FLOOR_DB, ObservationLayout
 from pybridge.tasks import QualityTable
 
-SNR_FLOOR_DB = -20.0  # what an expert never heard from looks like
+__all__ = ["SNR_FLOOR_DB", "EdgeMoEEnv", "ObservationLayout", "offload_task"]
+
 INFO_ARRAYS = ("snr_db", "goodput_mbps", "delay_s", "bytes_delivered", "energy_j")
 
 
@@ -85,29 +87,8 @@ class EdgeMoEEnv(gym.Env):
             raise ValueError(f"table has {k} subtasks; the bridge carries at most {MAX_SUBTASKS}")
         self.num_experts, self.num_subtasks = n, k
         self.action_space = spaces.MultiDiscrete(np.full(k, n + 1, dtype=np.int64))
-        low = np.concatenate(
-            [
-                np.full(n, -1.0),  # snr
-                np.zeros(n),  # goodput
-                np.zeros(n),  # age
-                np.zeros(n),  # associated
-                np.zeros(k),  # request kB
-                np.zeros(k),  # expected words
-                np.zeros(k * (n + 1)),  # routing
-            ]
-        )
-        high = np.concatenate(
-            [
-                np.full(n, 2.0),
-                np.full(n, 12.0),
-                np.ones(n),
-                np.ones(n),
-                np.full(k, 100.0),
-                np.full(k, 100.0),
-                np.ones(k * (n + 1)),
-            ]
-        )
-        self.observation_space = spaces.Box(low.astype(np.float32), high.astype(np.float32))
+        self.obs_layout = ObservationLayout(n, k)
+        self.observation_space = spaces.Box(self.obs_layout.low, self.obs_layout.high)
         self._backend: Backend | None = None
         self._prompts = np.zeros(0, dtype=np.int64)
         self._t = 0
@@ -141,18 +122,12 @@ class EdgeMoEEnv(gym.Env):
         }
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self._backend is None or self._last is None:
-            raise RuntimeError("call reset() before step()")
-        if self._t >= len(self._prompts):
-            raise RuntimeError("episode is over (truncated): call reset()")
-        target = self._check_action(action)
-        p = int(self._prompts[self._t])
-        task = self._task(p, target)
-        report = self._backend.run_task(task)
+        task = self.build_task(action)
+        report = self._backend.run_task(task)  # type: ignore[union-attr]  # build_task checked
+        reward, info = self._outcome(task, report)
         self._last = report
         self._t += 1
         truncated = self._t >= len(self._prompts)
-        reward, info = self._outcome(p, task, report)
         return self._observation(), reward, False, truncated, info
 
     def evaluate_action(self, action: Any) -> tuple[float, dict[str, Any]]:
@@ -164,9 +139,8 @@ class EdgeMoEEnv(gym.Env):
         """
         if self._backend is None or self._last is None or self._t >= len(self._prompts):
             raise RuntimeError("evaluate_action() needs a running episode")
-        p = int(self._prompts[self._t])
-        task = self._task(p, self._check_action(action))
-        return self._outcome(p, task, self._backend.try_task(task))
+        task = self.build_task(action)
+        return self._outcome(task, self._backend.try_task(task))  # type: ignore[union-attr]
 
     @property
     def current_prompt(self) -> int:
@@ -175,32 +149,82 @@ class EdgeMoEEnv(gym.Env):
             raise RuntimeError("call reset() first")
         return int(self._prompts[min(self._t, len(self._prompts) - 1)])
 
-    # -- internals -------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend | None:
+        """The network backend of the episode (None before the first ``reset`` and after
+        ``close``); for measurements such as the scenario process's memory."""
+        return self._backend
 
-    def _task(self, p: int, target: np.ndarray) -> Task:
+    def build_task(self, action: Any) -> Task:
+        """The task that ``step(action)`` sends to the network: the current prompt's
+        subtasks with sizes and compute times from the quality table (``action`` checked
+        as ``step`` checks it). Needs a running episode."""
+        if self._backend is None or self._last is None:
+            raise RuntimeError("call reset() before step()")
+        if self._t >= len(self._prompts):
+            raise RuntimeError("episode is over (truncated): call reset()")
+        target = self._check_action(action)
         tb, cfg = self.table, self.config.tasks
-        k = np.arange(self.num_subtasks)
-        offloaded = target > 0
-        return Task(
-            task_id=self._t,
-            target=target,
-            request_bytes=np.where(offloaded, tb.subtask_bytes[p] + cfg.request_overhead_bytes, 0),
-            reply_bytes=np.where(offloaded, tb.bytes[p, k, target], 0),
-            compute_s=np.where(offloaded, tb.words[p, k, target] / cfg.edge_words_per_s, 0.0),
+        p, k = self.current_prompt, np.arange(self.num_subtasks)
+        return offload_task(
+            self._t,
+            target,
+            tb.subtask_bytes[p],
+            tb.bytes[p, k, target],
+            tb.words[p, k, target],
+            request_overhead_bytes=cfg.request_overhead_bytes,
+            edge_words_per_s=cfg.edge_words_per_s,
             deadline_s=cfg.deadline_s,
             next_gap_s=float(self._gaps[self._t]),
         )
 
-    def _outcome(self, p: int, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
-        tb = self.table
-        reward, parts = self._reward(p, task, report)
+    def price(self, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
+        """The reward of ``task`` (built by ``build_task`` for the current prompt) had the
+        network reported ``report``, and its parts (``quality``, ``compute_cost``,
+        ``tx_cost``, ``effective_assignment``, ``transfer_s``); see Rewards above.
+
+        ``report`` may be hypothetical: only ``subtask_delivered`` (K), ``subtask_delay_s``
+        (K) and ``energy_j`` (N) are read. The reward never rises with more delay or
+        energy (the upper bound's pruning relies on it)."""
+        rw, tb, p = self.config.reward, self.table, self.current_prompt
+        k = np.arange(self.num_subtasks)
+        offloaded = task.target > 0
+        delivered = report["subtask_delivered"].astype(bool) & offloaded
+        lost = offloaded & ~delivered
+        # a lost reply: the user device writes that part itself after the deadline
+        effective = np.where(lost, 0, task.target)
+        quality = tb.quality(p, tuple(int(e) for e in effective))
+        local_words = tb.words[p, k, 0][effective == 0].sum()
+        edge_words = tb.words[p, k, task.target][offloaded].sum()  # generated even if lost
+        compute_cost = rw.local_word_cost * local_words + rw.edge_word_cost * edge_words
+        used = np.isin(np.arange(1, self.num_experts + 1), task.target)  # heartbeats aside
+        transfer_s = np.where(delivered, report["subtask_delay_s"] - task.compute_s, 0.0)
+        transfer_s = np.where(lost, task.deadline_s, np.maximum(transfer_s, 0.0))
+        tx_cost = (
+            rw.w_time * transfer_s.sum()
+            + rw.w_energy * float(report["energy_j"][used].sum())
+            + rw.lost_penalty * lost.sum()
+        )
+        reward = rw.w_quality * quality - compute_cost - tx_cost
+        return float(reward), {
+            "quality": float(quality),
+            "compute_cost": float(compute_cost),
+            "tx_cost": float(tx_cost),
+            "effective_assignment": tuple(int(e) for e in effective),
+            "transfer_s": transfer_s,
+        }
+
+    # -- internals -------------------------------------------------------------------
+
+    def _outcome(self, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
+        reward, parts = self.price(task, report)
         info = {name: report[name] for name in INFO_ARRAYS}
         # no frame heard from an expert: SNR of zero signal power, -inf dB (NaN would
         # make identical episodes compare unequal)
         info["snr_db"] = np.where(np.isnan(info["snr_db"]), -np.inf, info["snr_db"])
         info.update(parts)
         info.update(
-            prompt_id=tb.prompt_ids[p],
+            prompt_id=self.table.prompt_ids[self.current_prompt],
             assignment=tuple(int(a) for a in task.target),
             replies_lost=int(report["replies_lost"].sum()),
             ue_energy_j=float(report["ue_energy_j"]),
@@ -229,51 +253,49 @@ class EdgeMoEEnv(gym.Env):
             )
         return a
 
-    def _reward(self, p: int, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
-        rw, tb = self.config.reward, self.table
-        k = np.arange(self.num_subtasks)
-        offloaded = task.target > 0
-        delivered = report["subtask_delivered"].astype(bool) & offloaded
-        lost = offloaded & ~delivered
-        # a lost reply: the user device writes that part itself after the deadline
-        effective = np.where(lost, 0, task.target)
-        quality = tb.quality(p, tuple(int(e) for e in effective))
-        local_words = tb.words[p, k, 0][effective == 0].sum()
-        edge_words = tb.words[p, k, task.target][offloaded].sum()  # generated even if lost
-        compute_cost = rw.local_word_cost * local_words + rw.edge_word_cost * edge_words
-        used = np.isin(np.arange(1, self.num_experts + 1), task.target)  # heartbeats aside
-        transfer_s = np.where(delivered, report["subtask_delay_s"] - task.compute_s, 0.0)
-        transfer_s = np.where(lost, task.deadline_s, np.maximum(transfer_s, 0.0))
-        tx_cost = (
-            rw.w_time * transfer_s.sum()
-            + rw.w_energy * float(report["energy_j"][used].sum())
-            + rw.lost_penalty * lost.sum()
-        )
-        reward = rw.w_quality * quality - compute_cost - tx_cost
-        return float(reward), {
-            "quality": float(quality),
-            "compute_cost": float(compute_cost),
-            "tx_cost": float(tx_cost),
-            "effective_assignment": tuple(int(e) for e in effective),
-            "transfer_s": transfer_s,
-        }
-
     def _observation(self) -> np.ndarray:
-        r, tb = self._last, self.table
-        assert r is not None
-        p = int(self._prompts[min(self._t, len(self._prompts) - 1)])
-        snr = np.where(np.isnan(r["obs_snr_db"]), SNR_FLOOR_DB, r["obs_snr_db"])
-        obs = np.concatenate(
-            [
-                snr / 40.0,
-                r["obs_goodput_mbps"] / 100.0,
-                np.minimum(np.nan_to_num(r["obs_age_s"], nan=10.0) / 10.0, 1.0),
-                r["obs_associated"].astype(float),
-                (tb.subtask_bytes[p] + self.config.tasks.request_overhead_bytes) / 1000.0,
-                tb.words[p].mean(axis=1) / 100.0,
-                tb.route[p].ravel(),
-            ]
+        assert self._last is not None
+        tb, p = self.table, self.current_prompt
+        return self.obs_layout.encode(
+            self._last,
+            tb.subtask_bytes[p] + self.config.tasks.request_overhead_bytes,
+            tb.words[p],
+            tb.route[p],
         )
-        return np.clip(obs, self.observation_space.low, self.observation_space.high).astype(
-            np.float32
-        )
+
+
+def offload_task(
+    task_id: int,
+    target: np.ndarray,
+    request_bytes: np.ndarray,
+    reply_bytes: np.ndarray,
+    words: np.ndarray,
+    *,
+    request_overhead_bytes: int,
+    edge_words_per_s: float,
+    deadline_s: float,
+    next_gap_s: float,
+) -> Task:
+    """The task the network sees when subtask k goes to device ``target[k]`` (0 = local:
+    nothing is sent for it).
+
+    :param task_id: the task's number in the episode
+    :param target: (K,) 0 = local, i = expert i
+    :param request_bytes: (K,) each subtask's text size
+    :param reply_bytes: (K,) the reply size of each subtask on its target
+    :param words: (K,) the words its target writes
+    :param request_overhead_bytes: added to each request (``tasks.request_overhead_bytes``)
+    :param edge_words_per_s: an expert's generation speed: compute time = words / speed
+    :param deadline_s: a reply later than this is lost
+    :param next_gap_s: idle time after the task
+    """
+    offloaded = target > 0
+    return Task(
+        task_id=task_id,
+        target=target,
+        request_bytes=np.where(offloaded, request_bytes + request_overhead_bytes, 0),
+        reply_bytes=np.where(offloaded, reply_bytes, 0),
+        compute_s=np.where(offloaded, words / edge_words_per_s, 0.0),
+        deadline_s=deadline_s,
+        next_gap_s=next_gap_s,
+    )

@@ -94,9 +94,9 @@ def test_alpha_loss_direction_and_target_entropy() -> None:
 
 def test_sac_config_rejects_unknown_and_mistyped() -> None:
     assert SACConfig.from_dict({"gamma": 0}).gamma == 0.0
-    with pytest.raises(ValueError, match="unknown sac"):
+    with pytest.raises(ValueError, match="sac: gama: Extra inputs"):
         SACConfig.from_dict({"gama": 0.9})
-    with pytest.raises(ValueError, match="batch_size must be int"):
+    with pytest.raises(ValueError, match="sac: batch_size: Input should be a valid integer"):
         SACConfig.from_dict({"batch_size": "big"})
 
 
@@ -172,12 +172,11 @@ def test_joint_action_encoding_and_auto_choice() -> None:
 
 @pytest.mark.parametrize("head", ["joint", "factored"])
 def test_unreachable_experts_are_never_chosen(head) -> None:
-    from functools import partial
+    from pybridge.observation import ObservationLayout
 
-    from agents.baselines import associated
-
+    associated = ObservationLayout(num_experts=3, num_subtasks=3).associated
     cfg = SACConfig(hidden=8, action_head=head, batch_size=8)
-    agent = DiscreteSAC(30, 3, 4, cfg, seed=0, reachable=partial(associated, num_experts=3))
+    agent = DiscreteSAC(30, 3, 4, cfg, seed=0, reachable=associated)
     obs = np.zeros((300, 30), np.float32)
     obs[:, 9:12] = 1.0  # entries 9..11: experts 1..3 associated
     obs[:100, 9] = 0.0  # expert 1 unreachable
@@ -191,7 +190,7 @@ def test_unreachable_experts_are_never_chosen(head) -> None:
     metrics = agent.update(buf.sample(8, np.random.default_rng(0)))
     assert all(np.isfinite(v) for v in metrics.values())
     off = DiscreteSAC(30, 3, 4, SACConfig(hidden=8, mask_unreachable=False), seed=0,
-                      reachable=partial(associated, num_experts=3))  # fmt: skip
+                      reachable=associated)  # fmt: skip
     assert (off.act(obs[100:200]) > 0).any()  # without the mask they are drawn
 
 
@@ -200,20 +199,21 @@ def test_experts_heard_below_the_mask_snr_are_never_chosen() -> None:
 
     import torch
 
-    from agents.baselines import usable
+    from pybridge.observation import ObservationLayout
 
+    usable = ObservationLayout(num_experts=3, num_subtasks=3).usable
     obs = np.zeros((200, 30), np.float32)
     obs[:, 9:12] = 1.0  # all associated
     obs[:, 0:3] = 20.0 / 40.0  # all heard at 20 dB ...
     obs[:100, 1] = 14.0 / 40.0  # ... but expert 2 at 14 dB in the first half
-    ok = usable(obs, 3, min_snr_db=15.0)
+    ok = usable(obs, min_snr_db=15.0)
     assert ok.tolist() == [[True, False, True]] * 100 + [[True, True, True]] * 100
-    assert (usable(torch.as_tensor(obs), 3, 15.0).numpy() == ok).all()
-    assert usable(obs, 3).all()  # default threshold -inf: association alone
+    assert (usable(torch.as_tensor(obs), 15.0).numpy() == ok).all()
+    assert usable(obs).all()  # default threshold -inf: association alone
     cfg = SACConfig(hidden=8, batch_size=8)
     assert cfg.mask_min_snr_db == 15.0
     agent = DiscreteSAC(30, 3, 4, cfg, seed=0,
-                        reachable=partial(usable, num_experts=3, min_snr_db=15.0))  # fmt: skip
+                        reachable=partial(usable, min_snr_db=15.0))  # fmt: skip
     acts = agent.act(obs)
     assert not (acts[:100] == 2).any() and (acts[100:] == 2).any()
 
@@ -223,7 +223,7 @@ def test_observation_normaliser_standardises() -> None:
     x = np.random.default_rng(0).normal([5.0, 0.5], [2.0, 0.03], size=(4000, 2))
     for chunk in np.split(x.astype(np.float32), 8):  # batch-wise, as the training loop does
         agent.observe(chunk)
-    z = agent._input(x).numpy()
+    z = agent.normalize(x).numpy()
     assert np.allclose(z.mean(0), 0, atol=1e-3) and np.allclose(z.std(0), 1, atol=1e-3)
 
 
@@ -321,16 +321,18 @@ def test_table_oracle_maximises_the_free_network_reward(env) -> None:
         values = [free_network_reward(env, c) for c in every]
         assert free_network_reward(env, a) == max(values)
         # on a free network it is exactly the env's reward with every reply delivered
-        p, task = env.current_prompt, env._task(env.current_prompt, np.array(a))
-        delivered = {n: np.zeros_like(v) for n, v in env._last.items()}
-        delivered.update(subtask_delivered=(np.array(a) > 0).astype(np.uint32),
-                         subtask_delay_s=task.compute_s)  # fmt: skip
-        assert free_network_reward(env, a) == pytest.approx(env._reward(p, task, delivered)[0])
+        task = env.build_task(np.array(a))
+        delivered = {
+            "subtask_delivered": (np.array(a) > 0).astype(np.uint32),
+            "subtask_delay_s": task.compute_s,
+            "energy_j": np.zeros(env.num_experts),
+        }
+        assert free_network_reward(env, a) == pytest.approx(env.price(task, delivered)[0])
         obs, *_ = env.step(np.array(a))
 
 
 def test_masked_table_oracle_keeps_to_the_usable_experts(env) -> None:
-    from agents.baselines import MaskedTableOraclePolicy, TableOraclePolicy, usable
+    from agents.baselines import MaskedTableOraclePolicy, TableOraclePolicy
 
     obs, _ = env.reset(seed=3)
     checked = 0
@@ -341,7 +343,7 @@ def test_masked_table_oracle_keeps_to_the_usable_experts(env) -> None:
         deaf = obs.copy()
         deaf[full[full > 0][:1] - 1] = 0.0  # the first expert the oracle uses: heard at 0 dB
         masked = MaskedTableOraclePolicy(min_snr_db=15.0).act(env, deaf)
-        allowed = np.concatenate([[True], usable(deaf, env.num_experts, 15.0)])
+        allowed = np.concatenate([[True], env.obs_layout.usable(deaf, 15.0)])
         assert allowed[masked].all()
         assert (
             make_baseline("table-oracle-masked", min_snr_db=15.0).act(env, deaf) == masked

@@ -237,7 +237,7 @@ def test_training_survives_a_dying_scenario(experiment, tmp_path, monkeypatch) -
 
     monkeypatch.setattr(train_mod, "make_vector_env", flaky)
     exp = load_experiment(experiment)
-    exp.train.epochs = 4
+    exp = exp.with_train(epochs=4)
     res = train_mod.train(exp, tmp_path / "run", progress=False)
     died = res.epochs["scenario_died"].fillna("").tolist()
     assert died[1].startswith("scenario process 1 died") and died[0] == died[2] == died[3] == ""
@@ -259,7 +259,7 @@ def test_compare_records_a_failed_job(experiment, tmp_path, monkeypatch) -> None
 
     monkeypatch.setattr(compare_mod, "run_job", run_job)
     exp = load_experiment(experiment)
-    exp.compare.methods, exp.train.epochs = ["sac", "local"], 3
+    exp = exp.with_compare(methods=["sac", "local"]).with_train(epochs=3)
     summary = compare_mod.compare(exp, tmp_path / "cmp", progress=False)
     runs = pd.read_csv(tmp_path / "cmp" / "runs.csv")
     failed = runs[runs["error"].notna()]
@@ -274,16 +274,16 @@ def test_cross_model_records_a_failed_job(experiment, tmp_path, monkeypatch) -> 
     from agents.experiment import load_experiment
     from pybridge.bridge import ScenarioDied
 
-    real = compare_mod._cross_job
+    real = compare_mod.cross_job
 
     def job(exp, seed, trained_on, eval_backend, out, progress):
         if seed == 1:
             raise ScenarioDied("scenario process 3 died (killed by signal 6)")
         return real(exp, seed, trained_on, eval_backend, out, progress)
 
-    monkeypatch.setattr(compare_mod, "_cross_job", job)
+    monkeypatch.setattr(compare_mod, "cross_job", job)
     exp = load_experiment(experiment)
-    exp.train.epochs = 2
+    exp = exp.with_train(epochs=2)
     summary = compare_mod.cross_model(exp, tmp_path / "x", ["shannon"], "shannon", False)
     table = pd.read_csv(tmp_path / "x" / "cross_model.csv")
     assert table["error"].notna().tolist() == [False, True]
@@ -295,7 +295,7 @@ def test_async_vector_envs(experiment, tmp_path) -> None:
     from agents.train import train
 
     exp = load_experiment(experiment)
-    exp.train.vector, exp.train.epochs = "async", 3
+    exp = exp.with_train(vector="async", epochs=3)
     res = train(exp, tmp_path / "async", progress=False)
     assert len(res.epochs) == 3 and res.epochs["env_steps"].iloc[-1] == 3 * 2 * 5
 
@@ -373,8 +373,8 @@ def test_bad_input_is_one_line_error(experiment, args, message) -> None:
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("train: {epochs: 'many'}\n", "train.epochs: expected int"),
-        ("train: {sac: {gama: 0.9}}\n", "unknown sac setting"),
+        ("train: {epochs: 'many'}\n", "train.epochs: Input should be a valid integer"),
+        ("train: {sac: {gama: 0.9}}\n", "train.sac.gama: Extra inputs are not permitted"),
         ("train: {pretrain_replay_share: 1}\n", "pretrain_replay_share: must be in [0, 1)"),
         ("compare: {methods: [sac, oracle]}\n", "unknown ['oracle']"),
         ("env: {reward: {w_time: -1}}\n", "reward.w_time"),

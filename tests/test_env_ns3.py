@@ -126,12 +126,12 @@ def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
     before = bridge_segments()
     env = EdgeMoEEnv(_cfg(table_path))
     env.reset(seed=0)
-    pid = env._backend.bridge.process.pid
+    pid = env.backend.bridge.process.pid
     threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()
     t0 = time.monotonic()
     with pytest.raises(ScenarioDied, match="killed by signal 9"):
         # 10 MB replies keep ns-3 busy for seconds of wall time: killed mid-step
-        env._backend.bridge.step(
+        env.backend.bridge.step(
             {
                 "num_subtasks": 3,
                 "target": [1, 2, 3],
@@ -156,7 +156,7 @@ def test_scenario_exits_when_python_dies(table_path) -> None:
         from pybridge.env import EdgeMoEEnv
         env = EdgeMoEEnv({_cfg(table_path)!r})
         env.reset(seed=0)
-        print(env._backend.bridge.process.pid, flush=True)
+        print(env.backend.bridge.process.pid, flush=True)
         time.sleep(60)
         """
     )

@@ -24,12 +24,13 @@ import pandas as pd
 
 from pybridge.backends import Ns3Backend, Report, ShannonBackend, Task
 from pybridge.config import EnvConfig
+from pybridge.env import offload_task
 from pybridge.tasks import QualityTable
 
 log = logging.getLogger(__name__)
 
 
-class ValidationError(ValueError):
+class StudyError(ValueError):
     """Bad input to the validation study (one line)."""
 
 
@@ -57,29 +58,36 @@ class TaskSource:
     ) -> Task:
         """The task for ``target`` (one entry per subtask, 0 = local), drawn from ``rng``."""
         k = np.arange(self.k)
-        off = target > 0
         if self.table is not None:
             p = int(rng.integers(0, self.table.num_prompts))
-            req = self.table.subtask_bytes[p] + self.request_overhead_bytes
+            req = self.table.subtask_bytes[p]
             reply = self.table.bytes[p, k, target]
             words = self.table.words[p, k, target]
         else:  # words ~ uniform 30..300, ~6 bytes per word (the table's typical range)
             words = rng.integers(30, 300, self.k)
             reply = words * 6
-            req = rng.integers(60, 400, self.k) + self.request_overhead_bytes
-        return Task(
-            task_id=task_id,
-            target=target,
-            request_bytes=np.where(off, req, 0).astype(np.int64),
-            reply_bytes=np.where(off, reply, 0).astype(np.int64),
-            compute_s=np.where(off, words / self.edge_words_per_s, 0.0),
+            req = rng.integers(60, 400, self.k)
+        return offload_task(
+            task_id,
+            target,
+            req.astype(np.int64),
+            reply.astype(np.int64),
+            words,
+            request_overhead_bytes=self.request_overhead_bytes,
+            edge_words_per_s=self.edge_words_per_s,
             deadline_s=cfg.tasks.deadline_s,
             next_gap_s=float(rng.exponential(cfg.tasks.gap_s)) if cfg.tasks.gap_s else 0.0,
         )
 
 
 def _shannon_at(sh: ShannonBackend, distance: np.ndarray, time_s: float, task: Task) -> Report:
-    """Shannon's prediction of ``task`` with the experts at ``distance`` from the user."""
+    """Shannon's prediction of ``task`` with the experts at ``distance`` from the user
+    (expert i placed at (distance[i], 0), the user at the origin, a non-finite distance
+    at 1e6 m) at simulated time ``time_s``.
+
+    The only place that sets the backend's state. TODO(pybridge/backends.py): replace
+    with the public seam ``ShannonBackend.predict_at(distance_m, time_s, task) -> Report``
+    when it exists; until then this reaches into ``pos`` and ``time``."""
     n = len(distance)
     sh.pos = np.zeros((n + 1, 2))
     sh.pos[1:, 0] = np.where(np.isfinite(distance), distance, 1e6)

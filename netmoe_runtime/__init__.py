@@ -1,0 +1,2 @@
+"""Run infrastructure shared by the library packages (``agents``, ``llm_pipeline``):
+nothing here imports them or the ``netmoe`` command line."""
