@@ -381,3 +381,20 @@ def test_stable_baselines3_ppo_runs_on_the_env(table_path) -> None:
     _, reward, *_ = env.step(action)
     assert np.isfinite(reward)
     env.close()
+
+
+def test_every_job_makes_baselines_with_the_experiments_settings(table_path) -> None:
+    # compare, cross-model and sweep all go through agents.run: the sweep's baselines
+    # get the oracle's candidates and SAC's mask too (they once lost them)
+    from agents.experiment import load_experiment
+    from agents.run import policy_for
+
+    exp = load_experiment({
+        "env": {"backend": "shannon", "tasks": {"table": str(table_path)}},
+        "train": {"sac": {"mask_min_snr_db": 7.0}},
+        "compare": {"oracle_candidates": 9},
+    })  # fmt: skip
+    assert policy_for(exp, "upper-bound", 0).max_candidates == 9
+    assert policy_for(exp, "table-oracle-masked", 0).min_snr_db == 7.0
+    with pytest.raises(ValueError, match="trained agent"):
+        policy_for(exp, "sac", 0)
