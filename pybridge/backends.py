@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from pybridge.bridge import REPORT_DTYPE, Bridge
-from pybridge.config import EnvConfig, NodeConfig
+from pybridge.config import EnvConfig
 from pybridge.paths import program_path
 
 PER_EXPERT = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (32,)]
@@ -36,8 +36,6 @@ class Task:
 
 
 Report = dict[str, np.ndarray]
-
-LTE_ENB_NOISE_FIGURE_DB = 5.0  # ns-3 LteEnbPhy NoiseFigure default
 
 
 class Backend(Protocol):
@@ -125,28 +123,18 @@ class ShannonBackend:
     be lost with a logistic probability in the SNR, to pretrain on an offloading cost of
     ns-3's size (bench/fit_shannon_overhead.py measures them).
 
-    With the LTE scenario (``scenario.program: edge-moe-lte``) it keeps the same model on
-    the link that differs per expert: the expert's uplink to the eNB, at the expert's
-    distance from the eNB (``scenario.lte.enb_position``), the UE's full power
-    (``lte.ue_tx_power_dbm``; no power control), the cell's path loss (``lte.path_loss``)
-    and bandwidth (resource blocks x 180 kHz), noise = -174 dBm/Hz + 10 log10(B) + the
-    eNB's 5 dB noise figure (ns-3's default; ``shannon.noise_dbm`` is not used). The
-    user's own radio link, the core network, the scheduler and the cell load are not
-    modelled.
+    The channel is the scenario radio's closed-form link (``pybridge.radios``): for
+    Wi-Fi the SNR at the user device from the scenario's path loss; for LTE each
+    expert's uplink to the eNB at full UE power, distances measured from the eNB.
     """
 
     def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
         self.config = config
         self.num_subtasks = num_subtasks
         sc = config.scenario
-        self.lte = sc.is_lte
-        if self.lte:  # distances are measured from the eNB: it takes the user's slot
-            enb = NodeConfig(position=sc.lte.enb_position)
-            self.nodes = [enb, *sc.experts]
-            self.bandwidth_hz = sc.lte.bandwidth_hz
-        else:
-            self.nodes = [sc.user, *sc.experts]
-            self.bandwidth_hz = sc.wifi.channel_width_mhz * 1e6
+        self.link = sc.radio.shannon_link(sc, config.shannon)
+        self.nodes = [self.link.origin, *sc.experts]  # distances are from the link's origin
+        self.bandwidth_hz = self.link.bandwidth_hz
         self.rng = np.random.default_rng(0)
         self.pos = np.zeros((len(self.nodes), 2))
         self.heading = np.zeros(len(self.nodes))
@@ -155,39 +143,13 @@ class ShannonBackend:
 
     # -- channel ---------------------------------------------------------------------
 
-    def _path_loss_db(self, d: np.ndarray) -> np.ndarray:
-        p = self.config.scenario.propagation
-        d = np.maximum(d, 1.0)
-        if self.lte:
-            lte = self.config.scenario.lte
-            if lte.path_loss == "friis":
-                return 20 * np.log10(d) + 20 * np.log10(lte.ul_frequency_hz) - 147.55
-            return lte.reference_loss_db + 10 * lte.exponent * np.log10(d)
-        f_ghz = self.config.scenario.wifi.band_ghz
-        if p.model == "friis":
-            return 20 * np.log10(d) + 20 * np.log10(f_ghz * 1e9) - 147.55
-        if p.model == "3gpp-indoor":  # TR 38.901 InH-Office LOS
-            return 32.4 + 17.3 * np.log10(d) + 20 * np.log10(f_ghz)
-        if p.model == "buildings":  # ITU-R P.1238 on one floor, as ns-3 codes it; no walls
-            b = self.config.scenario.building
-            n_coef = {"residential": 28.0, "office": 30.0, "commercial": 22.0}[
-                b.type if b is not None else "residential"
-            ]
-            return 20 * np.log10(f_ghz * 1e3) + n_coef * np.log10(d) - 28.0
-        return p.reference_loss_db + 10 * p.exponent * np.log10(d)
-
     def _snr_db(self) -> np.ndarray:
         sh = self.config.shannon
         n = self.config.scenario.num_experts
         if sh.snr == "random":
             lo, hi = sh.random_snr_db
             return self.rng.uniform(lo, hi, n)
-        d = self._distances()
-        if self.lte:
-            lte = self.config.scenario.lte
-            noise_dbm = -174.0 + 10 * math.log10(self.bandwidth_hz) + LTE_ENB_NOISE_FIGURE_DB
-            return lte.ue_tx_power_dbm - self._path_loss_db(d) - noise_dbm
-        return self.config.scenario.wifi.tx_power_dbm - self._path_loss_db(d) - sh.noise_dbm
+        return self.link.snr_db(self._distances())
 
     def _distances(self) -> np.ndarray:
         return np.linalg.norm(self.pos[1:] - self.pos[0], axis=1)

@@ -11,8 +11,9 @@ from gymnasium import spaces
 
 from pybridge.backends import Backend, Report, Task, make_backend
 from pybridge.bridge import MAX_SUBTASKS
-from pybridge.config import EnvConfig, load_config
+from pybridge.config import ConfigError, EnvConfig, config_source, load_config
 from pybridge.observation import SNR_FLOOR_DB, ObservationLayout
+from pybridge.scenario_check import check_scenario
 from pybridge.tasks import QualityTable
 
 __all__ = ["SNR_FLOOR_DB", "EdgeMoEEnv", "ObservationLayout", "offload_task"]
@@ -75,12 +76,20 @@ class EdgeMoEEnv(gym.Env):
     def __init__(
         self, config: str | Path | dict[str, Any] | EnvConfig = "configs/default.yaml"
     ) -> None:
+        # Everything is checked here, before any episode: types and structure by the
+        # config, the scenario's values by its program, then the table.
+        source = config_source(config)
         self.config = load_config(config)
-        self.table = QualityTable.load(self.config.tasks.table_path())
+        self.scenario_values = check_scenario(self.config, source)
+        try:
+            self.table = QualityTable.load(self.config.tasks.table_path())
+        except ValueError as exc:
+            raise ConfigError(f"{source}: tasks.table: {exc}") from None
         n = self.config.scenario.num_experts
         if self.table.num_experts != n:
-            raise ValueError(
-                f"quality table has {self.table.num_experts} experts but the scenario has {n}"
+            raise ConfigError(
+                f"{source}: scenario.experts: the quality table has {self.table.num_experts} "
+                f"experts but the scenario has {n}"
             )
         k = self.table.num_subtasks
         if k > MAX_SUBTASKS:

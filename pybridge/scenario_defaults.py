@@ -1,0 +1,41 @@
+"""The scenario programs' defaults, read from the header they are compiled with.
+
+``include/netmoe/scenario-defaults.h`` lists every default once, one ``X(name, value)``
+per line; the C++ programs take their flag defaults from it and the Python config its
+field defaults, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HEADER = Path(__file__).resolve().parent / "include" / "netmoe" / "scenario-defaults.h"
+_ENTRY = re.compile(r'^\s*X\(\s*(\w+)\s*,\s*("(?:[^"\\]|\\.)*"|[-+0-9.eE]+)\s*\)', re.M)
+
+
+def _parse(text: str) -> dict[str, float | int | str]:
+    out: dict[str, float | int | str] = {}
+    for name, raw in _ENTRY.findall(text):
+        if raw.startswith('"'):
+            out[name] = raw[1:-1]
+        elif re.fullmatch(r"[-+]?\d+", raw):
+            out[name] = int(raw)
+        else:
+            out[name] = float(raw)
+    if not out:
+        raise RuntimeError(f"{HEADER}: no X(name, value) entries")
+    return out
+
+
+DEFAULTS: dict[str, float | int | str] = _parse(HEADER.read_text())
+
+
+def wifi_default_band_ghz(standard: str) -> float:
+    """The band a Wi-Fi standard runs in when ``--band`` is not given."""
+    return float(DEFAULTS[f"band{standard}"])
+
+
+def numbers(name: str) -> tuple[float, ...]:
+    """A default written as a comma list (a position, an area)."""
+    return tuple(float(v) for v in str(DEFAULTS[name]).split(","))
