@@ -268,6 +268,20 @@ class ShannonBackend:
         finally:
             self.rng, self.pos, self.heading, self.time, self.last_goodput = saved
 
+    def predict_at(self, distance_m: np.ndarray, time_s: float, task: Task) -> Report:
+        """What ``task`` would report with expert i at ``distance_m[i]`` from the link's
+        origin (a non-finite distance: 1e6 m) at simulated time ``time_s``; the state of
+        the episode is left unchanged. The closed-form model's answer to "what would the
+        formula say at the distances ns-3 measured" (``netmoe validate``)."""
+        saved = (self.pos, self.time)
+        pos = np.zeros((len(distance_m) + 1, 2))
+        pos[1:, 0] = np.where(np.isfinite(distance_m), distance_m, 1e6)
+        self.pos, self.time = pos, time_s
+        try:
+            return self.try_task(task)
+        finally:
+            self.pos, self.time = saved
+
     def close(self) -> None:
         pass
 

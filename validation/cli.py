@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     from pybridge.bridge import ScenarioDied
     from pybridge.config import ConfigError, load_config
-    from pybridge.paths import ScenarioNotBuiltError, program_path
+    from pybridge.paths import ScenarioNotBuiltError
+    from pybridge.scenario_check import check_scenario
     from pybridge.tasks import QualityTable, TableError
     from validation.study import TaskSource, run_scenario, summarize, write_tables
 
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--subtasks must be 1..16")
     try:
         configs = [(Path(c).stem, load_config(c)) for c in args.config]
-        for _, cfg in configs:
-            program_path(cfg.scenario.program)
+        for path, (_, cfg) in zip(args.config, configs, strict=True):
+            check_scenario(cfg, str(path))  # the program's value rules, before any run
         sources = []
         for name, cfg in configs:
             table = None

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pybridge.backends import Ns3Backend, Report, ShannonBackend, Task
+from pybridge.backends import Ns3Backend, ShannonBackend, Task
 from pybridge.config import EnvConfig
 from pybridge.env import offload_task
 from pybridge.tasks import QualityTable
@@ -80,21 +80,6 @@ class TaskSource:
         )
 
 
-def _shannon_at(sh: ShannonBackend, distance: np.ndarray, time_s: float, task: Task) -> Report:
-    """Shannon's prediction of ``task`` with the experts at ``distance`` from the user
-    (expert i placed at (distance[i], 0), the user at the origin, a non-finite distance
-    at 1e6 m) at simulated time ``time_s``.
-
-    The only place that sets the backend's state. TODO(pybridge/backends.py): replace
-    with the public seam ``ShannonBackend.predict_at(distance_m, time_s, task) -> Report``
-    when it exists; until then this reaches into ``pos`` and ``time``."""
-    n = len(distance)
-    sh.pos = np.zeros((n + 1, 2))
-    sh.pos[1:, 0] = np.where(np.isfinite(distance), distance, 1e6)
-    sh.time = time_s
-    return sh.try_task(task)
-
-
 def run_scenario(
     name: str,
     cfg: EnvConfig,
@@ -129,7 +114,7 @@ def run_scenario(
             target[rng.random(k) < local_prob] = 0
             task = source.make(rng, t, target, cfg)
             d0, t0 = np.asarray(last["distance_m"], float), float(last["sim_time_s"])
-            pred = _shannon_at(sh, d0, t0, task)
+            pred = sh.predict_at(d0, t0, task)
             meas = ns3.run_task(task)
             d1, t1 = np.asarray(meas["distance_m"], float), float(meas["sim_time_s"])
             duration = float(meas["task_end_s"] - meas["task_start_s"])
