@@ -4,6 +4,8 @@
  */
 #include "background-load.h"
 
+#include "flag-parse.h"
+
 #include "ns3/abort.h"
 #include "ns3/constant-position-mobility-model.h"
 #include "ns3/inet-socket-address.h"
@@ -32,25 +34,15 @@ constexpr uint16_t kSinkPort = 7000;
 void
 ValidateBackgroundSpec(const BackgroundSpec& s)
 {
-    if (s.stations > 64)
-    {
-        NS_FATAL_ERROR("edge-moe: --bgStations must be 0..64, got " << s.stations);
-    }
-    if (!(s.loadMbps >= 0) || !std::isfinite(s.loadMbps))
-    {
-        NS_FATAL_ERROR("edge-moe: --bgLoadMbps must be >= 0");
-    }
     if (s.stations > 0 && s.loadMbps == 0)
     {
-        NS_FATAL_ERROR("edge-moe: --bgStations=" << s.stations << " needs --bgLoadMbps > 0");
+        throw ConfigError("bgLoadMbps", "must be > 0 with --bgStations=" +
+                                            std::to_string(s.stations) + ", got 0");
     }
     if (s.stations == 0 && s.loadMbps > 0)
     {
-        NS_FATAL_ERROR("edge-moe: --bgLoadMbps needs --bgStations > 0");
-    }
-    if (!(s.radius >= 0) || s.packetBytes < 1 || s.packetBytes > 65000)
-    {
-        NS_FATAL_ERROR("edge-moe: --bgRadius must be >= 0 and --bgPacketBytes 1..65000");
+        throw ConfigError("bgStations", "must be > 0 with --bgLoadMbps=" +
+                                            FormatNumber(s.loadMbps) + ", got 0");
     }
 }
 

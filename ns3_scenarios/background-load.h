@@ -11,6 +11,8 @@
 #include "poisson-udp.h"
 #include "wifi-network.h"
 
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/node-container.h"
 #include "ns3/socket.h"
 #include "ns3/vector.h"
@@ -25,14 +27,14 @@ namespace netmoe
 /** The neighbouring network, from the command line (--bg*). */
 struct BackgroundSpec
 {
-    uint32_t stations{0};              //!< M stations (0: no neighbouring network)
-    double loadMbps{0};                //!< total offered UDP load of the M stations
-    ns3::Vector apPosition{0, 0, 1};   //!< the neighbouring access point
-    double radius{5};                  //!< stations evenly on a circle around it (m)
-    uint32_t packetBytes{1200};        //!< UDP payload per datagram
+    uint32_t stations{defaults::bgStations};       //!< M stations (0: no neighbouring network)
+    double loadMbps{defaults::bgLoadMbps};         //!< total offered UDP load of the M stations
+    ns3::Vector apPosition{0, 0, 1};               //!< the neighbouring access point (--bgAp)
+    double radius{defaults::bgRadius};             //!< stations evenly on a circle around it (m)
+    uint32_t packetBytes{defaults::bgPacketBytes}; //!< UDP payload per datagram
 };
 
-/** Check the spec; NS_FATAL_ERROR (one line) on a bad value. */
+/** Check the rules between the flags (stations and load both > 0, or both 0); ConfigError. */
 void ValidateBackgroundSpec(const BackgroundSpec& spec);
 
 /** Builds the neighbouring BSS on the scenario's channel and runs its traffic. */

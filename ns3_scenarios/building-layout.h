@@ -8,6 +8,8 @@
 #ifndef NETMOE_BUILDING_LAYOUT_H
 #define NETMOE_BUILDING_LAYOUT_H
 
+#include "flag-parse.h"
+
 #include <cstdint>
 #include <string>
 
@@ -25,9 +27,14 @@ struct BuildingSpec
     uint32_t floors{1};                   //!< floors
 };
 
+/** Rooms along one axis: 1..100. */
+inline constexpr Range kRoomsRange{1, 100, false, true};
+/** Floors: 1..100. */
+inline constexpr Range kFloorsRange{1, 100, false, true};
+
 /**
- * Parse "xmin,xmax,ymin,ymax,zmin,zmax" (empty: no building) and the other fields;
- * NS_FATAL_ERROR with one line on a bad value.
+ * Parse "xmin,xmax,ymin,ymax,zmin,zmax" (within +-1e5 m; empty: no building) and the
+ * other fields (checked only with a building); ConfigError on a bad value.
  */
 BuildingSpec ParseBuildingSpec(const std::string& bounds,
                                const std::string& type,

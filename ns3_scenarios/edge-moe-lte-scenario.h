@@ -15,6 +15,7 @@
 #include "task-scenario.h"
 
 #include "netmoe/messages.h"
+#include "netmoe/scenario-defaults.h"
 
 #include "ns3/node-container.h"
 
@@ -28,9 +29,9 @@ namespace netmoe
 /** The user device's radio power model (the ns-3 energy model has no LTE radio). */
 struct LteUePower
 {
-    double baseW{1.0}; //!< RRC_CONNECTED, DRX off: PDCCH monitored every subframe
-    double txW{1.5};   //!< added in a subframe in which the UE sends an uplink TB
-    double rxW{0.5};   //!< added in a subframe in which it receives a downlink TB
+    double baseW{defaults::ueBaseW}; //!< RRC_CONNECTED, DRX off: PDCCH monitored every subframe
+    double txW{defaults::ueTxW};     //!< added in a subframe in which the UE sends an uplink TB
+    double rxW{defaults::ueRxW};     //!< added in a subframe in which it receives a downlink TB
 };
 
 /** Everything the LTE scenario needs besides the per-task actions. */
@@ -41,9 +42,9 @@ struct LteScenarioConfig
     std::string ns2Trace;          //!< ns-2 movement trace for nodes of model "ns2"
     LteConfig lte;                 //!< the cell
     LteUePower power;              //!< the energy estimate
-    double snrAlpha{0.3};          //!< weight of a new sample in the observed-SINR average
-    uint32_t tcpSegmentSize{1448}; //!< TCP MSS (bytes), as edge-moe
-    double synTimeout{1.0};        //!< TCP's first SYN retransmission timeout (s), as edge-moe
+    double snrAlpha{defaults::snrAlpha};     //!< weight of a new sample in the observed-SINR average
+    uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
+    double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
 };
 
 /** The scenario, stepped task by task (the task loop is TaskScenario's). */

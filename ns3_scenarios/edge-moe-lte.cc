@@ -25,93 +25,118 @@
  *   edge-moe-lte --standalone --nodes="50,0,1.5;100,0,1.5;400,0,1.5;900,0,1.5" --tasks=3
  *   edge-moe-lte --standalone --cellLoadUes=10 --cellLoadMbps=8 --scheduler=rr
  *   edge-moe-lte --standalone --bandwidthRbs=50 --replyBytes=20000 --RngRun=4
+ *   edge-moe-lte --check --scheduler=rr --cellLoadUes=4 --cellLoadMbps=5
+ *                                      (validate only: one JSON line of resolved values)
+ *   edge-moe-lte --check --earfcn=1e12 (refused: one line on stderr, exit 2)
  *   edge-moe-lte --bridgeFd=3          (started by pybridge, which passes the descriptor)
+ *
+ * Flags and their ranges: --help, docs/scenario-lte.md. A bad value exits with status 2
+ * and one line, "edge-moe-lte: --<flag>: <problem>" (scenario-main.h).
  */
 
 #include "edge-moe-lte-scenario.h"
-#include "scenario-driver.h"
+#include "scenario-main.h"
 
-#include "ns3/command-line.h"
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/log.h"
-
-#include <cmath>
 
 using namespace ns3;
 
 NS_LOG_COMPONENT_DEFINE("EdgeMoeLte");
 
+namespace netmoe
+{
+
+/** The LTE radio's flags, rules and network. */
+class EdgeMoeLteProgram : public ScenarioProgram
+{
+  public:
+    std::string Name() const override
+    {
+        return "edge-moe-lte";
+    }
+
+    std::string Usage() const override
+    {
+        return "One user device offloading generative subtasks to N edge experts through an "
+               "LTE cell (eNB + EPC).";
+    }
+
+    LayoutDefaults Layout() const override
+    {
+        return {defaults::lteArea,
+                defaults::lteRadius,
+                defaults::lteHeight,
+                "default layout: experts on a circle of this radius (m) around the user at "
+                "the origin",
+                "default layout: antenna height of every UE (m)"};
+    }
+
+    void AddFlags(FlagSet& f) override
+    {
+        LteConfig& c = m_config.lte;
+        LteUePower& p = m_config.power;
+        f.Add("enb", "eNB antenna position x,y,z (m, within +-1e5)", m_enb);
+        f.Add("bandwidthRbs", "UL and DL bandwidth in resource blocks: 6, 15, 25, 50, 75 or 100",
+              c.bandwidthRbs, Range{6, 100, false, true});
+        f.Add("earfcn", "downlink EARFCN of band 1 (uplink = +18000); 100 = 2120 MHz",
+              c.dlEarfcn, Range{0, 599, false, true});
+        f.Add("enbTxPowerDbm", "eNB transmit power (dBm)", c.enbTxPowerDbm, Range{-10, 60, true});
+        f.Add("ueTxPowerDbm", "UE maximum transmit power (dBm)", c.ueTxPowerDbm,
+              Range{-40, 30, true});
+        f.Add("scheduler",
+              "MAC scheduler: pf, rr, fdmt, tdmt, tta, fdbet, tdbet, fdtbfq, tdtbfq, pss, cqa "
+              "or an ns3::...FfMacScheduler TypeId",
+              c.scheduler);
+        f.Add("propagation", "logdistance or friis", c.propagation);
+        f.Add("exponent", "log-distance path-loss exponent", c.exponent, Range{0, 8, true});
+        f.Add("referenceLoss", "log-distance loss at 1 m (dB)", c.referenceLoss, Range{0, 200});
+        f.Add("rlcMode", "RLC mode of the data bearers: am or um", c.rlcMode);
+        f.Add("rlcBufferBytes", "RLC transmission buffer per bearer (bytes)", c.rlcBufferBytes,
+              Range{1500, 1e8, false, true});
+        f.Add("cellLoadUes", "other UEs loading the cell (0: none)", c.cellLoadUes,
+              Range{0, 64, false, true});
+        f.Add("cellLoadMbps", "their total offered Poisson UDP load, half DL half UL (Mbit/s)",
+              c.cellLoadMbps, Range{0, 1000});
+        f.Add("cellLoadRadius", "they stand on a circle of this radius around the eNB (m)",
+              c.cellLoadRadius, Range{0, kMaxCoordinate});
+        f.Add("cellLoadPacketBytes", "UDP payload of a load datagram", c.cellLoadPacketBytes,
+              Range{1, 65000, false, true});
+        f.Add("ueBaseW", "energy model: user radio power while RRC-connected (W)", p.baseW,
+              Range{0, 100});
+        f.Add("ueTxW", "energy model: added in a subframe with an uplink TB (W)", p.txW,
+              Range{0, 100});
+        f.Add("ueRxW", "energy model: added in a subframe with a downlink TB (W)", p.rxW,
+              Range{0, 100});
+    }
+
+    void Validate(const ScenarioLayout& layout) override
+    {
+        m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
+        ValidateLteConfig(m_config.lte);
+        m_config.nodes = layout.nodes;
+        m_config.area = layout.area;
+        m_config.ns2Trace = layout.ns2Trace;
+        m_config.snrAlpha = layout.snrAlpha;
+        m_config.synTimeout = layout.synTimeout;
+    }
+
+    std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override
+    {
+        return std::make_unique<EdgeMoeLteScenario>(m_config);
+    }
+
+  private:
+    LteScenarioConfig m_config;
+    std::string m_enb{defaults::enb};
+};
+
+} // namespace netmoe
+
 int
 main(int argc, char* argv[])
 {
-    netmoe::LteScenarioConfig config;
-    netmoe::DriverOptions driver;
-    driver.program = "edge-moe-lte";
-    netmoe::LayoutOptions layout;
-    layout.area = "-1000,1000,-1000,1000";
-    layout.radius = 200.0;
-    layout.height = 1.5;
-    std::string enb = "0,0,30";
-
-    CommandLine cmd(__FILE__);
-    cmd.Usage("One user device offloading generative subtasks to N edge experts through an "
-              "LTE cell (eNB + EPC).");
-    layout.AddTo(cmd,
-                 "default layout: experts on a circle of this radius (m) around the user at "
-                 "the origin",
-                 "default layout: antenna height of every UE (m)");
-    cmd.AddValue("ns2Trace", "ns-2 movement trace for nodes of mobility ns2 ($node_(0) = UE)",
-                 config.ns2Trace);
-    cmd.AddValue("enb", "eNB antenna position x,y,z (m)", enb);
-    cmd.AddValue("bandwidthRbs", "UL and DL bandwidth in resource blocks: 6, 15, 25, 50, 75, 100",
-                 config.lte.bandwidthRbs);
-    cmd.AddValue("earfcn", "downlink EARFCN (uplink = +18000); 100 = band 1, 2120 MHz",
-                 config.lte.dlEarfcn);
-    cmd.AddValue("enbTxPowerDbm", "eNB transmit power (dBm)", config.lte.enbTxPowerDbm);
-    cmd.AddValue("ueTxPowerDbm", "UE maximum transmit power (dBm)", config.lte.ueTxPowerDbm);
-    cmd.AddValue("scheduler", "MAC scheduler: pf, rr, fdmt, tdmt, tta, fdbet, tdbet, fdtbfq, "
-                              "tdtbfq, pss, cqa or an ns3::...FfMacScheduler TypeId",
-                 config.lte.scheduler);
-    cmd.AddValue("propagation", "logdistance or friis", config.lte.propagation);
-    cmd.AddValue("exponent", "log-distance path-loss exponent", config.lte.exponent);
-    cmd.AddValue("referenceLoss", "log-distance loss at 1 m (dB)", config.lte.referenceLoss);
-    cmd.AddValue("rlcMode", "RLC mode of the data bearers: am or um", config.lte.rlcMode);
-    cmd.AddValue("rlcBufferBytes", "RLC transmission buffer per bearer (bytes)",
-                 config.lte.rlcBufferBytes);
-    cmd.AddValue("cellLoadUes", "other UEs loading the cell (0: none)", config.lte.cellLoadUes);
-    cmd.AddValue("cellLoadMbps", "their total offered Poisson UDP load, half DL half UL (Mbit/s)",
-                 config.lte.cellLoadMbps);
-    cmd.AddValue("cellLoadRadius", "they stand on a circle of this radius around the eNB (m)",
-                 config.lte.cellLoadRadius);
-    cmd.AddValue("cellLoadPacketBytes", "UDP payload of a load datagram",
-                 config.lte.cellLoadPacketBytes);
-    cmd.AddValue("ueBaseW", "energy model: user radio power while RRC-connected (W)",
-                 config.power.baseW);
-    cmd.AddValue("ueTxW", "energy model: added in a subframe with an uplink TB (W)",
-                 config.power.txW);
-    cmd.AddValue("ueRxW", "energy model: added in a subframe with a downlink TB (W)",
-                 config.power.rxW);
-    cmd.AddValue("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
-                 config.snrAlpha);
-    cmd.AddValue("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
-                 config.synTimeout);
-    driver.AddTo(cmd);
-    cmd.Parse(argc, argv);
-
-    const uint32_t n = layout.Resolve(driver.program, config.nodes, config.area);
-    config.lte.enbPosition = netmoe::ParsePosition(enb, "--enb", "edge-moe-lte");
-    netmoe::ValidateLteConfig(config.lte);
-    const auto& pw = config.power;
-    if (!(pw.baseW >= 0 && pw.txW >= 0 && pw.rxW >= 0) ||
-        !std::isfinite(pw.baseW + pw.txW + pw.rxW))
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --ueBaseW, --ueTxW, --ueRxW must be finite and >= 0");
-    }
-    if (!(config.snrAlpha > 0 && config.snrAlpha <= 1))
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --snrAlpha must be in (0,1]");
-    }
-    driver.Prepare(n); // the standalone script, before any simulation
-
-    netmoe::EdgeMoeLteScenario scenario(config);
-    return netmoe::RunScenario(scenario, driver);
+    netmoe::EdgeMoeLteProgram program;
+    return netmoe::ScenarioMain(argc, argv, program);
 }

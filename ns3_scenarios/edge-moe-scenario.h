@@ -18,6 +18,7 @@
 #include "wifi-network.h"
 
 #include "netmoe/messages.h"
+#include "netmoe/scenario-defaults.h"
 
 #include <memory>
 #include <string>
@@ -32,13 +33,13 @@ struct ScenarioConfig
     std::vector<NodeSpec> nodes;    //!< user device first, then experts
     Area area;                      //!< bounds of the random mobility models
     WifiConfig wifi;                //!< radio settings
-    uint32_t lowAckThreshold{50};   //!< RangeEdge: silent sends before disassociating (0: off)
-    bool keepStaticArp{true};       //!< refill the static ARP entries after a link change
-    uint32_t heartbeatBytes{64};    //!< UDP payload of a heartbeat
-    double heartbeatInterval{0.1};  //!< seconds between heartbeats of one expert
-    double snrAlpha{0.3};           //!< weight of a new sample in the observed-SNR average
-    uint32_t tcpSegmentSize{1448};  //!< TCP MSS (bytes)
-    double synTimeout{1.0};         //!< TCP's first SYN retransmission timeout (s)
+    uint32_t lowAckThreshold{defaults::lowAckThreshold}; //!< RangeEdge: silent sends (0: off)
+    bool keepStaticArp{defaults::keepStaticArp != 0}; //!< refill static ARP after a link change
+    uint32_t heartbeatBytes{defaults::heartbeatBytes};       //!< UDP payload of a heartbeat
+    double heartbeatInterval{defaults::heartbeatInterval};   //!< s between heartbeats of an expert
+    double snrAlpha{defaults::snrAlpha}; //!< weight of a new sample in the observed-SNR average
+    uint32_t tcpSegmentSize{1448};       //!< TCP MSS (bytes)
+    double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
     std::string ns2Trace;           //!< ns-2 movement trace for nodes of model "ns2"
     BuildingSpec building;          //!< a building (walls, floors) for indoor scenarios
     BackgroundSpec background;      //!< a neighbouring co-channel BSS loading the channel

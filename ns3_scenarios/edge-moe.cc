@@ -29,118 +29,154 @@
  *   edge-moe --standalone --bgStations=4 --bgLoadMbps=20 --bgAp=10,0,1
  *   edge-moe --standalone --nodes="0,0,1|ns2;5,0,1;20,0,1" --ns2Trace=walk.ns2
  *   edge-moe --standalone --pcap=/tmp/em --flowmonXml=/tmp/em-flows.xml
+ *   edge-moe --check --standard=80211g --rateManager=aarf --deadline=10 --gap=2
+ *                                  (validate only: one JSON line of resolved values)
+ *   edge-moe --check --nodes="0,0,1;1e12,0,1"     (refused: one line on stderr, exit 2)
  *   edge-moe --bridgeFd=3          (started by pybridge, which passes the descriptor)
+ *
+ * Flags and their ranges: --help, docs/scenario.md. A bad value exits with status 2 and
+ * one line, "edge-moe: --<flag>: <problem>" (scenario-main.h).
  */
 
 #include "edge-moe-scenario.h"
-#include "scenario-driver.h"
+#include "scenario-main.h"
 
-#include "ns3/command-line.h"
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/log.h"
 
 using namespace ns3;
 
 NS_LOG_COMPONENT_DEFINE("EdgeMoe");
 
+namespace netmoe
+{
+
+/** The Wi-Fi radio's flags, rules and network. */
+class EdgeMoeProgram : public ScenarioProgram
+{
+  public:
+    std::string Name() const override
+    {
+        return "edge-moe";
+    }
+
+    std::string Usage() const override
+    {
+        return "One user device offloading generative subtasks to N edge experts over Wi-Fi.";
+    }
+
+    LayoutDefaults Layout() const override
+    {
+        return {defaults::area,
+                defaults::radius,
+                defaults::height,
+                "default layout: experts on a circle of this radius (m)",
+                "default layout: antenna height of every node (m)"};
+    }
+
+    void AddFlags(FlagSet& f) override
+    {
+        WifiConfig& w = m_config.wifi;
+        f.Add("standard", "80211ax, 80211ac, 80211n, 80211g or 80211a", w.standard);
+        f.Add("band",
+              "2.4, 5 or 6 GHz as the standard allows (0: its default, 5, or 2.4 for 80211g)",
+              w.bandGhz, Range{0, 6});
+        f.Add("channelWidth", "20, 40, 80 or 160 MHz, as the standard and band allow",
+              w.channelWidth, Range{20, 160, false, true});
+        f.Add("rateManager",
+              "ideal, minstrel, constant, thompson, aarf (80211a/g) or an ns3::...WifiManager",
+              w.rateManager);
+        f.Add("dataMode",
+              "WifiMode for --rateManager=constant, one stream of the standard (HeMcs0-11, "
+              "VhtMcs0-9, HtMcs0-7, ErpOfdmRate6-54Mbps, OfdmRate6-54Mbps; default MCS 4 / "
+              "24 Mbit/s)",
+              w.dataMode);
+        f.Add("propagation", "logdistance, friis, 3gpp-indoor or buildings", w.propagation);
+        f.Add("exponent", "log-distance path-loss exponent", w.exponent, Range{0, 8, true});
+        f.Add("referenceLoss", "log-distance loss at 1 m (dB)", w.referenceLoss, Range{0, 200});
+        f.Add("nakagami", "add Nakagami-m fading", w.nakagami);
+        f.Add("nakagamiM", "Nakagami m (1: Rayleigh)", w.nakagamiM, Range{0.5, 100});
+        f.Add("txPowerDbm", "transmit power of every device (dBm)", w.txPowerDbm, Range{-10, 40});
+        f.Add("keepStaticArp",
+              "refill the static ARP entries after a link change (ns-3 flushes them when an "
+              "expert loses its association); 0: ns-3's default",
+              m_config.keepStaticArp);
+        f.Add("lowAckThreshold",
+              "unanswered transmissions before the user device disassociates an expert, + "
+              "deauthentication of experts it dropped; 0: ns-3's own behaviour",
+              m_lowAckThreshold, Range{0, 1e6, false, true});
+        f.Add("wallLossDb", "buildings: loss per internal wall crossed (dB)", w.wallLossDb,
+              Range{0, 100});
+        f.Add("shadowSigmaDb", "buildings: indoor log-normal shadowing sigma (dB)",
+              w.shadowSigmaDb, Range{0, 50});
+        f.Add("building",
+              "a building xmin,xmax,ymin,ymax,zmin,zmax (m, within +-1e5; empty: none)",
+              m_building);
+        f.Add("buildingType", "residential, office or commercial (ITU-R P.1238 class)",
+              m_buildingType);
+        f.Add("rooms", "rooms of the building along x,y (walls between them), each 1..100",
+              m_rooms);
+        f.Add("floors", "floors of the building", m_floors, kFloorsRange);
+        f.Add("bgStations", "stations of a neighbouring co-channel BSS (0: none)",
+              m_config.background.stations, Range{0, 64, false, true});
+        f.Add("bgLoadMbps", "their total offered UDP load (Poisson), Mbit/s",
+              m_config.background.loadMbps, Range{0, 1000});
+        f.Add("bgAp", "position x,y,z of the neighbouring access point (m, within +-1e5)", m_bgAp);
+        f.Add("bgRadius", "its stations on a circle of this radius (m)",
+              m_config.background.radius, Range{0, kMaxCoordinate});
+        f.Add("bgPacketBytes", "UDP payload of a neighbour datagram",
+              m_config.background.packetBytes, Range{1, 65000, false, true});
+        f.Add("pcap", "write a pcap per Wi-Fi device with this path prefix", m_config.pcapPrefix);
+        f.Add("flowmonXml", "write FlowMonitor statistics to this XML file at the end",
+              m_config.flowmonXml);
+        f.Add("heartbeatBytes", "UDP payload of an expert heartbeat (0: none)",
+              m_config.heartbeatBytes, Range{0, 65000, false, true});
+        f.Add("heartbeatInterval", "seconds between heartbeats of one expert",
+              m_config.heartbeatInterval, Range{0.001, 3600});
+        f.AddResolved("rateManagerTypeId", [&w] { return JsonString(w.rateManagerTypeId); });
+    }
+
+    void Validate(const ScenarioLayout& layout) override
+    {
+        ValidateWifiConfig(m_config.wifi);
+        m_config.building = ParseBuildingSpec(m_building, m_buildingType, m_rooms, m_floors);
+        if (m_config.building.enabled && m_config.wifi.propagation != "buildings")
+        {
+            throw ConfigError("building", "needs --propagation=buildings (walls are in that "
+                                          "model), got --propagation=" +
+                                              m_config.wifi.propagation);
+        }
+        m_config.background.apPosition = ParsePosition(m_bgAp, "bgAp");
+        ValidateBackgroundSpec(m_config.background);
+        m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
+        m_config.nodes = layout.nodes;
+        m_config.area = layout.area;
+        m_config.ns2Trace = layout.ns2Trace;
+        m_config.snrAlpha = layout.snrAlpha;
+        m_config.synTimeout = layout.synTimeout;
+    }
+
+    std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override
+    {
+        return std::make_unique<EdgeMoeScenario>(m_config);
+    }
+
+  private:
+    ScenarioConfig m_config;
+    std::string m_building;
+    std::string m_buildingType{defaults::buildingType};
+    std::string m_rooms{defaults::rooms};
+    uint32_t m_floors{defaults::floors};
+    std::string m_bgAp{defaults::bgAp};
+    int64_t m_lowAckThreshold{defaults::lowAckThreshold}; // signed: reject -1, not wrap it
+};
+
+} // namespace netmoe
+
 int
 main(int argc, char* argv[])
 {
-    netmoe::ScenarioConfig config;
-    netmoe::DriverOptions driver;
-    driver.program = "edge-moe";
-    netmoe::LayoutOptions layout;
-    layout.area = "-50,50,-50,50";
-    layout.radius = 10.0;
-    layout.height = 1.0;
-    std::string building;
-    std::string buildingType = "residential";
-    std::string rooms = "1,1";
-    uint32_t floors = 1;
-    std::string bgAp = "0,0,1";
-    int64_t lowAckThreshold = config.lowAckThreshold; // signed: reject -1, not wrap it
-
-    CommandLine cmd(__FILE__);
-    cmd.Usage("One user device offloading generative subtasks to N edge experts over Wi-Fi.");
-    layout.AddTo(cmd,
-                 "default layout: experts on a circle of this radius (m)",
-                 "default layout: antenna height of every node (m)");
-    cmd.AddValue("standard", "80211ax, 80211ac, 80211n, 80211g or 80211a", config.wifi.standard);
-    cmd.AddValue("band", "2.4, 5 or 6 GHz (default: 5, or 2.4 for 80211g)", config.wifi.bandGhz);
-    cmd.AddValue("channelWidth", "20, 40, 80 or 160 MHz", config.wifi.channelWidth);
-    cmd.AddValue("rateManager", "ideal, minstrel, constant, thompson, aarf or an ns3:: TypeId",
-                 config.wifi.rateManager);
-    cmd.AddValue("dataMode", "WifiMode for --rateManager=constant (default per standard)",
-                 config.wifi.dataMode);
-    cmd.AddValue("propagation", "logdistance, friis or 3gpp-indoor", config.wifi.propagation);
-    cmd.AddValue("exponent", "log-distance path-loss exponent", config.wifi.exponent);
-    cmd.AddValue("referenceLoss", "log-distance loss at 1 m (dB)", config.wifi.referenceLoss);
-    cmd.AddValue("nakagami", "add Nakagami-m fading", config.wifi.nakagami);
-    cmd.AddValue("nakagamiM", "Nakagami m (1: Rayleigh)", config.wifi.nakagamiM);
-    cmd.AddValue("txPowerDbm", "transmit power of every device (dBm)", config.wifi.txPowerDbm);
-    cmd.AddValue("keepStaticArp",
-                 "refill the static ARP entries after a link change (ns-3 flushes them "
-                 "when an expert loses its association); 0: ns-3's default",
-                 config.keepStaticArp);
-    cmd.AddValue("lowAckThreshold",
-                 "unanswered transmissions before the user device disassociates an expert, "
-                 "+ deauthentication of experts it dropped; 0: ns-3's own behaviour",
-                 lowAckThreshold);
-    cmd.AddValue("wallLossDb", "buildings: loss per internal wall crossed (dB)",
-                 config.wifi.wallLossDb);
-    cmd.AddValue("shadowSigmaDb", "buildings: indoor log-normal shadowing sigma (dB)",
-                 config.wifi.shadowSigmaDb);
-    cmd.AddValue("building", "a building xmin,xmax,ymin,ymax,zmin,zmax (m; empty: none)",
-                 building);
-    cmd.AddValue("buildingType", "residential, office or commercial (ITU-R P.1238 class)",
-                 buildingType);
-    cmd.AddValue("rooms", "rooms of the building along x,y (walls between them)", rooms);
-    cmd.AddValue("floors", "floors of the building", floors);
-    cmd.AddValue("ns2Trace", "ns-2 movement trace for nodes of mobility ns2 ($node_(0) = UE)",
-                 config.ns2Trace);
-    cmd.AddValue("bgStations", "stations of a neighbouring co-channel BSS (0: none)",
-                 config.background.stations);
-    cmd.AddValue("bgLoadMbps", "their total offered UDP load (Poisson), Mbit/s",
-                 config.background.loadMbps);
-    cmd.AddValue("bgAp", "position x,y,z of the neighbouring access point", bgAp);
-    cmd.AddValue("bgRadius", "its stations on a circle of this radius (m)",
-                 config.background.radius);
-    cmd.AddValue("bgPacketBytes", "UDP payload of a neighbour datagram",
-                 config.background.packetBytes);
-    cmd.AddValue("pcap", "write a pcap per Wi-Fi device with this path prefix", config.pcapPrefix);
-    cmd.AddValue("flowmonXml", "write FlowMonitor statistics to this XML file at the end",
-                 config.flowmonXml);
-    cmd.AddValue("heartbeatBytes", "UDP payload of an expert heartbeat (0: none)",
-                 config.heartbeatBytes);
-    cmd.AddValue("heartbeatInterval", "seconds between heartbeats of one expert",
-                 config.heartbeatInterval);
-    cmd.AddValue("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
-                 config.snrAlpha);
-    cmd.AddValue("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
-                 config.synTimeout);
-    driver.AddTo(cmd);
-    cmd.Parse(argc, argv);
-
-    const uint32_t n = layout.Resolve(driver.program, config.nodes, config.area);
-    netmoe::ValidateWifiConfig(config.wifi);
-    config.building = netmoe::ParseBuildingSpec(building, buildingType, rooms, floors);
-    if (config.building.enabled && config.wifi.propagation != "buildings")
-    {
-        NS_FATAL_ERROR("edge-moe: --building needs --propagation=buildings (walls are in that "
-                       "model)");
-    }
-    config.background.apPosition = netmoe::ParsePosition(bgAp, "--bgAp", "edge-moe");
-    netmoe::ValidateBackgroundSpec(config.background);
-    if (lowAckThreshold < 0 || lowAckThreshold > 1000000)
-    {
-        NS_FATAL_ERROR("edge-moe: --lowAckThreshold must be in 0..1000000 (0: off)");
-    }
-    config.lowAckThreshold = static_cast<uint32_t>(lowAckThreshold);
-    if (!(config.heartbeatInterval > 0) || !(config.snrAlpha > 0 && config.snrAlpha <= 1))
-    {
-        NS_FATAL_ERROR("edge-moe: --heartbeatInterval must be > 0 and --snrAlpha in (0,1]");
-    }
-    driver.Prepare(n); // the standalone script, before any simulation
-
-    netmoe::EdgeMoeScenario scenario(config);
-    return netmoe::RunScenario(scenario, driver);
+    netmoe::EdgeMoeProgram program;
+    return netmoe::ScenarioMain(argc, argv, program);
 }

@@ -4,6 +4,8 @@
  */
 #include "lte-network.h"
 
+#include "flag-parse.h"
+
 #include "ns3/abort.h"
 #include "ns3/config.h"
 #include "ns3/data-rate.h"
@@ -53,58 +55,32 @@ ValidateLteConfig(LteConfig& c)
     if (!TypeId::LookupByNameFailSafe(c.scheduler, &tid) ||
         !tid.IsChildOf(TypeId::LookupByName("ns3::FfMacScheduler")))
     {
-        NS_FATAL_ERROR("edge-moe-lte: --scheduler: '"
-                       << c.scheduler
-                       << "' is not an ns-3 LTE MAC scheduler (pf, rr, fdmt, tdmt, tta, fdbet, "
-                          "tdbet, fdtbfq, tdtbfq, pss, cqa or an ns3::...FfMacScheduler)");
+        throw ConfigError("scheduler",
+                          "'" + c.scheduler +
+                              "' is not an ns-3 LTE MAC scheduler (pf, rr, fdmt, tdmt, tta, "
+                              "fdbet, tdbet, fdtbfq, tdtbfq, pss, cqa or an ns3::...FfMacScheduler)");
     }
     const std::vector<uint32_t> rbs = {6, 15, 25, 50, 75, 100};
     if (std::find(rbs.begin(), rbs.end(), c.bandwidthRbs) == rbs.end())
     {
-        NS_FATAL_ERROR("edge-moe-lte: --bandwidthRbs must be 6, 15, 25, 50, 75 or 100 (1.4-20 MHz), "
-                       "got " << c.bandwidthRbs);
+        throw ConfigError("bandwidthRbs", "must be 6, 15, 25, 50, 75 or 100 (1.4-20 MHz), got " +
+                                              std::to_string(c.bandwidthRbs));
     }
     if (c.propagation != "logdistance" && c.propagation != "friis")
     {
-        NS_FATAL_ERROR("edge-moe-lte: --propagation must be logdistance or friis, got '"
-                       << c.propagation << "'");
-    }
-    if (!(c.exponent > 0) || !std::isfinite(c.referenceLoss))
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --exponent must be > 0 and --referenceLoss finite");
+        throw ConfigError("propagation",
+                          "must be logdistance or friis, got '" + c.propagation + "'");
     }
     if (c.rlcMode != "am" && c.rlcMode != "um")
     {
-        NS_FATAL_ERROR("edge-moe-lte: --rlcMode must be am or um, got '" << c.rlcMode << "'");
-    }
-    if (c.rlcBufferBytes < 1500)
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --rlcBufferBytes must be >= 1500");
-    }
-    if (c.cellLoadUes > 64)
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --cellLoadUes must be 0..64, got " << c.cellLoadUes);
-    }
-    if (!(c.cellLoadMbps >= 0) || !std::isfinite(c.cellLoadMbps))
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --cellLoadMbps must be >= 0");
+        throw ConfigError("rlcMode", "must be am or um, got '" + c.rlcMode + "'");
     }
     if ((c.cellLoadUes > 0) != (c.cellLoadMbps > 0))
     {
-        NS_FATAL_ERROR("edge-moe-lte: --cellLoadUes and --cellLoadMbps must both be > 0 (or "
-                       "both 0), got "
-                       << c.cellLoadUes << " and " << c.cellLoadMbps);
-    }
-    if (!(c.cellLoadRadius >= 0) || c.cellLoadPacketBytes < 1 || c.cellLoadPacketBytes > 65000)
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --cellLoadRadius must be >= 0 and --cellLoadPacketBytes "
-                       "1..65000");
-    }
-    if (!(c.ueTxPowerDbm > -40 && c.ueTxPowerDbm <= 30) ||
-        !(c.enbTxPowerDbm > -10 && c.enbTxPowerDbm <= 60))
-    {
-        NS_FATAL_ERROR("edge-moe-lte: --ueTxPowerDbm must be in (-40,30] and --enbTxPowerDbm "
-                       "in (-10,60]");
+        throw ConfigError(c.cellLoadUes > 0 ? "cellLoadMbps" : "cellLoadUes",
+                          "--cellLoadUes and --cellLoadMbps must both be > 0 (or both 0), got " +
+                              std::to_string(c.cellLoadUes) + " and " +
+                              FormatNumber(c.cellLoadMbps));
     }
 }
 

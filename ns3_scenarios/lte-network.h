@@ -9,6 +9,8 @@
 #ifndef NETMOE_LTE_NETWORK_H
 #define NETMOE_LTE_NETWORK_H
 
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/ipv4-address.h"
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
@@ -24,24 +26,27 @@ namespace netmoe
 /** Cell settings, from the command line. */
 struct LteConfig
 {
-    ns3::Vector enbPosition{0, 0, 30};           //!< the eNB antenna (m)
-    uint32_t bandwidthRbs{25};                    //!< UL and DL resource blocks: 6,15,25,50,75,100
-    uint32_t dlEarfcn{100};                       //!< band 1: DL 2120 MHz (UL = DL + 18000)
-    double enbTxPowerDbm{43};                     //!< eNB total transmit power
-    double ueTxPowerDbm{23};                      //!< UE maximum power (class 3)
-    std::string scheduler{"ns3::PfFfMacScheduler"}; //!< an ns3::FfMacScheduler TypeId (or pf, rr, ...)
-    std::string propagation{"logdistance"};       //!< logdistance or friis
-    double exponent{3.76};                        //!< log-distance exponent
-    double referenceLoss{15.3};                   //!< loss at 1 m (dB): 128.1 + 37.6 log10(d/km)
-    std::string rlcMode{"am"};                    //!< am or um
-    uint32_t rlcBufferBytes{131072};              //!< RLC transmission buffer per bearer
-    uint32_t cellLoadUes{0};                      //!< other UEs in the cell
-    double cellLoadMbps{0};                       //!< their total offered load (half DL, half UL)
-    double cellLoadRadius{150};                   //!< they stand on a circle around the eNB (m)
-    uint32_t cellLoadPacketBytes{1200};           //!< UDP payload per datagram
+    ns3::Vector enbPosition{0, 0, 30};                  //!< the eNB antenna (m), --enb
+    uint32_t bandwidthRbs{defaults::bandwidthRbs};       //!< UL and DL RBs: 6,15,25,50,75,100
+    uint32_t dlEarfcn{defaults::earfcn};                 //!< band 1: DL 2120 MHz (UL = DL + 18000)
+    double enbTxPowerDbm{defaults::enbTxPowerDbm};       //!< eNB total transmit power
+    double ueTxPowerDbm{defaults::ueTxPowerDbm};         //!< UE maximum power (class 3)
+    std::string scheduler{defaults::scheduler};          //!< pf, rr, ... or an ns3::FfMacScheduler
+    std::string propagation{defaults::ltePropagation};   //!< logdistance or friis
+    double exponent{defaults::lteExponent};              //!< log-distance exponent
+    double referenceLoss{defaults::lteReferenceLoss};    //!< loss at 1 m (dB): 128.1 + 37.6 log10(d/km)
+    std::string rlcMode{defaults::rlcMode};              //!< am or um
+    uint32_t rlcBufferBytes{defaults::rlcBufferBytes};   //!< RLC transmission buffer per bearer
+    uint32_t cellLoadUes{defaults::cellLoadUes};         //!< other UEs in the cell
+    double cellLoadMbps{defaults::cellLoadMbps};         //!< their total offered load (half DL, half UL)
+    double cellLoadRadius{defaults::cellLoadRadius};     //!< they stand on a circle around the eNB (m)
+    uint32_t cellLoadPacketBytes{defaults::cellLoadPacketBytes}; //!< UDP payload per datagram
 };
 
-/** Check the settings, expand scheduler short names; NS_FATAL_ERROR with one line. */
+/**
+ * Check the rules between the settings (known scheduler, bandwidth, models; load UEs and
+ * load both > 0 or both 0) and expand scheduler short names; ConfigError.
+ */
 void ValidateLteConfig(LteConfig& config);
 
 /** What BuildLteNetwork made. */

@@ -25,9 +25,11 @@
 #include "ns3/uinteger.h"
 
 #include "netmoe/messages.h"
+#include "netmoe/scenario-defaults.h"
 
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -39,68 +41,36 @@ NS_LOG_COMPONENT_DEFINE("NetmoeNodeMobility");
 namespace
 {
 
-/** Keys each model accepts, with their defaults. */
-const std::map<std::string, std::map<std::string, double>>&
-ModelDefaults()
+/** A key of a mobility model: its default and its range. */
+struct ModelParam
 {
-    static const std::map<std::string, std::map<std::string, double>> defaults = {
+    double value; //!< default
+    Range range;  //!< allowed values
+};
+
+/** The most a node moves per second (m/s): a fast car. */
+constexpr double kMaxSpeed = 100;
+/** Speeds of the models that need motion to end a leg. */
+constexpr Range kMovingSpeed{0, kMaxSpeed, true};
+
+/** Keys each model accepts, with their defaults and ranges. */
+const std::map<std::string, std::map<std::string, ModelParam>>&
+ModelParams()
+{
+    static const std::map<std::string, std::map<std::string, ModelParam>> params = {
         {"constant", {}},
-        {"random-walk", {{"speed", 1.0}, {"distance", 5.0}}},
-        {"random-waypoint", {{"speed", 2.0}, {"minSpeed", 0.5}, {"pause", 2.0}}},
-        {"constant-velocity", {{"vx", 0.0}, {"vy", 0.0}}},
-        {"gauss-markov", {{"speed", 1.0}, {"alpha", 0.85}}},
+        {"random-walk",
+         {{"speed", {1.0, kMovingSpeed}}, {"distance", {5.0, Range{0, kMaxCoordinate, true}}}}},
+        {"random-waypoint",
+         {{"speed", {2.0, kMovingSpeed}},
+          {"minSpeed", {0.5, Range{0, kMaxSpeed}}},
+          {"pause", {2.0, Range{0, 3600}}}}},
+        {"constant-velocity",
+         {{"vx", {0.0, Range{-kMaxSpeed, kMaxSpeed}}}, {"vy", {0.0, Range{-kMaxSpeed, kMaxSpeed}}}}},
+        {"gauss-markov", {{"speed", {1.0, Range{0, kMaxSpeed}}}, {"alpha", {0.85, Range{0, 1}}}}},
         {"ns2", {}},
     };
-    return defaults;
-}
-
-std::vector<std::string>
-Split(const std::string& text, char sep)
-{
-    std::vector<std::string> out;
-    std::string item;
-    std::istringstream in(text);
-    while (std::getline(in, item, sep))
-    {
-        out.push_back(item);
-    }
-    if (!text.empty() && text.back() == sep)
-    {
-        out.emplace_back();
-    }
-    return out;
-}
-
-std::string
-Trim(const std::string& s)
-{
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string::npos)
-    {
-        return "";
-    }
-    const auto e = s.find_last_not_of(" \t");
-    return s.substr(b, e - b + 1);
-}
-
-double
-ToDouble(const std::string& text, const std::string& what)
-{
-    try
-    {
-        size_t used = 0;
-        double v = std::stod(Trim(text), &used);
-        if (used != Trim(text).size() || !std::isfinite(v))
-        {
-            throw std::invalid_argument(text);
-        }
-        return v;
-    }
-    catch (const std::exception&)
-    {
-        NS_FATAL_ERROR("edge-moe: " << what << ": '" << text << "' is not a number");
-    }
-    return 0.0;
+    return params;
 }
 
 double
@@ -111,7 +81,7 @@ Param(const NodeSpec& spec, const std::string& key)
     {
         return it->second;
     }
-    return ModelDefaults().at(spec.model).at(key);
+    return ModelParams().at(spec.model).at(key).value;
 }
 
 std::string
@@ -122,53 +92,50 @@ RvConstant(double v)
     return s.str();
 }
 
+bool
+IsRandomModel(const std::string& model)
+{
+    return model == "random-walk" || model == "random-waypoint" || model == "gauss-markov";
+}
+
+/** The node numbers $node_(i) that an ns-2 trace mentions. */
+std::set<uint32_t>
+TracedNodes(const std::string& traceFile)
+{
+    std::ifstream in(traceFile);
+    if (!in)
+    {
+        throw ConfigError("ns2Trace", "cannot read '" + traceFile + "'");
+    }
+    std::set<uint32_t> ids;
+    const std::regex node(R"(\$node_\((\d+)\))");
+    std::string line;
+    while (std::getline(in, line))
+    {
+        for (std::sregex_iterator it(line.begin(), line.end(), node), end; it != end; ++it)
+        {
+            ids.insert(static_cast<uint32_t>(std::stoul((*it)[1].str())));
+        }
+    }
+    return ids;
+}
+
 } // namespace
 
-ns3::Vector
-ParsePosition(const std::string& text, const std::string& flag, const std::string& program)
+std::string
+NodeName(uint32_t i)
 {
-    std::vector<double> v;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-    {
-        try
-        {
-            size_t used = 0;
-            v.push_back(std::stod(item, &used));
-            if (used != item.size() || !std::isfinite(v.back()))
-            {
-                throw std::invalid_argument(item);
-            }
-        }
-        catch (const std::exception&)
-        {
-            NS_FATAL_ERROR(program << ": " << flag << " must be x,y,z, got '" << text << "'");
-        }
-    }
-    if (v.size() != 3)
-    {
-        NS_FATAL_ERROR(program << ": " << flag << " must be x,y,z, got '" << text << "'");
-    }
-    return ns3::Vector(v[0], v[1], v[2]);
+    return "node " + std::to_string(i) + (i == 0 ? " (user)" : " (expert " + std::to_string(i) + ")");
 }
 
 Area
 ParseArea(const std::string& text)
 {
-    auto parts = Split(text, ',');
-    if (parts.size() != 4)
-    {
-        NS_FATAL_ERROR("edge-moe: --area must be xmin,xmax,ymin,ymax, got '" << text << "'");
-    }
-    Area a{ToDouble(parts[0], "--area"),
-           ToDouble(parts[1], "--area"),
-           ToDouble(parts[2], "--area"),
-           ToDouble(parts[3], "--area")};
+    auto v = ParseNumbers(text, "area", kCoordinateRange, 4);
+    Area a{v[0], v[1], v[2], v[3]};
     if (a.xMin >= a.xMax || a.yMin >= a.yMax)
     {
-        NS_FATAL_ERROR("edge-moe: --area needs xmin < xmax and ymin < ymax, got '" << text
-                                                                                   << "'");
+        throw ConfigError("area", "needs xmin < xmax and ymin < ymax, got '" + text + "'");
     }
     return a;
 }
@@ -179,33 +146,35 @@ ParseNodeSpecs(const std::string& text)
     std::vector<NodeSpec> specs;
     for (const auto& nodeText : Split(text, ';'))
     {
-        const std::string where = "--nodes entry " + std::to_string(specs.size()) + " ('" +
-                                  Trim(nodeText) + "')";
+        const std::string where = NodeName(static_cast<uint32_t>(specs.size()));
+        auto fail = [&where](const std::string& problem) {
+            throw ConfigError("nodes", where + ": " + problem);
+        };
         auto parts = Split(Trim(nodeText), '|');
         if (parts.empty() || parts.size() > 3)
         {
-            NS_FATAL_ERROR("edge-moe: " << where << ": expected x,y,z|model|key=val,...");
+            fail("expected x,y,z|model|key=val,..., got '" + Trim(nodeText) + "'");
         }
         auto xyz = Split(parts[0], ',');
         if (xyz.size() != 3)
         {
-            NS_FATAL_ERROR("edge-moe: " << where << ": position must be x,y,z");
+            fail("position must be x,y,z, got '" + parts[0] + "'");
         }
         NodeSpec spec;
-        spec.position = ns3::Vector(ToDouble(xyz[0], where),
-                                    ToDouble(xyz[1], where),
-                                    ToDouble(xyz[2], where));
+        spec.position = ns3::Vector(ParseNumber(xyz[0], "nodes", kCoordinateRange, where + ": x"),
+                                    ParseNumber(xyz[1], "nodes", kCoordinateRange, where + ": y"),
+                                    ParseNumber(xyz[2], "nodes", kCoordinateRange, where + ": z"));
         if (parts.size() >= 2 && !Trim(parts[1]).empty())
         {
             spec.model = Trim(parts[1]);
         }
-        if (ModelDefaults().count(spec.model) == 0)
+        if (ModelParams().count(spec.model) == 0)
         {
-            NS_FATAL_ERROR("edge-moe: "
-                           << where << ": unknown mobility model '" << spec.model
-                           << "' (constant, random-walk, random-waypoint, constant-velocity, "
-                              "gauss-markov, ns2)");
+            fail("unknown mobility model '" + spec.model +
+                 "' (constant, random-walk, random-waypoint, constant-velocity, gauss-markov, "
+                 "ns2)");
         }
+        const auto& allowed = ModelParams().at(spec.model);
         if (parts.size() == 3)
         {
             for (const auto& kv : Split(parts[2], ','))
@@ -217,11 +186,9 @@ ParseNodeSpecs(const std::string& text)
                 auto eq = kv.find('=');
                 if (eq == std::string::npos)
                 {
-                    NS_FATAL_ERROR("edge-moe: " << where << ": parameter '" << kv
-                                                << "' must be key=value");
+                    fail("parameter '" + kv + "' must be key=value");
                 }
                 std::string key = Trim(kv.substr(0, eq));
-                const auto& allowed = ModelDefaults().at(spec.model);
                 if (allowed.count(key) == 0)
                 {
                     std::string keys;
@@ -229,76 +196,146 @@ ParseNodeSpecs(const std::string& text)
                     {
                         keys += (keys.empty() ? "" : ", ") + k;
                     }
-                    NS_FATAL_ERROR("edge-moe: " << where << ": unknown key '" << key
-                                                << "' for model " << spec.model << " (accepts: "
-                                                << (keys.empty() ? "none" : keys) << ")");
+                    fail("unknown key '" + key + "' for model " + spec.model + " (accepts: " +
+                         (keys.empty() ? "none" : keys) + ")");
                 }
-                spec.params[key] = ToDouble(kv.substr(eq + 1), where + " " + key);
+                spec.params[key] =
+                    ParseNumber(kv.substr(eq + 1), "nodes", allowed.at(key).range, where + ": " + key);
             }
-        }
-        for (const char* k : {"speed", "distance", "minSpeed"})
-        {
-            if (spec.params.count(k) && spec.params[k] < 0)
-            {
-                NS_FATAL_ERROR("edge-moe: " << where << ": " << k << " must be >= 0");
-            }
-        }
-        if (spec.model == "gauss-markov" && (Param(spec, "alpha") < 0 || Param(spec, "alpha") > 1))
-        {
-            NS_FATAL_ERROR("edge-moe: " << where << ": alpha must be in [0,1]");
         }
         if (spec.model == "random-waypoint" && Param(spec, "minSpeed") > Param(spec, "speed"))
         {
-            NS_FATAL_ERROR("edge-moe: " << where << ": minSpeed must be <= speed");
-        }
-        if (spec.model == "random-walk" && Param(spec, "distance") <= 0)
-        {
-            NS_FATAL_ERROR("edge-moe: " << where << ": distance must be > 0");
+            fail("minSpeed " + FormatNumber(Param(spec, "minSpeed")) + " must be <= speed " +
+                 FormatNumber(Param(spec, "speed")));
         }
         specs.push_back(spec);
     }
     return specs;
 }
 
-void
-LayoutOptions::AddTo(ns3::CommandLine& cmd,
-                     const std::string& radiusHelp,
-                     const std::string& heightHelp)
+std::string
+FormatNodeSpecs(const std::vector<NodeSpec>& specs)
 {
-    cmd.AddValue("numExperts", "number of experts N (default 3, or the count in --nodes)",
-                 numExperts);
-    cmd.AddValue("nodes", "per-node position and mobility: \"<ue>;<expert1>;...\", each "
-                          "x,y,z[|model[|key=val,...]]",
-                 nodes);
-    cmd.AddValue("area", "xmin,xmax,ymin,ymax bounding the random mobility models", area);
-    cmd.AddValue("radius", radiusHelp, radius);
-    cmd.AddValue("height", heightHelp, height);
+    std::string out;
+    for (const auto& spec : specs)
+    {
+        out += (out.empty() ? "" : ";") + FormatNumber(spec.position.x) + "," +
+               FormatNumber(spec.position.y) + "," + FormatNumber(spec.position.z) + "|" +
+               spec.model;
+        std::string params;
+        for (const auto& [key, p] : ModelParams().at(spec.model))
+        {
+            params += (params.empty() ? "|" : ",") + key + "=" + FormatNumber(Param(spec, key));
+        }
+        out += params;
+    }
+    return out;
+}
+
+void
+CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area)
+{
+    for (uint32_t i = 0; i < specs.size(); ++i)
+    {
+        const ns3::Vector& p = specs[i].position;
+        if (IsRandomModel(specs[i].model) &&
+            (p.x < area.xMin || p.x > area.xMax || p.y < area.yMin || p.y > area.yMax))
+        {
+            throw ConfigError("nodes", NodeName(i) + ": starts at (" + FormatNumber(p.x) + "," +
+                                           FormatNumber(p.y) + ") outside --area, which bounds " +
+                                           specs[i].model);
+        }
+    }
+}
+
+void
+CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile)
+{
+    int firstNs2 = -1;
+    for (uint32_t i = 0; i < specs.size() && firstNs2 < 0; ++i)
+    {
+        firstNs2 = specs[i].model == "ns2" ? static_cast<int>(i) : -1;
+    }
+    if (firstNs2 < 0 && traceFile.empty())
+    {
+        return;
+    }
+    if (traceFile.empty())
+    {
+        throw ConfigError("ns2Trace", "not given, but " + NodeName(firstNs2) + " has mobility ns2");
+    }
+    if (firstNs2 < 0)
+    {
+        throw ConfigError("ns2Trace",
+                          "'" + traceFile + "' given, but no node in --nodes has mobility ns2");
+    }
+    const std::set<uint32_t> traced = TracedNodes(traceFile);
+    for (uint32_t i = 0; i < specs.size(); ++i)
+    {
+        const bool inTrace = traced.count(i) > 0;
+        if (specs[i].model == "ns2" && !inTrace)
+        {
+            throw ConfigError("nodes", NodeName(i) + ": has mobility ns2 but $node_(" +
+                                           std::to_string(i) + ") is not in " + traceFile);
+        }
+        if (inTrace && specs[i].model != "ns2" && specs[i].model != "constant-velocity")
+        {
+            throw ConfigError("nodes", NodeName(i) + ": $node_(" + std::to_string(i) +
+                                           ") moves in " + traceFile + " but its mobility is " +
+                                           specs[i].model + "; set it to ns2");
+        }
+    }
+}
+
+void
+LayoutOptions::AddTo(FlagSet& flags, const std::string& radiusHelp, const std::string& heightHelp)
+{
+    flags.Add("numExperts",
+              "number of experts N (0: " + std::to_string(defaults::numExperts) +
+                  ", or the count in --nodes)",
+              numExperts,
+              Range{0, NETMOE_MAX_EXPERTS, false, true});
+    flags.Add("nodes",
+              "per-node position and mobility: \"<ue>;<expert1>;...\", each "
+              "x,y,z[|model[|key=val,...]]; coordinates within +-1e5 m; speed (0, 100] m/s "
+              "(gauss-markov [0, 100]), minSpeed [0, speed], pause [0, 3600] s, distance "
+              "(0, 1e5] m, vx/vy [-100, 100] m/s, alpha [0, 1]",
+              nodes);
+    flags.Add("area", "xmin,xmax,ymin,ymax bounding the random mobility models (within +-1e5 m)",
+              area);
+    flags.Add("radius", radiusHelp, radius, Range{0, kMaxCoordinate});
+    flags.Add("height", heightHelp, height, kCoordinateRange);
 }
 
 uint32_t
-LayoutOptions::Resolve(const std::string& program, std::vector<NodeSpec>& specs, Area& bounds) const
+LayoutOptions::Resolve(std::vector<NodeSpec>& specs, Area& bounds, const std::string& ns2Trace)
 {
     if (!nodes.empty())
     {
         specs = ParseNodeSpecs(nodes);
         if (numExperts != 0 && numExperts + 1 != specs.size())
         {
-            NS_FATAL_ERROR(program << ": --numExperts=" << numExperts << " but --nodes lists "
-                                   << specs.size() - 1 << " experts");
+            throw ConfigError("numExperts", std::to_string(numExperts) + ", but --nodes lists " +
+                                                std::to_string(specs.size() - 1) + " experts");
         }
     }
     else
     {
-        specs = DefaultNodeSpecs(numExperts ? numExperts : 3, radius, height);
+        specs = DefaultNodeSpecs(numExperts ? numExperts : defaults::numExperts, radius, height);
     }
     const size_t n = specs.size() - 1;
     if (n < 1 || n > NETMOE_MAX_EXPERTS)
     {
-        NS_FATAL_ERROR(program << ": number of experts must be 1.." << NETMOE_MAX_EXPERTS
-                               << ", got " << n);
+        throw ConfigError("nodes", "number of experts must be 1.." +
+                                       std::to_string(NETMOE_MAX_EXPERTS) + ", got " +
+                                       std::to_string(n));
     }
     bounds = ParseArea(area);
-    return static_cast<uint32_t>(n);
+    CheckNodesInArea(specs, bounds);
+    CheckNs2Trace(specs, ns2Trace);
+    numExperts = static_cast<uint32_t>(n);
+    nodes = FormatNodeSpecs(specs);
+    return numExperts;
 }
 
 std::vector<NodeSpec>
@@ -324,13 +361,6 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
     {
         const NodeSpec& spec = specs[i];
         const Vector& p = spec.position;
-        const bool random = spec.model == "random-walk" || spec.model == "random-waypoint" ||
-                            spec.model == "gauss-markov";
-        if (random && (p.x < area.xMin || p.x > area.xMax || p.y < area.yMin || p.y > area.yMax))
-        {
-            NS_FATAL_ERROR("edge-moe: node " << i << " starts at (" << p.x << "," << p.y
-                                             << ") outside --area, which bounds " << spec.model);
-        }
         Ptr<MobilityModel> model;
         if (spec.model == "ns2")
         {
@@ -394,7 +424,7 @@ InstallMobility(const ns3::NodeContainer& nodes, const std::vector<NodeSpec>& sp
         }
         else
         {
-            NS_FATAL_ERROR("edge-moe: unknown mobility model '" << spec.model << "'");
+            NS_ABORT_MSG("unknown mobility model '" << spec.model << "'"); // ParseNodeSpecs
         }
         nodes.Get(i)->AggregateObject(model);
         model->SetPosition(p);
@@ -412,46 +442,16 @@ InstallNs2Mobility(const ns3::NodeContainer& nodes,
                    const std::vector<NodeSpec>& specs,
                    const std::string& traceFile)
 {
-    using namespace ns3;
     bool any = false;
     for (const auto& spec : specs)
     {
         any = any || spec.model == "ns2";
     }
-    if (!any && traceFile.empty())
+    if (any)
     {
-        return;
-    }
-    if (traceFile.empty())
-    {
-        NS_FATAL_ERROR("edge-moe: a node has mobility ns2 but --ns2Trace is not given");
-    }
-    if (!any)
-    {
-        NS_FATAL_ERROR("edge-moe: --ns2Trace given but no node in --nodes has mobility ns2");
-    }
-    std::ifstream probe(traceFile);
-    if (!probe)
-    {
-        NS_FATAL_ERROR("edge-moe: --ns2Trace: cannot read '" << traceFile << "'");
-    }
-    // $node_(i) of the trace is node i here: 0 = user device, i = expert i.
-    Ns2MobilityHelper(traceFile).Install(nodes.Begin(), nodes.End());
-    for (uint32_t i = 0; i < nodes.GetN(); ++i)
-    {
-        auto own = nodes.Get(i)->GetObject<MobilityModel>();
-        auto traced = nodes.Get(i)->GetObject<ConstantVelocityMobilityModel>();
-        if (specs[i].model == "ns2" && !traced)
-        {
-            NS_FATAL_ERROR("edge-moe: node " << i << " has mobility ns2 but $node_(" << i
-                                             << ") is not in " << traceFile);
-        }
-        if (specs[i].model != "ns2" && specs[i].model != "constant-velocity" && traced)
-        {
-            NS_FATAL_ERROR("edge-moe: $node_(" << i << ") moves in " << traceFile
-                                               << " but its mobility is " << specs[i].model
-                                               << "; set it to ns2");
-        }
+        CheckNs2Trace(specs, traceFile); // done by LayoutOptions::Resolve already
+        // $node_(i) of the trace is node i here: 0 = user device, i = expert i.
+        ns3::Ns2MobilityHelper(traceFile).Install(nodes.Begin(), nodes.End());
     }
 }
 

@@ -6,10 +6,12 @@
 #ifndef NETMOE_NODE_MOBILITY_H
 #define NETMOE_NODE_MOBILITY_H
 
-#include "ns3/command-line.h"
+#include "flag-set.h"
+
 #include "ns3/node-container.h"
 #include "ns3/vector.h"
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,13 +36,8 @@ struct NodeSpec
     std::map<std::string, double> params; //!< model parameters (key=value)
 };
 
-/**
- * Parse a position "x,y,z" given as \p flag (--bgAp, --enb); NS_FATAL_ERROR (one line,
- * starting with \p program) on a malformed value.
- */
-ns3::Vector ParsePosition(const std::string& text,
-                          const std::string& flag,
-                          const std::string& program);
+/** "node 0 (user)", "node 2 (expert 2)": how an error names node \p i of --nodes. */
+std::string NodeName(uint32_t i);
 
 /** The layout flags of every scenario program: --numExperts, --nodes, --area, --radius, --height. */
 struct LayoutOptions
@@ -51,25 +48,40 @@ struct LayoutOptions
     double radius{10.0};    //!< default layout: experts on a circle of this radius (m)
     double height{1.0};     //!< default layout: antenna height of every node (m)
 
-    /** Register the flags on \p cmd (before Parse), with the program's own help texts. */
-    void AddTo(ns3::CommandLine& cmd, const std::string& radiusHelp, const std::string& heightHelp);
+    /** Register the flags on \p flags (before Parse), with the program's own help texts. */
+    void AddTo(FlagSet& flags, const std::string& radiusHelp, const std::string& heightHelp);
 
     /**
-     * Fill \p nodes (user device first) and \p area from the flags; NS_FATAL_ERROR (one
-     * line, starting with \p program) unless there are 1..NETMOE_MAX_EXPERTS experts.
-     * Returns the number of experts.
+     * Fill \p nodes (user device first) and \p area from the flags and check them (1..
+     * NETMOE_MAX_EXPERTS experts, random models start inside the area, the ns-2 trace
+     * \p ns2Trace has every ns2 node); ConfigError otherwise. Sets numExperts and nodes to
+     * the resolved values (every model parameter written out). Returns N.
      */
-    uint32_t Resolve(const std::string& program, std::vector<NodeSpec>& nodes, Area& area) const;
+    uint32_t Resolve(std::vector<NodeSpec>& nodes, Area& area, const std::string& ns2Trace);
 };
 
-/** Parse "xmin,xmax,ymin,ymax"; NS_FATAL_ERROR on a malformed string. */
+/** Parse "xmin,xmax,ymin,ymax" (within +-1e5 m); ConfigError for --area otherwise. */
 Area ParseArea(const std::string& text);
 
 /**
  * Parse --nodes: ';'-separated nodes, each "x,y,z" optionally followed by "|model" and
- * "|key=val,key=val". NS_FATAL_ERROR (one line) on an unknown model or key.
+ * "|key=val,key=val". ConfigError for --nodes, naming the node, on a bad position, an
+ * unknown model or key, or a parameter outside its range.
  */
 std::vector<NodeSpec> ParseNodeSpecs(const std::string& text);
+
+/** \p specs in the --nodes format, with every parameter of each model written out. */
+std::string FormatNodeSpecs(const std::vector<NodeSpec>& specs);
+
+/** ConfigError unless every node of a random model starts inside \p area. */
+void CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area);
+
+/**
+ * ConfigError unless the ns2 nodes and \p traceFile agree: a trace exactly when some node
+ * has mobility ns2, readable, naming every ns2 node, and no node of another model (but
+ * constant-velocity) moving in it.
+ */
+void CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile);
 
 /** The default layout: user device at the origin, experts on a circle, all static. */
 std::vector<NodeSpec> DefaultNodeSpecs(uint32_t numExperts, double radius, double height);
@@ -82,8 +94,7 @@ void InstallMobility(const ns3::NodeContainer& nodes,
 /**
  * Nodes whose model is "ns2" follow the ns-2 movement trace \p traceFile (what SUMO and
  * BonnMotion export), through Ns2MobilityHelper; $node_(i) is node i (0 = user device).
- * NS_FATAL_ERROR (one line) if the file is unreadable, an ns2 node is not in it, or a
- * node of another model is.
+ * Checked by CheckNs2Trace (ConfigError).
  */
 void InstallNs2Mobility(const ns3::NodeContainer& nodes,
                         const std::vector<NodeSpec>& specs,

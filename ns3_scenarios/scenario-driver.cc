@@ -5,6 +5,7 @@
 #include "scenario-driver.h"
 
 #include "report-json.h"
+#include "task-action-check.h"
 
 #include "netmoe/bridge.h"
 
@@ -24,68 +25,48 @@ NS_LOG_COMPONENT_DEFINE("NetmoeScenarioDriver");
 
 using namespace ns3;
 
-std::vector<double>
-ParseNumberList(const std::string& text, const std::string& flag, const std::string& program)
+void
+DriverOptions::AddTo(FlagSet& flags)
 {
-    std::vector<double> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-    {
-        try
-        {
-            size_t used = 0;
-            out.push_back(std::stod(item, &used));
-            if (used != item.size())
-            {
-                throw std::invalid_argument(item);
-            }
-        }
-        catch (const std::exception&)
-        {
-            NS_FATAL_ERROR(program << ": " << flag << ": '" << item << "' is not a number");
-        }
-    }
-    if (out.empty())
-    {
-        NS_FATAL_ERROR(program << ": " << flag << " is empty");
-    }
-    return out;
+    flags.Add("warmup", "simulated seconds before the first observation", warmup, kWarmupRange);
+    flags.Add("bridgeFd", "shared-memory descriptor passed by pybridge (-1: none)", bridgeFd,
+              Range{-1, 65535, false, true});
+    flags.Add("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
+    flags.Add("spin", "busy-poll iterations before sleeping in a bridge wait", spin,
+              Range{0, 1e9, false, true});
+    flags.Add("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout,
+              Range{0, 86400, true});
+    flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
+    flags.Add("tasks", "standalone: number of tasks", tasks, Range{0, 1e6, false, true});
+    flags.Add("script",
+              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts; "
+              "at most 16 subtasks a task)",
+              script);
+    flags.Add("requestBytes",
+              "standalone: request size per subtask, comma list (cycled), each " +
+                  kMessageBytesRange.Text(),
+              requestBytes);
+    flags.Add("replyBytes",
+              "standalone: reply size per subtask, comma list (cycled), each " +
+                  kMessageBytesRange.Text(),
+              replyBytes);
+    flags.Add("computeS",
+              "standalone: expert generation time per subtask (s), comma list, each " +
+                  kComputeRange.Text(),
+              computeS);
+    flags.Add("deadline", "standalone: task deadline (s), as an action's deadline_s", deadline,
+              kDeadlineRange);
+    flags.Add("gap", "standalone: simulated idle time between tasks (s), as next_gap_s", gap,
+              kGapRange);
 }
 
 void
-DriverOptions::AddTo(CommandLine& cmd)
+DriverOptions::Prepare(uint32_t n, bool checkOnly)
 {
-    cmd.AddValue("warmup", "simulated seconds before the first observation", warmup);
-    cmd.AddValue("bridgeFd", "shared-memory descriptor passed by pybridge", bridgeFd);
-    cmd.AddValue("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    cmd.AddValue("spin", "busy-poll iterations before sleeping in a bridge wait", spin);
-    cmd.AddValue("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout);
-    cmd.AddValue("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
-    cmd.AddValue("tasks", "standalone: number of tasks", tasks);
-    cmd.AddValue("script", "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all "
-                           "experts)",
-                 script);
-    cmd.AddValue("requestBytes", "standalone: request size per subtask, comma list (cycled)",
-                 requestBytes);
-    cmd.AddValue("replyBytes", "standalone: reply size per subtask, comma list (cycled)",
-                 replyBytes);
-    cmd.AddValue("computeS", "standalone: expert generation time per subtask (s), comma list",
-                 computeS);
-    cmd.AddValue("deadline", "standalone: task deadline (s)", deadline);
-    cmd.AddValue("gap", "standalone: simulated idle time between tasks (s)", gap);
-}
-
-void
-DriverOptions::Prepare(uint32_t n)
-{
-    if (!standalone && bridgeFd < 0 && bridgeName.empty())
+    if (!checkOnly && !standalone && bridgeFd < 0 && bridgeName.empty())
     {
-        NS_FATAL_ERROR(program << ": give --standalone, or --bridgeFd/--bridgeName (pybridge)");
-    }
-    if (!standalone)
-    {
-        return;
+        throw ConfigError("standalone",
+                          "not given, and no --bridgeFd or --bridgeName (pybridge) either");
     }
     std::string text = script;
     if (text.empty())
@@ -95,31 +76,29 @@ DriverOptions::Prepare(uint32_t n)
             text += (e > 1 ? "," : "") + std::to_string(e);
         }
     }
-    std::stringstream in(text);
-    std::string task;
     plan.clear();
-    while (std::getline(in, task, ';'))
+    for (const auto& task : Split(text, ';'))
     {
         std::vector<int> targets;
-        for (double t : ParseNumberList(task, "--script", program))
+        for (double t : ParseNumbers(task, "script", Range{-1e9, 1e9}))
         {
             if (t != std::floor(t) || t < 0 || t > n)
             {
-                NS_FATAL_ERROR(program << ": --script: target " << t << " is out of range 0.."
-                                       << n);
+                throw ConfigError("script", "target " + FormatNumber(t) + " is out of range 0.." +
+                                                std::to_string(n));
             }
             targets.push_back(static_cast<int>(t));
         }
         if (targets.size() > NETMOE_MAX_SUBTASKS)
         {
-            NS_FATAL_ERROR(program << ": --script: more than " << NETMOE_MAX_SUBTASKS
-                                   << " subtasks in a task");
+            throw ConfigError("script", "more than " + std::to_string(NETMOE_MAX_SUBTASKS) +
+                                            " subtasks in task '" + task + "'");
         }
         plan.push_back(targets);
     }
-    req = ParseNumberList(requestBytes, "--requestBytes", program);
-    rep = ParseNumberList(replyBytes, "--replyBytes", program);
-    comp = ParseNumberList(computeS, "--computeS", program);
+    req = ParseNumbers(requestBytes, "requestBytes", kMessageBytesRange);
+    rep = ParseNumbers(replyBytes, "replyBytes", kMessageBytesRange);
+    comp = ParseNumbers(computeS, "computeS", kComputeRange);
 }
 
 namespace

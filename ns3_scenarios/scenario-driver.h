@@ -10,8 +10,9 @@
 #define NETMOE_SCENARIO_DRIVER_H
 
 #include "netmoe/messages.h"
+#include "netmoe/scenario-defaults.h"
 
-#include "ns3/command-line.h"
+#include "flag-set.h"
 
 #include <string>
 #include <vector>
@@ -40,7 +41,7 @@ class SteppedScenario
 struct DriverOptions
 {
     std::string program;            //!< name in messages ("edge-moe")
-    double warmup{1.0};             //!< simulated seconds before the first observation
+    double warmup{defaults::warmup}; //!< simulated seconds before the first observation
     int bridgeFd{-1};               //!< shared-memory descriptor passed by pybridge
     std::string bridgeName;         //!< or a named POSIX segment
     long spin{2000};                //!< busy-poll iterations before sleeping
@@ -54,14 +55,15 @@ struct DriverOptions
     double deadline{5.0};
     double gap{1.0};
 
-    /** Register the flags on \p cmd (before Parse). */
-    void AddTo(ns3::CommandLine& cmd);
+    /** Register the flags on \p flags (before Parse). */
+    void AddTo(FlagSet& flags);
 
     /**
-     * Check the mode and parse the standalone script for \p numExperts experts;
-     * NS_FATAL_ERROR (one line) on a bad value. Call before building any network.
+     * Check the mode (unless \p checkOnly: a --check run needs none) and parse the
+     * standalone script for \p numExperts experts; ConfigError on a bad value. Call before
+     * building any network.
      */
-    void Prepare(uint32_t numExperts);
+    void Prepare(uint32_t numExperts, bool checkOnly);
 
     std::vector<std::vector<int>> plan; //!< targets per task (parsed --script)
     std::vector<double> req;            //!< parsed --requestBytes
@@ -69,10 +71,10 @@ struct DriverOptions
     std::vector<double> comp;           //!< parsed --computeS
 };
 
-/** Comma-separated numbers; NS_FATAL_ERROR names \p program and \p flag on a bad one. */
-std::vector<double> ParseNumberList(const std::string& text,
-                                    const std::string& flag,
-                                    const std::string& program);
+/** --warmup: [0, 3600] s. */
+inline constexpr Range kWarmupRange{0, 3600};
+/** A request or reply size of the standalone script: 0..1e8 bytes (0 is sent as 1). */
+inline constexpr Range kMessageBytesRange{0, 1e8, false, true};
 
 /**
  * Warm up, then run the standalone script or serve the bridge until STOP; Finish() and

@@ -4,23 +4,16 @@
  */
 #include "task-runner.h"
 
+#include "syn-only-listener.h"
+
 #include "ns3/inet-socket-address.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
-#include "ns3/object-factory.h"
 #include "ns3/packet.h"
-#include "ns3/rtt-estimator.h"
 #include "ns3/simulator.h"
-#include "ns3/tcp-congestion-ops.h"
-#include "ns3/tcp-header.h"
-#include "ns3/tcp-l4-protocol.h"
-#include "ns3/tcp-recovery-ops.h"
-#include "ns3/tcp-socket-base.h"
 #include "ns3/tcp-socket-factory.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 namespace netmoe
 {
@@ -33,71 +26,6 @@ namespace
 {
 /** Largest packet handed to a TCP socket at once. */
 constexpr uint32_t kChunk = 65536;
-
-/**
- * A listening TCP socket that only lets SYNs in, as RFC 793 prescribes for LISTEN.
- *
- * Why: ns-3 3.44's TcpSocketBase::DoForwardUp runs its zero-window (persist) logic on
- * every segment before the state machine, in every state, listeners included. A
- * listener's peer window (m_rWnd) stays 0 until it sees its first SYN, so any other
- * segment reaching a listener that has not yet had a SYN (typically the RST of a user
- * connection closed in SYN_SENT at the deadline, whose SYNs never reached the expert
- * but whose RST did) arms a persist timer on the listener. Then either the next SYN
- * (nonzero window) trips NS_ASSERT(m_connected) ("persist probes end", tcp-socket-
- * base.cc:1517), or PersistTimeout fires and dereferences the null TcpTxItem of the
- * empty send buffer (SIGSEGV in TcpTxItem::GetPacketCopy). A stray ACK advertising a
- * zero window does the same to any listener. ProcessListen ignores every segment but
- * a SYN anyway, so dropping the others first changes nothing else; the connection
- * sockets forked from a listener are plain TcpSocketBase objects.
- */
-class SynOnlyListener : public TcpSocketBase
-{
-  protected:
-    void DoForwardUp(Ptr<Packet> packet, const Address& from, const Address& to) override
-    {
-        if (m_state == LISTEN)
-        {
-            TcpHeader h;
-            packet->PeekHeader(h);
-            const uint8_t flags = h.GetFlags() & ~(TcpHeader::PSH | TcpHeader::URG |
-                                                   TcpHeader::CWR | TcpHeader::ECE);
-            if (flags != TcpHeader::SYN)
-            {
-                NS_LOG_LOGIC("listener drops a stray " << TcpHeader::FlagsToString(flags)
-                                                       << " segment from " << from);
-                return;
-            }
-        }
-        TcpSocketBase::DoForwardUp(packet, from, to);
-    }
-};
-
-/** A SynOnlyListener on \p node, set up as TcpL4Protocol::CreateSocket sets up a socket. */
-Ptr<Socket>
-CreateListener(Ptr<Node> node)
-{
-    Ptr<TcpL4Protocol> tcp = node->GetObject<TcpL4Protocol>();
-    NS_ABORT_MSG_IF(!tcp, "edge-moe: node " << node->GetId() << " has no TCP");
-    TypeIdValue rttType;
-    TypeIdValue congestionType;
-    TypeIdValue recoveryType;
-    tcp->GetAttribute("RttEstimatorType", rttType);
-    tcp->GetAttribute("SocketType", congestionType);
-    tcp->GetAttribute("RecoveryType", recoveryType);
-    ObjectFactory rtt;
-    ObjectFactory congestion;
-    ObjectFactory recovery;
-    rtt.SetTypeId(rttType.Get());
-    congestion.SetTypeId(congestionType.Get());
-    recovery.SetTypeId(recoveryType.Get());
-    auto s = CreateObject<SynOnlyListener>();
-    s->SetNode(node);
-    s->SetTcp(tcp);
-    s->SetRtt(rtt.Create<RttEstimator>());
-    s->SetCongestionControlAlgorithm(congestion.Create<TcpCongestionOps>());
-    s->SetRecoveryAlgorithm(recovery.Create<TcpRecoveryOps>());
-    return s;
-}
 
 /**
  * The next data \p s holds, or null. At the end of the stream (CLOSE_WAIT, nothing left
@@ -155,7 +83,7 @@ TaskRunner::TaskRunner(Ptr<Node> ue,
     {
         for (uint16_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
         {
-            auto s = CreateListener(experts.Get(e));
+            auto s = CreateSynOnlyListener(experts.Get(e));
             if (s->Bind(InetSocketAddress(Ipv4Address::GetAny(), basePort + k)) != 0 ||
                 s->Listen() != 0)
             {
@@ -411,116 +339,6 @@ const std::vector<SubtaskTransfer>&
 TaskRunner::Subtasks() const
 {
     return m_subtasks;
-}
-
-Time
-TaskRunner::TaskStart() const
-{
-    return m_start;
-}
-
-void
-FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
-                   uint32_t n,
-                   uint32_t K,
-                   double taskS,
-                   NetmoeReport& r,
-                   std::vector<double>& lastGoodput)
-{
-    for (uint32_t e = 0; e < NETMOE_MAX_EXPERTS; ++e)
-    {
-        r.snr_db[e] = std::numeric_limits<double>::quiet_NaN();
-        r.goodput_mbps[e] = 0;
-        r.delay_s[e] = 0;
-        r.energy_j[e] = 0;
-        r.bytes_delivered[e] = 0;
-        r.bytes_expected[e] = 0;
-        r.packets_sent[e] = 0;
-        r.packets_lost[e] = 0;
-        r.retransmissions[e] = 0;
-        r.replies_lost[e] = 0;
-        if (e >= n)
-        {
-            continue;
-        }
-        bool used = false;
-        Time firstReply = Time::Max();
-        Time lastByte = Time::Min();
-        for (const auto& t : subtasks)
-        {
-            if (t.target != static_cast<int>(e + 1))
-            {
-                continue;
-            }
-            used = true;
-            r.bytes_expected[e] += t.replyBytes;
-            r.bytes_delivered[e] += std::min<uint64_t>(t.replyReceived, t.replyBytes);
-            r.delay_s[e] = std::max(r.delay_s[e], t.done ? t.delay.GetSeconds() : taskS);
-            r.replies_lost[e] += t.done ? 0 : 1;
-            if (t.replyStarted && t.replyReceived > 0)
-            {
-                firstReply = std::min(firstReply, t.replyStart);
-                lastByte = std::max(lastByte, t.lastByte);
-            }
-        }
-        if (used)
-        {
-            double transfer = (lastByte - firstReply).GetSeconds();
-            r.goodput_mbps[e] =
-                (r.bytes_delivered[e] > 0 && transfer > 0)
-                    ? r.bytes_delivered[e] * 8.0 / transfer / 1e6
-                    : 0.0;
-            lastGoodput.at(e) = r.goodput_mbps[e];
-        }
-    }
-    for (uint32_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
-    {
-        r.subtask_delay_s[k] = 0;
-        r.subtask_delivered[k] = 0;
-        if (k >= K)
-        {
-            continue;
-        }
-        const auto& t = subtasks[k];
-        if (t.target <= 0)
-        {
-            r.subtask_delivered[k] = 1; // local: nothing on air
-            continue;
-        }
-        r.subtask_delivered[k] = t.done ? 1 : 0;
-        r.subtask_delay_s[k] = t.done ? t.delay.GetSeconds() : taskS;
-    }
-}
-
-std::string
-CheckTaskAction(const NetmoeAction& a, uint32_t numExperts)
-{
-    if (a.num_subtasks > NETMOE_MAX_SUBTASKS)
-    {
-        return "num_subtasks " + std::to_string(a.num_subtasks) + " > " +
-               std::to_string(NETMOE_MAX_SUBTASKS);
-    }
-    for (uint32_t k = 0; k < a.num_subtasks; ++k)
-    {
-        if (a.target[k] < 0 || a.target[k] > static_cast<int32_t>(numExperts))
-        {
-            return "subtask " + std::to_string(k) + ": target " + std::to_string(a.target[k]) +
-                   " is out of range 0.." + std::to_string(numExperts);
-        }
-        if (!(a.compute_s[k] >= 0) || !std::isfinite(a.compute_s[k]))
-        {
-            return "subtask " + std::to_string(k) + ": compute_s must be finite and >= 0";
-        }
-    }
-    if (!(a.deadline_s > 0) || !std::isfinite(a.deadline_s))
-    {
-        return "deadline_s must be finite and > 0";
-    }
-    if (!(a.next_gap_s >= 0) || !std::isfinite(a.next_gap_s))
-    {
-        return "next_gap_s must be finite and >= 0";
-    }
-    return "";
 }
 
 } // namespace netmoe

@@ -11,9 +11,8 @@
  * Abort(), which closes whatever is still open (those replies are lost); the sockets
  * keep reading and dropping what still arrives, so they close with FINs.
  *
- * The experts' listening sockets only let SYNs in (see SynOnlyListener in the .cc): a
- * stray segment reaching an ns-3 3.44 listener can arm its zero-window persist timer,
- * which later crashes TcpSocketBase.
+ * The experts' listening sockets only let SYNs in (syn-only-listener.h). The report
+ * fields are filled by transfer-report.h, the action rules are task-action-check.h.
  */
 #ifndef NETMOE_TASK_RUNNER_H
 #define NETMOE_TASK_RUNNER_H
@@ -28,7 +27,6 @@
 #include "ns3/socket.h"
 
 #include <map>
-#include <string>
 #include <vector>
 
 namespace netmoe
@@ -83,19 +81,27 @@ class TaskRunner
 
     /** The subtasks of the last task. */
     const std::vector<SubtaskTransfer>& Subtasks() const;
-    /** When the last task started. */
-    ns3::Time TaskStart() const;
 
   private:
+    /** The subtask socket \p s serves in the running task, or null. */
     SubtaskTransfer* Lookup(ns3::Ptr<ns3::Socket> s);
+    /** The user's connection is up: start sending the request. */
     void Connected(ns3::Ptr<ns3::Socket> s);
+    /** The user's connection failed (logged; the reply is lost at the deadline). */
     void ConnectFailed(ns3::Ptr<ns3::Socket> s);
+    /** Hand the user's TCP socket as much of the request as it takes. */
     void SendRequest(ns3::Ptr<ns3::Socket> s, uint32_t available);
+    /** Read reply bytes at the user; the subtask is done when all are in. */
     void ReadReply(ns3::Ptr<ns3::Socket> s);
+    /** Accept only the connection the user opened for this subtask and expert. */
     bool AcceptRequest(ns3::Ptr<ns3::Socket> s, const ns3::Address& from);
+    /** An expert accepted a connection: bind it to its subtask (or retire a stray one). */
     void Accepted(ns3::Ptr<ns3::Socket> s, const ns3::Address& from);
+    /** Read request bytes at the expert; once all are in, generate for compute_s. */
     void ReadRequest(ns3::Ptr<ns3::Socket> s);
+    /** Subtask \p k's generation is over: start sending its reply. */
     void StartReply(uint32_t k);
+    /** Hand the expert's TCP socket as much of the reply as it takes, then close. */
     void SendReply(ns3::Ptr<ns3::Socket> s, uint32_t available);
 
     ns3::Ptr<ns3::Node> m_ue;
@@ -110,23 +116,6 @@ class TaskRunner
     ns3::Time m_start;
     ns3::Callback<void> m_done;
 };
-
-/**
- * Fill what the transfers of one task measured into \p report: per expert
- * bytes_delivered/expected, delay_s, goodput_mbps, replies_lost (and \p lastGoodput of
- * every expert used), per subtask subtask_delay_s/delivered; every other per-expert
- * field of the first NETMOE_MAX_EXPERTS slots is zeroed (snr_db: NaN) for the caller to
- * fill from its link measurements. A lost reply counts as the task's duration \p taskS.
- */
-void FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
-                        uint32_t numExperts,
-                        uint32_t numSubtasks,
-                        double taskS,
-                        NetmoeReport& report,
-                        std::vector<double>& lastGoodput);
-
-/** Check an action against \p numExperts experts: an error message, or "" if valid. */
-std::string CheckTaskAction(const NetmoeAction& action, uint32_t numExperts);
 
 } // namespace netmoe
 

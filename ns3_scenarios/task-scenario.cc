@@ -4,6 +4,9 @@
  */
 #include "task-scenario.h"
 
+#include "task-action-check.h"
+#include "transfer-report.h"
+
 #include "ns3/abort.h"
 #include "ns3/config.h"
 #include "ns3/mobility-model.h"
@@ -60,12 +63,6 @@ TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
     m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort);
     m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
     m_lastGoodput.assign(m_numExperts, 0.0);
-}
-
-uint32_t
-TaskScenario::NumExperts() const
-{
-    return m_numExperts;
 }
 
 void

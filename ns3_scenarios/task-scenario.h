@@ -46,9 +46,6 @@ class TaskScenario : public SteppedScenario
     /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
     void Observe(NetmoeReport& report, uint32_t status) override;
 
-    /** Number of experts N. */
-    uint32_t NumExperts() const;
-
   protected:
     /**
      * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP

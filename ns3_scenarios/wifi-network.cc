@@ -4,6 +4,10 @@
  */
 #include "wifi-network.h"
 
+#include "flag-parse.h"
+
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/basic-energy-source-helper.h"
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
@@ -48,11 +52,11 @@ Standards()
 {
     using namespace ns3;
     static const std::map<std::string, StandardInfo> s = {
-        {"80211ax", {WIFI_STANDARD_80211ax, {2.4, 5, 6}, 5, "HeMcs4"}},
-        {"80211ac", {WIFI_STANDARD_80211ac, {5}, 5, "VhtMcs4"}},
-        {"80211n", {WIFI_STANDARD_80211n, {2.4, 5}, 5, "HtMcs4"}},
-        {"80211g", {WIFI_STANDARD_80211g, {2.4}, 2.4, "ErpOfdmRate24Mbps"}},
-        {"80211a", {WIFI_STANDARD_80211a, {5}, 5, "OfdmRate24Mbps"}},
+        {"80211ax", {WIFI_STANDARD_80211ax, {2.4, 5, 6}, defaults::band80211ax, "HeMcs4"}},
+        {"80211ac", {WIFI_STANDARD_80211ac, {5}, defaults::band80211ac, "VhtMcs4"}},
+        {"80211n", {WIFI_STANDARD_80211n, {2.4, 5}, defaults::band80211n, "HtMcs4"}},
+        {"80211g", {WIFI_STANDARD_80211g, {2.4}, defaults::band80211g, "ErpOfdmRate24Mbps"}},
+        {"80211a", {WIFI_STANDARD_80211a, {5}, defaults::band80211a, "OfdmRate24Mbps"}},
     };
     return s;
 }
@@ -77,22 +81,38 @@ BandName(double band)
     return band == 2.4 ? "BAND_2_4GHZ" : (band == 5 ? "BAND_5GHZ" : "BAND_6GHZ");
 }
 
-std::string
-RateManagerTypeId(const WifiConfig& c)
+/** The DataMode names --rateManager=constant accepts for \p standard (one stream). */
+std::set<std::string>
+ConstantModes(const std::string& standard, uint32_t width)
 {
-    static const std::map<std::string, std::string> names = {
-        {"ideal", "ns3::IdealWifiManager"},
-        {"constant", "ns3::ConstantRateWifiManager"},
-        {"thompson", "ns3::ThompsonSamplingWifiManager"},
-        {"aarf", "ns3::AarfWifiManager"},
+    std::set<std::string> modes;
+    auto mcs = [&modes](const std::string& prefix, int last) {
+        for (int i = 0; i <= last; ++i)
+        {
+            modes.insert(prefix + std::to_string(i));
+        }
     };
-    if (c.rateManager == "minstrel")
+    for (const char* rate : {"6", "9", "12", "18", "24", "36", "48", "54"})
     {
-        return (c.standard == "80211a" || c.standard == "80211g") ? "ns3::MinstrelWifiManager"
-                                                                   : "ns3::MinstrelHtWifiManager";
+        modes.insert((standard == "80211g" ? "ErpOfdmRate" : "OfdmRate") + std::string(rate) +
+                     "Mbps");
     }
-    auto it = names.find(c.rateManager);
-    return it != names.end() ? it->second : c.rateManager;
+    if (standard == "80211ax")
+    {
+        modes.clear();
+        mcs("HeMcs", 11);
+    }
+    else if (standard == "80211ac")
+    {
+        modes.clear();
+        mcs("VhtMcs", width == 20 ? 8 : 9); // VHT-MCS 9 is not allowed at 20 MHz, 1 stream
+    }
+    else if (standard == "80211n")
+    {
+        modes.clear();
+        mcs("HtMcs", 7);
+    }
+    return modes;
 }
 
 /** PHY and station-manager settings shared by every BSS of the scenario. */
@@ -123,14 +143,33 @@ ConfigureHelpers(const WifiConfig& c,
 
 } // namespace
 
+std::string
+RateManagerTypeId(const WifiConfig& c)
+{
+    static const std::map<std::string, std::string> names = {
+        {"ideal", "ns3::IdealWifiManager"},
+        {"constant", "ns3::ConstantRateWifiManager"},
+        {"thompson", "ns3::ThompsonSamplingWifiManager"},
+        {"aarf", "ns3::AarfWifiManager"},
+    };
+    if (c.rateManager == "minstrel")
+    {
+        return (c.standard == "80211a" || c.standard == "80211g") ? "ns3::MinstrelWifiManager"
+                                                                   : "ns3::MinstrelHtWifiManager";
+    }
+    auto it = names.find(c.rateManager);
+    return it != names.end() ? it->second : c.rateManager;
+}
+
 void
 ValidateWifiConfig(WifiConfig& c)
 {
     auto it = Standards().find(c.standard);
     if (it == Standards().end())
     {
-        NS_FATAL_ERROR("edge-moe: unknown --standard '"
-                       << c.standard << "' (80211ax, 80211ac, 80211n, 80211g, 80211a)");
+        throw ConfigError("standard",
+                          "unknown standard '" + c.standard +
+                              "' (80211ax, 80211ac, 80211n, 80211g, 80211a)");
     }
     if (c.bandGhz == 0)
     {
@@ -138,43 +177,59 @@ ValidateWifiConfig(WifiConfig& c)
     }
     if (it->second.bands.count(c.bandGhz) == 0)
     {
-        NS_FATAL_ERROR("edge-moe: --band=" << c.bandGhz << " is not a band of " << c.standard);
+        std::string bands;
+        for (double b : it->second.bands)
+        {
+            bands += (bands.empty() ? "" : ", ") + FormatNumber(b);
+        }
+        throw ConfigError("band", FormatNumber(c.bandGhz) + " is not a band of " + c.standard +
+                                      " (" + bands + " GHz)");
     }
     const std::set<uint32_t> widths = {20, 40, 80, 160};
     if (widths.count(c.channelWidth) == 0 || c.channelWidth > MaxWidth(c.standard, c.bandGhz))
     {
-        NS_FATAL_ERROR("edge-moe: --channelWidth=" << c.channelWidth << " is not valid for "
-                                                   << c.standard << " at " << c.bandGhz
-                                                   << " GHz (max "
-                                                   << MaxWidth(c.standard, c.bandGhz) << ")");
+        throw ConfigError("channelWidth",
+                          std::to_string(c.channelWidth) + " is not valid for " + c.standard +
+                              " at " + FormatNumber(c.bandGhz) + " GHz (20, 40, 80 or 160, max " +
+                              std::to_string(MaxWidth(c.standard, c.bandGhz)) + ")");
     }
     if (c.propagation != "logdistance" && c.propagation != "friis" &&
         c.propagation != "3gpp-indoor" && c.propagation != "buildings")
     {
-        NS_FATAL_ERROR("edge-moe: unknown --propagation '"
-                       << c.propagation << "' (logdistance, friis, 3gpp-indoor, buildings)");
+        throw ConfigError("propagation", "unknown model '" + c.propagation +
+                                             "' (logdistance, friis, 3gpp-indoor, buildings)");
     }
-    if (c.wallLossDb < 0 || c.shadowSigmaDb < 0)
-    {
-        NS_FATAL_ERROR("edge-moe: --wallLossDb and --shadowSigmaDb must be >= 0");
-    }
-    if (c.nakagami && c.nakagamiM <= 0)
-    {
-        NS_FATAL_ERROR("edge-moe: --nakagamiM must be > 0");
-    }
+    c.rateManagerTypeId = RateManagerTypeId(c);
     ns3::TypeId tid;
-    if (!ns3::TypeId::LookupByNameFailSafe(RateManagerTypeId(c), &tid))
+    if (!ns3::TypeId::LookupByNameFailSafe(c.rateManagerTypeId, &tid) ||
+        !tid.IsChildOf(ns3::TypeId::LookupByName("ns3::WifiRemoteStationManager")))
     {
-        NS_FATAL_ERROR("edge-moe: unknown --rateManager '"
-                       << c.rateManager << "' (ideal, minstrel, constant, thompson, aarf, ns3::...)");
+        throw ConfigError("rateManager",
+                          "unknown manager '" + c.rateManager +
+                              "' (ideal, minstrel, constant, thompson, aarf or an "
+                              "ns3::...WifiManager TypeId)");
     }
     if (c.rateManager == "aarf" && c.standard != "80211a" && c.standard != "80211g")
     {
-        NS_FATAL_ERROR("edge-moe: --rateManager=aarf supports only 80211a and 80211g (no HT rates)");
+        throw ConfigError("rateManager", "aarf supports only 80211a and 80211g (no HT rates), got "
+                                         "--standard=" +
+                                             c.standard);
     }
     if (c.dataMode.empty())
     {
         c.dataMode = it->second.constantMode;
+    }
+    const auto modes = ConstantModes(c.standard, c.channelWidth);
+    if (modes.count(c.dataMode) == 0)
+    {
+        std::string names;
+        for (const auto& m : modes)
+        {
+            names += (names.empty() ? "" : ", ") + m;
+        }
+        throw ConfigError("dataMode", "'" + c.dataMode + "' is not a single-stream mode of " +
+                                          c.standard + " at " + std::to_string(c.channelWidth) +
+                                          " MHz (" + names + ")");
     }
 }
 

@@ -8,6 +8,8 @@
 #ifndef NETMOE_WIFI_NETWORK_H
 #define NETMOE_WIFI_NETWORK_H
 
+#include "netmoe/scenario-defaults.h"
+
 #include "ns3/basic-energy-source.h"
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
@@ -22,19 +24,20 @@ namespace netmoe
 /** Radio settings, from the command line. */
 struct WifiConfig
 {
-    std::string standard{"80211ax"};     //!< 80211ax, 80211ac, 80211n, 80211g, 80211a
-    double bandGhz{0};                   //!< 2.4, 5 or 6; 0: the standard's default
-    uint32_t channelWidth{20};           //!< MHz
-    std::string rateManager{"ideal"};    //!< ideal, minstrel, constant, thompson, aarf or ns3::...
-    std::string dataMode;                //!< for constant: e.g. HeMcs4 (empty: per standard)
-    std::string propagation{"logdistance"}; //!< logdistance, friis, 3gpp-indoor, buildings
-    double exponent{3.0};                //!< log-distance path-loss exponent
-    double referenceLoss{46.6777};       //!< log-distance loss at 1 m (dB)
-    bool nakagami{false};                //!< add Nakagami-m fading
-    double nakagamiM{1.0};               //!< Nakagami m (1 = Rayleigh), all distances
-    double txPowerDbm{20.0};             //!< every device's transmit power
-    double wallLossDb{5.0};              //!< buildings: loss per internal wall crossed (dB)
-    double shadowSigmaDb{8.0};           //!< buildings: indoor log-normal shadowing sigma (dB)
+    std::string standard{defaults::standard};       //!< 80211ax, 80211ac, 80211n, 80211g, 80211a
+    double bandGhz{0};                               //!< 2.4, 5 or 6; 0: the standard's default
+    uint32_t channelWidth{defaults::channelWidth};   //!< MHz
+    std::string rateManager{defaults::rateManager};  //!< ideal, minstrel, constant, ... or ns3::...
+    std::string rateManagerTypeId;                   //!< resolved by ValidateWifiConfig
+    std::string dataMode;                  //!< for constant: e.g. HeMcs4 (empty: per standard)
+    std::string propagation{defaults::propagation}; //!< logdistance, friis, 3gpp-indoor, buildings
+    double exponent{defaults::exponent};             //!< log-distance path-loss exponent
+    double referenceLoss{defaults::referenceLoss};   //!< log-distance loss at 1 m (dB)
+    bool nakagami{defaults::nakagami != 0};          //!< add Nakagami-m fading
+    double nakagamiM{defaults::nakagamiM};           //!< Nakagami m (1 = Rayleigh), all distances
+    double txPowerDbm{defaults::txPowerDbm};         //!< every device's transmit power
+    double wallLossDb{defaults::wallLossDb};         //!< buildings: loss per internal wall (dB)
+    double shadowSigmaDb{defaults::shadowSigmaDb};   //!< buildings: indoor shadowing sigma (dB)
 };
 
 /** What BuildWifiNetwork made. */
@@ -48,8 +51,15 @@ struct WifiNetwork
     ns3::Ptr<ns3::YansWifiChannel> channel; //!< the shared channel (for co-channel BSSs)
 };
 
-/** Check the settings; NS_FATAL_ERROR with one line for a bad combination. */
+/**
+ * Check the rules between the settings (band and width of the standard, known models,
+ * manager and data mode) and resolve the per-standard defaults (band, dataMode) and the
+ * manager's TypeId; ConfigError for the flag at fault.
+ */
 void ValidateWifiConfig(WifiConfig& config);
+
+/** The ns-3 TypeId of \p config's rate manager (short names expanded). */
+std::string RateManagerTypeId(const WifiConfig& config);
 
 /** Build the BSS on \p ue (access point) and \p experts (stations). */
 WifiNetwork BuildWifiNetwork(const WifiConfig& config,

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The shared main of the scenario programs (see scenario-main.h).
+ */
+#include "scenario-main.h"
+
+#include "netmoe/scenario-defaults.h"
+
+#include "ns3/callback.h"
+#include "ns3/command-line.h"
+#include "ns3/rng-seed-manager.h"
+
+#include <functional>
+#include <iostream>
+
+namespace netmoe
+{
+
+int
+ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
+{
+    const std::string name = program.Name();
+    const LayoutDefaults ld = program.Layout();
+    LayoutOptions layout;
+    layout.area = ld.area;
+    layout.radius = ld.radius;
+    layout.height = ld.height;
+    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout};
+    DriverOptions driver;
+    driver.program = name;
+    bool check = false;
+
+    ns3::CommandLine cmd(name);
+    cmd.Usage(program.Usage());
+    FlagSet flags(cmd);
+    try
+    {
+        layout.AddTo(flags, ld.radiusHelp, ld.heightHelp);
+        flags.Add("ns2Trace", "ns-2 movement trace for nodes of mobility ns2 ($node_(0) = UE)",
+                  shared.ns2Trace);
+        program.AddFlags(flags);
+        flags.Add("snrAlpha", "weight of a new sample in obs_snr_db's moving average",
+                  shared.snrAlpha, kSnrAlphaRange);
+        flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
+                  shared.synTimeout, kSynTimeoutRange);
+        driver.AddTo(flags);
+        flags.AddResolved("RngSeed", [] { return std::to_string(ns3::RngSeedManager::GetSeed()); });
+        flags.AddResolved("RngRun", [] { return std::to_string(ns3::RngSeedManager::GetRun()); });
+        std::function<bool(const std::string&)> onCheck = [&check](const std::string& t) {
+            check = ParseBool(t, "check", check);
+            return true;
+        };
+        cmd.AddValue("check",
+                     "parse and validate every flag, print their resolved values as one JSON "
+                     "line and exit (0; 2 with one line on stderr for a bad value)",
+                     ns3::Callback<bool, const std::string&>(onCheck),
+                     "false");
+
+        cmd.Parse(argc, argv);
+        const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
+        program.Validate(shared);
+        driver.Prepare(n, check);
+        if (check)
+        {
+            std::cout << flags.Json(name) << std::endl;
+            return 0;
+        }
+        std::unique_ptr<SteppedScenario> scenario = program.Build(shared);
+        return RunScenario(*scenario, driver);
+    }
+    catch (const ConfigError& e)
+    {
+        std::cerr << name << ": --" << e.Flag() << ": " << e.Problem() << std::endl;
+        return 2;
+    }
+}
+
+} // namespace netmoe

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * The experts' listening TCP sockets (see syn-only-listener.h).
+ */
+#include "syn-only-listener.h"
+
+#include "ns3/log.h"
+#include "ns3/node.h"
+#include "ns3/object-factory.h"
+#include "ns3/packet.h"
+#include "ns3/rtt-estimator.h"
+#include "ns3/tcp-congestion-ops.h"
+#include "ns3/tcp-header.h"
+#include "ns3/tcp-l4-protocol.h"
+#include "ns3/tcp-recovery-ops.h"
+#include "ns3/tcp-socket-base.h"
+
+namespace netmoe
+{
+
+NS_LOG_COMPONENT_DEFINE("NetmoeSynOnlyListener");
+
+using namespace ns3;
+
+namespace
+{
+
+/**
+ * A listening TCP socket that only lets SYNs in, as RFC 793 prescribes for LISTEN.
+ *
+ * Why: ns-3 3.44's TcpSocketBase::DoForwardUp runs its zero-window (persist) logic on
+ * every segment before the state machine, in every state, listeners included. A
+ * listener's peer window (m_rWnd) stays 0 until it sees its first SYN, so any other
+ * segment reaching a listener that has not yet had a SYN (typically the RST of a user
+ * connection closed in SYN_SENT at the deadline, whose SYNs never reached the expert
+ * but whose RST did) arms a persist timer on the listener. Then either the next SYN
+ * (nonzero window) trips NS_ASSERT(m_connected) ("persist probes end", tcp-socket-
+ * base.cc:1517), or PersistTimeout fires and dereferences the null TcpTxItem of the
+ * empty send buffer (SIGSEGV in TcpTxItem::GetPacketCopy). A stray ACK advertising a
+ * zero window does the same to any listener. ProcessListen ignores every segment but
+ * a SYN anyway, so dropping the others first changes nothing else; the connection
+ * sockets forked from a listener are plain TcpSocketBase objects.
+ */
+class SynOnlyListener : public TcpSocketBase
+{
+  protected:
+    void DoForwardUp(Ptr<Packet> packet, const Address& from, const Address& to) override
+    {
+        if (m_state == LISTEN)
+        {
+            TcpHeader h;
+            packet->PeekHeader(h);
+            const uint8_t flags = h.GetFlags() & ~(TcpHeader::PSH | TcpHeader::URG |
+                                                   TcpHeader::CWR | TcpHeader::ECE);
+            if (flags != TcpHeader::SYN)
+            {
+                NS_LOG_LOGIC("listener drops a stray " << TcpHeader::FlagsToString(flags)
+                                                       << " segment from " << from);
+                return;
+            }
+        }
+        TcpSocketBase::DoForwardUp(packet, from, to);
+    }
+};
+
+} // namespace
+
+Ptr<Socket>
+CreateSynOnlyListener(Ptr<Node> node)
+{
+    Ptr<TcpL4Protocol> tcp = node->GetObject<TcpL4Protocol>();
+    NS_ABORT_MSG_IF(!tcp, "netmoe: node " << node->GetId() << " has no TCP");
+    TypeIdValue rttType;
+    TypeIdValue congestionType;
+    TypeIdValue recoveryType;
+    tcp->GetAttribute("RttEstimatorType", rttType);
+    tcp->GetAttribute("SocketType", congestionType);
+    tcp->GetAttribute("RecoveryType", recoveryType);
+    ObjectFactory rtt;
+    ObjectFactory congestion;
+    ObjectFactory recovery;
+    rtt.SetTypeId(rttType.Get());
+    congestion.SetTypeId(congestionType.Get());
+    recovery.SetTypeId(recoveryType.Get());
+    auto s = CreateObject<SynOnlyListener>();
+    s->SetNode(node);
+    s->SetTcp(tcp);
+    s->SetRtt(rtt.Create<RttEstimator>());
+    s->SetCongestionControlAlgorithm(congestion.Create<TcpCongestionOps>());
+    s->SetRecoveryAlgorithm(recovery.Create<TcpRecoveryOps>());
+    return s;
+}
+
+
+} // namespace netmoe

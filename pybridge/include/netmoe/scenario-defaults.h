@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * netmoe scenario defaults: the one place where the default value of every scenario flag
+ * that Python also configures is written. The scenario programs (ns3_scenarios/) take
+ * their defaults from here, and pybridge reads this file for the defaults of its config.
+ *
+ * Format (keep it: Python parses it with one regular expression):
+ *  - one entry per line, `  X(name, value) \` inside NETMOE_SCENARIO_DEFAULTS;
+ *  - name is the program's flag name (without "--"); an LTE flag whose name edge-moe
+ *    also has takes the prefix "lte" (lteExponent is edge-moe-lte's --exponent);
+ *  - value is a number (booleans: 1 or 0) or a "double-quoted string" without quotes
+ *    or backslashes inside;
+ *  - band80211ax, band80211ac, ... are not flags: the default --band of each standard
+ *    (edge-moe's --band default is its --standard's band).
+ * Python's regex: ^\s*X\((\w+),\s*("[^"]*"|[-+0-9.eE]+)\)
+ *
+ * Value rules (ranges, allowed names) are not here: the programs own them, and
+ * `edge-moe --check ...` / `edge-moe-lte --check ...` apply them (docs/scenarios.md).
+ */
+#ifndef NETMOE_SCENARIO_DEFAULTS_H
+#define NETMOE_SCENARIO_DEFAULTS_H
+
+#define NETMOE_SCENARIO_DEFAULTS(X)                                                      \
+  /* both programs: layout, timing, TCP */                                              \
+  X(numExperts, 3)                                                                      \
+  X(warmup, 1.0)                                                                        \
+  X(synTimeout, 1.0)                                                                    \
+  X(snrAlpha, 0.3)                                                                      \
+  /* edge-moe (Wi-Fi) */                                                                \
+  X(area, "-50,50,-50,50")                                                              \
+  X(radius, 10.0)                                                                       \
+  X(height, 1.0)                                                                        \
+  X(standard, "80211ax")                                                                \
+  X(band80211ax, 5)                                                                     \
+  X(band80211ac, 5)                                                                     \
+  X(band80211n, 5)                                                                      \
+  X(band80211g, 2.4)                                                                    \
+  X(band80211a, 5)                                                                      \
+  X(channelWidth, 20)                                                                   \
+  X(rateManager, "ns3::IdealWifiManager")                                               \
+  X(txPowerDbm, 20.0)                                                                   \
+  X(lowAckThreshold, 50)                                                                \
+  X(keepStaticArp, 1)                                                                   \
+  X(propagation, "logdistance")                                                         \
+  X(exponent, 3.0)                                                                      \
+  X(referenceLoss, 46.67)                                                               \
+  X(nakagami, 0)                                                                        \
+  X(nakagamiM, 1.0)                                                                     \
+  X(wallLossDb, 5.0)                                                                    \
+  X(shadowSigmaDb, 8.0)                                                                 \
+  X(buildingType, "residential")                                                        \
+  X(rooms, "1,1")                                                                       \
+  X(floors, 1)                                                                          \
+  X(heartbeatBytes, 64)                                                                 \
+  X(heartbeatInterval, 0.1)                                                             \
+  X(bgStations, 0)                                                                      \
+  X(bgLoadMbps, 0.0)                                                                    \
+  X(bgAp, "0,0,1")                                                                      \
+  X(bgRadius, 5.0)                                                                      \
+  X(bgPacketBytes, 1200)                                                                \
+  /* edge-moe-lte (LTE) */                                                              \
+  X(lteArea, "-1000,1000,-1000,1000")                                                   \
+  X(lteRadius, 200.0)                                                                   \
+  X(lteHeight, 1.5)                                                                     \
+  X(enb, "0,0,30")                                                                      \
+  X(bandwidthRbs, 25)                                                                   \
+  X(earfcn, 100)                                                                        \
+  X(enbTxPowerDbm, 43.0)                                                                \
+  X(ueTxPowerDbm, 23.0)                                                                 \
+  X(scheduler, "pf")                                                                    \
+  X(ltePropagation, "logdistance")                                                      \
+  X(lteExponent, 3.76)                                                                  \
+  X(lteReferenceLoss, 15.3)                                                             \
+  X(rlcMode, "am")                                                                      \
+  X(rlcBufferBytes, 131072)                                                             \
+  X(cellLoadUes, 0)                                                                     \
+  X(cellLoadMbps, 0.0)                                                                  \
+  X(cellLoadRadius, 150.0)                                                              \
+  X(cellLoadPacketBytes, 1200)                                                          \
+  X(ueBaseW, 1.0)                                                                       \
+  X(ueTxW, 1.5)                                                                         \
+  X(ueRxW, 0.5)
+
+#ifdef __cplusplus
+namespace netmoe
+{
+/** The defaults as constants: netmoe::defaults::referenceLoss, ... */
+namespace defaults
+{
+#define NETMOE_DEFAULT_CONSTANT(name, value) inline constexpr auto name = value;
+NETMOE_SCENARIO_DEFAULTS(NETMOE_DEFAULT_CONSTANT)
+#undef NETMOE_DEFAULT_CONSTANT
+} // namespace defaults
+} // namespace netmoe
+#endif
+
+#endif /* NETMOE_SCENARIO_DEFAULTS_H */
