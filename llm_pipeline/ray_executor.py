@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from netmoe_runtime.ray_cluster import unreachable
+
 from .config import config_from_dict
 from .errors import PipelineError, TableConfigError
 from .generation import Generator
@@ -46,10 +48,6 @@ def check_reachable(address: str) -> None:
     """Fail fast (``TableConfigError``) when a ``HOST:PORT`` address does not accept TCP
     connections: ``ray.init`` would otherwise retry for minutes. Other forms (``auto``,
     ``ray://...``) are left to Ray."""
-    # Imported here: netmoe is the CLI package (library code does not import it at load
-    # time); the probe is to move to a library module.
-    from netmoe.ray_cluster import unreachable
-
     if (why := unreachable(address)) is not None:
         raise TableConfigError(f"no Ray cluster answers at {address}: {why}")
 
