@@ -21,6 +21,7 @@ from pybridge.paths import program_path
 
 CHECK_TIMEOUT_S = 60.0
 _COMPLAINT = re.compile(r"^(?P<program>[\w.-]+): --(?P<flag>\w+): (?P<problem>.*)$")
+_NODE = re.compile(r"^node (?P<index>\d+) \((?:user|expert \d+)\)")
 
 
 def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
@@ -40,7 +41,17 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     if m is None:
         raise ConfigError(f"{source}: scenario: {sc.program} --check failed: {out}")
     field = fields.get(m["flag"], "scenario.extra_args")
-    raise ConfigError(f"{source}: {field}: {m['problem']} (--{m['flag']} of {m['program']})")
+    node = _NODE.match(m["problem"]) if m["flag"] == "nodes" else None
+    if node is not None:  # "node 0 (user): ..." / "node 2 (expert 2): ..."
+        i = int(node["index"])
+        field = "scenario.user" if i == 0 else f"scenario.experts.{i - 1}"
+    # other flags the problem mentions ("outside --area") are named by their fields too
+    problem = re.sub(
+        r"--(\w+)",
+        lambda o: f"{o[0]} ({fields[o[1]]})" if o[1] in fields else o[0],
+        m["problem"],
+    )
+    raise ConfigError(f"{source}: {field}: {problem} (--{m['flag']} of {m['program']})")
 
 
 @functools.lru_cache(maxsize=64)

@@ -132,6 +132,7 @@ def sweep(paths: list[Path], backend: str | None) -> dict[str, int]:
         counts[try_mutation(path, leaf, name, backend)] += 1
     assert children() <= kids_before, "a scenario process was left running"
     assert set(os.listdir("/dev/shm")) <= shm_before, "something was left in /dev/shm"
+    print(f"mutation sweep over {len(paths)} config(s): {counts}")  # shown with -s
     return counts
 
 
