@@ -149,6 +149,7 @@ class EdgeMoeProgram : public ScenarioProgram
         }
         m_config.background.apPosition = ParsePosition(m_bgAp, "bgAp");
         ValidateBackgroundSpec(m_config.background);
+        CheckOutputPaths(m_config.pcapPrefix, m_config.flowmonXml);
         m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
         m_config.nodes = layout.nodes;
         m_config.area = layout.area;

@@ -4,6 +4,13 @@
  */
 #include "extra-outputs.h"
 
+#include "flag-parse.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "ns3/flow-monitor-helper.h"
 #include "ns3/flow-monitor.h"
 #include "ns3/log.h"
@@ -16,6 +23,38 @@ namespace netmoe
 
 NS_LOG_COMPONENT_DEFINE("NetmoeExtraOutputs");
 
+namespace
+{
+
+/** Whether a file \p path could be written: its directory is, and the file if it exists. */
+bool
+Writable(const std::string& path)
+{
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || access(dir.c_str(), W_OK) != 0)
+    {
+        return false;
+    }
+    return access(path.c_str(), F_OK) != 0 || access(path.c_str(), W_OK) == 0;
+}
+
+} // namespace
+
+void
+CheckOutputPaths(const std::string& pcapPrefix, const std::string& flowmonXml)
+{
+    if (!flowmonXml.empty() && (!Writable(flowmonXml) || flowmonXml.back() == '/'))
+    {
+        throw ConfigError("flowmonXml", "cannot write '" + flowmonXml + "'");
+    }
+    if (!pcapPrefix.empty() && !Writable(pcapPrefix + "-probe.tmp"))
+    {
+        throw ConfigError("pcap", "cannot write files with prefix '" + pcapPrefix + "'");
+    }
+}
+
 ExtraOutputs::ExtraOutputs(const std::string& pcapPrefix,
                            const std::string& flowmonXml,
                            const ns3::NetDeviceContainer& devices)
@@ -27,7 +66,7 @@ ExtraOutputs::ExtraOutputs(const std::string& pcapPrefix,
         std::ofstream probe(flowmonXml);
         if (!probe)
         {
-            NS_FATAL_ERROR("edge-moe: --flowmonXml: cannot write '" << flowmonXml << "'");
+            throw ConfigError("flowmonXml", "cannot write '" + flowmonXml + "'");
         }
         m_helper = std::make_unique<FlowMonitorHelper>();
         m_monitor = m_helper->InstallAll();
@@ -37,8 +76,7 @@ ExtraOutputs::ExtraOutputs(const std::string& pcapPrefix,
         std::ofstream probe(pcapPrefix + "-probe.tmp");
         if (!probe)
         {
-            NS_FATAL_ERROR("edge-moe: --pcap: cannot write files with prefix '" << pcapPrefix
-                                                                                << "'");
+            throw ConfigError("pcap", "cannot write files with prefix '" + pcapPrefix + "'");
         }
         probe.close();
         std::remove((pcapPrefix + "-probe.tmp").c_str());

@@ -22,6 +22,12 @@ class FlowMonitorHelper;
 namespace netmoe
 {
 
+/**
+ * ConfigError unless the files of --pcap (a path prefix) and --flowmonXml (a path) could
+ * be written (their directory exists and is writable); creates nothing.
+ */
+void CheckOutputPaths(const std::string& pcapPrefix, const std::string& flowmonXml);
+
 /** pcap and FlowMonitor, each off when its path is empty. */
 class ExtraOutputs
 {

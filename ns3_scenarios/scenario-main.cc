@@ -44,6 +44,22 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
                   shared.synTimeout, kSynTimeoutRange);
         driver.AddTo(flags);
+        // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
+        // with its multi-line usage): same effect as its global values.
+        std::function<bool(const std::string&)> onSeed = [](const std::string& t) {
+            ns3::RngSeedManager::SetSeed(
+                static_cast<uint32_t>(ParseInteger(t, "RngSeed", kRngSeedRange)));
+            return true;
+        };
+        std::function<bool(const std::string&)> onRun = [](const std::string& t) {
+            ns3::RngSeedManager::SetRun(
+                static_cast<uint64_t>(ParseInteger(t, "RngRun", kRngRunRange)));
+            return true;
+        };
+        cmd.AddValue("RngSeed", "ns-3's random seed (" + kRngSeedRange.Text() + ")",
+                     ns3::Callback<bool, const std::string&>(onSeed), "1");
+        cmd.AddValue("RngRun", "ns-3's run number: independent streams (" + kRngRunRange.Text() + ")",
+                     ns3::Callback<bool, const std::string&>(onRun), "1");
         flags.AddResolved("RngSeed", [] { return std::to_string(ns3::RngSeedManager::GetSeed()); });
         flags.AddResolved("RngRun", [] { return std::to_string(ns3::RngSeedManager::GetRun()); });
         std::function<bool(const std::string&)> onCheck = [&check](const std::string& t) {

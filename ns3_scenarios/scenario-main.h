@@ -67,6 +67,10 @@ class ScenarioProgram
 
 /** --synTimeout: (0, 3600] s. */
 inline constexpr Range kSynTimeoutRange{0, 3600, true};
+/** --RngSeed: 1..4294967295 (ns-3 refuses 0). */
+inline constexpr Range kRngSeedRange{1, 4294967295.0, false, true};
+/** --RngRun: 0..1e15. */
+inline constexpr Range kRngRunRange{0, 1e15, false, true};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

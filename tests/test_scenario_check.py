@@ -118,7 +118,7 @@ def test_header_defaults_are_the_programs_defaults() -> None:
 def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:
     extra = ["--standard=80211ac"] if flag == "band" else []
     line = refused("edge-moe", flag, f"--{flag}={value}", *extra)
-    assert value in line or flag in ("standard", "exponent", "replyBytes")
+    assert value.split(",")[0] in line or flag in ("standard", "exponent", "replyBytes")
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:
         ("0,0,1|random-waypoint|pause=1e9;5,0,1", "pause: must be in [0, 3600]"),
         ("0,0,1|gauss-markov|alpha=2;5,0,1", "alpha: must be in [0, 1]"),
         ("0,0,1|teleport;5,0,1", "node 0 (user): unknown mobility model 'teleport'"),
-        ("0,0,1;;5,0,1", "node 1 (expert 1): position must be x,y,z"),
+        ("0,0,1;;5,0,1", "node 1 (expert 1): expected x,y,z"),
         ("0,0,1|random-walk;500,0,1|random-walk", "node 1 (expert 1): starts at (500,0)"),
     ],
 )
@@ -148,7 +148,7 @@ def test_bad_nodes_name_the_node(nodes: str, message: str) -> None:
     ],
 )  # fmt: skip
 def test_bad_lte_values_are_refused_in_one_line(flag: str, value: str) -> None:
-    assert value in refused("edge-moe-lte", flag, f"--{flag}={value}")
+    assert value.split(",")[0] in refused("edge-moe-lte", flag, f"--{flag}={value}")
 
 
 def test_bad_values_stop_real_runs_the_same_way() -> None:
