@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from netmoe_table import REPO_ROOT  # the one definition of where the repository is
+
+__all__ = ["REPO_ROOT", "ScenarioNotBuiltError", "build_dir", "program_path"]
 
 
 class ScenarioNotBuiltError(FileNotFoundError):
