@@ -61,7 +61,9 @@ class EdgeMoEEnv(gym.Env):
     ## Info
     Per step: per-expert arrays ``snr_db``, ``goodput_mbps``, ``delay_s``,
     ``bytes_delivered``, ``energy_j`` (length N; ``snr_db`` is -inf for an expert
-    not heard during the task) and scalars ``quality``,
+    not heard during the task; what it measures is the radio's, see
+    ``env.config.scenario.radio.snr_meaning``: on Wi-Fi the SNR at the user device, on
+    LTE the expert's uplink SINR at the eNB) and scalars ``quality``,
     ``compute_cost``, ``tx_cost``, plus ``transfer_s`` (per subtask: its delay minus its
     generation time, the deadline if lost, 0 if local), ``prompt_id``, ``assignment``,
     ``effective_assignment``, ``replies_lost``, ``ue_energy_j``, ``sim_time_s``,

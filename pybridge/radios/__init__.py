@@ -69,6 +69,8 @@ class Radio:
 
     name: str
     programs: tuple[str, ...]
+    #: what this radio's per-expert ``snr_db`` (report, info, observation) measures
+    snr_meaning: str
     fields: dict[str, tuple[Any, Any]]
     flags: Callable[[ScenarioConfig], list[Flag]]
     shannon_link: Callable[[ScenarioConfig, ShannonConfig], ShannonLink]

@@ -155,6 +155,7 @@ RADIO = register(
     Radio(
         name="lte",
         programs=("edge-moe-lte",),
+        snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included)",
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,

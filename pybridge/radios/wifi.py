@@ -254,6 +254,7 @@ RADIO = register(
     Radio(
         name="wifi",
         programs=("edge-moe",),
+        snr_meaning="SNR of the expert's frames at the user device (its access point)",
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
