@@ -131,7 +131,8 @@ class _ScenarioBase(StrictModel):
         return self.ns2_trace if self.ns2_trace.is_absolute() else REPO_ROOT / self.ns2_trace
 
     def flags(self, rng_run: int) -> list[Flag]:
-        """The program's flags, each with the config field it comes from."""
+        """The program's flags, each with the config field it comes from (the optional
+        ones not in use marked ``given=False``)."""
         nodes = ";".join(n.spec() for n in [self.user, *self.experts])
         ns2 = self.ns2_trace_path()
         return [
@@ -142,12 +143,12 @@ class _ScenarioBase(StrictModel):
             Flag("warmup", num(self.warmup_s), "scenario.warmup_s"),
             Flag("RngRun", str(rng_run), "seed"),
             Flag("synTimeout", num(self.tcp_syn_timeout_s), "scenario.tcp_syn_timeout_s"),
-            *([Flag("ns2Trace", str(ns2), "scenario.ns2_trace")] if ns2 is not None else []),
+            Flag("ns2Trace", str(ns2 or ""), "scenario.ns2_trace", ns2 is not None),
         ]
 
     def argv(self, rng_run: int) -> list[str]:
         """Command-line arguments for the scenario program (without the program itself)."""
-        return [f.arg for f in self.flags(rng_run)] + list(self.extra_args)
+        return [f.arg for f in self.flags(rng_run) if f.given] + list(self.extra_args)
 
 
 # Each radio adds the sections it owns (scenario.wifi, scenario.lte, ...).

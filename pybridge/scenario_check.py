@@ -30,7 +30,7 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     missing). Asked once per distinct scenario in a process."""
     sc, tasks = config.scenario, config.tasks
     flags = sc.flags(rng_run=1)
-    argv = [f.arg for f in flags] + list(sc.extra_args)
+    argv = sc.argv(rng_run=1)
     argv += [f"--deadline={tasks.deadline_s!r}", f"--gap={tasks.gap_s!r}"]
     fields = {f.name: f.field for f in flags}
     fields |= {"deadline": "tasks.deadline_s", "gap": "tasks.gap_s"}

@@ -107,14 +107,15 @@ def test_returning_expert_is_deauthenticated_and_served_again() -> None:
 
 def test_bad_threshold_is_a_one_line_error() -> None:
     from pybridge.config import ConfigError
+    from pybridge.scenario_check import check_scenario
 
     cfg = load_config(REPO_ROOT / "configs" / "default.yaml").model_dump()
     assert "--lowAckThreshold=50" in load_config(cfg).scenario.argv(1)
     cfg["scenario"]["wifi"]["low_ack_threshold"] = -1
-    with pytest.raises(ConfigError, match="low_ack_threshold"):
-        load_config(cfg)
+    with pytest.raises(ConfigError, match="scenario.wifi.low_ack_threshold"):
+        check_scenario(load_config(cfg))
     assert EDGE_MOE is not None
     proc = subprocess.run([EDGE_MOE, "--lowAckThreshold=-1", "--standalone", "--tasks=1"],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode != 0
-    assert "--lowAckThreshold must be in 0..1000000" in proc.stderr.splitlines()[0]
+    assert "--lowAckThreshold: must be a whole number in 0..1000000" in proc.stderr.splitlines()[0]

@@ -18,6 +18,7 @@ from report_checks import assert_report_matches
 from pybridge.backends import ShannonBackend
 from pybridge.config import ConfigError, load_config
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.scenario_check import check_scenario
 
 CONFIG = REPO_ROOT / "configs" / "scenarios" / "cellular-edge.yaml"
 
@@ -75,24 +76,22 @@ def test_lte_flags_only_for_the_lte_program() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_lte(scheduler="fastest"), "unknown scheduler 'fastest'"),
-        (_lte(cell_load_ues=4), "cell_load_ues and cell_load_mbps"),
-        (_lte(bandwidth_rbs=30), "scenario.lte.bandwidth_rbs"),
-        (
-            {
-                "scenario": {
-                    "program": "edge-moe-lte",
-                    "background": {"stations": 1, "load_mbps": 1},
-                }
-            },
-            "background: not supported by edge-moe-lte",
-        ),
+        (_lte(scheduler="fastest"), "scenario.lte.scheduler:"),
+        (_lte(cell_load_ues=4), "scenario.lte.cell_load_mbps:"),
+        (_lte(bandwidth_rbs=30), "scenario.lte.bandwidth_rbs:"),
     ],
 )
 def test_bad_lte_values_give_one_line(data: dict, message: str) -> None:
+    # the program owns the value rules: asked through --check when an env is built
     with pytest.raises(ConfigError) as err:
-        load_config(data)
+        check_scenario(load_config(data))
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_wifi_setting_on_the_lte_program_is_refused() -> None:
+    data = {"scenario": {"program": "edge-moe-lte", "background": {"stations": 1}}}
+    with pytest.raises(ConfigError, match="background: a wifi setting, not used by edge-moe-lte"):
+        load_config(data)
 
 
 def test_shannon_uses_the_expert_uplink_at_its_enb_distance() -> None:
@@ -194,10 +193,10 @@ def test_bad_flags_stop_with_one_line() -> None:
     assert "--scheduler: 'fastest' is not an ns-3 LTE MAC scheduler" in _fails(
         "--scheduler=fastest"
     )
-    assert "--bandwidthRbs must be 6, 15, 25, 50, 75 or 100" in _fails("--bandwidthRbs=30")
+    assert "--bandwidthRbs: must be 6, 15, 25, 50, 75 or 100" in _fails("--bandwidthRbs=30")
     assert "--cellLoadUes and --cellLoadMbps" in _fails("--cellLoadUes=3")
-    assert "--enb must be x,y,z" in _fails("--enb=1,2")
-    assert "--rlcMode must be am or um" in _fails("--rlcMode=tm")
+    assert "--enb: must be x,y,z" in _fails("--enb=1,2")
+    assert "--rlcMode: must be am or um" in _fails("--rlcMode=tm")
     assert "--script: target 4 is out of range 0..3" in _fails("--script=1,4")
 
 

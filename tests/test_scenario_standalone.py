@@ -181,7 +181,7 @@ def test_energy_attribution_within_total() -> None:
         (["--nodes=0,0,1;5,0,1|teleport"], "unknown mobility model 'teleport'"),
         (["--nodes=0,0,1;5,0,1|random-walk|sped=3"], "unknown key 'sped'"),
         (["--numExperts=3", "--script=1,4"], "target 4 is out of range 0..3"),
-        (["--standard=80211zz"], "unknown --standard"),
+        (["--standard=80211zz"], "--standard: unknown standard"),
         (["--standard=80211ac", "--band=2.4"], "not a band of 80211ac"),
     ],
 )

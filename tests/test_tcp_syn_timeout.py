@@ -16,6 +16,7 @@ import pytest
 from pybridge.config import ConfigError, load_config, read_yaml
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.scenario_check import check_scenario
 
 try:
     EDGE_MOE: str | None = str(program_path("edge-moe"))
@@ -75,10 +76,12 @@ def test_syn_timeout_flag_and_bad_values() -> None:
     assert "--synTimeout=1" in load_config(_config(None)).scenario.argv(1)
     assert "--synTimeout=3" in load_config(_config(3.0)).scenario.argv(1)
     lte = load_config(_config(0.5, "scenarios/cellular-edge.yaml")).scenario
-    assert lte.is_lte and "--synTimeout=0.5" in lte.argv(1)
-    for bad in (0.0, -1.0, float("inf")):
+    assert lte.radio.name == "lte" and "--synTimeout=0.5" in lte.argv(1)
+    with pytest.raises(ConfigError, match="tcp_syn_timeout_s"):
+        load_config(_config(float("inf")))  # not a finite number: refused by the config
+    for bad in (0.0, -1.0):  # out of the program's range: refused by its --check
         with pytest.raises(ConfigError, match="tcp_syn_timeout_s"):
-            load_config(_config(bad))
+            check_scenario(load_config(_config(bad)))
 
 
 @pytest.mark.ns3
@@ -88,4 +91,4 @@ def test_bad_flag_is_a_one_line_error() -> None:
     proc = subprocess.run([EDGE_MOE, "--standalone", "--tasks=1", "--synTimeout=0"],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode != 0
-    assert "--synTimeout must be a number > 0" in proc.stderr.splitlines()[0]
+    assert "--synTimeout: must be in (0, 3600]" in proc.stderr.splitlines()[0]

@@ -31,6 +31,7 @@ class Flag:
     name: str  # without the dashes: "referenceLoss"
     value: str  # already formatted
     field: str  # dotted config path: "scenario.propagation.reference_loss_db"
+    given: bool = True  # False: an optional feature not in use; not passed to the program
 
     @property
     def arg(self) -> str:

@@ -151,15 +151,14 @@ FIELDS = {
 
 
 def flags(sc: ScenarioConfig) -> list[Flag]:
-    """edge-moe's radio flags; optional features only when used (so older runs keep theirs)."""
-    w, p = sc.wifi, sc.propagation
-    out = [
+    """edge-moe's radio flags. Optional features are passed only when used (so runs of
+    older configs keep their exact command line); the others are listed as not given,
+    so a complaint about them still names their field."""
+    w, p, b, bg = sc.wifi, sc.propagation, sc.building, sc.background
+    buildings, background = p.model == "buildings", bg.stations != 0 or bg.load_mbps != 0
+    return [
         Flag("standard", w.standard, "scenario.wifi.standard"),
-        *(
-            [Flag("band", num(w.band_ghz), "scenario.wifi.band_ghz")]
-            if w.band_ghz is not None
-            else []
-        ),
+        Flag("band", num(w.band_ghz or 0), "scenario.wifi.band_ghz", w.band_ghz is not None),
         Flag("channelWidth", str(w.channel_width_mhz), "scenario.wifi.channel_width_mhz"),
         Flag("rateManager", w.rate_manager, "scenario.wifi.rate_manager"),
         Flag("txPowerDbm", num(w.tx_power_dbm), "scenario.wifi.tx_power_dbm"),
@@ -171,34 +170,32 @@ def flags(sc: ScenarioConfig) -> list[Flag]:
         Flag("nakagami", str(int(p.nakagami)), "scenario.propagation.nakagami"),
         Flag("nakagamiM", num(p.nakagami_m), "scenario.propagation.nakagami_m"),
         Flag("heartbeatInterval", num(sc.heartbeat_interval_s), "scenario.heartbeat_interval_s"),
+        Flag("wallLossDb", num(p.wall_loss_db), "scenario.propagation.wall_loss_db", buildings),
+        Flag(
+            "shadowSigmaDb",
+            num(p.shadow_sigma_db),
+            "scenario.propagation.shadow_sigma_db",
+            buildings,
+        ),  # fmt: skip
+        Flag("building", nums(b.bounds) if b else "", "scenario.building.bounds", b is not None),
+        Flag("buildingType", b.type if b else "", "scenario.building.type", b is not None),
+        Flag(
+            "rooms",
+            f"{b.rooms[0]},{b.rooms[1]}" if b else "",
+            "scenario.building.rooms",
+            b is not None,
+        ),  # fmt: skip
+        Flag("floors", str(b.floors) if b else "", "scenario.building.floors", b is not None),
+        # the program refuses a neighbouring network with stations but no load, or load
+        # but no stations: pass both as soon as one is set
+        Flag("bgStations", str(bg.stations), "scenario.background.stations", background),
+        Flag("bgLoadMbps", num(bg.load_mbps), "scenario.background.load_mbps", background),
+        Flag("bgAp", nums(bg.ap_position), "scenario.background.ap_position", background),
+        Flag("bgRadius", num(bg.radius), "scenario.background.radius", background),
+        Flag("bgPacketBytes", str(bg.packet_bytes), "scenario.background.packet_bytes", background),
+        Flag("pcap", sc.pcap_prefix or "", "scenario.pcap_prefix", bool(sc.pcap_prefix)),
+        Flag("flowmonXml", sc.flowmon_xml or "", "scenario.flowmon_xml", bool(sc.flowmon_xml)),
     ]
-    if p.model == "buildings":
-        out += [
-            Flag("wallLossDb", num(p.wall_loss_db), "scenario.propagation.wall_loss_db"),
-            Flag("shadowSigmaDb", num(p.shadow_sigma_db), "scenario.propagation.shadow_sigma_db"),
-        ]
-    if sc.building is not None:
-        b = sc.building
-        out += [
-            Flag("building", nums(b.bounds), "scenario.building.bounds"),
-            Flag("buildingType", b.type, "scenario.building.type"),
-            Flag("rooms", f"{b.rooms[0]},{b.rooms[1]}", "scenario.building.rooms"),
-            Flag("floors", str(b.floors), "scenario.building.floors"),
-        ]
-    bg = sc.background
-    if bg.stations != 0 or bg.load_mbps != 0:  # the program refuses one without the other
-        out += [
-            Flag("bgStations", str(bg.stations), "scenario.background.stations"),
-            Flag("bgLoadMbps", num(bg.load_mbps), "scenario.background.load_mbps"),
-            Flag("bgAp", nums(bg.ap_position), "scenario.background.ap_position"),
-            Flag("bgRadius", num(bg.radius), "scenario.background.radius"),
-            Flag("bgPacketBytes", str(bg.packet_bytes), "scenario.background.packet_bytes"),
-        ]
-    if sc.pcap_prefix:
-        out.append(Flag("pcap", sc.pcap_prefix, "scenario.pcap_prefix"))
-    if sc.flowmon_xml:
-        out.append(Flag("flowmonXml", sc.flowmon_xml, "scenario.flowmon_xml"))
-    return out
 
 
 # ITU-R P.1238 distance power loss coefficient N per building class (2.4-5 GHz, as ns-3's
