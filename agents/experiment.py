@@ -27,8 +27,8 @@ from pydantic import (
 )
 
 from agents.sac_config import SACConfig
+from netmoe_runtime.config_base import ConfigError, StrictModel, one_line, read_yaml
 from pybridge.config import EnvConfig, load_config
-from pybridge.config_base import ConfigError, StrictModel, one_line, read_yaml
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
@@ -203,10 +203,11 @@ def _changed(section: _Section, changes: dict[str, Any], name: str, source: str)
     """``section`` with ``changes`` applied, checked as the file is (the unchanged
     settings keep whether they were given, so dumps stay as written)."""
     try:
-        type(section).model_validate({**section.model_dump(exclude={"sac"}), **changes})
+        checked = type(section).model_validate({**section.model_dump(exclude={"sac"}), **changes})
     except ValidationError as exc:
         raise ExperimentError(one_line(exc, f"{source}: {name}")) from None
-    return section.model_copy(update=changes)
+    # the validated values (a dict given for a section becomes its model), set as changes
+    return section.model_copy(update={k: getattr(checked, k) for k in changes})
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from pybridge.config_base import StrictModel, one_line
+from netmoe_runtime.config_base import StrictModel, one_line
 
 
 class SACConfig(StrictModel):

@@ -57,17 +57,22 @@ constexpr Range kMovingSpeed{0, kMaxSpeed, true};
 const std::map<std::string, std::map<std::string, ModelParam>>&
 ModelParams()
 {
+    namespace d = defaults;
     static const std::map<std::string, std::map<std::string, ModelParam>> params = {
         {"constant", {}},
         {"random-walk",
-         {{"speed", {1.0, kMovingSpeed}}, {"distance", {5.0, Range{0, kMaxCoordinate, true}}}}},
+         {{"speed", {d::randomWalk_speed, kMovingSpeed}},
+          {"distance", {d::randomWalk_distance, Range{0, kMaxCoordinate, true}}}}},
         {"random-waypoint",
-         {{"speed", {2.0, kMovingSpeed}},
-          {"minSpeed", {0.5, Range{0, kMaxSpeed}}},
-          {"pause", {2.0, Range{0, 3600}}}}},
+         {{"speed", {d::randomWaypoint_speed, kMovingSpeed}},
+          {"minSpeed", {d::randomWaypoint_minSpeed, Range{0, kMaxSpeed}}},
+          {"pause", {d::randomWaypoint_pause, Range{0, 3600}}}}},
         {"constant-velocity",
-         {{"vx", {0.0, Range{-kMaxSpeed, kMaxSpeed}}}, {"vy", {0.0, Range{-kMaxSpeed, kMaxSpeed}}}}},
-        {"gauss-markov", {{"speed", {1.0, Range{0, kMaxSpeed}}}, {"alpha", {0.85, Range{0, 1}}}}},
+         {{"vx", {d::constantVelocity_vx, Range{-kMaxSpeed, kMaxSpeed}}},
+          {"vy", {d::constantVelocity_vy, Range{-kMaxSpeed, kMaxSpeed}}}}},
+        {"gauss-markov",
+         {{"speed", {d::gaussMarkov_speed, Range{0, kMaxSpeed}}},
+          {"alpha", {d::gaussMarkov_alpha, Range{0, 1}}}}},
         {"ns2", {}},
     };
     return params;

@@ -17,6 +17,7 @@ import numpy as np
 from pybridge.bridge import REPORT_DTYPE, Bridge
 from pybridge.config import EnvConfig
 from pybridge.paths import program_path
+from pybridge.scenario_defaults import mobility_default
 
 PER_EXPERT = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (32,)]
 PER_SUBTASK = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (16,)]
@@ -157,14 +158,20 @@ class ShannonBackend:
     # -- mobility --------------------------------------------------------------------
 
     def _move(self, dt: float) -> None:
-        xmin, xmax, ymin, ymax = self.config.scenario.area
+        xmin, xmax, ymin, ymax = self.config.scenario.bounds
         for i, node in enumerate(self.nodes):
             if node.mobility in ("constant", "ns2") or dt <= 0:
                 continue  # ns2: the trace is not replayed here; the node stays put
+            param = node.params.get
             if node.mobility == "constant-velocity":
-                v = np.array([node.params.get("vx", 0.0), node.params.get("vy", 0.0)])
-            else:
-                speed = node.params.get("speed", 1.0)
+                v = np.array(
+                    [
+                        param("vx", mobility_default(node.mobility, "vx")),
+                        param("vy", mobility_default(node.mobility, "vy")),
+                    ]
+                )
+            else:  # the random models: a random walk at the model's speed
+                speed = param("speed", mobility_default(node.mobility, "speed"))
                 self.heading[i] += self.rng.normal(0.0, 0.5)
                 v = speed * np.array([math.cos(self.heading[i]), math.sin(self.heading[i])])
             self.pos[i] = np.clip(self.pos[i] + v * dt, [xmin, ymin], [xmax, ymax])

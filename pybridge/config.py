@@ -16,11 +16,14 @@ from typing import Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
 
+import pybridge.radios.builtin  # noqa: F401 - registers the radios before ScenarioConfig
+from netmoe_runtime.config_base import ConfigError, StrictModel, read_yaml, validate
 from netmoe_table import DEFAULT_TABLE, resolve_path
-from pybridge.config_base import ConfigError, StrictModel, read_yaml, validate
+from pybridge.flags import Flag, num, nums
+from pybridge.nodes import NodeConfig
 from pybridge.paths import REPO_ROOT
-from pybridge.radios import RADIOS, Flag, Radio, num, nums, radio_of
-from pybridge.scenario_defaults import DEFAULTS, numbers
+from pybridge.radios.base import RADIOS, Radio, radio_of
+from pybridge.scenario_defaults import DEFAULTS
 
 __all__ = [
     "ConfigError",
@@ -31,30 +34,6 @@ __all__ = [
     "load_config",
     "read_yaml",
 ]
-
-
-class NodeConfig(StrictModel):
-    """Where a device starts and how it moves."""
-
-    position: tuple[float, float, float] = Field(
-        (0.0, 0.0, 1.0), description="start position x, y, z in metres"
-    )
-    mobility: str = Field(
-        "constant",
-        description="ns-3 mobility model: constant, random-walk, random-waypoint, "
-        "constant-velocity, gauss-markov, or ns2 (follow scenario.ns2_trace: $node_(0) = "
-        "user, $node_(i) = expert i; position is then taken from the trace)",
-    )
-    params: dict[str, float] = Field(
-        default_factory=dict,
-        description="model parameters: random-walk speed, distance; random-waypoint speed, "
-        "minSpeed, pause; constant-velocity vx, vy; gauss-markov speed, alpha",
-    )
-
-    def spec(self) -> str:
-        """This node in the scenario's ``--nodes`` format: ``x,y,z|model|k=v,...``."""
-        params = ",".join(f"{k}={num(v)}" for k, v in sorted(self.params.items()))
-        return f"{nums(self.position)}|{self.mobility}" + (f"|{params}" if params else "")
 
 
 class _ScenarioBase(StrictModel):
@@ -75,8 +54,10 @@ class _ScenarioBase(StrictModel):
         ],
         description="edge expert devices (1..32)",
     )
-    area: tuple[float, float, float, float] = Field(
-        numbers("area"), description="xmin, xmax, ymin, ymax bounding random mobility"
+    area: tuple[float, float, float, float] | None = Field(
+        None,
+        description="xmin, xmax, ymin, ymax bounding random mobility (default: the radio's, "
+        "from scenario-defaults.h)",
     )
     warmup_s: float = Field(DEFAULTS["warmup"], description="simulated time before the first task")
     tcp_syn_timeout_s: float = Field(
@@ -121,6 +102,11 @@ class _ScenarioBase(StrictModel):
         return radio_of(self.program)
 
     @property
+    def bounds(self) -> tuple[float, ...]:
+        """``area``, or the radio's default area."""
+        return self.area if self.area is not None else self.radio.default_area
+
+    @property
     def num_experts(self) -> int:
         return len(self.experts)
 
@@ -138,7 +124,7 @@ class _ScenarioBase(StrictModel):
         return [
             Flag("numExperts", str(self.num_experts), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
-            Flag("area", nums(self.area), "scenario.area"),
+            Flag("area", nums(self.bounds), "scenario.area"),
             *self.radio.flags(self),  # type: ignore[arg-type]
             Flag("warmup", num(self.warmup_s), "scenario.warmup_s"),
             Flag("RngRun", str(rng_run), "seed"),

@@ -13,7 +13,7 @@ from pybridge.backends import Backend, Report, Task, make_backend
 from pybridge.bridge import MAX_SUBTASKS
 from pybridge.config import ConfigError, EnvConfig, config_source, load_config
 from pybridge.observation import SNR_FLOOR_DB, ObservationLayout
-from pybridge.scenario_check import check_scenario
+from pybridge.scenario_check import check_for_backend
 from pybridge.tasks import QualityTable
 
 __all__ = ["SNR_FLOOR_DB", "EdgeMoEEnv", "ObservationLayout", "offload_task"]
@@ -82,7 +82,7 @@ class EdgeMoEEnv(gym.Env):
         # config, the scenario's values by its program, then the table.
         source = config_source(config)
         self.config = load_config(config)
-        self.scenario_values = check_scenario(self.config, source)
+        self.scenario_values = check_for_backend(self.config, source)
         try:
             self.table = QualityTable.load(self.config.tasks.table_path())
         except ValueError as exc:
@@ -95,7 +95,10 @@ class EdgeMoEEnv(gym.Env):
             )
         k = self.table.num_subtasks
         if k > MAX_SUBTASKS:
-            raise ValueError(f"table has {k} subtasks; the bridge carries at most {MAX_SUBTASKS}")
+            raise ConfigError(
+                f"{source}: tasks.table: the table has {k} subtasks; the bridge carries at "
+                f"most {MAX_SUBTASKS}"
+            )
         self.num_experts, self.num_subtasks = n, k
         self.action_space = spaces.MultiDiscrete(np.full(k, n + 1, dtype=np.int64))
         self.obs_layout = ObservationLayout(n, k)

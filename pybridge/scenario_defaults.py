@@ -39,3 +39,9 @@ def wifi_default_band_ghz(standard: str) -> float:
 def numbers(name: str) -> tuple[float, ...]:
     """A default written as a comma list (a position, an area)."""
     return tuple(float(v) for v in str(DEFAULTS[name]).split(","))
+
+
+def mobility_default(model: str, key: str) -> float:
+    """The default of a mobility model's parameter (``random-waypoint``, ``speed``)."""
+    first, *rest = model.split("-")
+    return float(DEFAULTS[first + "".join(w.title() for w in rest) + "_" + key])

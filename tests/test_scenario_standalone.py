@@ -14,6 +14,7 @@ import pytest
 from report_checks import assert_report_matches
 
 from pybridge.paths import ScenarioNotBuiltError, program_path
+from pybridge.scenario_defaults import DEFAULTS
 
 pytestmark = pytest.mark.ns3
 
@@ -46,8 +47,9 @@ def reports(*flags: str, tasks: int = 1) -> list[dict]:
 
 
 def log_distance_snr_db(d: float, tx_dbm: float = 20.0, width_mhz: int = 20) -> float:
-    """SNR that the default channel gives at distance d (exponent 3, 46.6777 dB at 1 m)."""
-    rx = tx_dbm - 46.6777 - 30 * math.log10(d)
+    """SNR that the default channel gives at distance d (exponent 3, the program's default
+    reference loss at 1 m)."""
+    rx = tx_dbm - float(DEFAULTS["referenceLoss"]) - 30 * math.log10(d)
     noise = -174 + 10 * math.log10(width_mhz * 1e6) + 7  # thermal + 7 dB noise figure
     return rx - noise
 

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from pybridge.config_base import StrictModel
-from pybridge.radios import Flag, Radio, num, nums, register
+from netmoe_runtime.config_base import StrictModel
+from pybridge.flags import Flag, num, nums
+from pybridge.nodes import NodeConfig
+from pybridge.radios.base import Radio, register
 from pybridge.scenario_defaults import DEFAULTS, numbers
 
 if TYPE_CHECKING:
-    from pybridge.config import NodeConfig, ScenarioConfig, ShannonConfig
+    from pybridge.config import ScenarioConfig, ShannonConfig
 
 ENB_NOISE_FIGURE_DB = 5.0  # ns-3 LteEnbPhy NoiseFigure default
 
@@ -137,8 +139,6 @@ class LteShannonLink:
 
 
 def shannon_link(sc: ScenarioConfig, sh: ShannonConfig) -> LteShannonLink:
-    from pybridge.config import NodeConfig  # the scenario's node model (config imports us)
-
     c = sc.lte
     return LteShannonLink(
         origin=NodeConfig(position=c.enb_position),  # distances are from the eNB
@@ -156,6 +156,7 @@ RADIO = register(
         name="lte",
         programs=("edge-moe-lte",),
         snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included)",
+        default_area=numbers("lteArea"),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from pybridge.config_base import StrictModel
-from pybridge.radios import Flag, Radio, num, nums, register
+from netmoe_runtime.config_base import StrictModel
+from pybridge.flags import Flag, num, nums
+from pybridge.radios.base import Radio, register
 from pybridge.scenario_defaults import DEFAULTS, numbers, wifi_default_band_ghz
 
 if TYPE_CHECKING:
-    from pybridge.config import NodeConfig, ScenarioConfig, ShannonConfig
+    from pybridge.config import ScenarioConfig, ShannonConfig
+    from pybridge.nodes import NodeConfig
 
 
 class WifiConfig(StrictModel):
@@ -252,6 +254,7 @@ RADIO = register(
         name="wifi",
         programs=("edge-moe",),
         snr_meaning="SNR of the expert's frames at the user device (its access point)",
+        default_area=numbers("area"),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,

@@ -11,7 +11,9 @@
  *  - value is a number (booleans: 1 or 0) or a "double-quoted string" without quotes
  *    or backslashes inside;
  *  - band80211ax, band80211ac, ... are not flags: the default --band of each standard
- *    (edge-moe's --band default is its --standard's band).
+ *    (edge-moe's --band default is its --standard's band);
+ *  - <model>_<key> (randomWalk_speed, ...) are not flags either: the default of a mobility
+ *    model's parameter in --nodes (the model's name in camelCase).
  * Python's regex: ^\s*X\((\w+),\s*("[^"]*"|[-+0-9.eE]+)\)
  *
  * Value rules (ranges, allowed names) are not here: the programs own them, and
@@ -26,6 +28,16 @@
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
+  /* mobility models' parameters (--nodes "x,y,z|model|key=value"), <model>_<key> */     \
+  X(randomWalk_speed, 1.0)                                                              \
+  X(randomWalk_distance, 5.0)                                                           \
+  X(randomWaypoint_speed, 2.0)                                                          \
+  X(randomWaypoint_minSpeed, 0.5)                                                       \
+  X(randomWaypoint_pause, 2.0)                                                          \
+  X(constantVelocity_vx, 0.0)                                                           \
+  X(constantVelocity_vy, 0.0)                                                           \
+  X(gaussMarkov_speed, 1.0)                                                             \
+  X(gaussMarkov_alpha, 0.85)                                                            \
   /* edge-moe (Wi-Fi) */                                                                \
   X(area, "-50,50,-50,50")                                                              \
   X(radius, 10.0)                                                                       \
