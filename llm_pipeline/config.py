@@ -1,6 +1,6 @@
 """The table-build config: one typed pydantic model per concern, read from YAML. A bad
 value raises ``TableConfigError`` with one line naming the source, the field and the
-problem, as the environment's config does (``pybridge.config_base.one_line``)::
+problem, as the environment's config does (``netmoe_runtime.config_base.one_line``)::
 
     configs/table_default.yaml: gate.split: Input should be 'llm', 'rules' or 'auto'
 
@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from netmoe_runtime.config_base import ConfigError, StrictModel, one_line, read_yaml
 from netmoe_table import DEFAULT_TABLE, resolve_path
-from pybridge.config_base import ConfigError, StrictModel, one_line, read_yaml
 
 from .errors import TableConfigError
 
