@@ -92,8 +92,8 @@ class _ScenarioBase(StrictModel):
                     type(self).model_fields[name].get_default(call_default_factory=True)
                 ):
                     raise ValueError(
-                        f"{name}: a {radio.name} setting, not used by {self.program} "
-                        f"({own.name}); remove it"
+                        f"{name} is a {radio.name} setting, but scenario.program "
+                        f"{self.program!r} is {own.name}: remove {name} or change the program"
                     )
         return self
 

@@ -90,7 +90,10 @@ def test_bad_lte_values_give_one_line(data: dict, message: str) -> None:
 
 def test_a_wifi_setting_on_the_lte_program_is_refused() -> None:
     data = {"scenario": {"program": "edge-moe-lte", "background": {"stations": 1}}}
-    with pytest.raises(ConfigError, match="background: a wifi setting, not used by edge-moe-lte"):
+    with pytest.raises(
+        ConfigError,
+        match="background is a wifi setting, but scenario.program 'edge-moe-lte' is lte",
+    ):
         load_config(data)
 
 
