@@ -28,6 +28,7 @@
 #include "netmoe/scenario-defaults.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -107,10 +108,11 @@ IsRandomModel(const std::string& model)
 std::set<uint32_t>
 TracedNodes(const std::string& traceFile)
 {
+    std::error_code ec;
     std::ifstream in(traceFile);
-    if (!in)
+    if (!std::filesystem::is_regular_file(traceFile, ec) || !in)
     {
-        throw ConfigError("ns2Trace", "cannot read '" + traceFile + "'");
+        throw ConfigError("ns2Trace", "cannot read '" + traceFile + "' (not a readable file)");
     }
     std::set<uint32_t> ids;
     const std::regex node(R"(\$node_\((\d+)\))");

@@ -74,6 +74,13 @@ class _ScenarioBase(StrictModel):
         default_factory=list, description="further --flags passed verbatim to the program"
     )
 
+    @field_validator("ns2_trace", mode="before")
+    @classmethod
+    def _a_path(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip():  # Path("") would be the repository itself
+            raise ValueError("an empty path; leave the key out for no trace")
+        return v
+
     @field_validator("program")
     @classmethod
     def _known_program(cls, v: str) -> str:
