@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .config import BackendConfig
+from .config import BackendConfig, TableConfig
 from .errors import BackendError
 from .messages import Messages
 
@@ -148,7 +148,14 @@ class LlamaCppBackend:
 
 
 class OpenAIBackend:
-    """An OpenAI-compatible chat-completions server via the ``openai`` client."""
+    """An OpenAI-compatible chat-completions server via the ``openai`` client.
+
+    Every failure becomes one ``BackendError`` line that says what to fix: a ``base_url``
+    without ``/v1`` (404), a missing or refused key (401/403, naming ``api_key_env``), a
+    server that is not running (connection refused), a timeout, a model the server does
+    not serve (``check_model``, from ``/v1/models``). Retries of 429/5xx, timeouts and
+    connection errors are logged at INFO only: the final error line sums them up.
+    """
 
     name = "openai"
 
@@ -168,12 +175,20 @@ class OpenAIBackend:
         self._openai = openai
         self.base_url = base_url
         self.model_name = model
+        self.api_key_env = api_key_env
+        self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
         # A local server often needs no key; the client insists on a non-empty string.
-        key = os.environ.get(api_key_env) or "none"
-        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self._key = os.environ.get(api_key_env) or ""
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=self._key or "none", timeout=timeout, max_retries=0
+        )
         log.info("openai backend %s model %s (key from $%s)", base_url, model, api_key_env)
+
+    @property
+    def _where(self) -> str:
+        return f"openai server {self.base_url}"
 
     def _retryable(self, exc: Exception) -> bool:
         o = self._openai
@@ -182,6 +197,95 @@ class OpenAIBackend:
         if isinstance(exc, o.APIStatusError):
             return exc.status_code == 429 or exc.status_code >= 500
         return False
+
+    def _scrub(self, text: str) -> str:
+        """One line, at most 100 characters, never the key."""
+        text = " ".join(str(text).split())
+        if self._key:
+            text = text.replace(self._key, "***")
+        return text[:100]
+
+    def _explain(self, exc: Exception, endpoint: str, tries: int) -> str:
+        """One line: what failed and what to fix."""
+        o, where = self._openai, self._where
+        attempts = f"after {tries} attempt(s)"
+        if isinstance(exc, o.APITimeoutError):
+            return (
+                f"{where} failed {attempts}: APITimeoutError: no answer within "
+                f"{self.timeout:g} s (raise the backend's timeout, or check the server)"
+            )
+        if isinstance(exc, o.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            why = self._scrub(cause) if cause is not None else "connection failed"
+            return (
+                f"{where} failed {attempts}: APIConnectionError ({why}): is the server "
+                "running, and is the backend's base_url right?"
+            )
+        status = getattr(exc, "status_code", None)
+        if status is None:
+            return f"{where} failed {attempts}: {type(exc).__name__}"
+        body = getattr(exc, "body", None)
+        said = body.get("message") if isinstance(body, dict) else body
+        said = f" ({self._scrub(said)})" if said and "<" not in str(said) else ""
+        if status == 404:
+            url = self.base_url.rstrip("/")
+            if not url.endswith("/v1"):
+                return (
+                    f"{where} answered HTTP 404 on {endpoint}{said}: an OpenAI-compatible "
+                    f"base_url usually ends in /v1 (try base_url: {url}/v1)"
+                )
+            return (
+                f"{where} answered HTTP 404 on {endpoint}{said}: check the backend's "
+                "base_url and model"
+            )
+        if status in (401, 403):
+            if not self._key:
+                fix = f"the key is read from ${self.api_key_env}, which is not set: set it"
+            else:
+                fix = f"the key in ${self.api_key_env} was refused: set it to the server's key"
+            return f"{where} answered HTTP {status} (unauthorised){said}: {fix} (api_key_env)"
+        return f"{where} failed {attempts}: HTTP {status}{said}"
+
+    def _call(self, fn, endpoint: str):  # noqa: ANN001, ANN202 - an openai client method
+        """``fn()`` with retries and backoff; one ``BackendError`` line on failure."""
+        delay = self.backoff
+        for attempt in range(self.max_retries + 1):
+            try:
+                return fn()
+            except self._openai.OpenAIError as exc:
+                if attempt < self.max_retries and self._retryable(exc):
+                    log.info(
+                        "%s: %s; retry %d in %.1fs",
+                        self._where,
+                        type(exc).__name__,
+                        attempt + 1,
+                        delay,
+                    )
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise BackendError(self._explain(exc, endpoint, attempt + 1)) from None
+            except Exception as exc:  # noqa: BLE001 - e.g. a body that is not JSON
+                raise BackendError(
+                    f"{self._where} answered malformed data on {endpoint} ({type(exc).__name__})"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def check_model(self) -> list[str]:
+        """Ask ``/models`` whether the server serves ``model``; ``BackendError`` (one line,
+        listing what it serves) if not. Returns the served ids."""
+        page = self._call(self._client.models.list, "/models")
+        try:
+            ids = [str(m.id) for m in page.data]
+        except (AttributeError, TypeError):
+            raise BackendError(f"{self._where} answered malformed data on /models") from None
+        if self.model_name not in ids:
+            served = ", ".join(ids[:8]) + (" ..." if len(ids) > 8 else "") or "nothing"
+            raise BackendError(
+                f"{self._where} does not serve model {self.model_name!r} (it serves: "
+                f"{served}): set the backend's model to one of them"
+            )
+        return ids
 
     def generate(
         self,
@@ -192,43 +296,27 @@ class OpenAIBackend:
         top_p: float = 0.95,
     ) -> Generation:
         """Chat-complete ``messages``; retries 429/5xx/timeouts, then one BackendError."""
-        where = f"openai server {self.base_url}"
-        delay = self.backoff
-        for attempt in range(self.max_retries + 1):
-            t0 = time.perf_counter()
-            try:
-                resp = self._client.chat.completions.create(
-                    model=self.model_name,
-                    messages=_as_messages(messages),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=seed,
-                )
-                seconds = time.perf_counter() - t0
-                break
-            except self._openai.OpenAIError as exc:
-                if attempt < self.max_retries and self._retryable(exc):
-                    log.warning(
-                        "%s: %s; retry %d in %.1fs", where, type(exc).__name__, attempt + 1, delay
-                    )
-                    time.sleep(delay)
-                    delay *= 2
-                    continue
-                status = getattr(exc, "status_code", None)
-                detail = f"HTTP {status}" if status else type(exc).__name__
-                tries = attempt + 1
-                raise BackendError(f"{where} failed after {tries} attempt(s): {detail}") from None
-            except Exception as exc:  # noqa: BLE001 - e.g. a body that is not JSON
-                raise BackendError(
-                    f"{where} answered malformed data ({type(exc).__name__})"
-                ) from None
+        t0 = time.perf_counter()
+        resp = self._call(
+            lambda: self._client.chat.completions.create(
+                model=self.model_name,
+                messages=_as_messages(messages),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                seed=seed,
+            ),
+            "/chat/completions",
+        )
+        seconds = time.perf_counter() - t0
         try:
             text = resp.choices[0].message.content
         except (AttributeError, IndexError, KeyError, TypeError):
             text = None
         if not isinstance(text, str):
-            raise BackendError(f"{where} answered malformed data (no choices[0].message.content)")
+            raise BackendError(
+                f"{self._where} answered malformed data (no choices[0].message.content)"
+            )
         model = getattr(resp, "model", None)
         return Generation(text.strip(), seconds, str(model or self.model_name), self.name)
 
@@ -244,3 +332,19 @@ def make_text_backend(cfg: BackendConfig, n_threads: int | None = None) -> TextB
             cfg.base_url, cfg.model, cfg.api_key_env, cfg.timeout, cfg.max_retries, cfg.backoff
         )
     raise BackendError(f"unknown backend type {cfg.type!r} (known: llama_cpp, openai)")
+
+
+def check_served_models(cfg: TableConfig, names: list[str]) -> None:
+    """Before a build uses them: every ``openai`` backend among ``names`` must serve its
+    model (``OpenAIBackend.check_model``); the error names the config key."""
+    for name in dict.fromkeys(names):
+        b = cfg.backends[name]
+        if b.type != "openai" or not b.base_url or not b.model:
+            continue
+        backend = OpenAIBackend(
+            b.base_url, b.model, b.api_key_env, b.timeout, b.max_retries, b.backoff
+        )
+        try:
+            backend.check_model()
+        except BackendError as exc:
+            raise BackendError(f"backends.{name}: {exc}") from None

@@ -8,8 +8,12 @@ generated and a rerun skips every journaled text. ``workers`` local processes
 do the work; every text has its own seed (``plan``), so the table does not depend on
 which.
 
-Phase 2 (``merge``, driver): routing scores, concatenated fused answers, judge scores,
-one DataFrame in canonical order, written atomically (``netmoe_table.write_table``).
+Phase 2 (``merge``, driver): routing scores, concatenated fused answers, judge scores
+(``scoring``: the LLM judge's journaled; a text without a score leaves rows out), one
+DataFrame in canonical order, written atomically (``netmoe_table.write_table``).
+
+Before phase 1 generates anything, every ``openai`` backend it uses must list its model
+in the server's ``/v1/models`` (``backends.check_served_models``).
 
 A journal directory belongs to one config (``manifest``).
 """
@@ -25,6 +29,7 @@ from typing import Any
 
 from netmoe_table import write_table
 
+from .backends import check_served_models
 from .config import TableConfig
 from .errors import TableConfigError
 from .journal import journal_dir, journal_path, read_journal
@@ -59,6 +64,8 @@ def generate(
         if not is_complete(cfg, p.prompt_id, read_journal(journal_path(parts, p.prompt_id)))
     ]
     t0 = time.perf_counter()
+    if todo:  # stop before any work on a server that does not serve a configured model
+        check_served_models(cfg, generation_backends(cfg))
     bar = tqdm(
         total=len(prompts),
         initial=len(prompts) - len(todo),
@@ -75,6 +82,17 @@ def generate(
     finally:
         bar.close()
     return {"new_texts": new, "seconds": time.perf_counter() - t0}
+
+
+def generation_backends(cfg: TableConfig) -> list[str]:
+    """The backends phase 1 uses: the experts', the gate's unless it splits by rules,
+    fusion's with ``fusion.mode: llm``."""
+    names = [e.backend for e in cfg.all_experts]
+    if cfg.gate.split != "rules":
+        names.append(cfg.gate.backend)
+    if cfg.fusion.mode == "llm":
+        names.append(cfg.fusion.backend)
+    return list(dict.fromkeys(names))
 
 
 def build_table(
@@ -106,14 +124,18 @@ def build_table(
     t0 = time.perf_counter()
     gen = generate(cfg, specs, parts, workers, executor, progress, ray_address)
     t1 = time.perf_counter()
-    df = merge(cfg, specs, parts, progress)
+    merged = merge(cfg, specs, parts, progress)
+    df = merged.table
     write_table(df, out_path)
     t2 = time.perf_counter()
     stats = {
         "out": str(out_path),
         "rows": len(df),
-        "prompts": len(specs),
+        "prompts": len(specs) - len(merged.dropped_prompts),
         "generated_texts": gen["new_texts"],
+        "missing_scores": merged.missing_scores,
+        "dropped_prompts": merged.dropped_prompts,
+        "judge_counts": merged.judge_counts,
         "generate_seconds": round(t1 - t0, 1),
         "judge_seconds": round(t2 - t1, 1),
         "total_seconds": round(t2 - t0, 1),

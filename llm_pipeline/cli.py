@@ -2,12 +2,13 @@
 
 Kept import-light: heavy modules load inside ``run``. Paths typed here (``--config``,
 ``--out``, ``info PATH``) are relative to the current directory; paths inside a config
-resolve from its ``base_dir`` (default: the repository root).
+file resolve from the file's directory (or its ``base_dir``, relative to the file).
 
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
         [--executor ray [--ray-address HOST:PORT]]
     netmoe table info [PATH]
     netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
+    netmoe table check-backend --config X [--backend NAME]
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the ``build``, ``info`` and ``validate-judge`` sub-subcommands."""
+    """Register the ``build``, ``info``, ``validate-judge`` and ``check-backend``
+    sub-subcommands."""
     sub = parser.add_subparsers(dest="table_command", required=True)
     b = sub.add_parser("build", help="generate, judge and write a quality table (resumable)")
     b.add_argument("--config", default="configs/table_default.yaml", help="table config YAML")
@@ -57,6 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "offline-minilm-lm-v4 (adds the SmolLM2 coherence term; judged the shipped table)",
     )
     v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
+    c = sub.add_parser(
+        "check-backend",
+        help="one generation and one judge call on a config's backends (checks a server)",
+    )
+    c.add_argument("--config", default="configs/table_default.yaml", help="table config YAML")
+    c.add_argument(
+        "--backend",
+        default=None,
+        help="key in the config's backends (default: every backend the build uses)",
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -95,6 +107,67 @@ def _build(args: argparse.Namespace) -> int:
         f"{stats['generated_texts']} new texts in {time.time() - t0:.0f} s"
         + (f" ({stats['texts_per_minute']} texts/min)" if "texts_per_minute" in stats else "")
     )
+    if stats["judge_counts"]:
+        c = stats["judge_counts"]
+        print(f"llm judge: {c['journaled']} scores from the journal, {c['asked']} asked")
+    if stats["missing_scores"]:
+        names = stats["missing_scores"]
+        dropped = stats["dropped_prompts"]
+        print(
+            f"{len(names)} text(s) without a judge score ({', '.join(names[:5])}"
+            f"{' ...' if len(names) > 5 else ''}); left out: "
+            f"{', '.join(dropped) or 'no prompt'} and their fused rows; "
+            "a rerun asks the judge again for these (docs/llm-pipeline.md, missing scores)"
+        )
+    return 0
+
+
+def _check_backend(args: argparse.Namespace) -> int:
+    import time
+
+    from .backends import check_served_models, make_text_backend
+    from .builder import generation_backends
+    from .config import load_table_config
+    from .judge_llm import LLMJudge
+
+    cfg = load_table_config(args.config)
+    if args.backend is not None and args.backend not in cfg.backends:
+        known = ", ".join(cfg.backends)
+        raise ValueError(f"--backend {args.backend!r} is not in the config's backends ({known})")
+    judge_backend = args.backend or cfg.judge.backend
+    names = [args.backend] if args.backend else generation_backends(cfg)
+    names = list(dict.fromkeys([*names, judge_backend]))
+    prompt = "Write two sentences about a lighthouse keeper."
+    story = ""
+    for name in names:
+        b = cfg.backends[name]
+        check_served_models(cfg, [name])
+        where = f"{b.base_url} model {b.model}" if b.type == "openai" else b.type
+        backend = make_text_backend(b)
+        t0 = time.perf_counter()
+        g = backend.generate(prompt, max_tokens=48, temperature=0.0, seed=0)
+        story = story or g.text
+        print(
+            f"backends.{name} ({where}): generated {len(g.text.split())} words in "
+            f"{time.perf_counter() - t0:.1f} s, model {g.model}: {g.text[:80]!r}"
+        )
+        if name != judge_backend:
+            continue
+        judge = LLMJudge(backend, cfg.judge.attempts)
+        t0 = time.perf_counter()
+        got = judge.ask(story or prompt, prompt)
+        dt = time.perf_counter() - t0
+        note = "" if cfg.judge.type == "llm" else " (judge.type is offline: builds do not ask it)"
+        if got.score is None:
+            print(
+                f"judge on backends.{name}: no 0-10 score in {got.attempts} attempts "
+                f"(last answer {got.answer[:60]!r}); a build records such a text as missing{note}"
+            )
+        else:
+            print(
+                f"judge on backends.{name}: score {got.score:g} in {dt:.1f} s "
+                f"({got.attempts} attempt(s), answer {got.answer[:40]!r}){note}"
+            )
     return 0
 
 
@@ -143,7 +216,12 @@ def _validate_judge(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch; any user-facing error becomes one ``netmoe: error:`` line and exit 2."""
-    handlers = {"build": _build, "info": _info, "validate-judge": _validate_judge}
+    handlers = {
+        "build": _build,
+        "info": _info,
+        "validate-judge": _validate_judge,
+        "check-backend": _check_backend,
+    }
     try:
         return handlers[args.table_command](args)
     except (ValueError, OSError) as exc:  # PipelineError and TableError are ValueErrors

@@ -4,15 +4,18 @@ problem, as the environment's config does (``netmoe_runtime.config_base.one_line
 
     configs/table_default.yaml: gate.split: Input should be 'llm', 'rules' or 'auto'
 
-Example: ``configs/table_default.yaml``. Relative paths in it (``prompts``, ``out``)
-resolve from ``base_dir``, by default the repository root (``netmoe_table.resolve_path``),
-whatever the current directory.
+Example: ``configs/table_default.yaml``. Relative paths in a config file (``prompts``,
+``out``) resolve from the directory of that file, or from its ``base_dir`` when it sets
+one (itself relative to the file: the shipped configs say ``base_dir: ..``, the
+repository root), whatever the current directory. A config built from a dict
+(``config_from_dict``) without ``base_dir`` resolves from the repository root.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +121,15 @@ class JudgeConfig(StrictModel):
         "offline", description="offline or llm (paper's prompt)"
     )
     backend: str = Field("default", description="backend of the llm judge")
+    attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description=(
+            "llm judge: answers asked per text before its score counts as missing "
+            "(docs/llm-pipeline.md, missing scores)"
+        ),
+    )
     offline: OfflineJudgeName = Field(
         OFFLINE_V3,
         description=(
@@ -168,7 +180,11 @@ class TableConfig(StrictModel):
     fusion: FusionConfig = Field(default_factory=FusionConfig, description="the fused answer")
     judge: JudgeConfig = Field(default_factory=JudgeConfig, description="who scores texts")
     base_dir: str | None = Field(
-        None, description="relative paths resolve from here; null = the repository root"
+        None,
+        description=(
+            "relative paths resolve from here; in a config file relative to the file, "
+            "unset = the file's directory"
+        ),
     )
 
     @model_validator(mode="before")
@@ -234,15 +250,26 @@ class TableConfig(StrictModel):
         return config_from_dict({**self.model_dump(), **changes})
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes the table's texts (not paths, threads, how
-        many prompts are built or the judge: a text does not depend on those, so a journal
-        can be re-judged by another judge)."""
+        """Hash of everything that changes the table's texts: the prompt set, seed, K,
+        the experts, gate and fusion settings and each backend's type, model, model file
+        and context. Not paths of the output, threads, how many prompts are built, the
+        judge (a journal can be re-judged by another judge) or a backend's transport
+        (``TRANSPORT``: where the server is and how it is reached change no text)."""
         d = self.model_dump()
         for key in ("out", "base_dir", "max_prompts", "judge"):
             d.pop(key)
         for b in d["backends"].values():
             b.pop("n_threads")
+            # Hashed at their defaults, not dropped: the fingerprints of configs that
+            # never set them (the shipped table's journal) stay what they were.
+            b.update(_TRANSPORT_DEFAULTS)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+TRANSPORT = ("base_url", "api_key_env", "timeout", "max_retries", "backoff")
+"""Backend settings that change how a server is reached, never a text."""
+
+_TRANSPORT_DEFAULTS = {k: BackendConfig.model_fields[k].default for k in TRANSPORT}
 
 
 _SECTIONS = ("backends", "local", "gate", "fusion", "judge")
@@ -264,11 +291,19 @@ def config_from_dict(
 
 
 def load_table_config(path: str | Path) -> TableConfig:
-    """Read a YAML table config (``TableConfigError``, one line, on any problem)."""
+    """Read a YAML table config (``TableConfigError``, one line, on any problem).
+
+    Its relative paths resolve from the file's directory, or from its ``base_dir`` taken
+    relative to that directory: ``base_dir`` of the result is absolute."""
     try:
         data = read_yaml(path)
     except ConfigError as exc:
         raise TableConfigError(str(exc)) from None
     if not isinstance(data, dict):
         raise TableConfigError(f"{path}: expected a mapping at the top level")
-    return config_from_dict(data, source=str(path))
+    own = data.get("base_dir")
+    if own is not None and not isinstance(own, str):
+        raise TableConfigError(f"{path}: base_dir: Input should be a valid string")
+    here = Path(path).expanduser().absolute().parent
+    base = Path(os.path.normpath(here / Path(own or ".").expanduser()))
+    return config_from_dict(data, base_dir=base, source=str(path))

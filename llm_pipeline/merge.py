@@ -1,10 +1,11 @@
 """Phase 2 of a build, on the driver: from the journals, the table's rows with routing
 scores (embeddings), concatenated fused answers for ``fusion.mode: concat``, and judge
-scores, in canonical order. Scoring from the journal means a changed judge needs no
-regeneration."""
+scores (``scoring``: the LLM judge's journaled, a missing score leaves rows out), in
+canonical order. Scoring from the journal means a changed judge needs no regeneration."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,27 @@ from .journal import GATE_KEY, journal_path, read_journal, record_key
 from .judge import LLMJudge, OfflineJudge, make_offline_judge
 from .plan import assignment_name, fused_assignments, is_complete
 from .prompts import PromptSpec
+from .scoring import drop_missing, llm_scores
 
 
 def make_judge(cfg: TableConfig, embedder: Any) -> OfflineJudge | LLMJudge:
     """The configured judge: the paper's LLM prompt, or the offline version ``judge.offline``."""
     if cfg.judge.type == "llm":
-        return LLMJudge(backends.make_text_backend(cfg.backends[cfg.judge.backend]))
+        backend = backends.make_text_backend(cfg.backends[cfg.judge.backend])
+        return LLMJudge(backend, cfg.judge.attempts)
     return make_offline_judge(cfg.judge.offline, embedder)
+
+
+@dataclass
+class Merged:
+    """Phase 2's result: the table, and the rows the judge gave no score
+    (``scoring``: missing fused rows and prompts with a missing subtask score are left
+    out of ``table``)."""
+
+    table: pd.DataFrame
+    missing_scores: list[str] = field(default_factory=list)
+    dropped_prompts: list[str] = field(default_factory=list)
+    judge_counts: dict[str, int] = field(default_factory=dict)
 
 
 def _prompt_rows(
@@ -104,7 +119,7 @@ def _prompt_rows(
 
 def merge(
     cfg: TableConfig, prompts: list[PromptSpec], parts: Path, progress: bool = True
-) -> pd.DataFrame:
+) -> Merged:
     """Phase 2: routing, concat fusion, judging; the whole table as a DataFrame."""
     from tqdm import tqdm
 
@@ -113,14 +128,28 @@ def merge(
     rows: list[dict[str, Any]] = []
     for spec in tqdm(prompts, desc="judge", unit="prompt", disable=not progress):
         rows.extend(_prompt_rows(cfg, spec, parts, embedder))
-    if isinstance(judge, OfflineJudge):
-        judge.prefetch(
-            [r["text"] for r in rows if r["kind"] == "subtask"], sorted({r["_ref"] for r in rows})
+    counts: dict[str, int] = {}
+    if isinstance(judge, LLMJudge):
+        counts = llm_scores(cfg, judge, rows, parts, progress)
+    else:
+        if isinstance(judge, OfflineJudge):
+            judge.prefetch(
+                [r["text"] for r in rows if r["kind"] == "subtask"],
+                sorted({r["_ref"] for r in rows}),
+            )
+        for row in tqdm(rows, desc="score", unit="text", disable=not progress, mininterval=2):
+            row["score"] = judge.score(row["text"], row["_ref"], row["seed"])
+    rows, missing, dropped = drop_missing(rows)
+    if not rows:
+        raise PipelineError(
+            f"the judge gave no score for {len(missing)} text(s) ({missing[0]} ...), "
+            "which leaves every prompt out of the table; check the judge with "
+            "`netmoe table check-backend`"
         )
-    for row in tqdm(rows, desc="score", unit="text", disable=not progress, mininterval=2):
-        row["score"] = float(round(judge.score(row["text"], row["_ref"], row["seed"]), 3))
+    for row in rows:
+        row["score"] = float(round(row["score"], 3))
         row["words"] = len(row["text"].split())
         row["bytes"] = len(row["text"].encode("utf-8"))
         row["judge"] = judge.name
         del row["_ref"]
-    return normalise(pd.DataFrame(rows))
+    return Merged(normalise(pd.DataFrame(rows)), missing, dropped, counts)

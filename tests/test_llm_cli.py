@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,6 +107,14 @@ def test_info_on_missing_and_broken_tables(tmp_path, capsys):
 class _Garbage(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def do_GET(self):  # noqa: N802 - /v1/models lists the model, so the build starts
+        body = json.dumps({"object": "list", "data": [{"id": "m", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers["Content-Length"]))

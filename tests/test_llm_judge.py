@@ -57,6 +57,15 @@ def test_offline_score_range_and_penalties():
         ("0", 0.0),
         ("no idea", None),
         ("It is 42 out of 100", None),
+        ("1. 10", 10.0),  # a list marker is not the score
+        ("8. Well written", 8.0),  # ... unless no other number follows
+        ("Your story is excellent. Here's a", None),
+        ("3 out of 5", None),
+        ("4/5, so 8", 8.0),
+        ("Score: 7 out of 10", 7.0),
+        ("10.5", None),
+        ("-3", None),
+        ("2nd draft, 85%", None),
     ],
 )
 def test_parse_score(answer, value):
