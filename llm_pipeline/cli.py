@@ -109,7 +109,8 @@ def _build(args: argparse.Namespace) -> int:
     )
     if stats["judge_counts"]:
         c = stats["judge_counts"]
-        print(f"llm judge: {c['journaled']} scores from the journal, {c['asked']} asked")
+        reused = f" ({c['reused']} rows with a text already asked)" if c["reused"] else ""
+        print(f"llm judge: {c['journaled']} scores from the journal, {c['asked']} asked{reused}")
     if stats["missing_scores"]:
         names = stats["missing_scores"]
         dropped = stats["dropped_prompts"]
