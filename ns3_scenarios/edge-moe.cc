@@ -149,6 +149,22 @@ class EdgeMoeProgram : public ScenarioProgram
         }
         m_config.background.apPosition = ParsePosition(m_bgAp, "bgAp");
         ValidateBackgroundSpec(m_config.background);
+        if (m_config.wifi.propagation == "buildings")
+        {
+            // ns-3's HybridBuildingsPropagationLossModel asserts on nodes below ground
+            for (uint32_t i = 0; i < layout.nodes.size(); ++i)
+            {
+                if (layout.nodes[i].position.z < 0)
+                {
+                    throw ConfigError("nodes", NodeName(i) + ": z must be >= 0 with "
+                                               "--propagation=buildings (no underground nodes)");
+                }
+            }
+            if (m_config.background.stations > 0 && m_config.background.apPosition.z < 0)
+            {
+                throw ConfigError("bgAp", "z must be >= 0 with --propagation=buildings");
+            }
+        }
         CheckOutputPaths(m_config.pcapPrefix, m_config.flowmonXml);
         m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
         m_config.nodes = layout.nodes;

@@ -139,6 +139,13 @@ def test_bad_nodes_name_the_node(nodes: str, message: str) -> None:
     assert message in refused("edge-moe", "nodes", f"--nodes={nodes}")
 
 
+def test_no_underground_node_with_the_buildings_model() -> None:
+    # ns-3's HybridBuildingsPropagationLossModel asserts on z < 0 (found by the full
+    # config-mutation sweep: smart-home.yaml with the user at z = -1)
+    line = refused("edge-moe", "nodes", "--propagation=buildings", "--nodes=0,0,-1;5,0,1")
+    assert "node 0 (user): z must be >= 0" in line
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [
