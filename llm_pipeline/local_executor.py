@@ -1,6 +1,8 @@
 """Phase 1 of the table build on this machine: in the calling process (one worker) or in
 a pool of ``workers`` spawned processes, each with its own ``Generator`` and
-cores / workers llama.cpp threads, each journaling the prompts it is given."""
+cores / workers llama.cpp threads (prompt and decoding alike, so W workers never run
+more than the machine's cores; docs/benchmarks.md has the measurement), each journaling
+the prompts it is given."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .backends import prefer_passive_openmp
 from .config import config_from_dict
 from .generation import Generator
 from .journal import append_journal, journal_path, read_journal
@@ -18,7 +21,7 @@ _WORKER: Generator | None = None
 
 def _init_worker(cfg_dict: dict[str, Any], n_threads: int) -> None:
     global _WORKER
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    prefer_passive_openmp()  # before anything loads llama.cpp in this process
     _WORKER = Generator(config_from_dict(cfg_dict), n_threads)
 
 

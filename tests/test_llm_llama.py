@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from llm_pipeline.backends import LlamaCppBackend, bundled_gguf, make_text_backend
@@ -41,3 +43,20 @@ def test_bundled_model_generates_deterministically():
     assert a1.backend == "llama_cpp" and "SmolLM2" in a1.model and a1.seconds > 0
     texts = {b.generate(msgs, max_tokens=8, temperature=1.0, seed=s).text for s in range(4)}
     assert len(texts) > 1  # the seed matters at temperature > 0
+
+
+def test_threads_serve_prompt_and_decoding(monkeypatch):
+    """The prompt uses n_threads too (llama-cpp-python's default would be every core, in
+    every worker), and idle OpenMP threads sleep unless the environment chose."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    seen = {}
+
+    class FakeLlama:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+    monkeypatch.setattr(llama_cpp, "Llama", FakeLlama)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    LlamaCppBackend(bundled_gguf(), n_threads=1)._load()
+    assert seen["n_threads"] == seen["n_threads_batch"] == 1
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
