@@ -115,11 +115,7 @@ class EdgeMoeLteProgram : public ScenarioProgram
     {
         m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
         ValidateLteConfig(m_config.lte);
-        m_config.nodes = layout.nodes;
-        m_config.area = layout.area;
-        m_config.ns2Trace = layout.ns2Trace;
-        m_config.snrAlpha = layout.snrAlpha;
-        m_config.synTimeout = layout.synTimeout;
+        ApplyLayout(layout, m_config);
     }
 
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override

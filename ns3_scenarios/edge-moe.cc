@@ -167,11 +167,7 @@ class EdgeMoeProgram : public ScenarioProgram
         }
         CheckOutputPaths(m_config.pcapPrefix, m_config.flowmonXml);
         m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
-        m_config.nodes = layout.nodes;
-        m_config.area = layout.area;
-        m_config.ns2Trace = layout.ns2Trace;
-        m_config.snrAlpha = layout.snrAlpha;
-        m_config.synTimeout = layout.synTimeout;
+        ApplyLayout(layout, m_config);
     }
 
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override

@@ -36,6 +36,18 @@ struct ScenarioLayout
     double synTimeout;           //!< TCP's first SYN retransmission timeout (s)
 };
 
+/** Copy the resolved layout into a radio's scenario config (its same-named fields). */
+template <class Config>
+void
+ApplyLayout(const ScenarioLayout& layout, Config& config)
+{
+    config.nodes = layout.nodes;
+    config.area = layout.area;
+    config.ns2Trace = layout.ns2Trace;
+    config.snrAlpha = layout.snrAlpha;
+    config.synTimeout = layout.synTimeout;
+}
+
 /** A radio's defaults of the layout flags and their help texts. */
 struct LayoutDefaults
 {
