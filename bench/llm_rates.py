@@ -84,11 +84,11 @@ def _child(job: Job, barrier: Any, out: Any) -> None:
     if job.omp == "passive":
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     import numpy as np
-    from llama_cpp import Llama
 
     from llm_pipeline.backends import bundled_gguf
 
-    if job.kind == "pipeline":  # this checkout's backend, settings and all
+    if job.kind == "pipeline":  # this checkout's backend, settings and all (llama.cpp
+        # loads inside it, after its own OpenMP setting, as in a table build's worker)
         from llm_pipeline.backends import LlamaCppBackend
         from llm_pipeline.messages import expert_messages
 
@@ -97,6 +97,8 @@ def _child(job: Job, barrier: Any, out: Any) -> None:
         backend.generate(msgs, max_tokens=4)
         llm = backend._llm
     else:
+        from llama_cpp import Llama
+
         kw: dict[str, Any] = {"n_threads": job.threads}
         if job.batch_threads:
             kw["n_threads_batch"] = job.batch_threads
@@ -264,7 +266,8 @@ def measure_contention(a: argparse.Namespace) -> list[Row]:
             "gens_per_min": round(60 * len(gen_s) / wall, 1),
             "aggregate_tokens_per_s": round(sum(r["tokens"] for r in res) / wall, 1),
         }
-        setting = f"{w}x{t} LlamaCppBackend (this checkout)"
+        omp = os.environ.get("OMP_WAIT_POLICY", "passive").lower()  # the backend's default
+        setting = f"{w}x{t} LlamaCppBackend (this checkout), omp {omp}"
         rows.append(
             Row(
                 "contention",
