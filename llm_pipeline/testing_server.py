@@ -51,6 +51,20 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
+def send(
+    handler: BaseHTTPRequestHandler, code: int, data: bytes, ctype: str = "application/json"
+) -> None:
+    """Answer one request with ``data``; a client that already left is not an error."""
+    try:
+        handler.send_response(code)
+        handler.send_header("Content-Type", ctype)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+        pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -153,14 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, json.dumps(obj).encode(), "application/json")
 
     def _send(self, code: int, data: bytes, ctype: str) -> None:
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-            pass
+        send(self, code, data, ctype)
 
 
 class _Server(ThreadingHTTPServer):

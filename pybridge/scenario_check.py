@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pybridge.config import ConfigError, EnvConfig
+from pybridge.flags import num
 from pybridge.paths import ScenarioNotBuiltError, program_path
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     sc, tasks = config.scenario, config.tasks
     flags = sc.flags(rng_run=1)
     argv = sc.argv(rng_run=1)
-    argv += [f"--deadline={tasks.deadline_s!r}", f"--gap={tasks.gap_s!r}"]
+    argv += [f"--deadline={num(tasks.deadline_s)}", f"--gap={num(tasks.gap_s)}"]
     fields = {f.name: f.field for f in flags}
     fields |= {"deadline": "tasks.deadline_s", "gap": "tasks.gap_s"}
     program = program_path(sc.program)

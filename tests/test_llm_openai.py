@@ -12,6 +12,7 @@ import pytest
 
 from llm_pipeline.backends import OpenAIBackend
 from llm_pipeline.errors import BackendError
+from llm_pipeline.testing_server import send
 
 SECRET = "sk-test-very-secret-123"
 
@@ -63,14 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         ).encode()
 
     def _send(self, code: int, data: bytes, ctype: str = "application/json") -> None:
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-            pass
+        send(self, code, data, ctype)
 
 
 @pytest.fixture

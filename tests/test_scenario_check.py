@@ -8,16 +8,14 @@ stderr line `<program>: --<flag>: <problem>` (exit 2). See docs/scenario.md.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 
 import pytest
 
-from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.paths import ScenarioNotBuiltError, program_path
+from pybridge.scenario_defaults import DEFAULTS
 
 pytestmark = pytest.mark.ns3
-
-DEFAULTS_H = REPO_ROOT / "pybridge" / "include" / "netmoe" / "scenario-defaults.h"
 
 
 def _program(name: str) -> str | None:
@@ -58,14 +56,6 @@ def refused(program: str, flag: str, *flags: str) -> str:
     return lines[0]
 
 
-def header_defaults() -> dict[str, float | str]:
-    pattern = re.compile(r'^\s*X\((\w+),\s*("[^"]*"|[-+0-9.eE]+)\)', re.MULTILINE)
-    return {
-        name: value.strip('"') if value.startswith('"') else float(value)
-        for name, value in pattern.findall(DEFAULTS_H.read_text())
-    }
-
-
 def test_defaults_resolve_to_json() -> None:
     r = resolved("edge-moe")
     assert r["program"] == "edge-moe"
@@ -89,7 +79,7 @@ def test_resolved_values_follow_the_flags() -> None:
 
 
 def test_header_defaults_are_the_programs_defaults() -> None:
-    d = header_defaults()
+    d = DEFAULTS  # the header as pybridge reads it
     wifi, lte = resolved("edge-moe"), resolved("edge-moe-lte")
     for name in ("channelWidth", "txPowerDbm", "exponent", "referenceLoss", "nakagamiM",
                  "heartbeatInterval", "warmup", "synTimeout", "bgPacketBytes", "area"):  # fmt: skip
