@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from agents.sac_config import SACConfig
-from netmoe_runtime.config_base import ConfigError, StrictModel, one_line, read_yaml
+from netmoe_runtime.config_base import ConfigError, StrictModel, one_line, read_yaml, validate
 from pybridge.config import EnvConfig, load_config
 from pybridge.paths import REPO_ROOT
 
@@ -260,7 +260,6 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
     sections = {
         key: data[key] for key in ("train", "compare", "sweep") if data.get(key) is not None
     }
-    try:
-        return Experiment.model_validate({"env": env, **sections, "source": name})
-    except ValidationError as exc:
-        raise ExperimentError(one_line(exc, name)) from None
+    return validate(
+        Experiment, {"env": env, **sections, "source": name}, name, error=ExperimentError
+    )

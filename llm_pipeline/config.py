@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from netmoe_runtime.config_base import ConfigError, StrictModel, one_line, read_yaml
+from netmoe_runtime.config_base import ConfigError, StrictModel, read_yaml, validate
 from netmoe_table import DEFAULT_TABLE, resolve_path
 
 from .errors import TableConfigError
@@ -287,10 +287,7 @@ def config_from_dict(
     data = dict(data or {})
     if base_dir is not None:
         data["base_dir"] = str(base_dir)
-    try:
-        return TableConfig.model_validate(data)
-    except ValidationError as exc:
-        raise TableConfigError(one_line(exc, source)) from None
+    return validate(TableConfig, data, source, error=TableConfigError)
 
 
 def load_table_config(path: str | Path) -> TableConfig:

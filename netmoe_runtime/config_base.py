@@ -33,12 +33,14 @@ def one_line(err: ValidationError, source: str) -> str:
     return f"{source}: {where}: {msg}{more}"
 
 
-def validate(model: type[BaseModel], data: Any, source: str) -> Any:
-    """``model.model_validate(data)``, a ValidationError becoming a one-line ConfigError."""
+def validate(
+    model: type[BaseModel], data: Any, source: str, error: type[ValueError] = ConfigError
+) -> Any:
+    """``model.model_validate(data)``; a ValidationError becomes one line of ``error``."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(one_line(exc, source)) from None
+        raise error(one_line(exc, source)) from None
 
 
 def read_yaml(path: str | Path) -> Any:
