@@ -56,14 +56,11 @@ FlagSet::Register(const std::string& name,
     m_values.emplace_back(name, std::move(json));
 }
 
-namespace
-{
 std::string
-WithRange(const std::string& help, const Range& range)
+FlagSet::WithRange(const std::string& help, const Range& range)
 {
     return help + " (" + range.Text() + ")";
 }
-} // namespace
 
 void
 FlagSet::Add(const std::string& name, const std::string& help, double& value, const Range& range)
@@ -79,38 +76,19 @@ FlagSet::Add(const std::string& name, const std::string& help, double& value, co
 void
 FlagSet::Add(const std::string& name, const std::string& help, uint32_t& value, const Range& range)
 {
-    Register(
-        name,
-        WithRange(help, range),
-        [&value, name, range](const std::string& t) {
-            value = static_cast<uint32_t>(ParseInteger(t, name, range));
-        },
-        std::to_string(value),
-        [&value]() { return std::to_string(value); });
+    AddInteger(name, help, value, range);
 }
 
 void
 FlagSet::Add(const std::string& name, const std::string& help, int64_t& value, const Range& range)
 {
-    Register(
-        name,
-        WithRange(help, range),
-        [&value, name, range](const std::string& t) { value = ParseInteger(t, name, range); },
-        std::to_string(value),
-        [&value]() { return std::to_string(value); });
+    AddInteger(name, help, value, range);
 }
 
 void
 FlagSet::Add(const std::string& name, const std::string& help, int& value, const Range& range)
 {
-    Register(
-        name,
-        WithRange(help, range),
-        [&value, name, range](const std::string& t) {
-            value = static_cast<int>(ParseInteger(t, name, range));
-        },
-        std::to_string(value),
-        [&value]() { return std::to_string(value); });
+    AddInteger(name, help, value, range);
 }
 
 void

@@ -54,6 +54,26 @@ class FlagSet
                   const std::string& defaultText,
                   std::function<std::string()> json);
 
+    /** \p help followed by the allowed range, as --help shows it. */
+    static std::string WithRange(const std::string& help, const Range& range);
+
+    /** The whole-number overloads of Add: parse as int64 in \p range, store as \p Int. */
+    template <class Int>
+    void AddInteger(const std::string& name,
+                    const std::string& help,
+                    Int& value,
+                    const Range& range)
+    {
+        Register(
+            name,
+            WithRange(help, range),
+            [&value, name, range](const std::string& t) {
+                value = static_cast<Int>(ParseInteger(t, name, range));
+            },
+            std::to_string(value),
+            [&value]() { return std::to_string(value); });
+    }
+
     ns3::CommandLine& m_cmd;
     std::vector<std::pair<std::string, std::function<std::string()>>> m_values;
 };
