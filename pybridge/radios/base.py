@@ -34,7 +34,8 @@ class Radio:
 
     ``fields`` are the scenario config fields this radio owns, as pydantic
     ``(annotation, FieldInfo)`` pairs; ``flags`` turns them into program flags;
-    ``shannon_link`` gives the Shannon backend its formula.
+    ``shannon_link`` gives the Shannon backend its formula; ``wired_experts`` how many
+    wired edge servers the config adds after the radio experts (they are experts too).
     """
 
     name: str
@@ -46,6 +47,7 @@ class Radio:
     fields: dict[str, tuple[Any, Any]]
     flags: Callable[[ScenarioConfig], list[Flag]]
     shannon_link: Callable[[ScenarioConfig, ShannonConfig], ShannonLink]
+    wired_experts: Callable[[ScenarioConfig], int] = lambda sc: 0
 
 
 RADIOS: dict[str, Radio] = {}
