@@ -133,6 +133,11 @@ class EdgeMoeLteProgram : public ScenarioProgram
         ApplyLayout(layout, m_config);
     }
 
+    uint32_t WiredExperts() const override
+    {
+        return m_config.wired.servers;
+    }
+
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override
     {
         return std::make_unique<EdgeMoeLteScenario>(m_config);

@@ -184,6 +184,11 @@ class EdgeMoeProgram : public ScenarioProgram
         ApplyLayout(layout, m_config);
     }
 
+    uint32_t WiredExperts() const override
+    {
+        return m_config.wired.servers;
+    }
+
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override
     {
         return std::make_unique<EdgeMoeScenario>(m_config);

@@ -75,7 +75,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         cmd.Parse(argc, argv);
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         program.Validate(shared);
-        driver.Prepare(n, check);
+        driver.Prepare(n + program.WiredExperts(), check);
         if (check)
         {
             std::cout << flags.Json(name) << std::endl;

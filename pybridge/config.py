@@ -116,7 +116,8 @@ class _ScenarioBase(StrictModel):
     @property
     def num_wired(self) -> int:
         """Wired edge servers (the radio's section says how many), experts after ``experts``."""
-        return self.radio.wired_experts(self)  # type: ignore[arg-type]
+        wired = self.radio.wired(self)  # type: ignore[arg-type]
+        return wired.count if wired is not None else 0
 
     @property
     def num_experts(self) -> int:

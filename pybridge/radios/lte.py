@@ -173,6 +173,6 @@ RADIO = register(
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
-        wired_experts=lambda sc: sc.edge_servers.count,  # type: ignore[attr-defined]
+        wired=lambda sc: sc.edge_servers,  # type: ignore[attr-defined]
     )
 )

@@ -285,6 +285,11 @@ RADIO = register(
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
-        wired_experts=lambda sc: sc.topology.wired_servers.count,  # type: ignore[attr-defined]
+        wired=lambda sc: sc.topology.wired_servers,  # type: ignore[attr-defined]
+        relay=lambda sc: (
+            sc.topology.ap_position  # type: ignore[attr-defined]
+            if sc.topology.mode == "infrastructure"  # type: ignore[attr-defined]
+            else None
+        ),
     )
 )
