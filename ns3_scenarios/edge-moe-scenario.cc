@@ -26,6 +26,7 @@ using namespace ns3;
 namespace
 {
 constexpr uint16_t kHeartbeatPort = 9;
+constexpr const char* kWiredNetwork = "10.3.0.0"; //!< /16: the wired servers' links
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
@@ -83,13 +84,13 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
         m_bssDevices.Add(m_net.apDevice);
         // The wired servers: experts N+1..N+M; the radio stations reach them through the
         // access point (static routes, as its DHCP would hand out the gateway).
-        WiredNetwork wired = BuildWiredServers(config.wired, m_ap.Get(0), m_servers, "10.2.0.0");
+        WiredNetwork wired = BuildWiredServers(config.wired, m_ap.Get(0), m_servers, kWiredNetwork);
         Ipv4StaticRoutingHelper routing;
         for (uint32_t i = 0; i < 1 + m_numWireless; ++i)
         {
             Ptr<Node> station = all.Get(i);
             routing.GetStaticRouting(station->GetObject<Ipv4>())
-                ->AddNetworkRouteTo(Ipv4Address("10.2.0.0"), Ipv4Mask("255.255.0.0"),
+                ->AddNetworkRouteTo(Ipv4Address(kWiredNetwork), Ipv4Mask("255.255.0.0"),
                                     apIf.GetAddress(0), 1);
         }
         m_experts.Add(m_servers);

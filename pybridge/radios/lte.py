@@ -168,7 +168,8 @@ RADIO = register(
     Radio(
         name="lte",
         programs=("edge-moe-lte",),
-        snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included)",
+        snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included); "
+        "for an edge server behind the PGW the user's own",
         default_area=numbers("lteArea"),
         fields=FIELDS,
         flags=flags,

@@ -280,7 +280,8 @@ RADIO = register(
     Radio(
         name="wifi",
         programs=("edge-moe",),
-        snr_meaning="SNR of the expert's frames at the user device (its access point)",
+        snr_meaning="SNR of the expert's frames at the user device (its access point); "
+        "with topology infrastructure the path's weakest radio hop (docs/scenario.md)",
         default_area=numbers("area"),
         fields=FIELDS,
         flags=flags,
