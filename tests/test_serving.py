@@ -14,6 +14,7 @@ import pytest
 
 from pybridge.config import ConfigError, load_config
 from pybridge.paths import ScenarioNotBuiltError, program_path
+from pybridge.scenario_defaults import DEFAULTS
 
 pytestmark = pytest.mark.ns3
 
@@ -31,7 +32,7 @@ SERVICE_S = PREFILL_S + (100 - 1) / 50  # --replyTokens=100: first token at the 
 
 def run(*flags: str, program: str = EDGE_MOE, check: bool = True) -> subprocess.CompletedProcess:
     cmd = [
-        program, "--standalone", "--tasks=1", "--nodes=0,0,1;5,0,1", "--deadline=30",
+        program, "--standalone", "--tasks=1", "--numExperts=1", "--deadline=30",
         "--promptTokens=50", "--replyTokens=100", "--replyBytes=400", *flags,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -184,3 +185,33 @@ def test_env_info_carries_the_serving_measurements(table_path) -> None:
         assert info["task_latency_s"] >= np.nanmax(info["completion_s"])
     finally:
         env.close()
+
+
+def test_deadline_cuts_a_generation_and_the_task_waits_for_local_ones() -> None:
+    # the expert's reply needs 2.48 s, the deadline is 1 s; the local one ends at 0.5 s
+    local = "--localProfile=prefill=100,decode=50,slots=1,queue=0"
+    r = report("--script=1,0", f"--expertProfiles={ONE_SLOT}", "--deadline=1", local,
+               "--replyTokens=100,1")  # fmt: skip
+    assert r["subtask_delivered"] == [0, 1] and r["replies_lost"] == [1]
+    assert r["completion_s"][0] is None and 0.5 < r["ttft_s"][0] < 1  # streamed a bit
+    assert r["completion_s"][1] == pytest.approx(PREFILL_S, abs=1e-6)  # one token: no decode
+    assert r["task_latency_s"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_check_resolves_the_serving_defaults_of_the_header() -> None:
+    for program in (EDGE_MOE, EDGE_MOE_LTE):
+        proc = subprocess.run([program, "--check"], capture_output=True, text=True, timeout=60)
+        r = json.loads(proc.stdout)
+        assert r["serving"] is bool(DEFAULTS["serving"])
+        assert r["expertProfiles"] == DEFAULTS["expertProfiles"]
+        assert r["localProfile"] == DEFAULTS["localProfile"]
+        assert r["chunkOverheadBytes"] == DEFAULTS["chunkOverheadBytes"]
+
+
+def test_lte_experts_serve_the_same_way() -> None:
+    proc = run("--serving=1", "--script=1,1", f"--expertProfiles={ONE_SLOT}",
+               program=EDGE_MOE_LTE)  # fmt: skip
+    (r,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert r["subtask_delivered"] == [1, 1]
+    assert SERVICE_S - 0.1 < r["queue_wait_s"][1] <= SERVICE_S
+    assert PREFILL_S < r["ttft_s"][0] < r["completion_s"][0] < r["ttft_s"][1]
