@@ -85,8 +85,9 @@ class EdgeMoEEnv(gym.Env):
     per subtask ``ttft_s`` (request sent -> first reply byte), ``completion_s`` (-> last
     byte), ``queue_wait_s`` (at the expert), ``subtask_rejected`` (full queue: the reply
     is lost and priced as lost); per expert ``obs_queue_len`` / ``obs_queue_age_s`` (last
-    queue length an expert reported, NaN: none yet); scalar ``task_latency_s`` (task
-    start -> last subtask, local ones included, + fusion on the user device).
+    queue length an expert reported and its age; -1 / inf: none yet); scalar
+    ``task_latency_s`` (task start -> last subtask, local ones included, + fusion on the
+    user device). A time that never came (a lost reply's completion) is inf.
 
     ## Version History
     * v0: first release.
@@ -286,7 +287,15 @@ class EdgeMoEEnv(gym.Env):
         )
         # the serving model's measurements (scenario.serving; the Shannon backend has
         # no serving model yet: zeros)
-        info.update({name: report[name] for name in SERVING_INFO if name in report})
+        # NaN ("never") would make identical episodes compare unequal: a time that never
+        # came is +inf, a queue length never reported -1
+        for name in SERVING_INFO:
+            if name in report:
+                never = -1.0 if name == "obs_queue_len" else np.inf
+                value = report[name]
+                info[name] = (
+                    np.where(np.isnan(value), never, value) if value.dtype.kind == "f" else value
+                )
         info["task_latency_s"] = float(report.get("task_latency_s", 0.0))
         return reward, info
 

@@ -166,6 +166,8 @@ def test_config_serving_section_becomes_flags_and_checks_names() -> None:
 
 
 def test_env_info_carries_the_serving_measurements(table_path) -> None:
+    from gymnasium.utils.env_checker import check_env
+
     from pybridge.env import EdgeMoEEnv
 
     env = EdgeMoEEnv({
@@ -175,6 +177,7 @@ def test_env_info_carries_the_serving_measurements(table_path) -> None:
                   "deadline_s": 30.0},
     })  # fmt: skip
     try:
+        check_env(env, skip_render_check=True)  # same seed, same info (no NaN in it)
         env.reset(seed=3)
         k = env.num_subtasks  # the fixture's table: 3 subtasks, 3 experts
         _, _, _, _, info = env.step(np.array([1, 0, 2]))
