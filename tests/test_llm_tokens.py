@@ -55,7 +55,8 @@ def test_shipped_counts_equal_llama_cpp_usage(shipped):
     sub = shipped[shipped.kind == "subtask"]
     rows = sub.iloc[[0, 7, 101, 250]]
     assert set(rows.expert) == {0, 1, 2, 3}
-    llm = LlamaCppBackend(n_threads=1)._load()
+    backend = LlamaCppBackend(n_threads=1)
+    llm = backend._load()
     for r in rows.itertuples():
         msgs = expert_messages(cfg.all_experts[r.expert].system_prompt, r.subtask)
         llm.reset()
@@ -63,6 +64,8 @@ def test_shipped_counts_equal_llama_cpp_usage(shipped):
         assert r.prompt_tokens == out["usage"]["prompt_tokens"]
         assert r.completion_tokens == len(llm.tokenize(r.text.encode(), add_bos=False))
         assert r.token_source == "gguf/gguf"
+    g = backend.generate(msgs, max_tokens=2, temperature=0.0)  # what a build records
+    assert g.prompt_tokens == r.prompt_tokens and g.completion_tokens == 2
     fused = shipped[shipped.kind == "fused"].iloc[0]
     parts = [
         sub[(sub.prompt_id == fused.prompt_id) & (sub.subtask_index == k) & (sub.expert == int(e))]
