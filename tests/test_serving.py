@@ -218,3 +218,37 @@ def test_lte_experts_serve_the_same_way() -> None:
     assert r["subtask_delivered"] == [1, 1]
     assert SERVICE_S - 0.1 < r["queue_wait_s"][1] <= SERVICE_S
     assert PREFILL_S < r["ttft_s"][0] < r["completion_s"][0] < r["ttft_s"][1]
+
+
+def test_task_tokens_come_from_the_table_columns_or_the_documented_estimate(tmp_path) -> None:
+    from conftest import synthetic_frame
+
+    from pybridge.env import BYTES_PER_TOKEN, TOKENS_PER_WORD, EdgeMoEEnv
+
+    df = synthetic_frame(2, 3, 3)
+    plain = tmp_path / "plain.parquet"
+    df.to_parquet(plain)
+    counted = tmp_path / "tokens.parquet"
+    df.assign(
+        prompt_tokens=np.arange(len(df)) + 10,
+        completion_tokens=np.arange(len(df)) + 500,
+        token_source="usage/usage",
+    ).to_parquet(counted)
+    action = np.array([1, 0, 3])
+    tasks = {}
+    for name, path in (("plain", plain), ("tokens", counted)):
+        env = EdgeMoEEnv({"backend": "shannon", "tasks": {"table": str(path)}})
+        env.reset(seed=0)
+        p, tb = env.current_prompt, env.table
+        tasks[name] = (env.build_task(action), p, tb)
+        env.close()
+    task, p, tb = tasks["tokens"]
+    k = np.arange(3)
+    assert task.reply_tokens.tolist() == tb.completion_tokens[p, k, action].tolist()
+    assert task.prompt_tokens.tolist() == tb.prompt_tokens[p, k, action].tolist()
+    assert task.fusion_prompt_tokens == task.reply_tokens.sum() == task.fusion_reply_tokens
+    task, p, tb = tasks["plain"]
+    words = tb.words[p, k, action]
+    assert task.reply_tokens.tolist() == np.ceil(words * TOKENS_PER_WORD).tolist()
+    request = tb.subtask_bytes[p] + 200  # tasks.request_overhead_bytes
+    assert task.prompt_tokens.tolist() == np.ceil(request / BYTES_PER_TOKEN).tolist()
