@@ -14,6 +14,7 @@
 #include "lte-network.h"
 #include "lte-user-sinr.h"
 #include "node-mobility.h"
+#include "serving-profile.h"
 #include "task-scenario.h"
 #include "wired-servers.h"
 
@@ -49,6 +50,7 @@ struct LteScenarioConfig
     double snrAlpha{defaults::snrAlpha};     //!< weight of a new sample in the observed-SINR average
     uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
     double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
+    ServingConfig serving;           //!< experts as LLM servers (--serving)
 };
 
 /** The scenario, stepped task by task (the task loop is TaskScenario's). */

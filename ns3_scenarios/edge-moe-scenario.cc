@@ -30,7 +30,8 @@ constexpr const char* kWiredNetwork = "10.3.0.0"; //!< /16: the wired servers' l
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
-    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout),
+    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout,
+                   config.serving),
       m_config(config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
