@@ -77,7 +77,7 @@ class ScenarioProgram
     virtual void AddFlags(FlagSet& flags) = 0;
     /** Check the rules between the radio's flags and resolve its defaults; ConfigError. */
     virtual void Validate(const ScenarioLayout& layout) = 0;
-    /** Experts the radio adds after the --nodes ones (wired edge servers), after Validate. */
+    /** Experts the radio adds after the --nodes ones (wired edge servers), once parsed. */
     virtual uint32_t WiredExperts() const
     {
         return 0;

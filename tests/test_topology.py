@@ -165,3 +165,10 @@ def test_shannon_two_hops_and_a_wire() -> None:
     # the edge box: the user's hop, then 1 Gbit/s and 0.1 ms of wire, both ways
     assert r["subtask_delay_s"][1] == pytest.approx(2 * (8000 / rate[2] + 8000 / 1e9 + 1e-4))
     assert r["snr_db"][0] == pytest.approx(min(first[0], second[0]))
+
+
+def test_wired_server_serves_as_an_llm_server() -> None:
+    # the serving profiles cover every expert the action addresses, wired servers too
+    (r,) = run("edge-moe", "--serving=1", INFRA, "--wiredServers=1", "--script=1,4", tasks=1)
+    assert r["num_experts"] == 4 and r["subtask_delivered"] == [1, 1]
+    assert 0 < r["ttft_s"][1] < r["subtask_delay_s"][1]
