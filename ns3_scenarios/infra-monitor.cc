@@ -41,6 +41,13 @@ MinKnown(double a, double b)
     return std::isnan(b) ? a : std::min(a, b);
 }
 
+/** An A-MSDU: several LLC packets in one MPDU, not parsed here (ns-3 sends none by default). */
+bool
+IsAmsdu(const WifiMacHeader& h)
+{
+    return h.IsQosData() && h.IsQosAmsdu();
+}
+
 /** The larger of the known values (NaN: unknown), NaN if neither is known. */
 double
 MaxKnown(double a, double b)
@@ -188,7 +195,7 @@ InfraMonitor::ExpertOfPsdu(Ptr<const WifiPsdu> psdu, bool count)
     for (auto it = psdu->begin(); it != psdu->end(); ++it)
     {
         const WifiMacHeader& h = (*it)->GetHeader();
-        if (!h.IsData() || (*it)->GetHeader().IsQosAmsdu())
+        if (!h.IsData() || IsAmsdu(h))
         {
             continue;
         }
@@ -273,7 +280,7 @@ InfraMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
     {
         e = m_lastTxTarget;
     }
-    else if (h.IsData() && !h.IsQosAmsdu() && h.GetAddr1() != Mac48Address::GetBroadcast())
+    else if (h.IsData() && !IsAmsdu(h) && h.GetAddr1() != Mac48Address::GetBroadcast())
     {
         e = ExpertOfLlc(copy);
         if (e >= 0)
@@ -362,7 +369,7 @@ InfraMonitor::ApSniffRx(Ptr<const Packet> p,
 void
 InfraMonitor::MpduDropped(WifiMacDropReason /* reason */, Ptr<const WifiMpdu> mpdu)
 {
-    if (!mpdu->GetHeader().IsData() || mpdu->GetHeader().IsQosAmsdu())
+    if (!mpdu->GetHeader().IsData() || IsAmsdu(mpdu->GetHeader()))
     {
         return;
     }

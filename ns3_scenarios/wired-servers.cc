@@ -50,8 +50,8 @@ ValidateWiredConfig(const WiredConfig& c)
     if (!rate.DeserializeFromString(c.rate, MakeDataRateChecker()) ||
         rate.Get().GetBitRate() == 0)
     {
-        throw ConfigError("wiredRate", "'" + c.rate +
-                                           "' is not a data rate > 0 (e.g. 1Gbps, 100Mbps, 10kbps)");
+        throw ConfigError("wiredRate",
+                          "'" + c.rate + "' is not a data rate > 0 (e.g. 1Gbps, 100Mbps, 10kbps)");
     }
 }
 
