@@ -235,6 +235,76 @@ def test_agent_state_round_trip() -> None:
     assert (a.act(x) == b.act(x)).all()  # same weights and same sampling generator
 
 
+def test_update_gives_the_weights_of_pytorchs_per_tensor_loop() -> None:
+    """The update steps every tensor at once (foreach Adam, one Polyak call for both
+    critics) to save time; the weights must be bit for bit those of the per-tensor loop,
+    so that results do not move."""
+    cfg = SACConfig(hidden=16, batch_size=32)
+    fast, ref = DiscreteSAC(6, 3, 4, cfg, seed=0), DiscreteSAC(6, 3, 4, cfg, seed=0)
+    critics = [*ref.q1.parameters(), *ref.q2.parameters()]
+    ref.q_opt = torch.optim.Adam(critics, cfg.q_lr, foreach=False)
+    ref.actor_opt = torch.optim.Adam(ref.actor.parameters(), cfg.policy_lr, foreach=False)
+    ref.alpha_opt = torch.optim.Adam([ref.log_alpha], cfg.alpha_lr, foreach=False)
+    rng = np.random.default_rng(0)
+    buf = ReplayBuffer(500, 6, 3)
+    obs = rng.normal(size=(500, 6)).astype(np.float32)
+    buf.add(obs, rng.integers(0, 4, (500, 3)), rng.normal(size=500).astype(np.float32),
+            np.roll(obs, 1, axis=0), np.zeros(500, np.float32))  # fmt: skip
+    fast.observe(obs)
+    ref.observe(obs)
+    for _ in range(30):
+        batch = buf.sample(32, rng)
+        targets = [p.detach().clone() for p in [*fast.q1_target.parameters(),
+                                                 *fast.q2_target.parameters()]]  # fmt: skip
+        fast.update(batch)
+        ref.update(batch)
+        online = [*fast.q1.parameters(), *fast.q2.parameters()]
+        polyak = [t.mul_(1.0 - cfg.tau).add_(p.detach(), alpha=cfg.tau)
+                  for t, p in zip(targets, online, strict=True)]  # fmt: skip
+        after = [*fast.q1_target.parameters(), *fast.q2_target.parameters()]
+        assert all(torch.equal(x, y) for x, y in zip(polyak, after, strict=True))
+    for name in ("actor", "q1", "q2", "q1_target", "q2_target"):
+        a, b = getattr(fast, name).state_dict(), getattr(ref, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert torch.equal(fast.log_alpha, ref.log_alpha)
+    assert fast.update(buf.sample(32, rng))["losses/qf_loss"] > 0  # it did learn something
+
+
+def test_training_vector_env_steps_as_gymnasiums_and_keeps_the_infos_it_reads(
+    table_path,
+) -> None:
+    """``make_vector_env`` batches only the infos the training loop reads (faster);
+    observations, rewards and flags are gymnasium's own."""
+    import gymnasium as gym
+
+    import pybridge
+    from agents.experiment import load_experiment
+    from agents.train import TRAINING_INFO, make_vector_env
+
+    env = {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 4}}
+    exp = load_experiment({"env": env, "train": {"pretrain_backend": "shannon",
+                                                 "pretrain_num_envs": 3}})  # fmt: skip
+    ours = make_vector_env(exp, pretrain=True)
+    theirs = gym.make_vec(pybridge.ENV_ID, num_envs=3, vectorization_mode="sync",
+                          vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
+                          config=exp.env)  # fmt: skip
+    try:
+        a, _ = ours.reset(seed=[1, 2, 3])
+        b, _ = theirs.reset(seed=[1, 2, 3])
+        assert np.array_equal(a, b)
+        actions = np.random.default_rng(0).integers(0, 4, (4, 3, 3))
+        for act in actions:
+            *mine, info = ours.step(act)
+            *ref, ref_info = theirs.step(act)
+            assert all(np.array_equal(x, y) for x, y in zip(mine, ref, strict=True))
+            assert set(info) == {*TRAINING_INFO, *(f"_{k}" for k in TRAINING_INFO)}
+            for k in TRAINING_INFO:
+                assert np.array_equal(info[k], ref_info[k])
+    finally:
+        ours.close()
+        theirs.close()
+
+
 # -- replay buffer -------------------------------------------------------------------
 
 
