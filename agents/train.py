@@ -107,8 +107,10 @@ def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.Vecto
             tc.pretrain_num_envs, "sync"  # fmt: skip
     else:
         env, num, mode = exp.env, tc.num_envs, tc.vector
-    # what gym.make_vec builds (gym.make's wrappers around each env), with lean infos
-    env_fns = [partial(gym.make, pybridge.ENV_ID, config=env) for _ in range(num)]
+    # what gym.make_vec builds (gym.make's wrappers around each env), with lean infos; by
+    # spec, not id, so that an 'async' worker process needs no registry
+    spec = gym.spec(pybridge.ENV_ID)
+    env_fns = [partial(gym.make, spec, config=env) for _ in range(num)]
     vector = _SyncVectorEnv if mode == "sync" else _AsyncVectorEnv
     return vector(env_fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 

@@ -305,6 +305,32 @@ def test_training_vector_env_steps_as_gymnasiums_and_keeps_the_infos_it_reads(
         theirs.close()
 
 
+def _step_async_envs(exp) -> tuple[int, ...]:
+    from agents.train import make_vector_env
+
+    envs = make_vector_env(exp)
+    try:
+        obs, _ = envs.reset(seed=[1, 2])
+        envs.step(np.zeros((2, 3), dtype=np.int64))
+        return obs.shape
+    finally:
+        envs.close()
+
+
+def test_async_vector_env_starts_from_a_spawned_process(table_path) -> None:
+    """A compare job runs in a spawned process, whose env workers are spawned too: they
+    must make the env without the registry of the process that asked for them."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from agents.experiment import load_experiment
+
+    env = {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 4}}
+    exp = load_experiment({"env": env, "train": {"num_envs": 2, "vector": "async"}})
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        assert pool.submit(_step_async_envs, exp).result(timeout=120)[0] == 2
+
+
 # -- replay buffer -------------------------------------------------------------------
 
 
