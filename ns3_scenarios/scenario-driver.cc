@@ -10,6 +10,7 @@
 #include "netmoe/bridge.h"
 
 #include "ns3/log.h"
+#include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 
 #include <chrono>
@@ -153,33 +154,24 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
     return 0;
 }
 
-int
-RunBridge(SteppedScenario& scenario, const DriverOptions& o)
+/** Serve one episode's actions until Python sends RESET or STOP. */
+void
+RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions& o)
 {
-    try
+    NetmoeReport& report = bridge.Report();
+    ClearReport(report);
+    scenario.Observe(report, NETMOE_STATUS_READY);
+    while (bridge.Exchange())
     {
-        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
-        NetmoeReport& report = bridge.Report();
-        ClearReport(report);
-        scenario.Observe(report, NETMOE_STATUS_READY);
-        while (bridge.Exchange())
+        const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
+        std::string error = scenario.CheckAction(action);
+        if (!error.empty())
         {
-            const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
-            std::string error = scenario.CheckAction(action);
-            if (!error.empty())
-            {
-                bridge.SetError(o.program + ": bad action: " + error);
-                NS_FATAL_ERROR(o.program << ": bad action: " << error);
-            }
-            scenario.Step(action, report);
+            bridge.SetError(o.program + ": bad action: " + error);
+            NS_FATAL_ERROR(o.program << ": bad action: " << error);
         }
+        scenario.Step(action, report);
     }
-    catch (const BridgeError& e)
-    {
-        std::cerr << o.program << ": " << e.what() << std::endl;
-        return 3;
-    }
-    return 0;
 }
 
 } // namespace
@@ -188,11 +180,42 @@ int
 RunScenario(SteppedScenario& scenario, const DriverOptions& options)
 {
     scenario.Advance(options.warmup);
-    const int rc = options.standalone ? RunStandalone(scenario, options)
-                                      : RunBridge(scenario, options);
+    const int rc = RunStandalone(scenario, options);
     scenario.Finish();
     Simulator::Destroy();
     return rc;
+}
+
+int
+ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
+            const DriverOptions& o)
+{
+    try
+    {
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
+        int64_t run = -1;
+        if (!bridge.NextEpisode(run))
+        {
+            return 0; // the parent: Python sent STOP
+        }
+        // an episode's child: nothing was built before the fork, so setting the run
+        // number now gives the episode a new process with --RngRun=run would give
+        if (run >= 0)
+        {
+            RngSeedManager::SetRun(static_cast<uint64_t>(run));
+        }
+        std::unique_ptr<SteppedScenario> scenario = build();
+        scenario->Advance(o.warmup);
+        RunBridge(*scenario, bridge, o);
+        scenario->Finish();
+        Simulator::Destroy();
+    }
+    catch (const BridgeError& e)
+    {
+        std::cerr << o.program << ": " << e.what() << std::endl;
+        return 3;
+    }
+    return 0;
 }
 
 } // namespace netmoe

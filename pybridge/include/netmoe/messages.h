@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 1u
+#define NETMOE_BRIDGE_VERSION 2u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -27,6 +27,7 @@
 #define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
 #define NETMOE_CMD_STOP 2u /* finish: the scenario process exits cleanly */
 #define NETMOE_CMD_TRY 3u  /* run the task in a forked copy; report it; state unchanged */
+#define NETMOE_CMD_RESET 4u /* end the episode; start a new one with ns-3 run rng_run */
 
 /* NetmoeReport.status */
 #define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
@@ -37,7 +38,7 @@
   S(uint32_t, "<u4", command)                                                            \
   S(uint32_t, "<u4", task_id)            /* counter, for logs */                         \
   S(uint32_t, "<u4", num_subtasks)       /* K <= NETMOE_MAX_SUBTASKS */                  \
-  S(uint32_t, "<u4", pad0)                                                               \
+  S(uint32_t, "<u4", rng_run)            /* RESET: the new episode's ns-3 run number */  \
   A(int32_t, "<i4", target, NETMOE_MAX_SUBTASKS)         /* 0 local, i expert i */      \
   A(uint32_t, "<u4", request_bytes, NETMOE_MAX_SUBTASKS) /* user -> expert payload */   \
   A(uint32_t, "<u4", reply_bytes, NETMOE_MAX_SUBTASKS)   /* expert -> user payload */   \
