@@ -145,6 +145,7 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         ClearReport(report);
         auto t0 = std::chrono::steady_clock::now();
         scenario.Step(a, report);
+        report.sim_events = Simulator::GetEventCount();
         wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::cout << ReportToJson(report) << std::endl;
     }
@@ -161,6 +162,7 @@ RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions
     NetmoeReport& report = bridge.Report();
     ClearReport(report);
     scenario.Observe(report, NETMOE_STATUS_READY);
+    report.sim_events = Simulator::GetEventCount();
     while (bridge.Exchange())
     {
         const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
@@ -171,6 +173,7 @@ RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions
             NS_FATAL_ERROR(o.program << ": bad action: " << error);
         }
         scenario.Step(action, report);
+        report.sim_events = Simulator::GetEventCount();
     }
 }
 

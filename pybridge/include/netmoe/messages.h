@@ -56,6 +56,7 @@
   S(double, "<f8", task_start_s)                                                         \
   S(double, "<f8", task_end_s)                                                           \
   S(double, "<f8", ue_energy_j)          /* user-device radio energy over the task */    \
+  S(uint64_t, "<u8", sim_events)         /* ns-3 events run so far this episode */       \
   /* per expert, over the task just run (index 0 = expert 1) */                          \
   A(double, "<f8", snr_db, NETMOE_MAX_EXPERTS)         /* mean SNR at the user, NaN: none */ \
   A(double, "<f8", goodput_mbps, NETMOE_MAX_EXPERTS)   /* reply bytes / transfer time */ \
