@@ -40,8 +40,8 @@ DriverOptions::AddTo(FlagSet& flags)
     flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
     flags.Add("tasks", "standalone: number of tasks", tasks, Range{0, 1e6, false, true});
     flags.Add("script",
-              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts; "
-              "at most 16 subtasks a task)",
+              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts, "
+              "16 a task; at most 16 subtasks a task)",
               script);
     flags.Add("requestBytes",
               "standalone: request size per subtask, comma list (cycled), each " +
@@ -70,11 +70,12 @@ DriverOptions::Prepare(uint32_t n, bool checkOnly)
                           "not given, and no --bridgeFd or --bridgeName (pybridge) either");
     }
     std::string text = script;
-    if (text.empty())
+    if (text.empty()) // every expert, in tasks of at most NETMOE_MAX_SUBTASKS subtasks
     {
         for (size_t e = 1; e <= n; ++e)
         {
-            text += (e > 1 ? "," : "") + std::to_string(e);
+            const bool newTask = (e - 1) % NETMOE_MAX_SUBTASKS == 0;
+            text += (e == 1 ? "" : newTask ? ";" : ",") + std::to_string(e);
         }
     }
     plan.clear();
