@@ -177,6 +177,30 @@ def test_killed_episode_process_is_reported_and_the_env_recovers(table_path) -> 
         env.close()
 
 
+def test_thirty_two_experts_end_to_end(tmp_path) -> None:
+    """The bridge's most experts: config check, reset, a step and a forked reset."""
+    from tests.conftest import synthetic_frame
+
+    table = tmp_path / "t32.parquet"
+    synthetic_frame(2, 3, 32).to_parquet(table)
+    circle = [
+        {"position": [round(8 * np.cos(a), 3), round(8 * np.sin(a), 3), 1]}
+        for a in np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    ]
+    env = EdgeMoEEnv(_cfg(table, experts=circle, gap_s=0.1))
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == env.observation_space.shape
+        _, _, _, _, info = env.step(np.array([1, 17, 32]))
+        assert len(info["snr_db"]) == 32
+        assert np.isfinite(info["snr_db"][[0, 16, 31]]).all()
+        assert info["replies_lost"] == 0
+        env.reset(seed=1)
+        env.step(np.array([32, 0, 2]))
+    finally:
+        env.close()
+
+
 def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
     before = bridge_segments()
     env = EdgeMoEEnv(_cfg(table_path))
