@@ -54,6 +54,7 @@ struct DriverOptions
     std::string computeS{"0.2"};
     double deadline{5.0};
     double gap{1.0};
+    uint32_t progressEvery{0}; //!< standalone: diagnostic line every N tasks (0: none)
 
     /** Register the flags on \p flags (before Parse). */
     void AddTo(FlagSet& flags);
