@@ -3,19 +3,20 @@
  * The edge-moe radio network: one IEEE 802.11 BSS whose access point is the user
  * device (a phone hotspot / Wi-Fi Direct group owner) and whose stations are the edge
  * experts, on a YANS channel with a selectable propagation loss model and optional
- * Nakagami fading; plus the ns-3 energy model on the user device's radio.
+ * Nakagami fading; plus the energy model of the user device's radio (ue-radio-energy.h).
  */
 #ifndef NETMOE_WIFI_NETWORK_H
 #define NETMOE_WIFI_NETWORK_H
 
+#include "ue-radio-energy.h"
+
 #include "netmoe/scenario-defaults.h"
 
-#include "ns3/basic-energy-source.h"
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
-#include "ns3/wifi-radio-energy-model.h"
 #include "ns3/yans-wifi-channel.h"
 
+#include <memory>
 #include <string>
 
 namespace netmoe
@@ -45,8 +46,7 @@ struct WifiNetwork
 {
     ns3::NetDeviceContainer ueDevice;      //!< the access point (user device)
     ns3::NetDeviceContainer expertDevices; //!< stations, expert i at index i-1
-    ns3::Ptr<ns3::energy::BasicEnergySource> ueSource;   //!< user-device battery
-    ns3::Ptr<ns3::WifiRadioEnergyModel> ueRadio;          //!< user-device radio energy
+    std::shared_ptr<UeRadioEnergy> ueRadio; //!< user-device radio energy
     double frequencyMhz{0};                //!< operating channel centre frequency
     ns3::Ptr<ns3::YansWifiChannel> channel; //!< the shared channel (for co-channel BSSs)
 };
