@@ -49,6 +49,12 @@ TaskScenario::TaskScenario(const std::string& program,
     // With one connection per subtask, 4 min held hundreds of idle sockets, each one more
     // endpoint for every arriving segment to be matched against.
     Config::SetDefault("ns3::TcpSocketBase::MaxSegLifetime", DoubleValue(30));
+    // Every device's default queue disc is FqCoDel, which creates a CoDel queue (about
+    // 3 kB of ns-3 objects) for each new flow hash and never frees it, up to its Flows
+    // buckets: with a new connection per subtask, ns-3's 1024 buckets per device grew for
+    // thousands of tasks. 64 buckets still give each of the few flows a device ever has
+    // queued at once (subtasks, heartbeats) its own queue in practice.
+    Config::SetDefault("ns3::FqCoDelQueueDisc::Flows", UintegerValue(64));
 }
 
 void
