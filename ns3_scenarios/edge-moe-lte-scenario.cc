@@ -35,7 +35,8 @@ PlaceAt(Ptr<Node> node, const Vector& p)
 } // namespace
 
 EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
-    : TaskScenario("edge-moe-lte", config.nodes, config.tcpSegmentSize, config.synTimeout),
+    : TaskScenario("edge-moe-lte", config.nodes, config.tcpSegmentSize, config.synTimeout,
+                   config.serving),
       m_config(config)
 {
     m_enb.Create(1); // node 0, before the user device and the experts

@@ -27,7 +27,8 @@ constexpr uint16_t kHeartbeatPort = 9;
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
-    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout),
+    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout,
+                   config.serving),
       m_config(config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
