@@ -319,11 +319,14 @@ class ShannonBackend:
         tokens_p = np.zeros(k_all, int) if task.prompt_tokens is None else task.prompt_tokens
         tokens_r = np.ones(k_all, int) if task.reply_tokens is None else task.reply_tokens
         t_up = np.where(task.target > 0, task.request_bytes * 8 / rate[task.target - 1], 0.0)
+        # the user device's one radio sends the requests one after another, in subtask
+        # order (as ns-3's user device launches them): request k is in at arrive[k]
+        arrive = np.cumsum(t_up)
         # every expert's server over the requests it received, then the local one
         served: dict[int, Served] = {}
         for i in range(n):
             ks = [k for k in range(k_all) if task.target[k] == i + 1 and up[i]]
-            arrivals = [(float(t_up[k]), k, int(tokens_p[k]), int(tokens_r[k])) for k in ks]
+            arrivals = [(float(arrive[k]), k, int(tokens_p[k]), int(tokens_r[k])) for k in ks]
             served.update(serve(experts[i], arrivals, chunk))
         ks = [k for k in range(k_all) if task.target[k] == 0]
         served.update(
@@ -336,18 +339,18 @@ class ShannonBackend:
             i, s = int(task.target[k]) - 1, served.get(k)
             if s is None:  # an expert out of range: the request never arrives
                 continue
-            report["queue_wait_s"][k] = np.nan if s.rejected else s.start_s - t_up[k]
+            report["queue_wait_s"][k] = np.nan if s.rejected else s.start_s - arrive[k]
             report["subtask_rejected"][k] = int(s.rejected)
             if i < 0:  # the user device's own generation: no network
                 ttft[k] = s.start_s + tokens_p[k] / local.prefill_tok_s
                 done_s[k] = s.end_s
                 continue
             ttft[k], done_s[k], wire[k], air[k] = stream_reply(
-                s, t_up[k], rate[i], int(tokens_r[k]), int(task.reply_bytes[k]), chunk, overhead
+                s, arrive[k], rate[i], int(tokens_r[k]), int(task.reply_bytes[k]), chunk, overhead
             )
             done_s[k] += sh.stall_s if stalled[i] else 0.0
-            gen_s[k] = 0.0 if s.rejected else s.end_s - t_up[k]
-            first_send[k] = t_up[k] if s.rejected else s.chunks[0][0]
+            gen_s[k] = 0.0 if s.rejected else s.end_s - arrive[k]
+            first_send[k] = arrive[k] if s.rejected else s.chunks[0][0]
         offloaded = task.target > 0
         ok = offloaded & ~report["subtask_rejected"].astype(bool) & ~dropped
         ok &= done_s <= task.deadline_s
