@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 2u
+#define NETMOE_BRIDGE_VERSION 3u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
