@@ -48,7 +48,7 @@ class EdgeMoEEnv(gym.Env):
     to expert i.
 
     ## Observation Space
-    ``Box(float32)`` of length ``4N + 2K + K(N+1)``, what the user device knows
+    ``Box(float32)`` of length ``4N + 2K + K(N+1)`` (+ 2N with serving), what it knows
     before acting (never the future):
 
     | slice | feature | scaling |
@@ -60,6 +60,8 @@ class EdgeMoEEnv(gym.Env):
     | per subtask | request size | kB |
     | per subtask | expected reply length (mean over experts of the table's words) | words / 100 |
     | per subtask x device | gate's routing score | [0, 1] |
+    | per expert (serving) | last queue length it reported (never: -1) | / 10 |
+    | per expert (serving) | age of that report (never: 1) | s / 10, capped at 1 |
 
     ## Rewards
     ``w_quality * quality - compute_cost - tx_cost`` where quality is the judge score
@@ -68,7 +70,10 @@ class EdgeMoEEnv(gym.Env):
     words, and tx_cost = w_time * sum of transfer times (delay minus the expert's compute
     time) + w_energy * the user device's radio energy spent with the experts it used
     (airtime, ``energy_j``) + lost_penalty * lost replies, all measured by the
-    backend.
+    backend; minus ``w_latency * task_latency_s`` (0 by default). With
+    ``scenario.serving`` the transfer time is the network's share of each reply
+    (``network_share_s``: completion minus the expert's own generation time) and a
+    rejected subtask is priced as a lost reply.
 
     ## Episode End
     Never terminates; truncates after ``tasks.episode_tasks`` steps.
