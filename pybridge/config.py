@@ -43,8 +43,8 @@ class _ScenarioBase(StrictModel):
     program: str = Field(
         "edge-moe",
         description="scenario program in the build tree; it decides the radio: edge-moe "
-        "(Wi-Fi: takes wifi, propagation, building, background, heartbeat_interval_s, "
-        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte)",
+        "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
+        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
     user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
     experts: list[NodeConfig] = Field(
@@ -129,8 +129,15 @@ class _ScenarioBase(StrictModel):
         return self.area if self.area is not None else self.radio.default_area
 
     @property
+    def num_wired(self) -> int:
+        """Wired edge servers (the radio's section says how many), experts after ``experts``."""
+        wired = self.radio.wired(self)  # type: ignore[arg-type]
+        return wired.count if wired is not None else 0
+
+    @property
     def num_experts(self) -> int:
-        return len(self.experts)
+        """Every expert the action addresses: the radio ones, then the wired servers."""
+        return len(self.experts) + self.num_wired
 
     def ns2_trace_path(self) -> Path | None:
         """The ns-2 trace as an absolute path (relative ones are from the repository)."""
@@ -144,7 +151,7 @@ class _ScenarioBase(StrictModel):
         nodes = ";".join(n.spec() for n in [self.user, *self.experts])
         ns2 = self.ns2_trace_path()
         return [
-            Flag("numExperts", str(self.num_experts), "scenario.experts"),
+            Flag("numExperts", str(len(self.experts)), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
             Flag("area", nums(self.bounds), "scenario.area"),
             *self.radio.flags(self),  # type: ignore[arg-type]
