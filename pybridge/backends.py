@@ -259,19 +259,13 @@ class ShannonBackend:
         n = self.config.scenario.num_experts
         self.queue_len, self.queue_heard_s = np.full(n, np.nan), np.full(n, np.nan)
 
-    def run_task(self, task: Task) -> Report:
-        if self.config.scenario.serving.enabled:
-            return self._run_served_task(task)
-        sh = self.config.shannon
-        n = self.config.scenario.num_experts
-        report = self._empty()
-        report["status"] = np.array(2)
-        report["task_id"] = np.array(task.task_id)
-        report["task_start_s"] = np.array(self.time)
+    def _paths(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per expert now: (path SNR dB, end-to-end rate bit/s, one-way wire latency s).
+
+        Hops in series: each at its own Shannon rate (a relay stores and forwards); a
+        wired server adds the wire's rate in series and its delay once per direction."""
+        sh, n = self.config.shannon, self.config.scenario.num_experts
         first, second = self._hops_snr_db()
-        snr_db = np.fmin(first, second)
-        # hops in series: each at its own Shannon rate (a relay stores and forwards);
-        # a wired server adds the wire's rate in series and its delay once per direction
         shannon = sh.efficiency * self.bandwidth_hz
         rate = shannon * np.log2(1 + 10 ** (first / 10))  # bit/s
         with np.errstate(invalid="ignore"):
@@ -281,6 +275,18 @@ class ShannonBackend:
         if n > self.num_radio:
             rate[self.num_radio :] = 1 / (1 / rate[self.num_radio :] + 1 / self.wire_bps)
             latency[self.num_radio :] = self.wire_delay_s
+        return np.fmin(first, second), rate, latency
+
+    def run_task(self, task: Task) -> Report:
+        if self.config.scenario.serving.enabled:
+            return self._run_served_task(task)
+        sh = self.config.shannon
+        n = self.config.scenario.num_experts
+        report = self._empty()
+        report["status"] = np.array(2)
+        report["task_id"] = np.array(task.task_id)
+        report["task_start_s"] = np.array(self.time)
+        snr_db, rate, latency = self._paths()
         up = snr_db >= sh.min_snr_db
         nan = np.full(n, np.nan)
         report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
@@ -352,8 +358,7 @@ class ShannonBackend:
         report["task_id"] = np.array(task.task_id)
         report["task_start_s"] = np.array(self.time)
         report["queue_wait_s"][:] = np.nan
-        snr_db = self._snr_db()
-        rate = sh.efficiency * self.bandwidth_hz * np.log2(1 + 10 ** (snr_db / 10))  # bit/s
+        snr_db, rate, latency = self._paths()
         up = snr_db >= sh.min_snr_db
         nan = np.full(n, np.nan)
         report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
@@ -366,8 +371,9 @@ class ShannonBackend:
         tokens_r = np.ones(k_all, int) if task.reply_tokens is None else task.reply_tokens
         t_up = np.where(task.target > 0, task.request_bytes * 8 / rate[task.target - 1], 0.0)
         # the user device's one radio sends the requests one after another, in subtask
-        # order (as ns-3's user device launches them): request k is in at arrive[k]
-        arrive = np.cumsum(t_up)
+        # order (as ns-3's user device launches them): request k is in at arrive[k],
+        # after a wired server's wire too
+        arrive = np.cumsum(t_up) + np.where(task.target > 0, latency[task.target - 1], 0.0)
         # every expert's server over the requests it received, then the local one
         served: dict[int, Served] = {}
         for i in range(n):
@@ -394,7 +400,8 @@ class ShannonBackend:
             ttft[k], done_s[k], wire[k], air[k] = stream_reply(
                 s, arrive[k], rate[i], int(tokens_r[k]), int(task.reply_bytes[k]), chunk, overhead
             )
-            done_s[k] += sh.stall_s if stalled[i] else 0.0
+            ttft[k] += latency[i]  # the way back over a wire
+            done_s[k] += latency[i] + (sh.stall_s if stalled[i] else 0.0)
             gen_s[k] = 0.0 if s.rejected else s.end_s - arrive[k]
             first_send[k] = arrive[k] if s.rejected else s.chunks[0][0]
         offloaded = task.target > 0
