@@ -71,6 +71,11 @@ HEADER_DTYPE = _dtype(LAYOUT["header"], LAYOUT["header_size"])
 ACTION_DTYPE = _dtype(LAYOUT["action"], LAYOUT["action_size"])
 REPORT_DTYPE = _dtype(LAYOUT["report"], LAYOUT["report_size"])
 _OFF = {name: off for name, off, _, _ in LAYOUT["header"]}
+if "python_cpu" not in _OFF:  # pragma: no cover - a stale build
+    raise ImportError(
+        f"{_shm.__file__} predates this pybridge (no CPU words in its header): rebuild it "
+        "with `pip install -e .` or `python setup.py build_ext --inplace`"
+    )
 # (sequence word, waiting flag, CPU word) of each side, as sync.h's NetmoeSide
 _PYTHON_SIDE = (_OFF["to_python_seq"], _OFF["python_waiting"], _OFF["python_cpu"])
 _SCENARIO_SIDE = (_OFF["to_scenario_seq"], _OFF["scenario_waiting"], _OFF["scenario_cpu"])
