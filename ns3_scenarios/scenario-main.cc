@@ -25,7 +25,8 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
     layout.area = ld.area;
     layout.radius = ld.radius;
     layout.height = ld.height;
-    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout};
+    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}};
+    ServingOptions serving;
     DriverOptions driver;
     driver.program = name;
     bool check = false;
@@ -43,6 +44,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   shared.snrAlpha, kSnrAlphaRange);
         flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
                   shared.synTimeout, kSynTimeoutRange);
+        serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
         // with its multi-line usage): same effect as its global values.
@@ -74,8 +76,11 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
 
         cmd.Parse(argc, argv);
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
+        const uint32_t experts = n + program.WiredExperts(); // wired servers serve too
+        shared.serving = serving.Resolve(experts);
+        driver.serving = shared.serving.enabled;
         program.Validate(shared);
-        driver.Prepare(n, check);
+        driver.Prepare(experts, check);
         if (check)
         {
             std::cout << flags.Json(name) << std::endl;

@@ -2,6 +2,7 @@
  *
  * The main of every netmoe scenario program, whatever its radio: the layout flags
  * (--numExperts, --nodes, --area, ...), --ns2Trace, --snrAlpha, --synTimeout, the
+ * serving flags (--serving, --expertProfiles, ...: serving-profile.h), the
  * driver flags (--standalone, --bridgeFd, ...), --check, and the one-line error. A radio
  * implements ScenarioProgram (its own flags, their rules, its network); its main is
  *   int main(int argc, char* argv[]) { MyRadioProgram p; return ScenarioMain(argc, argv, p); }
@@ -18,6 +19,7 @@
 #include "flag-set.h"
 #include "node-mobility.h"
 #include "scenario-driver.h"
+#include "serving-profile.h"
 
 #include <memory>
 #include <string>
@@ -34,6 +36,7 @@ struct ScenarioLayout
     std::string ns2Trace;        //!< ns-2 movement trace for nodes of model "ns2"
     double snrAlpha;             //!< weight of a new sample in the observed-SNR average
     double synTimeout;           //!< TCP's first SYN retransmission timeout (s)
+    ServingConfig serving;       //!< experts as LLM servers (--serving, ...)
 };
 
 /** Copy the resolved layout into a radio's scenario config (its same-named fields). */
@@ -46,6 +49,7 @@ ApplyLayout(const ScenarioLayout& layout, Config& config)
     config.ns2Trace = layout.ns2Trace;
     config.snrAlpha = layout.snrAlpha;
     config.synTimeout = layout.synTimeout;
+    config.serving = layout.serving;
 }
 
 /** A radio's defaults of the layout flags and their help texts. */
@@ -73,6 +77,11 @@ class ScenarioProgram
     virtual void AddFlags(FlagSet& flags) = 0;
     /** Check the rules between the radio's flags and resolve its defaults; ConfigError. */
     virtual void Validate(const ScenarioLayout& layout) = 0;
+    /** Experts the radio adds after the --nodes ones (wired edge servers), once parsed. */
+    virtual uint32_t WiredExperts() const
+    {
+        return 0;
+    }
     /** Build the scenario (after Validate); creates the nodes and the network. */
     virtual std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& layout) = 0;
 };

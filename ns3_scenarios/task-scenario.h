@@ -9,6 +9,7 @@
 
 #include "node-mobility.h"
 #include "scenario-driver.h"
+#include "serving-profile.h"
 #include "task-runner.h"
 
 #include "netmoe/messages.h"
@@ -49,12 +50,14 @@ class TaskScenario : public SteppedScenario
   protected:
     /**
      * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP
-     * segment size and SYN retransmission timeout (s); creates no node.
+     * segment size and SYN retransmission timeout (s); keep the serving model for the
+     * task transfers; creates no node.
      */
     TaskScenario(const std::string& program,
                  const std::vector<NodeSpec>& nodes,
                  uint32_t tcpSegmentSize,
-                 double synTimeout);
+                 double synTimeout,
+                 const ServingConfig& serving);
 
     /** Create the user device and the experts and give them their mobility. */
     void CreateNodes(const std::vector<NodeSpec>& nodes,
@@ -94,6 +97,7 @@ class TaskScenario : public SteppedScenario
 
     std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
     ns3::EventId m_deadline;           //!< the current task's deadline
+    ServingConfig m_serving;           //!< experts as LLM servers (--serving)
 };
 
 } // namespace netmoe

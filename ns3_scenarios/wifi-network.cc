@@ -234,7 +234,10 @@ ValidateWifiConfig(WifiConfig& c)
 }
 
 WifiNetwork
-BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeContainer& experts)
+BuildWifiNetwork(const WifiConfig& c,
+                 ns3::Ptr<ns3::Node> ue,
+                 const ns3::NodeContainer& experts,
+                 ns3::Ptr<ns3::Node> ap)
 {
     using namespace ns3;
     WifiNetwork net;
@@ -291,6 +294,12 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     WifiMacHelper mac;
     Ssid ssid("netmoe-edge");
     mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
+    if (ap)
+    {
+        net.apDevice = wifi.Install(phy, mac, ap);
+        mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing",
+                    BooleanValue(false));
+    }
     net.ueDevice = wifi.Install(phy, mac, ue);
     mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing", BooleanValue(false));
     net.expertDevices = wifi.Install(phy, mac, experts);

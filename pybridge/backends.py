@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from pybridge.bridge import REPORT_DTYPE, Bridge
-from pybridge.config import EnvConfig
+from pybridge.config import ConfigError, EnvConfig
 from pybridge.paths import program_path
 from pybridge.scenario_defaults import mobility_default
 
@@ -34,6 +35,11 @@ class Task:
     compute_s: np.ndarray  # (K,) the expert's generation time
     deadline_s: float
     next_gap_s: float
+    # LLM-server serving (scenario.serving): tokens the network's servers generate
+    prompt_tokens: np.ndarray | None = None  # (K,) the subtask's prompt on its target
+    reply_tokens: np.ndarray | None = None  # (K,) its reply
+    fusion_prompt_tokens: int = 0  # the user device's fusion of the replies
+    fusion_reply_tokens: int = 0
 
 
 Report = dict[str, np.ndarray]
@@ -92,7 +98,13 @@ class Ns3Backend:
 
     @staticmethod
     def _fields(task: Task) -> dict[str, object]:
+        k = len(task.target)
+        zeros = np.zeros(k, dtype=np.uint32)
         return {
+            "prompt_tokens": zeros if task.prompt_tokens is None else task.prompt_tokens,
+            "reply_tokens": zeros if task.reply_tokens is None else task.reply_tokens,
+            "fusion_prompt_tokens": task.fusion_prompt_tokens,
+            "fusion_reply_tokens": task.fusion_reply_tokens,
             "task_id": task.task_id,
             "num_subtasks": len(task.target),
             "target": task.target,
@@ -135,6 +147,19 @@ class ShannonBackend:
         sc = config.scenario
         self.link = sc.radio.shannon_link(sc, config.shannon)
         self.nodes = [self.link.origin, *sc.experts]  # distances are from the link's origin
+        # Topology: a relay (an access point every radio path goes through: two hops)
+        # and wired servers (experts after the radio ones: the user's hop + the wire).
+        self.num_radio = len(sc.experts)
+        relay = sc.radio.relay(sc)
+        self.relay = None if relay is None else np.array(relay[:2], dtype=float)
+        wired = sc.radio.wired(sc)
+        self.wire_bps = _data_rate_bps(wired.rate) if wired and wired.count else math.inf
+        self.wire_delay_s = wired.delay_s if wired and wired.count else 0.0
+        # the user's position sets the user's own hop; follow it when it is not the origin
+        self.user_index = 0
+        if (self.relay is not None or sc.num_wired) and self.link.origin is not sc.user:
+            self.nodes.append(sc.user)
+            self.user_index = len(self.nodes) - 1
         self.bandwidth_hz = self.link.bandwidth_hz
         self.rng = np.random.default_rng(0)
         self.pos = np.zeros((len(self.nodes), 2))
@@ -144,16 +169,37 @@ class ShannonBackend:
 
     # -- channel ---------------------------------------------------------------------
 
-    def _snr_db(self) -> np.ndarray:
+    def _hops_snr_db(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per expert, the SNR (dB) of its path's first and second radio hop (NaN: none).
+        Direct: one hop, origin <-> expert. Through a relay: user <-> relay, relay <->
+        expert. A wired server: the user's hop to the gateway (relay, else origin) only."""
         sh = self.config.shannon
-        n = self.config.scenario.num_experts
+        n, m = self.num_radio, self.config.scenario.num_experts
         if sh.snr == "random":
             lo, hi = sh.random_snr_db
-            return self.rng.uniform(lo, hi, n)
-        return self.link.snr_db(self._distances())
+            return self.rng.uniform(lo, hi, m), np.full(m, np.nan)  # one draw per path
+        origin, user, experts = self.pos[0], self.pos[self.user_index], self.pos[1 : 1 + n]
+        if self.relay is None:
+            first = self.link.snr_db(np.linalg.norm(experts - origin, axis=1))
+            second = np.full(n, np.nan)
+            gateway = origin
+        else:
+            first = self.link.snr_db(np.full(n, np.linalg.norm(user - self.relay)))
+            second = self.link.snr_db(np.linalg.norm(experts - self.relay, axis=1))
+            gateway = self.relay
+        user_hop = self.link.snr_db(np.full(m - n, np.linalg.norm(user - gateway)))
+        return np.concatenate([first, user_hop]), np.concatenate([second, np.full(m - n, np.nan)])
+
+    def _snr_db(self) -> np.ndarray:
+        """Each expert's path SNR: its weakest radio hop (as ns-3 reports it)."""
+        return np.fmin(*self._hops_snr_db())
 
     def _distances(self) -> np.ndarray:
-        return np.linalg.norm(self.pos[1:] - self.pos[0], axis=1)
+        """From the origin to each radio expert; a wired server stands at its gateway."""
+        n, m = self.num_radio, self.config.scenario.num_experts
+        radio = np.linalg.norm(self.pos[1 : 1 + n] - self.pos[0], axis=1)
+        gateway = self.relay if self.relay is not None else self.pos[0]
+        return np.concatenate([radio, np.full(m - n, np.linalg.norm(gateway - self.pos[0]))])
 
     # -- mobility --------------------------------------------------------------------
 
@@ -210,8 +256,19 @@ class ShannonBackend:
         report["status"] = np.array(2)
         report["task_id"] = np.array(task.task_id)
         report["task_start_s"] = np.array(self.time)
-        snr_db = self._snr_db()
-        rate = sh.efficiency * self.bandwidth_hz * np.log2(1 + 10 ** (snr_db / 10))  # bit/s
+        first, second = self._hops_snr_db()
+        snr_db = np.fmin(first, second)
+        # hops in series: each at its own Shannon rate (a relay stores and forwards);
+        # a wired server adds the wire's rate in series and its delay once per direction
+        shannon = sh.efficiency * self.bandwidth_hz
+        rate = shannon * np.log2(1 + 10 ** (first / 10))  # bit/s
+        with np.errstate(invalid="ignore"):
+            rate2 = shannon * np.log2(1 + 10 ** (second / 10))
+        rate = np.where(np.isnan(second), rate, 1 / (1 / rate + 1 / rate2))
+        latency = np.zeros(n)
+        if n > self.num_radio:
+            rate[self.num_radio :] = 1 / (1 / rate[self.num_radio :] + 1 / self.wire_bps)
+            latency[self.num_radio :] = self.wire_delay_s
         up = snr_db >= sh.min_snr_db
         nan = np.full(n, np.nan)
         report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
@@ -229,8 +286,8 @@ class ShannonBackend:
             if target == 0:
                 continue
             i = int(target) - 1
-            t_up = task.request_bytes[k] * 8 / rate[i]
-            t_down = task.reply_bytes[k] * 8 / rate[i]
+            t_up = task.request_bytes[k] * 8 / rate[i] + latency[i]
+            t_down = task.reply_bytes[k] * 8 / rate[i] + latency[i]
             delay = t_up + task.compute_s[k] + t_down + (sh.stall_s if stalled[i] else 0.0)
             report["bytes_expected"][i] += task.reply_bytes[k]
             # the radio is on while sending the request and receiving the reply
@@ -281,8 +338,9 @@ class ShannonBackend:
         the episode is left unchanged. The closed-form model's answer to "what would the
         formula say at the distances ns-3 measured" (``netmoe validate``)."""
         saved = (self.pos, self.time)
-        pos = np.zeros((len(distance_m) + 1, 2))
-        pos[1:, 0] = np.where(np.isfinite(distance_m), distance_m, 1e6)
+        pos = np.zeros((len(self.nodes), 2))  # a followed user (LTE) stays at the origin
+        radio = distance_m[: self.num_radio]  # wired servers stand at their gateway
+        pos[1 : 1 + self.num_radio, 0] = np.where(np.isfinite(radio), radio, 1e6)
         self.pos, self.time = pos, time_s
         try:
             return self.try_task(task)
@@ -291,6 +349,19 @@ class ShannonBackend:
 
     def close(self) -> None:
         pass
+
+
+_RATE_UNITS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def _data_rate_bps(text: str) -> float:
+    """An ns-3 DataRate text in bit/s: ``1Gbps``, ``100Mbps``, ``500kb/s``, ``10MBps``
+    (bytes). The scenario program checks the value; the formula needs it as a number."""
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKMG]?)(bps|b/s|Bps|B/s)\s*", text)
+    if m is None:
+        raise ConfigError(f"wired rate {text!r}: the Shannon backend reads <number>[k|M|G]bps")
+    scale = 8.0 if m.group(3) in ("Bps", "B/s") else 1.0
+    return float(m.group(1)) * _RATE_UNITS[m.group(2)] * scale
 
 
 def make_backend(config: EnvConfig, num_subtasks: int) -> Backend:

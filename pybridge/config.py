@@ -24,6 +24,7 @@ from pybridge.nodes import NodeConfig
 from pybridge.paths import REPO_ROOT
 from pybridge.radios.base import RADIOS, Radio, radio_of
 from pybridge.scenario_defaults import DEFAULTS
+from pybridge.serving import ServingConfig
 
 __all__ = [
     "ConfigError",
@@ -42,8 +43,8 @@ class _ScenarioBase(StrictModel):
     program: str = Field(
         "edge-moe",
         description="scenario program in the build tree; it decides the radio: edge-moe "
-        "(Wi-Fi: takes wifi, propagation, building, background, heartbeat_interval_s, "
-        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte)",
+        "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
+        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
     user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
     experts: list[NodeConfig] = Field(
@@ -69,6 +70,10 @@ class _ScenarioBase(StrictModel):
         None,
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
         "relative paths are from the repository",
+    )
+    serving: ServingConfig = Field(
+        default_factory=ServingConfig,
+        description="experts as LLM servers: profiles, queues, streaming (both radios)",
     )
     extra_args: list[str] = Field(
         default_factory=list, description="further --flags passed verbatim to the program"
@@ -104,6 +109,16 @@ class _ScenarioBase(StrictModel):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _a_profile_per_expert(self) -> _ScenarioBase:
+        names = self.serving.experts
+        if isinstance(names, list) and len(names) != len(self.experts):
+            raise ValueError(
+                f"serving.experts names {len(names)} profiles for {len(self.experts)} experts "
+                "(give one name for all, or one per expert)"
+            )
+        return self
+
     @property
     def radio(self) -> Radio:
         return radio_of(self.program)
@@ -114,8 +129,15 @@ class _ScenarioBase(StrictModel):
         return self.area if self.area is not None else self.radio.default_area
 
     @property
+    def num_wired(self) -> int:
+        """Wired edge servers (the radio's section says how many), experts after ``experts``."""
+        wired = self.radio.wired(self)  # type: ignore[arg-type]
+        return wired.count if wired is not None else 0
+
+    @property
     def num_experts(self) -> int:
-        return len(self.experts)
+        """Every expert the action addresses: the radio ones, then the wired servers."""
+        return len(self.experts) + self.num_wired
 
     def ns2_trace_path(self) -> Path | None:
         """The ns-2 trace as an absolute path (relative ones are from the repository)."""
@@ -129,7 +151,7 @@ class _ScenarioBase(StrictModel):
         nodes = ";".join(n.spec() for n in [self.user, *self.experts])
         ns2 = self.ns2_trace_path()
         return [
-            Flag("numExperts", str(self.num_experts), "scenario.experts"),
+            Flag("numExperts", str(len(self.experts)), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
             Flag("area", nums(self.bounds), "scenario.area"),
             *self.radio.flags(self),  # type: ignore[arg-type]
@@ -137,6 +159,7 @@ class _ScenarioBase(StrictModel):
             Flag("RngRun", str(rng_run), "seed"),
             Flag("synTimeout", num(self.tcp_syn_timeout_s), "scenario.tcp_syn_timeout_s"),
             Flag("ns2Trace", str(ns2 or ""), "scenario.ns2_trace", ns2 is not None),
+            *self.serving.flags(),
         ]
 
     def argv(self, rng_run: int) -> list[str]:

@@ -28,6 +28,15 @@
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
+  /* both programs: experts as LLM servers (serving-profile.h); profiles from          */ \
+  /* docs/benchmarks.md (llama.cpp, SmolLM2-135M, this machine): prefill 250 tokens/s  */ \
+  /* on 2 threads, decode 101 (1 sequence), 75 (2), 39 (4) measured, 52 (3) assumed    */ \
+  X(serving, 0)                                                                         \
+  X(expertProfiles, "prefill=250,decode=101/75/52/39,slots=2,queue=8")                  \
+  X(localProfile, "prefill=250,decode=101,slots=1,queue=16")                            \
+  X(streaming, 1)                                                                       \
+  X(tokensPerChunk, 1)                                                                  \
+  X(chunkOverheadBytes, 258)                                                            \
   /* mobility models' parameters (--nodes "x,y,z|model|key=value"), <model>_<key> */     \
   X(randomWalk_speed, 1.0)                                                              \
   X(randomWalk_distance, 5.0)                                                           \
@@ -70,6 +79,14 @@
   X(bgAp, "0,0,1")                                                                      \
   X(bgRadius, 5.0)                                                                      \
   X(bgPacketBytes, 1200)                                                                \
+  /* edge-moe: topology (docs/scenario.md, Topology) */                                 \
+  X(topology, "direct")                                                                 \
+  X(apPosition, "0,0,2.5")                                                              \
+  /* both programs: wired edge servers (edge-moe: AP gateway; LTE: the PGW) */          \
+  X(wiredServers, 0)                                                                    \
+  X(wiredLink, "csma")                                                                  \
+  X(wiredRate, "1Gbps")                                                                 \
+  X(wiredDelay, 0.0005)                                                                 \
   /* edge-moe-lte (LTE) */                                                              \
   X(lteArea, "-1000,1000,-1000,1000")                                                   \
   X(lteRadius, 200.0)                                                                   \
