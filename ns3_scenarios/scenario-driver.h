@@ -58,6 +58,7 @@ struct DriverOptions
     bool serving{false};             //!< set by the program: print the serving fields
     double deadline{5.0};
     double gap{1.0};
+    uint32_t progressEvery{0}; //!< standalone: diagnostic line every N tasks (0: none)
 
     /** Register the flags on \p flags (before Parse). */
     void AddTo(FlagSet& flags);

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 2u
+#define NETMOE_BRIDGE_VERSION 3u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -96,6 +96,8 @@
   A(double, "<f8", completion_s, NETMOE_MAX_SUBTASKS) /* request sent -> last reply byte */ \
   A(double, "<f8", queue_wait_s, NETMOE_MAX_SUBTASKS) /* in the server's FIFO */         \
   A(uint32_t, "<u4", subtask_rejected, NETMOE_MAX_SUBTASKS) /* queue full: 503 reply */  \
+  A(double, "<f8", generation_s, NETMOE_MAX_SUBTASKS) /* expert's queue+prefill+decode, */ \
+                                        /* in the reply's last chunk (llama.cpp timings) */ \
   S(double, "<f8", task_latency_s)    /* start -> last subtask (local too) + fusion */   \
   /* per expert, what the user device knows (never the future) */                        \
   A(double, "<f8", obs_queue_len, NETMOE_MAX_EXPERTS)   /* last in a reply header, NaN: none */ \
