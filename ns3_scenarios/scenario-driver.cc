@@ -39,8 +39,10 @@ DriverOptions::AddTo(FlagSet& flags)
     flags.Add("bridgeFd", "shared-memory descriptor passed by pybridge (-1: none)", bridgeFd,
               Range{-1, 65535, false, true});
     flags.Add("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    flags.Add("spin", "busy-poll iterations before sleeping in a bridge wait", spin,
-              Range{0, 1e9, false, true});
+    flags.Add("spinUs",
+              "longest busy-poll (us) before sleeping in a bridge wait; spins only while "
+              "Python runs on another CPU",
+              spinUs, Range{0, 1e6});
     flags.Add("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout,
               Range{0, 86400, true});
     flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
@@ -290,7 +292,7 @@ ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
 {
     try
     {
-        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spinUs, o.bridgeTimeout);
         int64_t run = -1;
         if (!bridge.NextEpisode(run))
         {

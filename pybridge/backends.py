@@ -86,7 +86,7 @@ class Ns3Backend:
         self.config = config
         self.num_subtasks = num_subtasks
         self.program = program_path(config.scenario.program)
-        self.bridge = Bridge(spin=config.bridge.spin, timeout_s=config.bridge.timeout_s)
+        self.bridge = Bridge(spin_us=config.bridge.spin_us, timeout_s=config.bridge.timeout_s)
 
     def start(self, run: int) -> Report:
         if self.bridge.process is not None and self.bridge.process.poll() is None:

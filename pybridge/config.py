@@ -279,8 +279,12 @@ class ShannonConfig(StrictModel):
 class BridgeConfig(StrictModel):
     """Process-level settings of the shared-memory bridge."""
 
-    spin: int = Field(
-        2000, ge=0, le=10_000_000, description="busy-poll iterations before a wait sleeps"
+    spin_us: float = Field(
+        50.0,
+        ge=0,
+        le=1_000_000,
+        description="longest busy-poll (us) before a wait sleeps; only while the peer runs "
+        "on another CPU",
     )
     timeout_s: float = Field(
         120.0, ge=1, le=86_400, description="longest wait for one scenario answer"
