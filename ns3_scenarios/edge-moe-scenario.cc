@@ -182,17 +182,16 @@ void
 EdgeMoeScenario::BeginTask()
 {
     m_monitor ? m_monitor->BeginWindow() : m_infra->BeginWindow();
-    m_energy0 = m_net.ueRadio->GetTotalEnergyConsumption();
+    m_energy0 = m_net.ueRadio->TotalJ();
 }
 
 void
 EdgeMoeScenario::FillLinkReport(NetmoeReport& r, double /* taskS */)
 {
-    r.ue_energy_j = m_net.ueRadio->GetTotalEnergyConsumption() - m_energy0;
+    r.ue_energy_j = m_net.ueRadio->TotalJ() - m_energy0;
 
-    const double volts = m_net.ueSource->GetSupplyVoltage();
-    const double txW = volts * m_net.ueRadio->GetTxCurrentA();
-    const double rxW = volts * m_net.ueRadio->GetRxCurrentA();
+    const double txW = m_net.ueRadio->TxW();
+    const double rxW = m_net.ueRadio->RxW();
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
         const LinkWindow& w = m_monitor ? m_monitor->Window(e) : m_infra->Window(e);

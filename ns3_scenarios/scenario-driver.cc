@@ -10,10 +10,17 @@
 #include "netmoe/bridge.h"
 
 #include "ns3/log.h"
+#include "ns3/node-list.h"
+#include "ns3/node.h"
+#include "ns3/object-map.h"
+#include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
+#include "ns3/tcp-l4-protocol.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -32,15 +39,17 @@ DriverOptions::AddTo(FlagSet& flags)
     flags.Add("bridgeFd", "shared-memory descriptor passed by pybridge (-1: none)", bridgeFd,
               Range{-1, 65535, false, true});
     flags.Add("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    flags.Add("spin", "busy-poll iterations before sleeping in a bridge wait", spin,
-              Range{0, 1e9, false, true});
+    flags.Add("spinUs",
+              "longest busy-poll (us) before sleeping in a bridge wait; spins only while "
+              "Python runs on another CPU",
+              spinUs, Range{0, 1e6});
     flags.Add("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout,
               Range{0, 86400, true});
     flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
     flags.Add("tasks", "standalone: number of tasks", tasks, Range{0, 1e6, false, true});
     flags.Add("script",
-              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts; "
-              "at most 16 subtasks a task)",
+              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts, "
+              "16 a task; at most 16 subtasks a task)",
               script);
     flags.Add("requestBytes",
               "standalone: request size per subtask, comma list (cycled), each " +
@@ -68,6 +77,11 @@ DriverOptions::AddTo(FlagSet& flags)
               kDeadlineRange);
     flags.Add("gap", "standalone: simulated idle time between tasks (s), as next_gap_s", gap,
               kGapRange);
+    flags.Add("progressEvery",
+              "standalone: every N tasks, print that window's events, ns-3 ms per task, "
+              "resident memory and open TCP sockets on stderr (0: never)",
+              progressEvery,
+              Range{0, 1e6, false, true});
 }
 
 void
@@ -79,11 +93,12 @@ DriverOptions::Prepare(uint32_t n, bool checkOnly)
                           "not given, and no --bridgeFd or --bridgeName (pybridge) either");
     }
     std::string text = script;
-    if (text.empty())
+    if (text.empty()) // every expert, in tasks of at most NETMOE_MAX_SUBTASKS subtasks
     {
         for (size_t e = 1; e <= n; ++e)
         {
-            text += (e > 1 ? "," : "") + std::to_string(e);
+            const bool newTask = (e - 1) % NETMOE_MAX_SUBTASKS == 0;
+            text += (e == 1 ? "" : newTask ? ";" : ",") + std::to_string(e);
         }
     }
     plan.clear();
@@ -128,11 +143,70 @@ ClearReport(NetmoeReport& r)
     }
 }
 
+/** The process's resident memory now (MB), from /proc/self/statm; NaN where there is none. */
+double
+ResidentMb()
+{
+    std::ifstream statm("/proc/self/statm");
+    double pages = 0;
+    double resident = std::numeric_limits<double>::quiet_NaN();
+    if (statm >> pages >> resident)
+    {
+        resident *= 4096.0 / (1024.0 * 1024.0);
+    }
+    return resident;
+}
+
+/** TCP sockets every node's TcpL4Protocol still holds (listeners created outside it aside). */
+uint32_t
+OpenTcpSockets()
+{
+    uint32_t n = 0;
+    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it)
+    {
+        if (auto tcp = (*it)->GetObject<TcpL4Protocol>())
+        {
+            ObjectMapValue sockets;
+            tcp->GetAttribute("SocketList", sockets);
+            n += sockets.GetN();
+        }
+    }
+    return n;
+}
+
+/** --progressEvery's line: one window of tasks (a leak shows as growth across windows). */
+class ProgressWindow
+{
+  public:
+    explicit ProgressWindow(const std::string& program)
+        : m_program(program),
+          m_events(Simulator::GetEventCount())
+    {
+    }
+
+    /** Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s). */
+    void Print(uint32_t lastTask, uint32_t tasks, double wallS)
+    {
+        const uint64_t events = Simulator::GetEventCount();
+        std::cerr << m_program << ": tasks " << lastTask + 1 - tasks << "-" << lastTask << ": "
+                  << (events - m_events) / std::max<uint32_t>(tasks, 1) << " events/task, "
+                  << wallS / std::max<uint32_t>(tasks, 1) * 1e3 << " ms/task, " << ResidentMb()
+                  << " MB resident, " << OpenTcpSockets() << " TCP sockets\n";
+        m_events = events;
+    }
+
+  private:
+    std::string m_program;
+    uint64_t m_events;
+};
+
 int
 RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
 {
     NetmoeReport report;
     double wallTotal = 0;
+    double wallWindow = 0;
+    ProgressWindow progress(o.program);
     for (uint32_t i = 0; i < o.tasks; ++i)
     {
         NetmoeAction a{};
@@ -161,8 +235,16 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         ClearReport(report);
         auto t0 = std::chrono::steady_clock::now();
         scenario.Step(a, report);
-        wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        report.sim_events = Simulator::GetEventCount();
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        wallTotal += wall;
+        wallWindow += wall;
         std::cout << ReportToJson(report, o.serving) << std::endl;
+        if (o.progressEvery > 0 && (i + 1) % o.progressEvery == 0)
+        {
+            progress.Print(i, o.progressEvery, wallWindow);
+            wallWindow = 0;
+        }
     }
     std::cerr << o.program << ": " << o.tasks << " tasks, "
               << (o.tasks ? wallTotal / o.tasks * 1e3 : 0) << " ms wall per task (ns-3 only), "
@@ -170,33 +252,26 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
     return 0;
 }
 
-int
-RunBridge(SteppedScenario& scenario, const DriverOptions& o)
+/** Serve one episode's actions until Python sends RESET or STOP. */
+void
+RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions& o)
 {
-    try
+    NetmoeReport& report = bridge.Report();
+    ClearReport(report);
+    scenario.Observe(report, NETMOE_STATUS_READY);
+    report.sim_events = Simulator::GetEventCount();
+    while (bridge.Exchange())
     {
-        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
-        NetmoeReport& report = bridge.Report();
-        ClearReport(report);
-        scenario.Observe(report, NETMOE_STATUS_READY);
-        while (bridge.Exchange())
+        const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
+        std::string error = scenario.CheckAction(action);
+        if (!error.empty())
         {
-            const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
-            std::string error = scenario.CheckAction(action);
-            if (!error.empty())
-            {
-                bridge.SetError(o.program + ": bad action: " + error);
-                NS_FATAL_ERROR(o.program << ": bad action: " << error);
-            }
-            scenario.Step(action, report);
+            bridge.SetError(o.program + ": bad action: " + error);
+            NS_FATAL_ERROR(o.program << ": bad action: " << error);
         }
+        scenario.Step(action, report);
+        report.sim_events = Simulator::GetEventCount();
     }
-    catch (const BridgeError& e)
-    {
-        std::cerr << o.program << ": " << e.what() << std::endl;
-        return 3;
-    }
-    return 0;
 }
 
 } // namespace
@@ -205,11 +280,42 @@ int
 RunScenario(SteppedScenario& scenario, const DriverOptions& options)
 {
     scenario.Advance(options.warmup);
-    const int rc = options.standalone ? RunStandalone(scenario, options)
-                                      : RunBridge(scenario, options);
+    const int rc = RunStandalone(scenario, options);
     scenario.Finish();
     Simulator::Destroy();
     return rc;
+}
+
+int
+ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
+            const DriverOptions& o)
+{
+    try
+    {
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spinUs, o.bridgeTimeout);
+        int64_t run = -1;
+        if (!bridge.NextEpisode(run))
+        {
+            return 0; // the parent: Python sent STOP
+        }
+        // an episode's child: nothing was built before the fork, so setting the run
+        // number now gives the episode a new process with --RngRun=run would give
+        if (run >= 0)
+        {
+            RngSeedManager::SetRun(static_cast<uint64_t>(run));
+        }
+        std::unique_ptr<SteppedScenario> scenario = build();
+        scenario->Advance(o.warmup);
+        RunBridge(*scenario, bridge, o);
+        scenario->Finish();
+        Simulator::Destroy();
+    }
+    catch (const BridgeError& e)
+    {
+        std::cerr << o.program << ": " << e.what() << std::endl;
+        return 3;
+    }
+    return 0;
 }
 
 } // namespace netmoe

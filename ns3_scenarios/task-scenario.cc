@@ -9,6 +9,7 @@
 
 #include "ns3/abort.h"
 #include "ns3/config.h"
+#include "ns3/double.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
 #include "ns3/nstime.h"
@@ -45,6 +46,17 @@ TaskScenario::TaskScenario(const std::string& program,
     // A lost SYN is resent after ConnTimeout. ns-3's default, 3 s, is RFC 1122's; RFC 6298
     // (2.1) and Linux start every RTO, the SYN's included, at 1 s, as ns-3 does for data.
     Config::SetDefault("ns3::TcpSocket::ConnTimeout", TimeValue(Seconds(synTimeout)));
+    // A closed connection waits 2 MSL in TIME_WAIT before its socket and endpoint are freed.
+    // ns-3's MSL is RFC 793's 2 min (a 4 min TIME_WAIT); Linux waits 60 s (TCP_TIMEWAIT_LEN).
+    // With one connection per subtask, 4 min held hundreds of idle sockets, each one more
+    // endpoint for every arriving segment to be matched against.
+    Config::SetDefault("ns3::TcpSocketBase::MaxSegLifetime", DoubleValue(30));
+    // Every device's default queue disc is FqCoDel, which creates a CoDel queue (about
+    // 3 kB of ns-3 objects) for each new flow hash and never frees it, up to its Flows
+    // buckets: with a new connection per subtask, ns-3's 1024 buckets per device grew for
+    // thousands of tasks. 64 buckets still give each of the few flows a device ever has
+    // queued at once (subtasks, heartbeats) its own queue in practice.
+    Config::SetDefault("ns3::FqCoDelQueueDisc::Flows", UintegerValue(64));
 }
 
 void

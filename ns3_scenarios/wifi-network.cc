@@ -8,7 +8,6 @@
 
 #include "netmoe/scenario-defaults.h"
 
-#include "ns3/basic-energy-source-helper.h"
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
 #include "ns3/double.h"
@@ -24,7 +23,6 @@
 #include "ns3/wifi-mac-helper.h"
 #include "ns3/wifi-net-device.h"
 #include "ns3/wifi-phy.h"
-#include "ns3/wifi-radio-energy-model-helper.h"
 #include "ns3/yans-wifi-channel.h"
 #include "ns3/yans-wifi-helper.h"
 
@@ -314,15 +312,8 @@ BuildWifiNetwork(const WifiConfig& c,
         loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
     }
 
-    // Energy: a battery that never runs out, and the Wi-Fi radio model on the user device.
-    BasicEnergySourceHelper source;
-    source.Set("BasicEnergySourceInitialEnergyJ", DoubleValue(1e9));
-    auto sources = source.Install(ue);
-    net.ueSource = DynamicCast<energy::BasicEnergySource>(sources.Get(0));
-    WifiRadioEnergyModelHelper radio;
-    auto models = radio.Install(net.ueDevice.Get(0), sources.Get(0));
-    net.ueRadio = DynamicCast<WifiRadioEnergyModel>(models.Get(0));
-    NS_ABORT_MSG_IF(!net.ueSource || !net.ueRadio, "energy model not installed");
+    // Energy: the Wi-Fi radio model on the user device, with no battery to run out.
+    net.ueRadio = UeRadioEnergy::Install(DynamicCast<WifiNetDevice>(net.ueDevice.Get(0))->GetPhy());
     net.channel = channel;
     return net;
 }
