@@ -27,7 +27,11 @@ constexpr uint16_t kHeartbeatPort = 9;
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
-    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout),
+    : TaskScenario("edge-moe",
+                   config.nodes,
+                   config.tcpSegmentSize,
+                   config.synTimeout,
+                   config.observe),
       m_config(config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
@@ -65,12 +69,15 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     }
     m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
     CreateRunner(expertIps);
-    m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),
-                                                ueIf.GetAddress(0),
-                                                m_experts,
-                                                kHeartbeatPort,
-                                                config.heartbeatBytes,
-                                                Seconds(config.heartbeatInterval));
+    if (!config.observe.Probing())
+    {
+        m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),
+                                                    ueIf.GetAddress(0),
+                                                    m_experts,
+                                                    kHeartbeatPort,
+                                                    config.heartbeatBytes,
+                                                    Seconds(config.heartbeatInterval));
+    }
 
     // Optional parts; none of them draws random numbers or creates nodes when off.
     NetDeviceContainer devices(m_net.ueDevice, m_net.expertDevices);
@@ -92,6 +99,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
 void
 EdgeMoeScenario::Finish()
 {
+    PrintProbeSummary("edge-moe");
     if (m_outputs)
     {
         m_outputs->Finish();

@@ -35,6 +35,7 @@ struct ScenarioConfig
     WifiConfig wifi;                //!< radio settings
     uint32_t lowAckThreshold{defaults::lowAckThreshold}; //!< RangeEdge: silent sends (0: off)
     bool keepStaticArp{defaults::keepStaticArp != 0}; //!< refill static ARP after a link change
+    ObserveConfig observe;          //!< probes (default) or heartbeats
     uint32_t heartbeatBytes{defaults::heartbeatBytes};       //!< UDP payload of a heartbeat
     double heartbeatInterval{defaults::heartbeatInterval};   //!< s between heartbeats of an expert
     double snrAlpha{defaults::snrAlpha}; //!< weight of a new sample in the observed-SNR average
@@ -70,7 +71,7 @@ class EdgeMoeScenario : public TaskScenario
     WifiNetwork m_net;
     ns3::NetDeviceContainer m_bssDevices; //!< the user device's and experts' Wi-Fi devices
     std::unique_ptr<LinkMonitor> m_monitor;
-    std::unique_ptr<Heartbeats> m_heartbeats;
+    std::unique_ptr<Heartbeats> m_heartbeats; //!< null unless --observe=heartbeat
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;
     std::unique_ptr<RangeEdge> m_rangeEdge; //!< null with --lowAckThreshold=0

@@ -25,7 +25,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
     layout.area = ld.area;
     layout.radius = ld.radius;
     layout.height = ld.height;
-    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout};
+    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}};
     DriverOptions driver;
     driver.program = name;
     bool check = false;
@@ -43,6 +43,20 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   shared.snrAlpha, kSnrAlphaRange);
         flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
                   shared.synTimeout, kSynTimeoutRange);
+        flags.Add("observe",
+                  "how the user device keeps its observation fresh: probe (an on-demand "
+                  "UDP exchange with each expert not heard within --probeMaxAge, just before "
+                  "each decision) or heartbeat (no probes; edge-moe's experts send "
+                  "--heartbeatBytes every --heartbeatInterval)",
+                  shared.observe.mode);
+        flags.Add("probeMaxAge",
+                  "observe=probe: probe an expert whose last sample would be older than this "
+                  "at the decision (s)",
+                  shared.observe.probeMaxAge, kProbeMaxAgeRange);
+        flags.Add("probeLead",
+                  "observe=probe: probes leave this long before the decision (s; at the "
+                  "start of a shorter gap)",
+                  shared.observe.probeLead, kProbeLeadRange);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
         // with its multi-line usage): same effect as its global values.
@@ -73,6 +87,11 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                      "false");
 
         cmd.Parse(argc, argv);
+        if (shared.observe.mode != "probe" && shared.observe.mode != "heartbeat")
+        {
+            throw ConfigError("observe", "must be probe or heartbeat, got '" +
+                                             shared.observe.mode + "'");
+        }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         program.Validate(shared);
         driver.Prepare(n, check);

@@ -2,6 +2,7 @@
  *
  * The main of every netmoe scenario program, whatever its radio: the layout flags
  * (--numExperts, --nodes, --area, ...), --ns2Trace, --snrAlpha, --synTimeout, the
+ * observation flags (--observe, --probeMaxAge, --probeLead; probes.h), the
  * driver flags (--standalone, --bridgeFd, ...), --check, and the one-line error. A radio
  * implements ScenarioProgram (its own flags, their rules, its network); its main is
  *   int main(int argc, char* argv[]) { MyRadioProgram p; return ScenarioMain(argc, argv, p); }
@@ -17,6 +18,7 @@
 
 #include "flag-set.h"
 #include "node-mobility.h"
+#include "probes.h"
 #include "scenario-driver.h"
 
 #include <memory>
@@ -34,6 +36,7 @@ struct ScenarioLayout
     std::string ns2Trace;        //!< ns-2 movement trace for nodes of model "ns2"
     double snrAlpha;             //!< weight of a new sample in the observed-SNR average
     double synTimeout;           //!< TCP's first SYN retransmission timeout (s)
+    ObserveConfig observe;       //!< how the user device keeps its observation fresh
 };
 
 /** Copy the resolved layout into a radio's scenario config (its same-named fields). */
@@ -46,6 +49,7 @@ ApplyLayout(const ScenarioLayout& layout, Config& config)
     config.ns2Trace = layout.ns2Trace;
     config.snrAlpha = layout.snrAlpha;
     config.synTimeout = layout.synTimeout;
+    config.observe = layout.observe;
 }
 
 /** A radio's defaults of the layout flags and their help texts. */
@@ -83,6 +87,10 @@ inline constexpr Range kSynTimeoutRange{0, 3600, true};
 inline constexpr Range kRngSeedRange{1, 4294967295.0, false, true};
 /** --RngRun: 0..1e15. */
 inline constexpr Range kRngRunRange{0, 1e15, false, true};
+/** --probeMaxAge: [0, 3600] s. */
+inline constexpr Range kProbeMaxAgeRange{0, 3600};
+/** --probeLead: (0, 60] s (an answer needs time to come back). */
+inline constexpr Range kProbeLeadRange{0, 60, true};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

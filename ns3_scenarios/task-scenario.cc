@@ -15,7 +15,9 @@
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <limits>
 
 namespace netmoe
@@ -26,14 +28,17 @@ using namespace ns3;
 namespace
 {
 constexpr uint16_t kTaskBasePort = 5000;
+constexpr uint16_t kProbePort = 7; // echo
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 } // namespace
 
 TaskScenario::TaskScenario(const std::string& program,
                            const std::vector<NodeSpec>& nodes,
                            uint32_t tcpSegmentSize,
-                           double synTimeout)
-    : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1)
+                           double synTimeout,
+                           const ObserveConfig& observe)
+    : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1),
+      m_observe(observe)
 {
     NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
@@ -63,15 +68,78 @@ TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
     m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort);
     m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
     m_lastGoodput.assign(m_numExperts, 0.0);
+    if (m_observe.Probing())
+    {
+        m_probes = std::make_unique<Probes>(m_ue.Get(0), m_experts, expertIps, kProbePort);
+        m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
+    }
+}
+
+void
+TaskScenario::PrintProbeSummary(const std::string& program) const
+{
+    if (m_probes)
+    {
+        std::clog << program << ": probes sent " << m_probes->Sent() << ", answered "
+                  << m_probes->Answered() << "\n";
+    }
 }
 
 void
 TaskScenario::Advance(double seconds)
 {
-    if (seconds > 0)
+    if (!(seconds > 0))
     {
-        Simulator::Stop(Seconds(seconds));
+        return; // the decision is now: the observation is what was heard
+    }
+    if (m_probes)
+    {
+        const double lead = std::min(m_observe.probeLead, seconds);
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(seconds - lead),
+                                       &TaskScenario::ProbeStale, this,
+                                       Simulator::Now() + Seconds(seconds));
+    }
+    Simulator::Stop(Seconds(seconds));
+    Simulator::Run();
+    if (m_probes && m_probes->Outstanding() > 0)
+    {
+        m_waitingForProbes = true;
+        EventId timeout = Simulator::Stop(Seconds(m_observe.probeMaxAge));
         Simulator::Run();
+        Simulator::Cancel(timeout);
+        m_waitingForProbes = false;
+    }
+    if (m_probes)
+    {
+        m_probes->Forget();
+    }
+}
+
+void
+TaskScenario::ProbesAnswered()
+{
+    if (m_waitingForProbes)
+    {
+        Simulator::Stop();
+    }
+}
+
+void
+TaskScenario::ProbeStale(Time decision)
+{
+    const double ahead = (decision - Simulator::Now()).GetSeconds();
+    for (uint32_t e = 0; e < m_numExperts; ++e)
+    {
+        // An expert outside the user device's network cannot be reached (nor heard).
+        if (!IsAssociated(e))
+        {
+            continue;
+        }
+        const double age = SecondsSinceHeard(e);
+        if (std::isnan(age) || age + ahead > m_observe.probeMaxAge)
+        {
+            m_probes->Send(e);
+        }
     }
 }
 

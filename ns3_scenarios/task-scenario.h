@@ -2,12 +2,14 @@
  *
  * TaskScenario: what edge-moe and edge-moe-lte share above their radios: the user
  * device and N expert nodes, one generative task at a time through TaskRunner, the
- * NetmoeReport fields that do not depend on the radio, and the observation.
+ * NetmoeReport fields that do not depend on the radio, and the observation: with
+ * --observe=probe, the on-demand probes just before each decision (probes.h).
  */
 #ifndef NETMOE_TASK_SCENARIO_H
 #define NETMOE_TASK_SCENARIO_H
 
 #include "node-mobility.h"
+#include "probes.h"
 #include "scenario-driver.h"
 #include "task-runner.h"
 
@@ -31,7 +33,15 @@ namespace netmoe
 class TaskScenario : public SteppedScenario
 {
   public:
-    /** Let association and a few heartbeats happen before the first observation. */
+    /**
+     * Run \p seconds up to the next decision instant (warm-up, gap). With
+     * --observe=probe, the experts not heard within --probeMaxAge of that instant are
+     * probed --probeLead before it (at once if the gap is shorter); if an answer is still
+     * missing then, the decision waits for it up to --probeMaxAge more (the first frame
+     * after a long silence may need retries: its rate was chosen from an old SNR; an
+     * answer later than that would be no fresher than the threshold anyway). The
+     * exchange and its energy belong to the gap, not to the next task.
+     */
     void Advance(double seconds) override;
 
     /** An error message for an action this scenario cannot run, or "" if it is valid. */
@@ -49,20 +59,28 @@ class TaskScenario : public SteppedScenario
   protected:
     /**
      * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP
-     * segment size and SYN retransmission timeout (s); creates no node.
+     * segment size and SYN retransmission timeout (s); creates no node. \p observe: how
+     * the observation is kept fresh.
      */
     TaskScenario(const std::string& program,
                  const std::vector<NodeSpec>& nodes,
                  uint32_t tcpSegmentSize,
-                 double synTimeout);
+                 double synTimeout,
+                 const ObserveConfig& observe);
 
     /** Create the user device and the experts and give them their mobility. */
     void CreateNodes(const std::vector<NodeSpec>& nodes,
                      const Area& area,
                      const std::string& ns2Trace);
 
-    /** Create the task transfers once the experts have the addresses \p expertIps. */
+    /**
+     * Create the task transfers (and the probes, with --observe=probe) once the experts
+     * have the addresses \p expertIps.
+     */
     void CreateRunner(const std::vector<ns3::Ipv4Address>& expertIps);
+
+    /** One line on std::clog: probes sent and answered (nothing without probes). */
+    void PrintProbeSummary(const std::string& program) const;
 
     /** Start the link measurements of a task (just before it starts). */
     virtual void BeginTask() = 0;
@@ -91,6 +109,14 @@ class TaskScenario : public SteppedScenario
   private:
     /** Stop the simulation when every reply is in. */
     void AllRepliesIn();
+    /** Probe the experts whose sample would be older than --probeMaxAge at \p decision. */
+    void ProbeStale(ns3::Time decision);
+    /** The last outstanding probe was answered: decide now if the decision was waiting. */
+    void ProbesAnswered();
+
+    ObserveConfig m_observe;
+    std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
+    bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
 
     std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
     ns3::EventId m_deadline;           //!< the current task's deadline

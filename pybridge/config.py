@@ -65,6 +65,22 @@ class _ScenarioBase(StrictModel):
         description="TCP's first SYN retransmission timeout, doubled on each retry (RFC 6298 "
         "and Linux: 1 s; ns-3's TcpSocket::ConnTimeout default is RFC 1122's 3 s)",
     )
+    observe: Literal["heartbeat", "probe"] = Field(
+        DEFAULTS["observe"],
+        description="how the user device keeps its observation fresh: heartbeat (edge-moe's "
+        "experts send one every heartbeat_interval_s; edge-moe-lte: the cell's reports alone) "
+        "or probe (experimental: a UDP request/answer with each expert not heard within "
+        "probe_max_age_s, just before each decision; docs/scenario.md)",
+    )
+    probe_max_age_s: float = Field(
+        DEFAULTS["probeMaxAge"],
+        description="observe: probe: probe an expert whose last sample would be older than "
+        "this at the decision (default: one heartbeat period, today's worst age)",
+    )
+    probe_lead_s: float = Field(
+        DEFAULTS["probeLead"],
+        description="observe: probe: the probes leave this long before the decision",
+    )
     ns2_trace: Path | None = Field(
         None,
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
@@ -137,6 +153,20 @@ class _ScenarioBase(StrictModel):
             Flag("RngRun", str(rng_run), "seed"),
             Flag("synTimeout", num(self.tcp_syn_timeout_s), "scenario.tcp_syn_timeout_s"),
             Flag("ns2Trace", str(ns2 or ""), "scenario.ns2_trace", ns2 is not None),
+            # passed when not the program's default, so older configs keep their command line
+            Flag("observe", self.observe, "scenario.observe", self.observe != DEFAULTS["observe"]),
+            Flag(
+                "probeMaxAge",
+                num(self.probe_max_age_s),
+                "scenario.probe_max_age_s",
+                self.probe_max_age_s != DEFAULTS["probeMaxAge"],
+            ),
+            Flag(
+                "probeLead",
+                num(self.probe_lead_s),
+                "scenario.probe_lead_s",
+                self.probe_lead_s != DEFAULTS["probeLead"],
+            ),
         ]
 
     def argv(self, rng_run: int) -> list[str]:

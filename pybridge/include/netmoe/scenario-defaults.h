@@ -28,6 +28,9 @@
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
+  X(observe, "heartbeat")                                                               \
+  X(probeMaxAge, 0.1)                                                                   \
+  X(probeLead, 0.02)                                                                    \
   /* mobility models' parameters (--nodes "x,y,z|model|key=value"), <model>_<key> */     \
   X(randomWalk_speed, 1.0)                                                              \
   X(randomWalk_distance, 5.0)                                                           \
