@@ -4,15 +4,25 @@ table-build throughput under worker x thread settings.
     python bench/llm_rates.py rates --out results/bench_llm_rates.json
     python bench/llm_rates.py contention --out results/bench_llm_contention.json
     python bench/llm_rates.py all --out results/bench_llm.json        # both, ~4-6 min
+    python bench/llm_rates.py profile --out results/bench_llm_profile.json  # rates + profile
+    python bench/llm_rates.py profile --from results/bench_llm_profile.json # print it again
     nice -n 10 python bench/llm_rates.py all --quick --out /tmp/x.csv  # smoke test, ~1 min
 
 ``rates``: prefill tokens/s (prompts of 64/256/512 tokens, one ``llama_decode`` batch
 each) and decode tokens/s (128 greedy tokens after a 64-token prompt, EOS ignored) at
-batch 1 with 1 and 2 llama.cpp threads; then C = 2 and 4 concurrent generations, each
-in its own process with 1 thread (llama-cpp-python's ``Llama`` has no multi-sequence
-generation; a llama.cpp server with C slots batches them in one process instead), which
-gives the per-request decode rate with C batch slots busy on this machine's cores.
-Tokens are counted with the model's own tokenizer.
+batch 1 with 1 and 2 llama.cpp threads; then C = 2, 3 and 4 (``--concurrency``)
+concurrent generations, each in its own process with cores / C threads (at least 1)
+(llama-cpp-python's ``Llama`` has no multi-sequence generation; a llama.cpp server with C
+slots batches them in one process instead), which gives the per-request prefill and
+decode rates with C batch slots busy on this machine's cores. Tokens are counted with the
+model's own tokenizer.
+
+``profile``: ``rates``, then a serving profile (issue 15) as YAML (``--format json`` for
+JSON) that a config can paste: per-sequence prefill and decode tokens/s with 1..C
+generations at once (1 = batch 1 on min(cores, 2) threads, the prompt of
+``--prompt-lens``' first length), and where the numbers come from. ``--from FILE`` prints
+the profile of a JSON results file written by ``rates``/``profile``/``all`` without
+measuring again.
 
 ``contention``: what a table build does. W worker processes, each with a ``Llama`` of T
 threads, generate at once (a 60-token prompt, the size of an expert's chat prompt, then
@@ -190,22 +200,41 @@ def measure_rates(a: argparse.Namespace) -> list[Row]:
         (r,) = _run([job])
         for n in lens:
             rs = [n / s for s in r["prefill_s"][str(n)]]
+            tag = {"slots": 1, "threads": t, "role": "prefill", "prompt_tokens": n}
             rows.append(
-                Row("rates", f"batch 1, {t} thread(s)", f"prefill {n} tok", a.reps, **_stats(rs))
+                Row(
+                    "rates",
+                    f"batch 1, {t} thread(s)",
+                    f"prefill {n} tok",
+                    a.reps,
+                    **_stats(rs),
+                    extra=tag,
+                )
             )
         rs = [a.decode / s for s in r["decode_s"]]
+        tag = {"slots": 1, "threads": t, "role": "decode", "prompt_tokens": lens[0]}
         rows.append(
-            Row("rates", f"batch 1, {t} thread(s)", f"decode {a.decode} tok", a.reps, **_stats(rs))
+            Row(
+                "rates",
+                f"batch 1, {t} thread(s)",
+                f"decode {a.decode} tok",
+                a.reps,
+                **_stats(rs),
+                extra=tag,
+            )
         )
-    for c in (2, 4):
-        jobs = [Job("gen", 1, 1, a.omp_rates, prompt=lens[0], decode=a.decode, gens=a.gens)] * c
+    for c in a.concurrency:
+        tc = max(1, _CORES // c)
+        job = Job("gen", tc, tc, a.omp_rates, prompt=lens[0], decode=a.decode, gens=a.gens)
+        jobs = [job] * c
         res = _run(jobs)
         per = [a.decode / s for r in res for s in r["decode_s"]]
         pre = [lens[0] / s for r in res for s in r["gen_prefill_s"]]
         wall = max(r["wall_s"] for r in res)
         agg = c * a.gens * a.decode / wall
-        setting = f"{c} concurrent (processes x 1 thread)"
-        extra = {"aggregate_tokens_per_s": round(agg, 1)}
+        setting = f"{c} concurrent (processes x {tc} thread(s))"
+        tag = {"slots": c, "threads": tc, "prompt_tokens": lens[0]}
+        extra = {"aggregate_tokens_per_s": round(agg, 1), "role": "decode", **tag}
         rows.append(
             Row(
                 "rates",
@@ -217,9 +246,66 @@ def measure_rates(a: argparse.Namespace) -> list[Row]:
             )
         )
         rows.append(
-            Row("rates", setting, f"prefill {lens[0]} tok, per request", len(pre), **_stats(pre))
+            Row(
+                "rates",
+                setting,
+                f"prefill {lens[0]} tok, per request",
+                len(pre),
+                **_stats(pre),
+                extra={"role": "prefill", **tag},
+            )
         )
     return rows
+
+
+def serving_profile(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """A serving profile from ``rates`` rows (dicts as in the JSON file): per-sequence
+    prefill and decode medians (tokens/s) by the number of concurrent generations."""
+    rates = [r for r in rows if r["mode"] == "rates" and "role" in r.get("extra", {})]
+    if not rates:
+        raise SystemExit("no tagged `rates` rows (run `rates`, `profile` or `all` first)")
+    first = min(r["extra"]["prompt_tokens"] for r in rates)
+    one = max(r["extra"]["threads"] for r in rates if r["extra"]["slots"] == 1)
+    by: dict[int, dict[str, float]] = {}
+    for r in rates:
+        x = r["extra"]
+        if x["prompt_tokens"] != first or (x["slots"] == 1 and x["threads"] != one):
+            continue
+        by.setdefault(x["slots"], {})[f"{x['role']}_tokens_per_s"] = round(r["median"], 1)
+    slots = sorted(by)
+    roles = ("prefill_tokens_per_s", "decode_tokens_per_s")
+    by = {c: {k: by[c][k] for k in roles if k in by[c]} for c in slots}
+    load = meta.get("loadavg_before", [float("nan")])[0]
+    busy = f"; BUSY MACHINE (load {load:.2f} on {meta.get('cores')} cores): re-run quiet" * (
+        load > 0.75 * (meta.get("cores") or 1)
+    )
+    return {
+        "prefill_tokens_per_s": by[1]["prefill_tokens_per_s"],
+        "decode_tokens_per_s": by[1]["decode_tokens_per_s"],
+        "batch_slots": max(slots),
+        "per_sequence_by_concurrency": {c: by[c] for c in slots},
+        "source": (
+            f"measured: bench/llm_rates.py, {meta.get('date', '?')}, commit "
+            f"{meta.get('commit', '?')}, {meta.get('cores')} cores, load average {load:.2f} "
+            f"at the start; bundled SmolLM2-135M-Instruct Q4_1 via llama-cpp-python "
+            f"{meta.get('llama_cpp_python', '?')}; prompt {first} tokens; 1 generation on "
+            f"{one} thread(s), C at once as C processes x max(1, cores // C) threads; medians"
+            f"{busy}"
+        ),
+    }
+
+
+def print_profile(profile: dict[str, Any], fmt: str, name: str = "measured_smollm2") -> None:
+    if fmt == "json":
+        print(json.dumps({"profiles": {name: profile}}, indent=1))
+        return
+    import yaml
+
+    print("# paste under the serving config (issue 15); rates are tokens/s per sequence")
+    text = yaml.safe_dump(
+        {"profiles": {name: profile}}, sort_keys=False, width=100, default_flow_style=None
+    )
+    print(text, end="")
 
 
 # (W, T, n_threads_batch): 0 = llama-cpp-python's default (all cores).
@@ -284,18 +370,40 @@ def measure_contention(a: argparse.Namespace) -> list[Row]:
 
 
 def _fmt(r: Row) -> str:
-    x = "  ".join(
-        f"{k}={v}"
-        for k, v in r.extra.items()
-        if k not in ("workers", "threads", "batch_threads", "omp")
-    )
+    hidden = ("workers", "threads", "batch_threads", "omp", "slots", "role", "prompt_tokens")
+    x = "  ".join(f"{k}={v}" for k, v in r.extra.items() if k not in hidden)
     rng = f"[{r.min:6.1f}-{r.max:6.1f}]"
     return f"{r.setting:<52} {r.measure:<34} {r.median:7.1f} {rng} {r.unit:<8} {x}"
 
 
+def _commit() -> str:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+def _llama_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llama-cpp-python")
+    except PackageNotFoundError:
+        return "?"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("mode", choices=["rates", "contention", "all"])
+    p.add_argument("mode", choices=["rates", "contention", "all", "profile"])
     p.add_argument("--out", type=Path, help="results file: .csv, otherwise JSON")
     p.add_argument("--reps", type=int, default=5, help="repetitions per rate")
     p.add_argument("--prompt-lens", type=int, nargs="+", default=[64, 256, 512])
@@ -315,15 +423,32 @@ def main() -> int:
         default="default",
         help="OpenMP wait policy for `rates`",
     )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[2, 3, 4],
+        help="concurrent generations measured by `rates` (besides batch 1)",
+    )
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml", help="profile output")
+    p.add_argument(
+        "--from", dest="from_file", type=Path, help="profile: print it from this JSON results file"
+    )
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
     a = p.parse_args()
+    if a.from_file:
+        if a.mode != "profile":
+            p.error("--from goes with `profile`")
+        data = json.loads(a.from_file.read_text())
+        print_profile(serving_profile(data["rows"], data["meta"]), a.format)
+        return 0
     if a.quick:
         a.reps, a.prompt_lens, a.decode, a.gens, a.gen_decode = 1, [32, 64], 16, 1, 16
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # children find llm_pipeline
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     rows: list[Row] = []
-    if a.mode in ("rates", "all"):
+    if a.mode in ("rates", "all", "profile"):
         rows += measure_rates(a)
     if a.mode in ("contention", "all"):
         rows += measure_contention(a)
@@ -337,9 +462,15 @@ def main() -> int:
         "seconds": round(time.perf_counter() - t0, 1),
         "python": platform.python_version(),
         "quiet_marker": os.path.exists("/tmp/quiet"),
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": _commit(),
+        "llama_cpp_python": _llama_version(),
         "args": {k: v for k, v in vars(a).items() if k != "out"},
     }
     print(f"\nload average before {load0}, after {meta['loadavg_after']}; {meta['seconds']} s")
+    if a.mode in ("profile", "all"):
+        print()
+        print_profile(serving_profile([asdict(r) for r in rows], meta), a.format)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         if a.out.suffix == ".csv":

@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Generation:
-    """One generated text and what it cost."""
+    """One generated text and what it cost (token counts as the backend reported them in
+    its ``usage``, for the whole reply before any trimming; None when it reported none)."""
 
     text: str
     seconds: float
     model: str
     backend: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class TextBackend(Protocol):
@@ -160,7 +163,15 @@ class LlamaCppBackend:
             except ValueError as exc:  # e.g. prompt longer than the context
                 raise BackendError(f"llama.cpp: {exc}") from None
             text = out["choices"][0]["message"]["content"] or ""
-            return Generation(text.strip(), time.perf_counter() - t0, self.model_name, self.name)
+            usage = out.get("usage") or {}
+            return Generation(
+                text.strip(),
+                time.perf_counter() - t0,
+                self.model_name,
+                self.name,
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+            )
 
 
 class OpenAIBackend:
@@ -334,7 +345,21 @@ class OpenAIBackend:
                 f"{self._where} answered malformed data (no choices[0].message.content)"
             )
         model = getattr(resp, "model", None)
-        return Generation(text.strip(), seconds, str(model or self.model_name), self.name)
+        usage = getattr(resp, "usage", None)
+        return Generation(
+            text.strip(),
+            seconds,
+            str(model or self.model_name),
+            self.name,
+            _usage_count(usage, "prompt_tokens"),
+            _usage_count(usage, "completion_tokens"),
+        )
+
+
+def _usage_count(usage: object, field: str) -> int | None:
+    """A whole, non-negative count from a server's ``usage`` object, else None."""
+    value = getattr(usage, field, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def make_text_backend(cfg: BackendConfig, n_threads: int | None = None) -> TextBackend:

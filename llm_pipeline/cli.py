@@ -6,7 +6,8 @@ file resolve from the file's directory (or its ``base_dir``, relative to the fil
 
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
         [--executor ray [--ray-address HOST:PORT]]
-    netmoe table info [PATH]
+    netmoe table info [PATH]          (alias: check)
+    netmoe table tokens [--table PATH] [--config X] [--out PATH] [--recount]
     netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
     netmoe table check-backend --config X [--backend NAME]
 """
@@ -18,8 +19,8 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the ``build``, ``info``, ``validate-judge`` and ``check-backend``
-    sub-subcommands."""
+    """Register the ``build``, ``info`` (``check``), ``tokens``, ``validate-judge`` and
+    ``check-backend`` sub-subcommands."""
     sub = parser.add_subparsers(dest="table_command", required=True)
     b = sub.add_parser("build", help="generate, judge and write a quality table (resumable)")
     b.add_argument("--config", default="configs/table_default.yaml", help="table config YAML")
@@ -41,10 +42,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--seed", type=int, default=None, help="override the config's seed")
     b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
-    i = sub.add_parser("info", help="validate a table and print its shape and score summary")
+    i = sub.add_parser(
+        "info", aliases=["check"], help="validate a table and print its shape and score summary"
+    )
     i.add_argument(
         "path", nargs="?", default=None, help="table to inspect (default: the environment's)"
     )
+    t = sub.add_parser(
+        "tokens",
+        help="add prompt/completion token counts to an existing table (no regeneration)",
+    )
+    t.add_argument("--table", default=None, help="table to update (default: the environment's)")
+    t.add_argument(
+        "--config",
+        default="configs/table_default.yaml",
+        help="the table config it was built with (system prompts, backends, fusion)",
+    )
+    t.add_argument("--out", default=None, help="write here instead of replacing --table")
+    t.add_argument("--recount", action="store_true", help="count rows that have counts again")
     v = sub.add_parser("validate-judge", help="offline judge on the held-out set: pair win rates")
     v.add_argument(
         "--set",
@@ -172,6 +187,53 @@ def _check_backend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokens(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from netmoe_table import (
+        TOKEN_COLUMNS,
+        default_table_path,
+        has_tokens,
+        load_table,
+        normalise,
+        write_table,
+    )
+
+    from .config import load_table_config
+    from .tokens import add_tokens
+
+    path = Path(args.table).expanduser().absolute() if args.table else default_table_path()
+    out = Path(args.out).expanduser().absolute() if args.out else path
+    df = load_table(path)
+    cfg = load_table_config(args.config)
+    if has_tokens(df) and not args.recount and out == path:
+        print(f"{path}: already has token counts; nothing to do (--recount counts again)")
+        return 0
+    if args.recount:
+        df = df.drop(columns=[c for c in TOKEN_COLUMNS if c in df.columns])
+    counted = normalise(add_tokens(df, cfg, str(path)))
+    write_table(counted, out)
+    _print_tokens(counted, out)
+    return 0
+
+
+def _print_tokens(df, path) -> None:  # noqa: ANN001 - a DataFrame and a path
+    from netmoe_table import TOKENS_ATTR, token_note
+
+    note = token_note(df, str(path))
+    if note:
+        print(f"  {note}")
+        return
+    sub = df[df.kind == "subtask"]
+    by = sub.groupby("expert").agg(p=("prompt_tokens", "mean"), c=("completion_tokens", "mean"))
+    per = ", ".join(f"{e}: {r.p:.0f}/{r.c:.0f}" for e, r in by.iterrows())
+    sources = ", ".join(f"{s} {n}" for s, n in df.token_source.value_counts().items())
+    print(f"{path}: token counts (mean prompt/completion per expert) {per}; sources: {sources}")
+    how = df.attrs.get(TOKENS_ATTR)
+    if how:
+        print(f"  counted with {how.get('counted_with')}, tokenizer(s) {how.get('tokenizers')}")
+
+
 def _info(args: argparse.Namespace) -> int:
     from netmoe_table import default_table_path, load_table
 
@@ -190,6 +252,7 @@ def _info(args: argparse.Namespace) -> int:
         print(f"  expert {e}: mean score {r.score:.2f}, mean words {r.words:.0f}")
     if len(fused):
         print(f"  fused: mean score {fused.score.mean():.2f}, mean words {fused.words.mean():.0f}")
+    _print_tokens(df, path)
     return 0
 
 
@@ -220,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
     handlers = {
         "build": _build,
         "info": _info,
+        "check": _info,
+        "tokens": _tokens,
         "validate-judge": _validate_judge,
         "check-backend": _check_backend,
     }

@@ -1,7 +1,8 @@
 """Phase 1 of a build for one prompt: the gate split, then every (subtask, expert) text
 and, with ``fusion.mode: llm``, every selected fused text, each yielded as a journal
 record as soon as it exists. llama.cpp starts each text from an empty cache and every
-text has its own seed (``plan.item_seed``), so a record depends on nothing else."""
+text has its own seed (``plan.item_seed``), so a record depends on nothing else. Each
+text record carries its token counts (``tokens.generation_counts``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .journal import GATE_KEY, Record, record_key
 from .messages import expert_messages, fusion_messages, trim_to_sentence
 from .plan import assignment_name, fused_assignments, item_seed
 from .prompts import PromptSpec
+from .tokens import generation_counts
 
 
 class Generator:
@@ -67,22 +69,26 @@ class Generator:
                 rec = have.get(("text", k, e, ""))
                 if rec is None:
                     seed = item_seed(cfg.seed, pid, k, e)
+                    msgs = expert_messages(expert.system_prompt, subtask)
                     g = self.backends[expert.backend].generate(
-                        expert_messages(expert.system_prompt, subtask),
+                        msgs,
                         max_tokens=expert.max_tokens,
                         temperature=expert.temperature,
                         seed=seed,
                         top_p=expert.top_p,
                     )
+                    text = trim_to_sentence(g.text)
+                    counts = generation_counts(cfg.backends[expert.backend], msgs, g, text)
                     rec = {
                         "type": "text",
                         "k": k,
                         "expert": e,
-                        "text": trim_to_sentence(g.text),
+                        "text": text,
                         "model": f"{expert.name}:{g.model}",
                         "backend": g.backend,
                         "seed": seed,
                         "gen_seconds": round(g.seconds, 4),
+                        **counts.as_row(),
                     }
                     yield rec
                 texts[(k, e)] = rec["text"]
@@ -93,18 +99,22 @@ class Generator:
                 if ("fused", -1, -1, name) in have:
                     continue
                 seed = item_seed(cfg.seed, pid, "fused", name)
+                msgs = fusion_messages([texts[(k, e)] for k, e in enumerate(a)])
                 g = backend.generate(
-                    fusion_messages([texts[(k, e)] for k, e in enumerate(a)]),
+                    msgs,
                     max_tokens=cfg.fusion.max_tokens,
                     temperature=cfg.fusion.temperature,
                     seed=seed,
                 )
+                text = trim_to_sentence(g.text)
+                counts = generation_counts(cfg.backends[cfg.fusion.backend], msgs, g, text)
                 yield {
                     "type": "fused",
                     "assignment": name,
-                    "text": trim_to_sentence(g.text),
+                    "text": text,
                     "model": f"fusion:{g.model}",
                     "backend": g.backend,
                     "seed": seed,
                     "gen_seconds": round(g.seconds, 4),
+                    **counts.as_row(),
                 }

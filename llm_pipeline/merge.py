@@ -1,7 +1,9 @@
 """Phase 2 of a build, on the driver: from the journals, the table's rows with routing
 scores (embeddings), concatenated fused answers for ``fusion.mode: concat``, and judge
 scores (``scoring``: the LLM judge's journaled, a missing score leaves rows out), in
-canonical order. Scoring from the journal means a changed judge needs no regeneration."""
+canonical order. Scoring from the journal means a changed judge needs no regeneration.
+Token counts come from the journal records; records written before they existed, and
+concatenated fused rows, are counted here (``tokens.add_tokens``)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from netmoe_table import normalise
+from netmoe_table import TOKEN_COLUMNS, normalise
 
 from . import backends, embed
 from .config import TableConfig
@@ -22,6 +24,7 @@ from .judge import LLMJudge, OfflineJudge, make_offline_judge
 from .plan import assignment_name, fused_assignments, is_complete
 from .prompts import PromptSpec
 from .scoring import drop_missing, llm_scores
+from .tokens import add_tokens
 
 
 def make_judge(cfg: TableConfig, embedder: Any) -> OfflineJudge | LLMJudge:
@@ -80,13 +83,16 @@ def _prompt_rows(
                     "backend": r["backend"],
                     "seed": r["seed"],
                     "gen_seconds": r["gen_seconds"],
+                    **{c: r.get(c) for c in TOKEN_COLUMNS},
                     "_ref": subtask,
                 }
             )
     for a in fused_assignments(cfg, spec.prompt_id):
         name = assignment_name(a)
+        tokens: dict[str, Any] = {c: None for c in TOKEN_COLUMNS}
         if cfg.fusion.mode == "llm":
             r = recs[("fused", -1, -1, name)]
+            tokens = {c: r.get(c) for c in TOKEN_COLUMNS}
             text, model, backend, seed, secs = (
                 r["text"],
                 r["model"],
@@ -111,6 +117,7 @@ def _prompt_rows(
                 "backend": backend,
                 "seed": seed,
                 "gen_seconds": secs,
+                **tokens,
                 "_ref": spec.prompt,
             }
         )
@@ -152,4 +159,5 @@ def merge(
         row["bytes"] = len(row["text"].encode("utf-8"))
         row["judge"] = judge.name
         del row["_ref"]
-    return Merged(normalise(pd.DataFrame(rows)), missing, dropped, counts)
+    table = add_tokens(pd.DataFrame(rows), cfg)
+    return Merged(normalise(table), missing, dropped, counts)

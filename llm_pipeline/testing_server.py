@@ -48,6 +48,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # answer `judge_unscored` instead when this regular expression matches the judged story
     "unscored_if": None,
     "judge_unscored": "Your story is excellent. Here's a",
+    # usage: the token counts a reply reports, or null for a reply without `usage` (as
+    # some servers send); "words" counts the prompt's and the answer's words
+    "usage": "words",
 }
 
 
@@ -116,23 +119,24 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(float(cfg["slow"]))
         content = self._judge_answer(user) if judge else f"echo: {user}"
-        self._json(
-            200,
-            {
-                "id": "cmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body.get("model"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": content},
-                    }
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            },
-        )
+        reply: dict[str, Any] = {
+            "id": "cmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+        }
+        if cfg["usage"]:
+            p = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+            c = len(content.split())
+            reply["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+        self._json(200, reply)
 
     @property
     def cfg(self) -> dict[str, Any]:

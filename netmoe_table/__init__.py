@@ -14,7 +14,9 @@ Two levels of checking:
 - ``validate_frame`` (what the builder writes and ``load_table`` accepts): all of that,
   plus every ``SCHEMA`` column with its type, ``words``/``bytes`` matching the text,
   routing scores within 0..1, only ``subtask``/``fused`` rows, fused rows marked -1, no
-  duplicate fused row.
+  duplicate fused row, and the token columns (``TOKEN_COLUMNS``) either all absent (a
+  table written before they existed: ``token_note`` says how to add them) or all
+  present, whole numbers >= 0 with a source on every row.
 
 Paths: a relative table path from a config file resolves from the repository root
 (``resolve_path``), whatever the current directory; a path typed on a command line is
@@ -60,6 +62,17 @@ SCHEMA: dict[str, str] = {
 EXTRA_COLUMNS: dict[str, str] = {
     "split_method": "str",  # added by llm_pipeline: how the gate split the prompt, llm or rules
 }
+TOKEN_COLUMNS: dict[str, str] = {
+    "prompt_tokens": "int",  # tokens of the chat-templated messages the writer was sent
+    "completion_tokens": "int",  # tokens of `text` (as stored) with the writer's tokenizer
+    "token_source": "str",  # how both were counted, "<prompt>/<completion>" (docs)
+}
+"""Token counts: optional as a group (tables built before them lack all three); written by
+``llm_pipeline`` (the builder, and ``netmoe table tokens`` for an existing table)."""
+TOKENS_ATTR = "netmoe_tokens"
+"""``DataFrame.attrs`` key (kept in the Parquet file's pandas metadata) describing how the
+token counts were made: tokenizer, chat template, counting library."""
+
 READ_COLUMNS: tuple[str, ...] = (
     "prompt_id",
     "kind",
@@ -147,8 +160,38 @@ def parse_assignment(text: object, num_subtasks: int, num_choices: int) -> tuple
     return action if all(a < num_choices for a in action) else None
 
 
-def _check_types(df: pd.DataFrame, source: str) -> None:
-    for col, kind in SCHEMA.items():
+def has_tokens(df: pd.DataFrame) -> bool:
+    """Whether ``df`` carries the token columns (all of ``TOKEN_COLUMNS``)."""
+    return all(c in df.columns for c in TOKEN_COLUMNS)
+
+
+def token_note(df: pd.DataFrame, source: str = "table") -> str | None:
+    """None if ``df`` has token counts; otherwise one line saying how to add them."""
+    if has_tokens(df):
+        return None
+    return (
+        f"{source}: no token counts (a table written before they existed); add them "
+        f"without regenerating texts: netmoe table tokens --table {source}"
+    )
+
+
+def _check_tokens(df: pd.DataFrame, source: str) -> None:
+    present = [c for c in TOKEN_COLUMNS if c in df.columns]
+    if not present:
+        return
+    if len(present) != len(TOKEN_COLUMNS):
+        missing = [c for c in TOKEN_COLUMNS if c not in df.columns]
+        raise TableError(f"{source}: token columns incomplete, missing {missing}")
+    _check_kinds(df, TOKEN_COLUMNS, source)
+    for col in ("prompt_tokens", "completion_tokens"):
+        if (df[col] < 0).any():
+            raise TableError(f"{source}: column {col} must be >= 0")
+    if (df["token_source"] == "").any():
+        raise TableError(f"{source}: column token_source is empty on some rows")
+
+
+def _check_kinds(df: pd.DataFrame, kinds: dict[str, str], source: str) -> None:
+    for col, kind in kinds.items():
         s = df[col]
         if kind == "int" and not pd.api.types.is_integer_dtype(s):
             raise TableError(f"{source}: column {col} must be integer, is {s.dtype}")
@@ -156,6 +199,10 @@ def _check_types(df: pd.DataFrame, source: str) -> None:
             raise TableError(f"{source}: column {col} must be numeric, is {s.dtype}")
         if kind == "str" and s.isna().any():
             raise TableError(f"{source}: column {col} has missing values")
+
+
+def _check_types(df: pd.DataFrame, source: str) -> None:
+    _check_kinds(df, SCHEMA, source)
     bad_kind = set(df["kind"]) - set(KINDS)
     if bad_kind:
         raise TableError(f"{source}: unknown kind(s) {sorted(bad_kind)}")
@@ -168,6 +215,7 @@ def _check(df: pd.DataFrame, source: str, complete: bool) -> Layout:
         raise TableError(f"{source}: missing column(s) {missing}")
     if complete:
         _check_types(df, source)
+        _check_tokens(df, source)
     sub, fused = df[df["kind"] == "subtask"], df[df["kind"] == "fused"]
     if sub.empty:
         raise TableError(f"{source}: no subtask rows")
@@ -246,10 +294,12 @@ def load_table(path: str | Path) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- writing
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns in schema order with schema dtypes, rows in canonical order."""
-    cols = list(SCHEMA) + [c for c in df.columns if c not in SCHEMA]
+    """Columns in schema order (then the token columns, then any others) with schema
+    dtypes, rows in canonical order."""
+    known = {**SCHEMA, **{c: k for c, k in TOKEN_COLUMNS.items() if c in df.columns}}
+    cols = list(known) + [c for c in df.columns if c not in known]
     df = df[cols].copy()
-    for col, kind in SCHEMA.items():
+    for col, kind in known.items():
         if kind == "int":
             df[col] = df[col].astype(np.int64)
         elif kind == "float":

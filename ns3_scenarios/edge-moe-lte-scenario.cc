@@ -39,6 +39,7 @@ EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
                    config.nodes,
                    config.tcpSegmentSize,
                    config.synTimeout,
+                   config.serving,
                    config.observe),
       m_config(config)
 {

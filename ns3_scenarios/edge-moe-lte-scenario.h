@@ -12,6 +12,7 @@
 #include "lte-monitor.h"
 #include "lte-network.h"
 #include "node-mobility.h"
+#include "serving-profile.h"
 #include "task-scenario.h"
 
 #include "netmoe/messages.h"
@@ -46,6 +47,7 @@ struct LteScenarioConfig
     ObserveConfig observe;                   //!< probes (default) or the cell's reports alone
     uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
     double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
+    ServingConfig serving;           //!< experts as LLM servers (--serving)
 };
 
 /** The scenario, stepped task by task (the task loop is TaskScenario's). */

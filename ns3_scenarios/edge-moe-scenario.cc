@@ -31,6 +31,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
                    config.nodes,
                    config.tcpSegmentSize,
                    config.synTimeout,
+                   config.serving,
                    config.observe),
       m_config(config)
 {

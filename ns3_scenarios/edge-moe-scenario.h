@@ -14,6 +14,7 @@
 #include "link-monitor.h"
 #include "node-mobility.h"
 #include "range-edge.h"
+#include "serving-profile.h"
 #include "task-scenario.h"
 #include "wifi-network.h"
 
@@ -41,6 +42,7 @@ struct ScenarioConfig
     double snrAlpha{defaults::snrAlpha}; //!< weight of a new sample in the observed-SNR average
     uint32_t tcpSegmentSize{1448};       //!< TCP MSS (bytes)
     double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
+    ServingConfig serving;           //!< experts as LLM servers (--serving)
     std::string ns2Trace;           //!< ns-2 movement trace for nodes of model "ns2"
     BuildingSpec building;          //!< a building (walls, floors) for indoor scenarios
     BackgroundSpec background;      //!< a neighbouring co-channel BSS loading the channel

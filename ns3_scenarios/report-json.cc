@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace netmoe
 {
@@ -42,10 +43,28 @@ Put(std::string& out, uint32_t v)
     out += std::to_string(v);
 }
 
+/** Whether \p name is one of the serving model's fields. */
+bool
+IsServingField(const char* name)
+{
+#define NETMOE_SERVING_NAME(ctype, code, field, ...) #field,
+    static const char* const kNames[] = {
+        NETMOE_REPORT_SERVING_FIELDS(NETMOE_SERVING_NAME, NETMOE_SERVING_NAME)};
+#undef NETMOE_SERVING_NAME
+    for (const char* n : kNames)
+    {
+        if (std::strcmp(n, name) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 std::string
-ReportToJson(const NetmoeReport& r)
+ReportToJson(const NetmoeReport& r, bool serving)
 {
     std::string out = "{";
     bool first = true;
@@ -56,9 +75,13 @@ ReportToJson(const NetmoeReport& r)
         first = false;
     };
 #define NETMOE_JSON_SCALAR(ctype, code, name)                                                     \
-    key(#name);                                                                                   \
-    Put(out, r.name);
+    if (serving || !IsServingField(#name))                                                        \
+    {                                                                                             \
+        key(#name);                                                                               \
+        Put(out, r.name);                                                                         \
+    }
 #define NETMOE_JSON_ARRAY(ctype, code, name, count)                                               \
+    if (serving || !IsServingField(#name))                                                        \
     {                                                                                             \
         key(#name);                                                                               \
         const uint32_t n = (count) == NETMOE_MAX_EXPERTS ? r.num_experts : r.num_subtasks;       \

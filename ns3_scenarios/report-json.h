@@ -2,7 +2,9 @@
  *
  * NetmoeReport as one line of JSON (standalone mode), generated from the X-macro field
  * list in messages.h so it always has every field. Per-expert arrays are cut to
- * num_experts, per-subtask arrays to num_subtasks; NaN becomes null.
+ * num_experts, per-subtask arrays to num_subtasks; NaN becomes null. The serving
+ * model's fields (NETMOE_REPORT_SERVING_FIELDS) only with \p serving, so that a run
+ * without --serving prints what it printed before they existed.
  */
 #ifndef NETMOE_REPORT_JSON_H
 #define NETMOE_REPORT_JSON_H
@@ -15,7 +17,7 @@ namespace netmoe
 {
 
 /** One JSON object, no newline. */
-std::string ReportToJson(const NetmoeReport& report);
+std::string ReportToJson(const NetmoeReport& report, bool serving = true);
 
 } // namespace netmoe
 

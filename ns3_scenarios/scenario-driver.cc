@@ -54,6 +54,16 @@ DriverOptions::AddTo(FlagSet& flags)
               "standalone: expert generation time per subtask (s), comma list, each " +
                   kComputeRange.Text(),
               computeS);
+    flags.Add("promptTokens",
+              "standalone --serving: prompt tokens per subtask, comma list (cycled), each " +
+                  kTokensRange.Text(),
+              promptTokens);
+    flags.Add("replyTokens",
+              "standalone --serving: reply tokens per subtask, comma list (cycled), each " +
+                  kTokensRange.Text() + "; the reply's bytes are --replyBytes",
+              replyTokens);
+    flags.Add("fusionTokens",
+              "standalone --serving: prompt,reply tokens of the user device's fusion", fusionTokens);
     flags.Add("deadline", "standalone: task deadline (s), as an action's deadline_s", deadline,
               kDeadlineRange);
     flags.Add("gap", "standalone: simulated idle time between tasks (s), as next_gap_s", gap,
@@ -99,6 +109,9 @@ DriverOptions::Prepare(uint32_t n, bool checkOnly)
     req = ParseNumbers(requestBytes, "requestBytes", kMessageBytesRange);
     rep = ParseNumbers(replyBytes, "replyBytes", kMessageBytesRange);
     comp = ParseNumbers(computeS, "computeS", kComputeRange);
+    prompt = ParseNumbers(promptTokens, "promptTokens", kTokensRange);
+    reply = ParseNumbers(replyTokens, "replyTokens", kTokensRange);
+    fusion = ParseNumbers(fusionTokens, "fusionTokens", kTokensRange, 2);
 }
 
 namespace
@@ -133,7 +146,11 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
             a.request_bytes[k] = static_cast<uint32_t>(o.req[k % o.req.size()]);
             a.reply_bytes[k] = static_cast<uint32_t>(o.rep[k % o.rep.size()]);
             a.compute_s[k] = o.comp[k % o.comp.size()];
+            a.prompt_tokens[k] = static_cast<uint32_t>(o.prompt[k % o.prompt.size()]);
+            a.reply_tokens[k] = static_cast<uint32_t>(o.reply[k % o.reply.size()]);
         }
+        a.fusion_prompt_tokens = static_cast<uint32_t>(o.fusion[0]);
+        a.fusion_reply_tokens = static_cast<uint32_t>(o.fusion[1]);
         a.deadline_s = o.deadline;
         a.next_gap_s = o.gap;
         std::string error = scenario.CheckAction(a);
@@ -145,7 +162,7 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         auto t0 = std::chrono::steady_clock::now();
         scenario.Step(a, report);
         wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::cout << ReportToJson(report) << std::endl;
+        std::cout << ReportToJson(report, o.serving) << std::endl;
     }
     std::cerr << o.program << ": " << o.tasks << " tasks, "
               << (o.tasks ? wallTotal / o.tasks * 1e3 : 0) << " ms wall per task (ns-3 only), "

@@ -52,6 +52,10 @@ struct DriverOptions
     std::string requestBytes{"200"};
     std::string replyBytes{"1500"};
     std::string computeS{"0.2"};
+    std::string promptTokens{"64"};  //!< --serving: prompt tokens per subtask
+    std::string replyTokens{"128"};  //!< --serving: reply tokens per subtask
+    std::string fusionTokens{"0,0"}; //!< --serving: fusion prompt,reply tokens
+    bool serving{false};             //!< set by the program: print the serving fields
     double deadline{5.0};
     double gap{1.0};
 
@@ -69,12 +73,17 @@ struct DriverOptions
     std::vector<double> req;            //!< parsed --requestBytes
     std::vector<double> rep;            //!< parsed --replyBytes
     std::vector<double> comp;           //!< parsed --computeS
+    std::vector<double> prompt;         //!< parsed --promptTokens
+    std::vector<double> reply;          //!< parsed --replyTokens
+    std::vector<double> fusion;         //!< parsed --fusionTokens (2 numbers)
 };
 
 /** --warmup: [0, 3600] s. */
 inline constexpr Range kWarmupRange{0, 3600};
 /** A request or reply size of the standalone script: 0..1e8 bytes (0 is sent as 1). */
 inline constexpr Range kMessageBytesRange{0, 1e8, false, true};
+/** Tokens of a standalone subtask or fusion: 0..1e7 (a reply of 0 is generated as 1). */
+inline constexpr Range kTokensRange{0, 1e7, false, true};
 
 /**
  * Warm up, then run the standalone script or serve the bridge until STOP; Finish() and

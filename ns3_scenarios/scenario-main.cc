@@ -25,7 +25,8 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
     layout.area = ld.area;
     layout.radius = ld.radius;
     layout.height = ld.height;
-    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}};
+    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}, {}};
+    ServingOptions serving;
     DriverOptions driver;
     driver.program = name;
     bool check = false;
@@ -57,6 +58,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   "observe=probe: probes leave this long before the decision (s; at the "
                   "start of a shorter gap)",
                   shared.observe.probeLead, kProbeLeadRange);
+        serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
         // with its multi-line usage): same effect as its global values.
@@ -93,6 +95,8 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                                              shared.observe.mode + "'");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
+        shared.serving = serving.Resolve(n);
+        driver.serving = shared.serving.enabled;
         program.Validate(shared);
         driver.Prepare(n, check);
         if (check)

@@ -3,6 +3,7 @@
  * The main of every netmoe scenario program, whatever its radio: the layout flags
  * (--numExperts, --nodes, --area, ...), --ns2Trace, --snrAlpha, --synTimeout, the
  * observation flags (--observe, --probeMaxAge, --probeLead; probes.h), the
+ * serving flags (--serving, --expertProfiles, ...: serving-profile.h), the
  * driver flags (--standalone, --bridgeFd, ...), --check, and the one-line error. A radio
  * implements ScenarioProgram (its own flags, their rules, its network); its main is
  *   int main(int argc, char* argv[]) { MyRadioProgram p; return ScenarioMain(argc, argv, p); }
@@ -20,6 +21,7 @@
 #include "node-mobility.h"
 #include "probes.h"
 #include "scenario-driver.h"
+#include "serving-profile.h"
 
 #include <memory>
 #include <string>
@@ -37,6 +39,7 @@ struct ScenarioLayout
     double snrAlpha;             //!< weight of a new sample in the observed-SNR average
     double synTimeout;           //!< TCP's first SYN retransmission timeout (s)
     ObserveConfig observe;       //!< how the user device keeps its observation fresh
+    ServingConfig serving;       //!< experts as LLM servers (--serving, ...)
 };
 
 /** Copy the resolved layout into a radio's scenario config (its same-named fields). */
@@ -50,6 +53,7 @@ ApplyLayout(const ScenarioLayout& layout, Config& config)
     config.snrAlpha = layout.snrAlpha;
     config.synTimeout = layout.synTimeout;
     config.observe = layout.observe;
+    config.serving = layout.serving;
 }
 
 /** A radio's defaults of the layout flags and their help texts. */

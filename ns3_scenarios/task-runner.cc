@@ -14,6 +14,8 @@
 #include "ns3/tcp-socket-factory.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace netmoe
 {
@@ -26,6 +28,18 @@ namespace
 {
 /** Largest packet handed to a TCP socket at once. */
 constexpr uint32_t kChunk = 65536;
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/**
+ * Bytes of an expert's rejection: an HTTP/1.1 503 with a JSON error body, the way a
+ * llama.cpp / OpenAI-compatible server refuses a request it cannot queue:
+ *   "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+ *   "Content-Length: 102\r\n\r\n" (88 bytes) and
+ *   {"error":{"code":503,"message":"server busy: all slots and the queue are full",
+ *   "type":"server_error"}} (102 bytes).
+ */
+constexpr uint32_t kRejectionBytes = 190;
 
 /**
  * The next data \p s holds, or null. At the end of the stream (CLOSE_WAIT, nothing left
@@ -73,12 +87,30 @@ Retire(Ptr<Socket> s, bool close)
 TaskRunner::TaskRunner(Ptr<Node> ue,
                        const NodeContainer& experts,
                        const std::vector<Ipv4Address>& expertIps,
-                       uint16_t basePort)
+                       uint16_t basePort,
+                       const ServingConfig& serving)
     : m_ue(ue),
       m_experts(experts),
       m_expertIps(expertIps),
-      m_basePort(basePort)
+      m_basePort(basePort),
+      m_serving(serving),
+      m_obsQueueLen(experts.GetN(), kNaN),
+      m_obsQueueAt(experts.GetN(), Time::Min())
 {
+    if (m_serving.enabled)
+    {
+        const uint32_t chunk = m_serving.streaming ? m_serving.tokensPerChunk : 0;
+        for (uint32_t e = 0; e < experts.GetN(); ++e)
+        {
+            m_servers.push_back(std::make_unique<LlmServer>(m_serving.experts.at(e), chunk, true));
+        }
+        m_local = std::make_unique<LlmServer>(m_serving.local, 0, false);
+        for (auto* server : AllServers())
+        {
+            server->SetStartedCallback(MakeCallback(&TaskRunner::GenerationStarted, this));
+            server->SetTokensCallback(MakeCallback(&TaskRunner::TokensOut, this));
+        }
+    }
     for (uint32_t e = 0; e < experts.GetN(); ++e)
     {
         for (uint16_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
@@ -117,11 +149,29 @@ TaskRunner::Prepare(const NetmoeAction& a)
         t.requestBytes = std::max<uint32_t>(1, a.request_bytes[k]);
         t.replyBytes = std::max<uint32_t>(1, a.reply_bytes[k]);
         t.computeS = std::max(0.0, a.compute_s[k]);
-        if (t.target > 0)
+        t.replyTotal = t.replyBytes;
+        if (m_serving.enabled)
         {
-            ++m_pending;
+            t.promptTokens = a.prompt_tokens[k];
+            t.replyTokens = std::max<uint32_t>(1, a.reply_tokens[k]);
+            t.queueWaitS = kNaN;
+            if (m_serving.streaming)
+            {
+                const uint32_t c = m_serving.tokensPerChunk;
+                t.replyTotal += static_cast<uint64_t>((t.replyTokens + c - 1) / c) *
+                                m_serving.chunkOverheadBytes;
+            }
+        }
+        t.replyWire = t.replyTotal;
+        if (t.target > 0 || m_serving.enabled)
+        {
+            ++m_pending; // with --serving the user device's own generations count too
         }
     }
+    const ServingProfile& local = m_serving.local;
+    m_fusionS = m_serving.enabled ? a.fusion_prompt_tokens / local.prefillTokS +
+                                        a.fusion_reply_tokens / local.DecodeRate(1)
+                                  : 0.0;
     return m_pending;
 }
 
@@ -135,6 +185,10 @@ TaskRunner::Launch()
         SubtaskTransfer& t = m_subtasks[k];
         if (t.target <= 0)
         {
+            if (m_serving.enabled)
+            {
+                m_local->Submit(k, t.promptTokens, t.replyTokens); // never refuses
+            }
             continue;
         }
         auto s = Socket::CreateSocket(m_ue, TcpSocketFactory::GetTypeId());
@@ -247,11 +301,102 @@ TaskRunner::ReadRequest(Ptr<Socket> s)
             t->requestReceived += p->GetSize();
         }
     }
-    if (t && t->requestReceived >= t->requestBytes && !t->computeEvent.IsPending() &&
-        !t->replyStarted)
+    if (!t || t->requestReceived < t->requestBytes)
     {
-        const uint32_t k = static_cast<uint32_t>(t - m_subtasks.data());
+        return;
+    }
+    const uint32_t k = static_cast<uint32_t>(t - m_subtasks.data());
+    if (m_serving.enabled)
+    {
+        if (!t->submitted)
+        {
+            t->submitted = true;
+            if (!m_servers.at(t->target - 1)->Submit(k, t->promptTokens, t->replyTokens))
+            {
+                Reject(k);
+            }
+        }
+    }
+    else if (!t->computeEvent.IsPending() && !t->replyStarted)
+    {
         t->computeEvent = Simulator::Schedule(Seconds(t->computeS), &TaskRunner::StartReply, this, k);
+    }
+}
+
+void
+TaskRunner::Reject(uint32_t k)
+{
+    SubtaskTransfer& t = m_subtasks[k];
+    t.rejected = true;
+    t.replyTotal = kRejectionBytes;
+    t.replyReady = kRejectionBytes;
+    t.replyStarted = true;
+    t.replyStart = Simulator::Now();
+    t.reportedQueueLen = m_servers.at(t.target - 1)->QueueLength();
+    SendReply(t.expertSocket, 0);
+}
+
+void
+TaskRunner::GenerationStarted(uint32_t k, double queueWaitS)
+{
+    if (k >= m_subtasks.size())
+    {
+        return;
+    }
+    SubtaskTransfer& t = m_subtasks[k];
+    t.queueWaitS = queueWaitS;
+    if (t.target <= 0) // the user device's own first token: at the end of the prefill
+    {
+        t.ttftS = (Simulator::Now() - m_start).GetSeconds() +
+                  t.promptTokens / m_serving.local.prefillTokS;
+    }
+}
+
+void
+TaskRunner::TokensOut(uint32_t k, uint32_t tokens)
+{
+    if (!m_active || k >= m_subtasks.size())
+    {
+        return;
+    }
+    SubtaskTransfer& t = m_subtasks[k];
+    if (t.target <= 0)
+    {
+        if (tokens >= t.replyTokens && !t.finished)
+        {
+            t.finished = true;
+            t.completionS = (Simulator::Now() - m_start).GetSeconds();
+            Finished();
+        }
+        return;
+    }
+    // the reply so far: its share of the text plus one chunk framing per chunk sent
+    uint64_t ready = static_cast<uint64_t>(t.replyBytes) * tokens / t.replyTokens;
+    if (m_serving.streaming)
+    {
+        const uint32_t c = m_serving.tokensPerChunk;
+        ready += static_cast<uint64_t>((tokens + c - 1) / c) * m_serving.chunkOverheadBytes;
+    }
+    t.replyReady = std::min<uint64_t>(std::max<uint64_t>(ready, 1), t.replyTotal);
+    if (tokens >= t.replyTokens)
+    {
+        t.replyReady = t.replyTotal;
+    }
+    if (!t.replyStarted)
+    {
+        t.replyStarted = true;
+        t.replyStart = Simulator::Now();
+        t.reportedQueueLen = m_servers.at(t.target - 1)->QueueLength(); // in the reply header
+    }
+    SendReply(t.expertSocket, 0);
+}
+
+void
+TaskRunner::Finished()
+{
+    if (--m_pending == 0 && !m_done.IsNull())
+    {
+        m_done();
     }
 }
 
@@ -261,6 +406,7 @@ TaskRunner::StartReply(uint32_t k)
     SubtaskTransfer& t = m_subtasks[k];
     t.replyStarted = true;
     t.replyStart = Simulator::Now();
+    t.replyReady = t.replyTotal;
     SendReply(t.expertSocket, 0);
 }
 
@@ -272,9 +418,9 @@ TaskRunner::SendReply(Ptr<Socket> s, uint32_t /* available */)
     {
         return;
     }
-    while (t->replySent < t->replyBytes && s->GetTxAvailable() > 0)
+    while (t->replySent < t->replyReady && s->GetTxAvailable() > 0)
     {
-        uint32_t n = std::min<uint64_t>({t->replyBytes - t->replySent, s->GetTxAvailable(), kChunk});
+        uint32_t n = std::min<uint64_t>({t->replyReady - t->replySent, s->GetTxAvailable(), kChunk});
         int sent = s->Send(Create<Packet>(n));
         if (sent <= 0)
         {
@@ -282,7 +428,7 @@ TaskRunner::SendReply(Ptr<Socket> s, uint32_t /* available */)
         }
         t->replySent += sent;
     }
-    if (t->replySent >= t->replyBytes)
+    if (t->replySent >= t->replyTotal)
     {
         s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
         s->Close(); // FIN after the data
@@ -296,22 +442,30 @@ TaskRunner::ReadReply(Ptr<Socket> s)
     Ptr<Packet> p;
     while ((p = RecvData(s)))
     {
-        if (!t || t->done)
+        if (!t || t->finished)
         {
             continue;
+        }
+        if (t->replyReceived == 0)
+        {
+            t->ttftS = (Simulator::Now() - m_start).GetSeconds();
+            if (m_serving.enabled) // the reply's header: the expert's queue then
+            {
+                m_obsQueueLen.at(t->target - 1) = t->reportedQueueLen;
+                m_obsQueueAt.at(t->target - 1) = Simulator::Now();
+            }
         }
         t->replyReceived += p->GetSize();
         t->lastByte = Simulator::Now();
     }
-    if (t && !t->done && t->replyReceived >= t->replyBytes)
+    if (t && !t->finished && t->replyReceived >= t->replyTotal)
     {
-        t->done = true;
+        t->finished = true;
+        t->done = !t->rejected;
         t->delay = Simulator::Now() - m_start;
+        t->completionS = t->delay.GetSeconds();
         s->Close();
-        if (--m_pending == 0 && !m_done.IsNull())
-        {
-            m_done();
-        }
+        Finished();
     }
 }
 
@@ -319,6 +473,10 @@ void
 TaskRunner::Abort()
 {
     m_active = false;
+    for (auto* server : AllServers())
+    {
+        server->CancelAll(); // the clients went away: generation stops
+    }
     for (auto& t : m_subtasks)
     {
         Simulator::Cancel(t.computeEvent);
@@ -326,7 +484,7 @@ TaskRunner::Abort()
         {
             if (s)
             {
-                Retire(s, !t.done); // a finished subtask's sockets are closed already
+                Retire(s, !t.finished); // a finished subtask's sockets are closed already
             }
         }
         t.userSocket = nullptr;
@@ -339,6 +497,47 @@ const std::vector<SubtaskTransfer>&
 TaskRunner::Subtasks() const
 {
     return m_subtasks;
+}
+
+double
+TaskRunner::FusionSeconds() const
+{
+    return m_fusionS;
+}
+
+bool
+TaskRunner::Serving() const
+{
+    return m_serving.enabled;
+}
+
+double
+TaskRunner::ObservedQueueLength(uint32_t e) const
+{
+    return m_obsQueueLen.at(e);
+}
+
+double
+TaskRunner::SecondsSinceQueueReport(uint32_t e) const
+{
+    return std::isnan(m_obsQueueLen.at(e))
+               ? kNaN
+               : (Simulator::Now() - m_obsQueueAt.at(e)).GetSeconds();
+}
+
+std::vector<LlmServer*>
+TaskRunner::AllServers()
+{
+    std::vector<LlmServer*> out;
+    for (auto& server : m_servers)
+    {
+        out.push_back(server.get());
+    }
+    if (m_local)
+    {
+        out.push_back(m_local.get());
+    }
+    return out;
 }
 
 } // namespace netmoe

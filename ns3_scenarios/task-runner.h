@@ -11,11 +11,26 @@
  * Abort(), which closes whatever is still open (those replies are lost); the sockets
  * keep reading and dropping what still arrives, so they close with FINs.
  *
+ * With --serving (serving-profile.h) every device is an LLM server (llm-server.h): once
+ * the whole request is in, the expert queues it (FIFO) for one of its batch slots, or,
+ * when every slot is busy and the queue is full, answers at once with a small 503-like
+ * rejection and closes. In its slot the request is prefilled (prompt_tokens / prefill
+ * rate) and decoded (reply_tokens at the per-sequence rate for the sequences decoding at
+ * once); with --streaming the reply goes out over the open connection as it is decoded,
+ * one chunk per --tokensPerChunk tokens, each chunk its tokens' share of reply_bytes
+ * plus --chunkOverheadBytes of framing; without, the whole reply at the end. The
+ * expert's queue length when it answered travels back in the (simulated) reply header.
+ * The user device's own subtasks run on its --localProfile server (no packets) and the
+ * task waits for them as well. compute_s is not used.
+ *
  * The experts' listening sockets only let SYNs in (syn-only-listener.h). The report
  * fields are filled by transfer-report.h, the action rules are task-action-check.h.
  */
 #ifndef NETMOE_TASK_RUNNER_H
 #define NETMOE_TASK_RUNNER_H
+
+#include "llm-server.h"
+#include "serving-profile.h"
 
 #include "netmoe/messages.h"
 
@@ -26,7 +41,9 @@
 #include "ns3/nstime.h"
 #include "ns3/socket.h"
 
+#include <limits>
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace netmoe
@@ -37,8 +54,20 @@ struct SubtaskTransfer
 {
     int target{0};              //!< 0 local, i expert i
     uint32_t requestBytes{0};   //!< user -> expert
-    uint32_t replyBytes{0};     //!< expert -> user
-    double computeS{0};         //!< expert's generation time
+    uint32_t replyBytes{0};     //!< expert -> user (the text)
+    uint64_t replyWire{0};      //!< the reply on the wire: text + chunk framing
+    uint64_t replyTotal{0};     //!< bytes the user waits for: replyWire, or a rejection
+    uint64_t replyReady{0};     //!< of which the expert has generated so far
+    double computeS{0};         //!< expert's generation time (without --serving)
+    uint32_t promptTokens{0};   //!< --serving: tokens to prefill
+    uint32_t replyTokens{1};    //!< --serving: tokens to decode
+    bool submitted{false};      //!< --serving: handed to the expert's server
+    bool rejected{false};       //!< --serving: the expert's queue was full
+    uint32_t reportedQueueLen{0}; //!< --serving: expert's queue length in the reply header
+    double queueWaitS{0};       //!< --serving: time in the server's FIFO (NaN: never served)
+    double ttftS{std::numeric_limits<double>::quiet_NaN()};       //!< start -> first reply byte
+    double completionS{std::numeric_limits<double>::quiet_NaN()}; //!< start -> last byte
+    bool finished{false};       //!< reply (or rejection) in, or local generation over
     uint64_t requestSent{0};    //!< accepted by the user's TCP socket
     uint64_t requestReceived{0}; //!< read by the expert
     uint64_t replySent{0};      //!< accepted by the expert's TCP socket
@@ -46,7 +75,7 @@ struct SubtaskTransfer
     bool replyStarted{false};   //!< the expert began sending the reply
     ns3::Time replyStart;       //!< when it began
     ns3::Time lastByte;         //!< last reply byte read by the user
-    bool done{false};           //!< whole reply in
+    bool done{false};           //!< whole reply in (not a rejection)
     ns3::Time delay;            //!< task start -> last reply byte (when done)
     uint16_t userPort{0};       //!< local port of the user's connection
     ns3::Ptr<ns3::Socket> userSocket;
@@ -63,16 +92,21 @@ class TaskRunner
      * \param experts expert i at index i-1
      * \param expertIps their IPv4 addresses, same order
      * \param basePort subtask k listens on basePort + k on every expert
+     * \param serving the serving model (off: experts wait compute_s)
      */
     TaskRunner(ns3::Ptr<ns3::Node> ue,
                const ns3::NodeContainer& experts,
                const std::vector<ns3::Ipv4Address>& expertIps,
-               uint16_t basePort);
+               uint16_t basePort,
+               const ServingConfig& serving);
 
     /** Called once all replies of the running task are in. */
     void SetDoneCallback(ns3::Callback<void> done);
 
-    /** Set up the task (no packet yet); returns the number of offloaded subtasks. */
+    /**
+     * Set up the task (no packet yet); returns the number of subtasks to wait for: the
+     * offloaded ones (with --serving the local ones too).
+     */
     uint32_t Prepare(const NetmoeAction& action);
     /** Open the connections (run as a simulator event at the task start). */
     void Launch();
@@ -81,6 +115,14 @@ class TaskRunner
 
     /** The subtasks of the last task. */
     const std::vector<SubtaskTransfer>& Subtasks() const;
+    /** Whether --serving is on. */
+    bool Serving() const;
+    /** --serving: the last task's fusion time on the user device's profile (s). */
+    double FusionSeconds() const;
+    /** The queue length expert \p e last reported (reply header), NaN if none yet. */
+    double ObservedQueueLength(uint32_t e) const;
+    /** Seconds since that report arrived, NaN if none yet. */
+    double SecondsSinceQueueReport(uint32_t e) const;
 
   private:
     /** The subtask socket \p s serves in the running task, or null. */
@@ -103,6 +145,16 @@ class TaskRunner
     void StartReply(uint32_t k);
     /** Hand the expert's TCP socket as much of the reply as it takes, then close. */
     void SendReply(ns3::Ptr<ns3::Socket> s, uint32_t available);
+    /** --serving: the expert's queue is full: send subtask \p k's rejection and close. */
+    void Reject(uint32_t k);
+    /** --serving: subtask \p k got a slot after \p queueWaitS in the FIFO. */
+    void GenerationStarted(uint32_t k, double queueWaitS);
+    /** --serving: subtask \p k's server has produced \p tokens tokens: send them. */
+    void TokensOut(uint32_t k, uint32_t tokens);
+    /** A subtask is settled: fire the done callback after the last one. */
+    void Finished();
+    /** The experts' servers and the user device's. */
+    std::vector<LlmServer*> AllServers();
 
     ns3::Ptr<ns3::Node> m_ue;
     ns3::NodeContainer m_experts;
@@ -115,6 +167,12 @@ class TaskRunner
     bool m_active{false};
     ns3::Time m_start;
     ns3::Callback<void> m_done;
+    ServingConfig m_serving;
+    std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i at i-1
+    std::unique_ptr<LlmServer> m_local;                //!< --serving: the user device's
+    double m_fusionS{0};                               //!< the last task's fusion (s)
+    std::vector<double> m_obsQueueLen;                 //!< per expert, NaN: no report yet
+    std::vector<ns3::Time> m_obsQueueAt;               //!< when it arrived
 };
 
 } // namespace netmoe

@@ -36,8 +36,10 @@ TaskScenario::TaskScenario(const std::string& program,
                            const std::vector<NodeSpec>& nodes,
                            uint32_t tcpSegmentSize,
                            double synTimeout,
+                           const ServingConfig& serving,
                            const ObserveConfig& observe)
     : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1),
+      m_serving(serving),
       m_observe(observe)
 {
     NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
@@ -65,7 +67,8 @@ TaskScenario::CreateNodes(const std::vector<NodeSpec>& nodes,
 void
 TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
 {
-    m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort);
+    m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort,
+                                            m_serving);
     m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
     m_lastGoodput.assign(m_numExperts, 0.0);
     if (m_observe.Probing())
@@ -180,6 +183,8 @@ TaskScenario::Step(const NetmoeAction& a, NetmoeReport& r)
     r.task_start_s = start.GetSeconds();
     r.task_end_s = end.GetSeconds();
     FillTransferReport(m_runner->Subtasks(), n, K, taskS, r, m_lastGoodput);
+    FillServingReport(m_runner->Subtasks(), K, taskS, m_runner->FusionSeconds(),
+                      m_runner->Serving(), r);
     FillLinkReport(r, taskS);
 
     Advance(a.next_gap_s);
@@ -203,6 +208,8 @@ TaskScenario::Observe(NetmoeReport& r, uint32_t status)
         r.distance_m[e] =
             valid ? origin->GetDistanceFrom(m_experts.Get(e)->GetObject<MobilityModel>())
                   : kNaN;
+        r.obs_queue_len[e] = valid ? m_runner->ObservedQueueLength(e) : kNaN;
+        r.obs_queue_age_s[e] = valid ? m_runner->SecondsSinceQueueReport(e) : kNaN;
     }
 }
 

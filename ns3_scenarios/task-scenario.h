@@ -11,6 +11,7 @@
 #include "node-mobility.h"
 #include "probes.h"
 #include "scenario-driver.h"
+#include "serving-profile.h"
 #include "task-runner.h"
 
 #include "netmoe/messages.h"
@@ -59,13 +60,14 @@ class TaskScenario : public SteppedScenario
   protected:
     /**
      * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP
-     * segment size and SYN retransmission timeout (s); creates no node. \p observe: how
-     * the observation is kept fresh.
+     * segment size and SYN retransmission timeout (s); keep the serving model for the
+     * task transfers; creates no node. \p observe: how the observation is kept fresh.
      */
     TaskScenario(const std::string& program,
                  const std::vector<NodeSpec>& nodes,
                  uint32_t tcpSegmentSize,
                  double synTimeout,
+                 const ServingConfig& serving,
                  const ObserveConfig& observe);
 
     /** Create the user device and the experts and give them their mobility. */
@@ -114,7 +116,8 @@ class TaskScenario : public SteppedScenario
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
     void ProbesAnswered();
 
-    ObserveConfig m_observe;
+    ServingConfig m_serving;           //!< experts as LLM servers (--serving)
+    ObserveConfig m_observe;           //!< --observe, --probeMaxAge, --probeLead
     std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
 

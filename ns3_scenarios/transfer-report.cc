@@ -5,6 +5,7 @@
 #include "transfer-report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace netmoe
@@ -46,8 +47,9 @@ FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
                 continue;
             }
             used = true;
-            r.bytes_expected[e] += t.replyBytes;
-            r.bytes_delivered[e] += std::min<uint64_t>(t.replyReceived, t.replyBytes);
+            r.bytes_expected[e] += t.replyWire;
+            r.bytes_delivered[e] +=
+                t.rejected ? 0 : std::min<uint64_t>(t.replyReceived, t.replyWire);
             r.delay_s[e] = std::max(r.delay_s[e], t.done ? t.delay.GetSeconds() : taskS);
             r.replies_lost[e] += t.done ? 0 : 1;
             if (t.replyStarted && t.replyReceived > 0)
@@ -83,6 +85,50 @@ FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
         r.subtask_delivered[k] = t.done ? 1 : 0;
         r.subtask_delay_s[k] = t.done ? t.delay.GetSeconds() : taskS;
     }
+}
+
+void
+FillServingReport(const std::vector<SubtaskTransfer>& subtasks,
+                  uint32_t K,
+                  double taskS,
+                  double fusionS,
+                  bool serving,
+                  NetmoeReport& r)
+{
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    double last = 0;
+    for (uint32_t k = 0; k < NETMOE_MAX_SUBTASKS; ++k)
+    {
+        r.ttft_s[k] = nan;
+        r.completion_s[k] = nan;
+        r.queue_wait_s[k] = nan;
+        r.subtask_rejected[k] = 0;
+        if (k >= K)
+        {
+            continue;
+        }
+        const auto& t = subtasks[k];
+        r.queue_wait_s[k] = t.queueWaitS;
+        r.subtask_rejected[k] = t.rejected ? 1 : 0;
+        if (t.finished)
+        {
+            r.ttft_s[k] = t.ttftS;
+            r.completion_s[k] = t.completionS;
+            last = std::max(last, t.completionS);
+        }
+        else if (t.target > 0 || serving)
+        {
+            // lost (or still generating at the deadline): the first byte may have come
+            r.ttft_s[k] = t.ttftS;
+            last = std::max(last, taskS);
+        }
+        else
+        {
+            r.ttft_s[k] = 0; // without --serving a local subtask takes no time here
+            r.completion_s[k] = 0;
+        }
+    }
+    r.task_latency_s = last + fusionS;
 }
 
 } // namespace netmoe

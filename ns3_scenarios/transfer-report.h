@@ -29,6 +29,20 @@ void FillTransferReport(const std::vector<SubtaskTransfer>& subtasks,
                         NetmoeReport& report,
                         std::vector<double>& lastGoodput);
 
+/**
+ * Fill the serving model's fields of \p report (NETMOE_REPORT_SERVING_FIELDS but the
+ * observation): per subtask ttft_s, completion_s (NaN: never), queue_wait_s (0 without
+ * --serving, NaN: never served), subtask_rejected, and task_latency_s: the latest
+ * subtask (a lost one at \p taskS, a local one when its generation ended) plus the
+ * fusion's \p fusionS (without \p serving a local subtask takes no time).
+ */
+void FillServingReport(const std::vector<SubtaskTransfer>& subtasks,
+                       uint32_t numSubtasks,
+                       double taskS,
+                       double fusionS,
+                       bool serving,
+                       NetmoeReport& report);
+
 } // namespace netmoe
 
 #endif /* NETMOE_TRANSFER_REPORT_H */

@@ -34,6 +34,11 @@ class Task:
     compute_s: np.ndarray  # (K,) the expert's generation time
     deadline_s: float
     next_gap_s: float
+    # LLM-server serving (scenario.serving): tokens the network's servers generate
+    prompt_tokens: np.ndarray | None = None  # (K,) the subtask's prompt on its target
+    reply_tokens: np.ndarray | None = None  # (K,) its reply
+    fusion_prompt_tokens: int = 0  # the user device's fusion of the replies
+    fusion_reply_tokens: int = 0
 
 
 Report = dict[str, np.ndarray]
@@ -92,7 +97,13 @@ class Ns3Backend:
 
     @staticmethod
     def _fields(task: Task) -> dict[str, object]:
+        k = len(task.target)
+        zeros = np.zeros(k, dtype=np.uint32)
         return {
+            "prompt_tokens": zeros if task.prompt_tokens is None else task.prompt_tokens,
+            "reply_tokens": zeros if task.reply_tokens is None else task.reply_tokens,
+            "fusion_prompt_tokens": task.fusion_prompt_tokens,
+            "fusion_reply_tokens": task.fusion_reply_tokens,
             "task_id": task.task_id,
             "num_subtasks": len(task.target),
             "target": task.target,

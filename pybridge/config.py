@@ -24,6 +24,7 @@ from pybridge.nodes import NodeConfig
 from pybridge.paths import REPO_ROOT
 from pybridge.radios.base import RADIOS, Radio, radio_of
 from pybridge.scenario_defaults import DEFAULTS
+from pybridge.serving import ServingConfig
 
 __all__ = [
     "ConfigError",
@@ -86,6 +87,10 @@ class _ScenarioBase(StrictModel):
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
         "relative paths are from the repository",
     )
+    serving: ServingConfig = Field(
+        default_factory=ServingConfig,
+        description="experts as LLM servers: profiles, queues, streaming (both radios)",
+    )
     extra_args: list[str] = Field(
         default_factory=list, description="further --flags passed verbatim to the program"
     )
@@ -118,6 +123,16 @@ class _ScenarioBase(StrictModel):
                         f"{name} is a {radio.name} setting, but scenario.program "
                         f"{self.program!r} is {own.name}: remove {name} or change the program"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _a_profile_per_expert(self) -> _ScenarioBase:
+        names = self.serving.experts
+        if isinstance(names, list) and len(names) != len(self.experts):
+            raise ValueError(
+                f"serving.experts names {len(names)} profiles for {len(self.experts)} experts "
+                "(give one name for all, or one per expert)"
+            )
         return self
 
     @property
@@ -167,6 +182,7 @@ class _ScenarioBase(StrictModel):
                 "scenario.probe_lead_s",
                 self.probe_lead_s != DEFAULTS["probeLead"],
             ),
+            *self.serving.flags(),
         ]
 
     def argv(self, rng_run: int) -> list[str]:

@@ -19,6 +19,20 @@ from pybridge.tasks import QualityTable
 __all__ = ["SNR_FLOOR_DB", "EdgeMoEEnv", "ObservationLayout", "offload_task"]
 
 INFO_ARRAYS = ("snr_db", "goodput_mbps", "delay_s", "bytes_delivered", "energy_j")
+#: what the ns-3 serving model (scenario.serving) measures; zeros/NaN with serving off
+SERVING_INFO = (
+    "ttft_s",
+    "completion_s",
+    "queue_wait_s",
+    "subtask_rejected",
+    "obs_queue_len",
+    "obs_queue_age_s",
+)
+
+#: Token estimates when the quality table has no token columns: OpenAI's rules of thumb,
+#: about 4 characters (UTF-8 bytes of English) per token and 0.75 words per token.
+BYTES_PER_TOKEN = 4.0
+TOKENS_PER_WORD = 1.0 / 0.75
 
 
 class EdgeMoEEnv(gym.Env):
@@ -67,7 +81,13 @@ class EdgeMoEEnv(gym.Env):
     ``compute_cost``, ``tx_cost``, plus ``transfer_s`` (per subtask: its delay minus its
     generation time, the deadline if lost, 0 if local), ``prompt_id``, ``assignment``,
     ``effective_assignment``, ``replies_lost``, ``ue_energy_j``, ``sim_time_s``,
-    ``distance_m`` (ground truth, for analysis).
+    ``distance_m`` (ground truth, for analysis). With ``scenario.serving.enabled`` (ns-3):
+    per subtask ``ttft_s`` (request sent -> first reply byte), ``completion_s`` (-> last
+    byte), ``queue_wait_s`` (at the expert), ``subtask_rejected`` (full queue: the reply
+    is lost and priced as lost); per expert ``obs_queue_len`` / ``obs_queue_age_s`` (last
+    queue length an expert reported and its age; -1 / inf: none yet); scalar
+    ``task_latency_s`` (task start -> last subtask, local ones included, + fusion on the
+    user device). A time that never came (a lost reply's completion) is inf.
 
     ## Version History
     * v0: first release.
@@ -180,6 +200,7 @@ class EdgeMoEEnv(gym.Env):
         target = self._check_action(action)
         tb, cfg = self.table, self.config.tasks
         p, k = self.current_prompt, np.arange(self.num_subtasks)
+        prompt_tokens, reply_tokens = self.subtask_tokens(p, target)
         return offload_task(
             self._t,
             target,
@@ -190,7 +211,26 @@ class EdgeMoEEnv(gym.Env):
             edge_words_per_s=cfg.edge_words_per_s,
             deadline_s=cfg.deadline_s,
             next_gap_s=float(self._gaps[self._t]),
+            prompt_tokens=prompt_tokens,
+            reply_tokens=reply_tokens,
         )
+
+    def subtask_tokens(self, prompt: int, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(prompt tokens, reply tokens) of each subtask of ``prompt`` on its ``target``:
+        the table's ``prompt_tokens`` / ``completion_tokens`` columns when it has them,
+        else estimates: the request's bytes (text + ``tasks.request_overhead_bytes``) /
+        ``BYTES_PER_TOKEN`` and the reply's words x ``TOKENS_PER_WORD``."""
+        tb, k = self.table, np.arange(self.num_subtasks)
+        if tb.prompt_tokens is not None:
+            prompt_tokens = tb.prompt_tokens[prompt, k, target]
+        else:
+            request = tb.subtask_bytes[prompt] + self.config.tasks.request_overhead_bytes
+            prompt_tokens = np.ceil(request / BYTES_PER_TOKEN)
+        if tb.completion_tokens is not None:
+            reply_tokens = tb.completion_tokens[prompt, k, target]
+        else:
+            reply_tokens = np.ceil(tb.words[prompt, k, target] * TOKENS_PER_WORD)
+        return prompt_tokens.astype(np.uint32), np.maximum(reply_tokens, 1).astype(np.uint32)
 
     def price(self, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
         """The reward of ``task`` (built by ``build_task`` for the current prompt) had the
@@ -245,6 +285,18 @@ class EdgeMoEEnv(gym.Env):
             sim_time_s=float(report["sim_time_s"]),
             distance_m=report["distance_m"],
         )
+        # the serving model's measurements (scenario.serving; the Shannon backend has
+        # no serving model yet: zeros)
+        # NaN ("never") would make identical episodes compare unequal: a time that never
+        # came is +inf, a queue length never reported -1
+        for name in SERVING_INFO:
+            if name in report:
+                never = -1.0 if name == "obs_queue_len" else np.inf
+                value = report[name]
+                info[name] = (
+                    np.where(np.isnan(value), never, value) if value.dtype.kind == "f" else value
+                )
+        info["task_latency_s"] = float(report.get("task_latency_s", 0.0))
         return reward, info
 
     def close(self) -> None:
@@ -289,6 +341,8 @@ def offload_task(
     edge_words_per_s: float,
     deadline_s: float,
     next_gap_s: float,
+    prompt_tokens: np.ndarray | None = None,
+    reply_tokens: np.ndarray | None = None,
 ) -> Task:
     """The task the network sees when subtask k goes to device ``target[k]`` (0 = local:
     nothing is sent for it).
@@ -302,8 +356,13 @@ def offload_task(
     :param edge_words_per_s: an expert's generation speed: compute time = words / speed
     :param deadline_s: a reply later than this is lost
     :param next_gap_s: idle time after the task
+    :param prompt_tokens: (K,) each subtask's prompt tokens (the serving model's prefill)
+    :param reply_tokens: (K,) the tokens its target writes (the serving model's decode);
+        the fusion reads every reply and writes as many tokens again (an estimate: the
+        fused answer's length is not in the table)
     """
     offloaded = target > 0
+    fusion = 0 if reply_tokens is None else int(np.sum(reply_tokens))
     return Task(
         task_id=task_id,
         target=target,
@@ -312,4 +371,8 @@ def offload_task(
         compute_s=np.where(offloaded, words / edge_words_per_s, 0.0),
         deadline_s=deadline_s,
         next_gap_s=next_gap_s,
+        prompt_tokens=prompt_tokens,
+        reply_tokens=reply_tokens,
+        fusion_prompt_tokens=fusion,
+        fusion_reply_tokens=fusion,
     )

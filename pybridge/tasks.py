@@ -33,6 +33,10 @@ class QualityTable:
     route: np.ndarray
     subtask_bytes: np.ndarray  # (P, K): UTF-8 size of the subtask text (the request)
     fused: dict[tuple[int, tuple[int, ...]], float]
+    #: (P, K, N+1) reply tokens from the table's ``completion_tokens`` column, or None
+    completion_tokens: np.ndarray | None = None
+    #: (P, K, N+1) prompt tokens from the table's ``prompt_tokens`` column, or None
+    prompt_tokens: np.ndarray | None = None
 
     @property
     def num_prompts(self) -> int:
@@ -77,6 +81,11 @@ class QualityTable:
             texts["prompt_id"].astype(str).map(index).to_numpy(),
             texts["subtask_index"].astype(int).to_numpy(),
         ] = [len(str(t).encode()) for t in texts["subtask"]]
+        tokens = {
+            c: dense(c, np.int64)
+            for c in ("completion_tokens", "prompt_tokens")
+            if c in sub.columns and sub[c].notna().all()
+        }
         return cls(
             prompt_ids=layout.prompt_ids,
             words=dense("words", np.int64),
@@ -85,6 +94,8 @@ class QualityTable:
             route=route,
             subtask_bytes=subtask_bytes,
             fused=layout.fused,
+            completion_tokens=tokens.get("completion_tokens"),
+            prompt_tokens=tokens.get("prompt_tokens"),
         )
 
     @classmethod

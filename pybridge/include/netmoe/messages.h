@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 1u
+#define NETMOE_BRIDGE_VERSION 2u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -42,6 +42,11 @@
   A(uint32_t, "<u4", request_bytes, NETMOE_MAX_SUBTASKS) /* user -> expert payload */   \
   A(uint32_t, "<u4", reply_bytes, NETMOE_MAX_SUBTASKS)   /* expert -> user payload */   \
   A(double, "<f8", compute_s, NETMOE_MAX_SUBTASKS)       /* expert's generation time */ \
+  /* --serving: what the LLM servers generate (prefill the prompt, decode the reply) */  \
+  A(uint32_t, "<u4", prompt_tokens, NETMOE_MAX_SUBTASKS)                                 \
+  A(uint32_t, "<u4", reply_tokens, NETMOE_MAX_SUBTASKS)                                  \
+  S(uint32_t, "<u4", fusion_prompt_tokens) /* the user device fuses the replies */       \
+  S(uint32_t, "<u4", fusion_reply_tokens)                                                \
   S(double, "<f8", deadline_s)           /* give up on replies after this long */        \
   S(double, "<f8", next_gap_s)           /* simulated idle time before the next task */
 
@@ -75,7 +80,24 @@
   A(double, "<f8", obs_age_s, NETMOE_MAX_EXPERTS)        /* since last heard */          \
   A(uint32_t, "<u4", obs_associated, NETMOE_MAX_EXPERTS) /* link layer up */             \
   /* ground truth for analysis only: never put in the observation */                     \
-  A(double, "<f8", distance_m, NETMOE_MAX_EXPERTS)
+  A(double, "<f8", distance_m, NETMOE_MAX_EXPERTS)                                       \
+  NETMOE_REPORT_SERVING_FIELDS(S, A)
+
+/*
+ * The serving model's measurements (--serving; in a standalone run's JSON only with it,
+ * so that --serving=0 prints what the scenario printed before it existed). Times from
+ * the task start; NaN: never happened.
+ */
+#define NETMOE_REPORT_SERVING_FIELDS(S, A)                                               \
+  /* per subtask */                                                                      \
+  A(double, "<f8", ttft_s, NETMOE_MAX_SUBTASKS)       /* request sent -> first reply byte */ \
+  A(double, "<f8", completion_s, NETMOE_MAX_SUBTASKS) /* request sent -> last reply byte */ \
+  A(double, "<f8", queue_wait_s, NETMOE_MAX_SUBTASKS) /* in the server's FIFO */         \
+  A(uint32_t, "<u4", subtask_rejected, NETMOE_MAX_SUBTASKS) /* queue full: 503 reply */  \
+  S(double, "<f8", task_latency_s)    /* start -> last subtask (local too) + fusion */   \
+  /* per expert, what the user device knows (never the future) */                        \
+  A(double, "<f8", obs_queue_len, NETMOE_MAX_EXPERTS)   /* last in a reply header, NaN: none */ \
+  A(double, "<f8", obs_queue_age_s, NETMOE_MAX_EXPERTS) /* since it arrived */
 
 #define NETMOE_DECLARE_SCALAR(ctype, code, name) ctype name;
 #define NETMOE_DECLARE_ARRAY(ctype, code, name, count) ctype name[count];

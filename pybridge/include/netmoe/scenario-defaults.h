@@ -31,6 +31,15 @@
   X(observe, "heartbeat")                                                               \
   X(probeMaxAge, 0.1)                                                                   \
   X(probeLead, 0.02)                                                                    \
+  /* both programs: experts as LLM servers (serving-profile.h); profiles from          */ \
+  /* docs/benchmarks.md (llama.cpp, SmolLM2-135M, this machine): prefill 250 tokens/s  */ \
+  /* on 2 threads, decode 101 (1 sequence), 75 (2), 39 (4) measured, 52 (3) assumed    */ \
+  X(serving, 0)                                                                         \
+  X(expertProfiles, "prefill=250,decode=101/75/52/39,slots=2,queue=8")                  \
+  X(localProfile, "prefill=250,decode=101,slots=1,queue=16")                            \
+  X(streaming, 1)                                                                       \
+  X(tokensPerChunk, 1)                                                                  \
+  X(chunkOverheadBytes, 258)                                                            \
   /* mobility models' parameters (--nodes "x,y,z|model|key=value"), <model>_<key> */     \
   X(randomWalk_speed, 1.0)                                                              \
   X(randomWalk_distance, 5.0)                                                           \
