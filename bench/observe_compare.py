@@ -8,6 +8,8 @@ confidence interval from batch means (batches of 50 tasks, so that neighbouring 
 correlation does not shrink the interval), plus ns-3 events per task.
 
     python bench/observe_compare.py --tasks 500 --seeds 1 2 3
+
+Both modes run with the config's other flags; --observe is set on the command line.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ import argparse
 import json
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from pybridge.config import load_config
-from pybridge.paths import program_path
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pybridge.config import load_config  # noqa: E402
+from pybridge.paths import program_path  # noqa: E402
 
 BATCH = 50
 

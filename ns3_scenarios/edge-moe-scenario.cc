@@ -70,7 +70,12 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     }
     m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
     CreateRunner(expertIps);
-    if (!config.observe.Probing())
+    if (config.observe.Probing())
+    {
+        const auto [ueIpv4, ueIfIndex] = ueIf.Get(0);
+        CreateProbes(ueIpv4->GetAddress(ueIfIndex, 0).GetBroadcast(), expertIps);
+    }
+    else
     {
         m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),
                                                     ueIf.GetAddress(0),

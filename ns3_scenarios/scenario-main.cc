@@ -45,19 +45,24 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
                   shared.synTimeout, kSynTimeoutRange);
         flags.Add("observe",
-                  "how the user device keeps its observation fresh: probe (an on-demand "
-                  "UDP exchange with each expert not heard within --probeMaxAge, just before "
-                  "each decision) or heartbeat (no probes; edge-moe's experts send "
-                  "--heartbeatBytes every --heartbeatInterval)",
+                  "how the user device keeps its observation fresh: probe (edge-moe: one "
+                  "broadcast query just before a decision when an expert was not heard within "
+                  "--probeMaxAge, answered by every expert; edge-moe-lte: nothing, the cell's "
+                  "reports are fresh) or heartbeat (edge-moe's experts send --heartbeatBytes "
+                  "every --heartbeatInterval)",
                   shared.observe.mode);
         flags.Add("probeMaxAge",
-                  "observe=probe: probe an expert whose last sample would be older than this "
+                  "observe=probe: query when an expert's last sample would be older than this "
                   "at the decision (s)",
                   shared.observe.probeMaxAge, kProbeMaxAgeRange);
         flags.Add("probeLead",
-                  "observe=probe: probes leave this long before the decision (s; at the "
+                  "observe=probe: the query leaves this long before the decision (s; at the "
                   "start of a shorter gap)",
                   shared.observe.probeLead, kProbeLeadRange);
+        flags.Add("probeJitter",
+                  "observe=probe: each expert delays its answer by uniform [0, this] s so "
+                  "that answers do not collide (below --probeLead)",
+                  shared.observe.probeJitter, kProbeJitterRange);
         serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
@@ -93,6 +98,12 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         {
             throw ConfigError("observe", "must be probe or heartbeat, got '" +
                                              shared.observe.mode + "'");
+        }
+        if (shared.observe.Probing() && !(shared.observe.probeJitter < shared.observe.probeLead))
+        {
+            throw ConfigError("probeJitter", "must be below --probeLead (" +
+                                                 FormatNumber(shared.observe.probeLead) +
+                                                 "): answers come back before the decision");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         shared.serving = serving.Resolve(n);

@@ -2,7 +2,7 @@
  *
  * The main of every netmoe scenario program, whatever its radio: the layout flags
  * (--numExperts, --nodes, --area, ...), --ns2Trace, --snrAlpha, --synTimeout, the
- * observation flags (--observe, --probeMaxAge, --probeLead; probes.h), the
+ * observation flags (--observe, --probeMaxAge, --probeLead, --probeJitter; probes.h), the
  * serving flags (--serving, --expertProfiles, ...: serving-profile.h), the
  * driver flags (--standalone, --bridgeFd, ...), --check, and the one-line error. A radio
  * implements ScenarioProgram (its own flags, their rules, its network); its main is
@@ -95,6 +95,8 @@ inline constexpr Range kRngRunRange{0, 1e15, false, true};
 inline constexpr Range kProbeMaxAgeRange{0, 3600};
 /** --probeLead: (0, 60] s (an answer needs time to come back). */
 inline constexpr Range kProbeLeadRange{0, 60, true};
+/** --probeJitter: [0, 1] s, and below --probeLead (the answers come back before the decision). */
+inline constexpr Range kProbeJitterRange{0, 1};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

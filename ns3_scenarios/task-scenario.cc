@@ -71,11 +71,18 @@ TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
                                             m_serving);
     m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
     m_lastGoodput.assign(m_numExperts, 0.0);
-    if (m_observe.Probing())
+}
+
+void
+TaskScenario::CreateProbes(Ipv4Address broadcast, const std::vector<Ipv4Address>& expertIps)
+{
+    if (!m_observe.Probing())
     {
-        m_probes = std::make_unique<Probes>(m_ue.Get(0), m_experts, expertIps, kProbePort);
-        m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
+        return;
     }
+    m_probes = std::make_unique<Probes>(m_ue.Get(0), broadcast, m_experts, expertIps, kProbePort,
+                                        Seconds(m_observe.probeJitter));
+    m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
 }
 
 void
@@ -106,10 +113,18 @@ TaskScenario::Advance(double seconds)
     Simulator::Run();
     if (m_probes && m_probes->Outstanding() > 0)
     {
+        // Answers missing at the decision: ask the missing experts again every
+        // --probeLead, for at most --probeMaxAge (a later answer would be no fresher).
         m_waitingForProbes = true;
-        EventId timeout = Simulator::Stop(Seconds(m_observe.probeMaxAge));
-        Simulator::Run();
-        Simulator::Cancel(timeout);
+        const Time limit = Simulator::Now() + Seconds(m_observe.probeMaxAge);
+        while (m_probes->Outstanding() > 0 && Simulator::Now() < limit)
+        {
+            m_probes->Requery();
+            EventId timeout = Simulator::Stop(std::min(Seconds(m_observe.probeLead),
+                                                       limit - Simulator::Now()));
+            Simulator::Run();
+            Simulator::Cancel(timeout);
+        }
         m_waitingForProbes = false;
     }
     if (m_probes)
@@ -131,18 +146,23 @@ void
 TaskScenario::ProbeStale(Time decision)
 {
     const double ahead = (decision - Simulator::Now()).GetSeconds();
+    std::vector<bool> asked(m_numExperts, false);
+    std::vector<bool> awaited(m_numExperts, false);
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
-        // An expert outside the user device's network cannot be reached (nor heard).
-        if (!IsAssociated(e))
-        {
-            continue;
-        }
         const double age = SecondsSinceHeard(e);
         if (std::isnan(age) || age + ahead > m_observe.probeMaxAge)
         {
-            m_probes->Send(e);
+            // Every stale expert is asked: one the access point dropped may still believe
+            // it is associated, answer, and be told to associate again. Only the
+            // associated ones can answer the user device, so only they are waited for.
+            asked[e] = true;
+            awaited[e] = IsAssociated(e);
         }
+    }
+    if (std::find(asked.begin(), asked.end(), true) != asked.end())
+    {
+        m_probes->Query(asked, awaited);
     }
 }
 

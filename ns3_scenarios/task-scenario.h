@@ -36,12 +36,12 @@ class TaskScenario : public SteppedScenario
   public:
     /**
      * Run \p seconds up to the next decision instant (warm-up, gap). With
-     * --observe=probe, the experts not heard within --probeMaxAge of that instant are
-     * probed --probeLead before it (at once if the gap is shorter); if an answer is still
-     * missing then, the decision waits for it up to --probeMaxAge more (the first frame
-     * after a long silence may need retries: its rate was chosen from an old SNR; an
-     * answer later than that would be no fresher than the threshold anyway). The
-     * exchange and its energy belong to the gap, not to the next task.
+     * --observe=probe and some expert not heard within --probeMaxAge of that instant, one
+     * broadcast query leaves --probeLead before it (at once if the gap is shorter); if an
+     * associated stale expert's answer is still missing then, the decision waits for it up
+     * to --probeMaxAge more (an answer later than that would be no fresher than the
+     * threshold anyway). The exchange and its energy belong to the gap, not to the next
+     * task.
      */
     void Advance(double seconds) override;
 
@@ -75,11 +75,15 @@ class TaskScenario : public SteppedScenario
                      const Area& area,
                      const std::string& ns2Trace);
 
-    /**
-     * Create the task transfers (and the probes, with --observe=probe) once the experts
-     * have the addresses \p expertIps.
-     */
+    /** Create the task transfers once the experts have the addresses \p expertIps. */
     void CreateRunner(const std::vector<ns3::Ipv4Address>& expertIps);
+
+    /**
+     * With --observe=probe, create the probes: queries to \p broadcast (the subnet's
+     * broadcast address), answered by the experts at \p expertIps (probes.h). A radio
+     * whose observation needs no probes does not call it.
+     */
+    void CreateProbes(ns3::Ipv4Address broadcast, const std::vector<ns3::Ipv4Address>& expertIps);
 
     /** One line on std::clog: probes sent and answered (nothing without probes). */
     void PrintProbeSummary(const std::string& program) const;
@@ -111,7 +115,7 @@ class TaskScenario : public SteppedScenario
   private:
     /** Stop the simulation when every reply is in. */
     void AllRepliesIn();
-    /** Probe the experts whose sample would be older than --probeMaxAge at \p decision. */
+    /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
     void ProbeStale(ns3::Time decision);
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
     void ProbesAnswered();

@@ -68,19 +68,25 @@ class _ScenarioBase(StrictModel):
     )
     observe: Literal["heartbeat", "probe"] = Field(
         DEFAULTS["observe"],
-        description="how the user device keeps its observation fresh: heartbeat (edge-moe's "
-        "experts send one every heartbeat_interval_s; edge-moe-lte: the cell's reports alone) "
-        "or probe (experimental: a UDP request/answer with each expert not heard within "
-        "probe_max_age_s, just before each decision; docs/scenario.md)",
+        description="how the user device keeps its observation fresh: probe (edge-moe: one "
+        "broadcast query just before a decision when an expert was not heard within "
+        "probe_max_age_s, answered by every expert; edge-moe-lte: nothing, the cell's reports "
+        "are fresh) or heartbeat (edge-moe's experts send one every heartbeat_interval_s); "
+        "docs/scenario.md",
     )
     probe_max_age_s: float = Field(
         DEFAULTS["probeMaxAge"],
-        description="observe: probe: probe an expert whose last sample would be older than "
-        "this at the decision (default: one heartbeat period, today's worst age)",
+        description="observe: probe: query when an expert's last sample would be older than "
+        "this at the decision (default: one heartbeat period)",
     )
     probe_lead_s: float = Field(
         DEFAULTS["probeLead"],
-        description="observe: probe: the probes leave this long before the decision",
+        description="observe: probe: the query leaves this long before the decision",
+    )
+    probe_jitter_s: float = Field(
+        DEFAULTS["probeJitter"],
+        description="observe: probe: each expert delays its answer by uniform [0, this] so "
+        "that answers do not collide (RFC 6762's responder delay); below probe_lead_s",
     )
     ns2_trace: Path | None = Field(
         None,
@@ -181,6 +187,12 @@ class _ScenarioBase(StrictModel):
                 num(self.probe_lead_s),
                 "scenario.probe_lead_s",
                 self.probe_lead_s != DEFAULTS["probeLead"],
+            ),
+            Flag(
+                "probeJitter",
+                num(self.probe_jitter_s),
+                "scenario.probe_jitter_s",
+                self.probe_jitter_s != DEFAULTS["probeJitter"],
             ),
             *self.serving.flags(),
         ]

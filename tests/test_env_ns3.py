@@ -58,7 +58,7 @@ def test_step_measures_the_network(table_path) -> None:
     env = EdgeMoEEnv(_cfg(table_path))
     obs, info = env.reset(seed=1)
     assert env.observation_space.contains(obs)
-    # heartbeats made every expert audible before the first task
+    # the probe before the first decision made every expert audible
     assert np.all(obs[:3] > -0.5)
     _, reward, _, _, info = env.step(np.array([1, 2, 3]))
     assert np.all(info["bytes_delivered"] > 0)
