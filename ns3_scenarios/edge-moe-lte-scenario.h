@@ -44,7 +44,7 @@ struct LteScenarioConfig
     LteConfig lte;                 //!< the cell
     LteUePower power;              //!< the energy estimate
     double snrAlpha{defaults::snrAlpha};     //!< weight of a new sample in the observed-SINR average
-    ObserveConfig observe;                   //!< probes (default) or the cell's reports alone
+    ObserveConfig observe;                   //!< accepted; the cell's reports alone either way
     uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
     double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
     ServingConfig serving;           //!< experts as LLM servers (--serving)
