@@ -5,6 +5,7 @@
 #include "edge-moe-lte-scenario.h"
 
 #include "ns3/constant-position-mobility-model.h"
+#include "ns3/internet-stack-helper.h"
 #include "ns3/log.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
@@ -59,7 +60,22 @@ EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
     m_net = BuildLteNetwork(c, m_enb.Get(0), m_ue.Get(0), m_experts, m_load);
 
     m_monitor = std::make_unique<LteMonitor>(m_net, config.snrAlpha);
-    CreateRunner(m_net.expertIps);
+    m_numWireless = m_numExperts;
+    std::vector<Ipv4Address> expertIps = m_net.expertIps;
+    if (config.wired.servers > 0)
+    {
+        // Edge servers at the eNB site, wired to the PGW: a UE reaches one up its own
+        // radio link and through the S1-U tunnel, then the wire (its default route).
+        m_servers.Create(config.wired.servers);
+        PlaceNodes(m_servers, c.enbPosition);
+        InternetStackHelper().Install(m_servers);
+        WiredNetwork wired = BuildWiredServers(config.wired, m_net.pgw, m_servers, "2.0.0.0");
+        expertIps.insert(expertIps.end(), wired.serverIps.begin(), wired.serverIps.end());
+        m_experts.Add(m_servers);
+        m_numExperts += m_servers.GetN();
+        m_userSinr = std::make_unique<LteUserSinr>(m_net, config.snrAlpha);
+    }
+    CreateRunner(expertIps);
     if (c.cellLoadUes > 0)
     {
         m_cellLoad = std::make_unique<CellLoad>(m_load, m_net.loadIps, m_net.remoteHost,
@@ -92,6 +108,10 @@ EdgeMoeLteScenario::BeginTask()
 {
     m_monitor->ConnectBearers();
     m_monitor->BeginWindow();
+    if (m_userSinr)
+    {
+        m_userSinr->BeginWindow();
+    }
 }
 
 void
@@ -120,6 +140,13 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
     }
     for (uint32_t e = 0; e < n; ++e)
     {
+        if (e >= m_numWireless) // a wired server: the user's radio hop, no radio link of its own
+        {
+            r.snr_db[e] = m_userSinr->WindowMeanDb();
+            r.energy_j[e] = (sentAll > 0 ? txJ * sent[e] / sentAll : 0.0) +
+                            (receivedAll > 0 ? rxJ * received[e] / receivedAll : 0.0);
+            continue;
+        }
         const LteLinkWindow& w = m_monitor->Window(e);
         if (w.sinrSamples > 0)
         {
@@ -136,19 +163,19 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
 double
 EdgeMoeLteScenario::ObservedSnrDb(uint32_t e) const
 {
-    return m_monitor->ObservedSinrDb(e);
+    return e < m_numWireless ? m_monitor->ObservedSinrDb(e) : m_userSinr->AverageDb();
 }
 
 double
 EdgeMoeLteScenario::SecondsSinceHeard(uint32_t e) const
 {
-    return m_monitor->SecondsSinceReport(e);
+    return e < m_numWireless ? m_monitor->SecondsSinceReport(e) : m_userSinr->SecondsSinceLast();
 }
 
 bool
 EdgeMoeLteScenario::IsAssociated(uint32_t e) const
 {
-    return m_monitor->IsConnected(e);
+    return e < m_numWireless ? m_monitor->IsConnected(e) : m_userSinr->IsConnected();
 }
 
 Ptr<Node>

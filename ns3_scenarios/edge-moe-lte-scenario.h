@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
  * EdgeMoeLteScenario: the user device and the N edge experts are UEs of one LTE cell
- * (eNB + EPC), with other UEs loading it; one generative task at a time, filling
+ * (eNB + EPC), with other UEs loading it, and M wired edge servers behind the PGW
+ * (multi-access edge computing; experts N+1..N+M); one generative task at a time, filling
  * NetmoeReport with the same meaning as edge-moe where the radio allows (see
  * docs/scenario-lte.md for every field).
  */
@@ -11,9 +12,11 @@
 #include "cell-load.h"
 #include "lte-monitor.h"
 #include "lte-network.h"
+#include "lte-user-sinr.h"
 #include "node-mobility.h"
 #include "serving-profile.h"
 #include "task-scenario.h"
+#include "wired-servers.h"
 
 #include "netmoe/messages.h"
 #include "netmoe/scenario-defaults.h"
@@ -43,6 +46,7 @@ struct LteScenarioConfig
     std::string ns2Trace;          //!< ns-2 movement trace for nodes of model "ns2"
     LteConfig lte;                 //!< the cell
     LteUePower power;              //!< the energy estimate
+    WiredConfig wired;             //!< edge servers behind the PGW (experts N+1..N+M)
     double snrAlpha{defaults::snrAlpha};     //!< weight of a new sample in the observed-SINR average
     ObserveConfig observe;                   //!< accepted; the cell's reports alone either way
     uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
@@ -73,6 +77,9 @@ class EdgeMoeLteScenario : public TaskScenario
     ns3::NodeContainer m_load;
     LteNetwork m_net;
     std::unique_ptr<LteMonitor> m_monitor;
+    uint32_t m_numWireless{0};                 //!< experts that are UEs (the rest are wired)
+    ns3::NodeContainer m_servers;              //!< the wired edge servers
+    std::unique_ptr<LteUserSinr> m_userSinr;   //!< with wired servers: their path's radio hop
     std::unique_ptr<CellLoad> m_cellLoad;
 };
 

@@ -12,6 +12,9 @@
  *    -> eNB -> expert UE and the reply back the same way. --cellLoadUes other UEs exchange
  *    Poisson UDP with a remote host behind the PGW at --cellLoadMbps in total (half DL,
  *    half UL); the MAC scheduler (--scheduler) shares the resource blocks among everyone.
+ *  - --wiredServers=M edge servers wired to the PGW (multi-access edge computing; CSMA or
+ *    point-to-point, --wiredRate, --wiredDelay) are experts N+1..N+M: user UE -> eNB ->
+ *    S1-U -> PGW -> wire.
  *  - Log-distance path loss (3GPP TR 36.814 macro, 128.1 + 37.6 log10(d/km) dB by
  *    default) or Friis; ns-3's closed-loop uplink power control; RLC AM (or UM).
  *  - A task: the same TCP request/reply transfers as edge-moe (task-runner.h).
@@ -28,6 +31,8 @@
  *   edge-moe-lte --standalone --nodes="50,0,1.5;100,0,1.5;400,0,1.5;900,0,1.5" --tasks=3
  *   edge-moe-lte --standalone --cellLoadUes=10 --cellLoadMbps=8 --scheduler=rr
  *   edge-moe-lte --standalone --bandwidthRbs=50 --replyBytes=20000 --RngRun=4
+ *   edge-moe-lte --standalone --wiredServers=1 --wiredDelay=0.002 --script="4,1,4"
+ *                                      (expert 4: an edge server behind the PGW)
  *   edge-moe-lte --check --scheduler=rr --cellLoadUes=4 --cellLoadMbps=5
  *                                      (validate only: one JSON line of resolved values)
  *   edge-moe-lte --check --earfcn=1e12 (refused: one line on stderr, exit 2)
@@ -112,13 +117,28 @@ class EdgeMoeLteProgram : public ScenarioProgram
               Range{0, 100});
         f.Add("ueRxW", "energy model: added in a subframe with a downlink TB (W)", p.rxW,
               Range{0, 100});
+        AddWiredFlags(f, m_config.wired, "the EPC's PGW (multi-access edge computing)");
     }
 
     void Validate(const ScenarioLayout& layout) override
     {
         m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
         ValidateLteConfig(m_config.lte);
+        ValidateWiredConfig(m_config.wired);
+        if (layout.nodes.size() - 1 + m_config.wired.servers > NETMOE_MAX_EXPERTS)
+        {
+            throw ConfigError("wiredServers",
+                              std::to_string(layout.nodes.size() - 1) + " UE experts + " +
+                                  std::to_string(m_config.wired.servers) +
+                                  " wired servers: at most " +
+                                  std::to_string(NETMOE_MAX_EXPERTS) + " experts in all");
+        }
         ApplyLayout(layout, m_config);
+    }
+
+    uint32_t WiredExperts() const override
+    {
+        return m_config.wired.servers;
     }
 
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override

@@ -7,6 +7,8 @@
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv4-address-helper.h"
 #include "ns3/ipv4-interface-container.h"
+#include "ns3/ipv4-static-routing-helper.h"
+#include "ns3/ipv4-static-routing.h"
 #include "ns3/log.h"
 #include "ns3/neighbor-cache-helper.h"
 #include "ns3/simulator.h"
@@ -24,6 +26,7 @@ using namespace ns3;
 namespace
 {
 constexpr uint16_t kHeartbeatPort = 9;
+constexpr const char* kWiredNetwork = "10.3.0.0"; //!< /16: the wired servers' links
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
@@ -36,12 +39,36 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
       m_config(config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
+    m_numWireless = m_numExperts;
     NodeContainer all(m_ue, m_experts);
-    m_net = BuildWifiNetwork(m_config.wifi, m_ue.Get(0), m_experts);
+    if (config.infrastructure)
+    {
+        // The access point and its wired servers stand still at the AP's position (a
+        // server's distance_m is then the user's distance to the AP, its radio hop).
+        m_ap.Create(1);
+        m_servers.Create(config.wired.servers);
+        PlaceNodes(m_ap, config.apPosition);
+        PlaceNodes(m_servers, config.apPosition);
+        all.Add(m_ap);
+        all.Add(m_servers);
+    }
+    m_net = BuildWifiNetwork(m_config.wifi, m_ue.Get(0), m_experts,
+                             config.infrastructure ? m_ap.Get(0) : nullptr);
     if (config.lowAckThreshold > 0)
     {
-        m_rangeEdge = std::make_unique<RangeEdge>(m_net.ueDevice.Get(0), m_net.expertDevices,
-                                                  config.lowAckThreshold);
+        if (config.infrastructure)
+        {
+            // stations: the experts, then the user device (Finish prints the experts')
+            m_rangeEdge = std::make_unique<RangeEdge>(
+                m_net.apDevice.Get(0), NetDeviceContainer(m_net.expertDevices, m_net.ueDevice),
+                config.lowAckThreshold);
+        }
+        else
+        {
+            m_rangeEdge = std::make_unique<RangeEdge>(m_net.ueDevice.Get(0),
+                                                      m_net.expertDevices,
+                                                      config.lowAckThreshold);
+        }
     }
 
     InternetStackHelper internet;
@@ -50,30 +77,58 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     ip.SetBase("10.1.0.0", "255.255.0.0");
     Ipv4InterfaceContainer ueIf = ip.Assign(m_net.ueDevice);
     Ipv4InterfaceContainer expertIf = ip.Assign(m_net.expertDevices);
+    std::vector<Ipv4Address> expertIps;
+    for (uint32_t e = 0; e < m_numExperts; ++e)
+    {
+        expertIps.push_back(expertIf.GetAddress(e));
+    }
+    m_bssDevices = NetDeviceContainer(m_net.ueDevice, m_net.expertDevices);
+    if (config.infrastructure)
+    {
+        Ipv4InterfaceContainer apIf = ip.Assign(m_net.apDevice);
+        m_bssDevices.Add(m_net.apDevice);
+        // The wired servers: experts N+1..N+M; the radio stations reach them through the
+        // access point (static routes, as its DHCP would hand out the gateway).
+        WiredNetwork wired = BuildWiredServers(config.wired, m_ap.Get(0), m_servers, kWiredNetwork);
+        Ipv4StaticRoutingHelper routing;
+        for (uint32_t i = 0; i < 1 + m_numWireless; ++i)
+        {
+            Ptr<Node> station = all.Get(i);
+            routing.GetStaticRouting(station->GetObject<Ipv4>())
+                ->AddNetworkRouteTo(Ipv4Address(kWiredNetwork), Ipv4Mask("255.255.0.0"),
+                                    apIf.GetAddress(0), 1);
+        }
+        m_experts.Add(m_servers);
+        m_numExperts += m_servers.GetN();
+        expertIps.insert(expertIps.end(), wired.serverIps.begin(), wired.serverIps.end());
+    }
     // Static ARP, as a hotspot knows its clients from DHCP: no ARP exchange in the delays.
     NeighborCacheHelper neighbors;
     neighbors.PopulateNeighborCache();
     // ns-3 flushes a device's ARP cache when its link goes down (an expert losing its
     // association) and would then mark the peer unreachable for 100 s after a failed
     // ARP exchange; the leases outlive a re-association, so refill after any change.
-    m_bssDevices = NetDeviceContainer(m_net.ueDevice, m_net.expertDevices);
     for (uint32_t i = 0; config.keepStaticArp && i < m_bssDevices.GetN(); ++i)
     {
         m_bssDevices.Get(i)->AddLinkChangeCallback(
             MakeCallback(&EdgeMoeScenario::LinkChanged, this));
     }
 
-    std::vector<Ipv4Address> expertIps;
-    for (uint32_t e = 0; e < m_numExperts; ++e)
+    if (config.infrastructure)
     {
-        expertIps.push_back(expertIf.GetAddress(e));
+        m_infra = std::make_unique<InfraMonitor>(m_net, expertIps, config.snrAlpha);
     }
-    m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
+    else
+    {
+        m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
+    }
     CreateRunner(expertIps);
     if (config.observe.Probing())
     {
         const auto [ueIpv4, ueIfIndex] = ueIf.Get(0);
-        CreateProbes(ueIpv4->GetAddress(ueIfIndex, 0).GetBroadcast(), expertIps);
+        // the BSS's broadcast address (relayed by the access point in infrastructure
+        // mode); the wired servers are not on it
+        CreateProbes(ueIpv4->GetAddress(ueIfIndex, 0).GetBroadcast(), expertIps, m_numWireless);
     }
     else
     {
@@ -87,6 +142,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
 
     // Optional parts; none of them draws random numbers or creates nodes when off.
     NetDeviceContainer devices(m_net.ueDevice, m_net.expertDevices);
+    devices.Add(m_net.apDevice);
     if (config.background.stations > 0)
     {
         m_background = std::make_unique<BackgroundLoad>(config.background, m_config.wifi,
@@ -115,7 +171,7 @@ EdgeMoeScenario::Finish()
         const RangeEdgeCounts& c = m_rangeEdge->Counts();
         std::clog << "edge-moe: range edge, per expert, low-ack disassociations / "
                      "deauthentications:";
-        for (uint32_t e = 0; e < m_numExperts; ++e)
+        for (uint32_t e = 0; e < m_numWireless; ++e)
         {
             std::clog << " " << c.disassociated[e] << "/" << c.deauthenticated[e];
         }
@@ -140,22 +196,25 @@ EdgeMoeScenario::LinkChanged()
 void
 EdgeMoeScenario::BeginTask()
 {
-    m_monitor->BeginWindow();
-    m_energy0 = m_net.ueRadio->GetTotalEnergyConsumption();
+    m_monitor ? m_monitor->BeginWindow() : m_infra->BeginWindow();
+    m_energy0 = m_net.ueRadio->TotalJ();
 }
 
 void
 EdgeMoeScenario::FillLinkReport(NetmoeReport& r, double /* taskS */)
 {
-    r.ue_energy_j = m_net.ueRadio->GetTotalEnergyConsumption() - m_energy0;
+    r.ue_energy_j = m_net.ueRadio->TotalJ() - m_energy0;
 
-    const double volts = m_net.ueSource->GetSupplyVoltage();
-    const double txW = volts * m_net.ueRadio->GetTxCurrentA();
-    const double rxW = volts * m_net.ueRadio->GetRxCurrentA();
+    const double txW = m_net.ueRadio->TxW();
+    const double rxW = m_net.ueRadio->RxW();
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
-        const LinkWindow& w = m_monitor->Window(e);
-        if (w.snrSamples > 0)
+        const LinkWindow& w = m_monitor ? m_monitor->Window(e) : m_infra->Window(e);
+        if (m_infra)
+        {
+            r.snr_db[e] = m_infra->WindowSnrDb(e); // the path's weakest radio hop
+        }
+        else if (w.snrSamples > 0)
         {
             r.snr_db[e] = w.snrSumDb / w.snrSamples;
         }
@@ -169,19 +228,19 @@ EdgeMoeScenario::FillLinkReport(NetmoeReport& r, double /* taskS */)
 double
 EdgeMoeScenario::ObservedSnrDb(uint32_t e) const
 {
-    return m_monitor->ObservedSnrDb(e);
+    return m_monitor ? m_monitor->ObservedSnrDb(e) : m_infra->ObservedSnrDb(e);
 }
 
 double
 EdgeMoeScenario::SecondsSinceHeard(uint32_t e) const
 {
-    return m_monitor->SecondsSinceHeard(e);
+    return m_monitor ? m_monitor->SecondsSinceHeard(e) : m_infra->SecondsSinceHeard(e);
 }
 
 bool
 EdgeMoeScenario::IsAssociated(uint32_t e) const
 {
-    return m_monitor->IsAssociated(e);
+    return m_monitor ? m_monitor->IsAssociated(e) : m_infra->IsAssociated(e);
 }
 
 Ptr<Node>

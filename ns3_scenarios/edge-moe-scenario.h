@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * EdgeMoeScenario: the edge-moe network (user device + N experts on one Wi-Fi BSS),
- * run one generative task at a time, filling NetmoeReport (see messages.h and
+ * EdgeMoeScenario: the edge-moe network (user device + N experts on one Wi-Fi BSS, the
+ * user device its access point, or with --topology=infrastructure a separate access point
+ * and M wired edge servers behind it), run one generative task at a time, filling NetmoeReport (see messages.h and
  * docs/scenario.md for every field).
  */
 #ifndef NETMOE_EDGE_MOE_SCENARIO_H
@@ -11,12 +12,14 @@
 #include "building-layout.h"
 #include "extra-outputs.h"
 #include "heartbeats.h"
+#include "infra-monitor.h"
 #include "link-monitor.h"
 #include "node-mobility.h"
 #include "range-edge.h"
 #include "serving-profile.h"
 #include "task-scenario.h"
 #include "wifi-network.h"
+#include "wired-servers.h"
 
 #include "netmoe/messages.h"
 #include "netmoe/scenario-defaults.h"
@@ -34,6 +37,9 @@ struct ScenarioConfig
     std::vector<NodeSpec> nodes;    //!< user device first, then experts
     Area area;                      //!< bounds of the random mobility models
     WifiConfig wifi;                //!< radio settings
+    bool infrastructure{false};     //!< --topology=infrastructure: a separate access point
+    ns3::Vector apPosition;         //!< its position (m)
+    WiredConfig wired;              //!< wired servers behind it (experts N+1..N+M)
     uint32_t lowAckThreshold{defaults::lowAckThreshold}; //!< RangeEdge: silent sends (0: off)
     bool keepStaticArp{defaults::keepStaticArp != 0}; //!< refill static ARP after a link change
     ObserveConfig observe;          //!< probes (default) or heartbeats
@@ -71,8 +77,12 @@ class EdgeMoeScenario : public TaskScenario
 
     ScenarioConfig m_config;
     WifiNetwork m_net;
-    ns3::NetDeviceContainer m_bssDevices; //!< the user device's and experts' Wi-Fi devices
-    std::unique_ptr<LinkMonitor> m_monitor;
+    ns3::NetDeviceContainer m_bssDevices; //!< every Wi-Fi device of the BSS
+    uint32_t m_numWireless{0};             //!< experts on the radio (the rest are wired)
+    ns3::NodeContainer m_ap;               //!< infrastructure: the access point
+    ns3::NodeContainer m_servers;          //!< infrastructure: the wired servers
+    std::unique_ptr<LinkMonitor> m_monitor; //!< direct
+    std::unique_ptr<InfraMonitor> m_infra;  //!< infrastructure
     std::unique_ptr<Heartbeats> m_heartbeats; //!< null unless --observe=heartbeat
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;

@@ -6,7 +6,11 @@
  *
  * What it models
  *  - One BSS: the user device (UE) is the access point (a phone hotspot / Wi-Fi Direct
- *    group owner), experts 1..N are stations associated to it, single hop. YANS channel
+ *    group owner), experts 1..N are stations associated to it, single hop; or, with
+ *    --topology=infrastructure, a separate access point (--apPosition; a home gateway or
+ *    campus AP) with the UE and the experts as its stations (two hops through the air),
+ *    and --wiredServers=M wired edge servers behind it (CSMA or point-to-point,
+ *    --wiredRate, --wiredDelay), experts N+1..N+M. YANS channel
  *    with log-distance (default), Friis or 3GPP indoor-office path loss, optional
  *    Nakagami-m fading; 802.11ax/ac/n/g/a; per-node mobility (--nodes).
  *  - The UE knows each expert's recent SNR from the frames it hears (task traffic) and,
@@ -33,6 +37,8 @@
  *   edge-moe --standalone --bgStations=4 --bgLoadMbps=20 --bgAp=10,0,1
  *   edge-moe --standalone --nodes="0,0,1|ns2;5,0,1;20,0,1" --ns2Trace=walk.ns2
  *   edge-moe --standalone --pcap=/tmp/em --flowmonXml=/tmp/em-flows.xml
+ *   edge-moe --standalone --topology=infrastructure --apPosition=0,0,2.5 --wiredServers=1 \
+ *            --wiredLink=p2p --wiredRate=1Gbps --wiredDelay=0.002 --script="1,2,4"
  *   edge-moe --check --standard=80211g --rateManager=aarf --deadline=10 --gap=2
  *                                  (validate only: one JSON line of resolved values)
  *   edge-moe --check --nodes="0,0,1;1e12,0,1"     (refused: one line on stderr, exit 2)
@@ -134,6 +140,13 @@ class EdgeMoeProgram : public ScenarioProgram
         f.Add("pcap", "write a pcap per Wi-Fi device with this path prefix", m_config.pcapPrefix);
         f.Add("flowmonXml", "write FlowMonitor statistics to this XML file at the end",
               m_config.flowmonXml);
+        f.Add("topology",
+              "direct (the user device is the access point) or infrastructure (a separate "
+              "access point at --apPosition, wired servers behind it)",
+              m_topology);
+        f.Add("apPosition", "infrastructure: position x,y,z of the access point (m, within +-1e5)",
+              m_apPosition);
+        AddWiredFlags(f, m_config.wired, "the access point (needs --topology=infrastructure)");
         f.Add("heartbeatBytes", "observe=heartbeat: UDP payload of an expert heartbeat (0: none)",
               m_config.heartbeatBytes, Range{0, 65000, false, true});
         f.Add("heartbeatInterval", "observe=heartbeat: seconds between heartbeats of one expert",
@@ -169,9 +182,15 @@ class EdgeMoeProgram : public ScenarioProgram
                 throw ConfigError("bgAp", "z must be >= 0 with --propagation=buildings");
             }
         }
+        ValidateTopology(layout);
         CheckOutputPaths(m_config.pcapPrefix, m_config.flowmonXml);
         m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
         ApplyLayout(layout, m_config);
+    }
+
+    uint32_t WiredExperts() const override
+    {
+        return m_config.wired.servers;
     }
 
     std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& /* layout */) override
@@ -180,7 +199,43 @@ class EdgeMoeProgram : public ScenarioProgram
     }
 
   private:
+    /** --topology, --apPosition and the wired servers. */
+    void ValidateTopology(const ScenarioLayout& layout)
+    {
+        if (m_topology != "direct" && m_topology != "infrastructure")
+        {
+            throw ConfigError("topology",
+                              "must be direct or infrastructure, got '" + m_topology + "'");
+        }
+        m_config.infrastructure = m_topology == "infrastructure";
+        m_config.apPosition = ParsePosition(m_apPosition, "apPosition");
+        ValidateWiredConfig(m_config.wired);
+        if (m_config.wired.servers > 0 && !m_config.infrastructure)
+        {
+            throw ConfigError("wiredServers",
+                              std::to_string(m_config.wired.servers) +
+                                  " wired servers need --topology=infrastructure (they hang off "
+                                  "its access point)");
+        }
+        const size_t experts = layout.nodes.size() - 1 + m_config.wired.servers;
+        if (experts > NETMOE_MAX_EXPERTS)
+        {
+            throw ConfigError("wiredServers",
+                              std::to_string(layout.nodes.size() - 1) + " radio experts + " +
+                                  std::to_string(m_config.wired.servers) +
+                                  " wired servers: at most " +
+                                  std::to_string(NETMOE_MAX_EXPERTS) + " experts in all");
+        }
+        if (m_config.infrastructure && m_config.wifi.propagation == "buildings" &&
+            m_config.apPosition.z < 0)
+        {
+            throw ConfigError("apPosition", "z must be >= 0 with --propagation=buildings");
+        }
+    }
+
     ScenarioConfig m_config;
+    std::string m_topology{defaults::topology};
+    std::string m_apPosition{defaults::apPosition};
     std::string m_building;
     std::string m_buildingType{defaults::buildingType};
     std::string m_rooms{defaults::rooms};

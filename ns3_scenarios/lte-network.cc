@@ -123,6 +123,7 @@ BuildLteNetwork(const LteConfig& c,
     LteNetwork net;
     net.lteHelper = lte;
     net.epcHelper = epc;
+    net.pgw = epc->GetPgwNode();
 
     // A remote host behind the PGW: the peer of the cell-load traffic.
     NodeContainer remote;

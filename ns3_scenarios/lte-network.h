@@ -4,7 +4,8 @@
  * PointToPointEpcHelper) serving the user device, the edge experts and a number of
  * other UEs that load the cell, plus a remote host behind the PGW for the load traffic.
  * UE-to-UE traffic (user <-> expert) goes up to the eNB, through the S1-U tunnel to the
- * SGW/PGW and back down: LTE without sidelink has no shorter path.
+ * SGW/PGW and back down: LTE without sidelink has no shorter path. Wired edge servers
+ * (multi-access edge computing) hang off the PGW (wired-servers.h, the scenario's).
  */
 #ifndef NETMOE_LTE_NETWORK_H
 #define NETMOE_LTE_NETWORK_H
@@ -61,6 +62,7 @@ struct LteNetwork
     ns3::Ipv4Address userIp;                   //!< the user device (7.0.0.x)
     std::vector<ns3::Ipv4Address> expertIps;   //!< expert i at index i-1
     std::vector<ns3::Ipv4Address> loadIps;     //!< the loading UEs
+    ns3::Ptr<ns3::Node> pgw;                   //!< the EPC's PGW (edge servers' gateway)
     ns3::Ptr<ns3::Node> remoteHost;            //!< behind the PGW (load traffic peer)
     ns3::Ipv4Address remoteHostIp;             //!< its address
 };

@@ -10,10 +10,16 @@
 #include "netmoe/bridge.h"
 
 #include "ns3/log.h"
+#include "ns3/node-list.h"
+#include "ns3/node.h"
+#include "ns3/object-map.h"
 #include "ns3/simulator.h"
+#include "ns3/tcp-l4-protocol.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -32,8 +38,10 @@ DriverOptions::AddTo(FlagSet& flags)
     flags.Add("bridgeFd", "shared-memory descriptor passed by pybridge (-1: none)", bridgeFd,
               Range{-1, 65535, false, true});
     flags.Add("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    flags.Add("spin", "busy-poll iterations before sleeping in a bridge wait", spin,
-              Range{0, 1e9, false, true});
+    flags.Add("spinUs",
+              "longest busy-poll (us) before sleeping in a bridge wait; spins only while "
+              "Python runs on another CPU",
+              spinUs, Range{0, 1e6});
     flags.Add("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout,
               Range{0, 86400, true});
     flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
@@ -68,6 +76,11 @@ DriverOptions::AddTo(FlagSet& flags)
               kDeadlineRange);
     flags.Add("gap", "standalone: simulated idle time between tasks (s), as next_gap_s", gap,
               kGapRange);
+    flags.Add("progressEvery",
+              "standalone: every N tasks, print that window's events, ns-3 ms per task, "
+              "resident memory and open TCP sockets on stderr (0: never)",
+              progressEvery,
+              Range{0, 1e6, false, true});
 }
 
 void
@@ -128,11 +141,70 @@ ClearReport(NetmoeReport& r)
     }
 }
 
+/** The process's resident memory now (MB), from /proc/self/statm; NaN where there is none. */
+double
+ResidentMb()
+{
+    std::ifstream statm("/proc/self/statm");
+    double pages = 0;
+    double resident = std::numeric_limits<double>::quiet_NaN();
+    if (statm >> pages >> resident)
+    {
+        resident *= 4096.0 / (1024.0 * 1024.0);
+    }
+    return resident;
+}
+
+/** TCP sockets every node's TcpL4Protocol still holds (listeners created outside it aside). */
+uint32_t
+OpenTcpSockets()
+{
+    uint32_t n = 0;
+    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it)
+    {
+        if (auto tcp = (*it)->GetObject<TcpL4Protocol>())
+        {
+            ObjectMapValue sockets;
+            tcp->GetAttribute("SocketList", sockets);
+            n += sockets.GetN();
+        }
+    }
+    return n;
+}
+
+/** --progressEvery's line: one window of tasks (a leak shows as growth across windows). */
+class ProgressWindow
+{
+  public:
+    explicit ProgressWindow(const std::string& program)
+        : m_program(program),
+          m_events(Simulator::GetEventCount())
+    {
+    }
+
+    /** Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s). */
+    void Print(uint32_t lastTask, uint32_t tasks, double wallS)
+    {
+        const uint64_t events = Simulator::GetEventCount();
+        std::cerr << m_program << ": tasks " << lastTask + 1 - tasks << "-" << lastTask << ": "
+                  << (events - m_events) / std::max<uint32_t>(tasks, 1) << " events/task, "
+                  << wallS / std::max<uint32_t>(tasks, 1) * 1e3 << " ms/task, " << ResidentMb()
+                  << " MB resident, " << OpenTcpSockets() << " TCP sockets\n";
+        m_events = events;
+    }
+
+  private:
+    std::string m_program;
+    uint64_t m_events;
+};
+
 int
 RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
 {
     NetmoeReport report;
     double wallTotal = 0;
+    double wallWindow = 0;
+    ProgressWindow progress(o.program);
     for (uint32_t i = 0; i < o.tasks; ++i)
     {
         NetmoeAction a{};
@@ -161,8 +233,15 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         ClearReport(report);
         auto t0 = std::chrono::steady_clock::now();
         scenario.Step(a, report);
-        wallTotal += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        wallTotal += wall;
+        wallWindow += wall;
         std::cout << ReportToJson(report, o.serving) << std::endl;
+        if (o.progressEvery > 0 && (i + 1) % o.progressEvery == 0)
+        {
+            progress.Print(i, o.progressEvery, wallWindow);
+            wallWindow = 0;
+        }
     }
     std::cerr << o.program << ": " << o.tasks << " tasks, "
               << (o.tasks ? wallTotal / o.tasks * 1e3 : 0) << " ms wall per task (ns-3 only), "
@@ -175,7 +254,7 @@ RunBridge(SteppedScenario& scenario, const DriverOptions& o)
 {
     try
     {
-        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spinUs, o.bridgeTimeout);
         NetmoeReport& report = bridge.Report();
         ClearReport(report);
         scenario.Observe(report, NETMOE_STATUS_READY);

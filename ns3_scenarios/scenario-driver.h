@@ -44,7 +44,7 @@ struct DriverOptions
     double warmup{defaults::warmup}; //!< simulated seconds before the first observation
     int bridgeFd{-1};               //!< shared-memory descriptor passed by pybridge
     std::string bridgeName;         //!< or a named POSIX segment
-    long spin{2000};                //!< busy-poll iterations before sleeping
+    double spinUs{50.0};            //!< longest busy-poll before sleeping (us)
     double bridgeTimeout{600.0};    //!< longest wait for Python's next action (s)
     bool standalone{false};         //!< scripted tasks, JSON lines on stdout
     uint32_t tasks{5};              //!< standalone: number of tasks
@@ -58,6 +58,7 @@ struct DriverOptions
     bool serving{false};             //!< set by the program: print the serving fields
     double deadline{5.0};
     double gap{1.0};
+    uint32_t progressEvery{0}; //!< standalone: diagnostic line every N tasks (0: none)
 
     /** Register the flags on \p flags (before Parse). */
     void AddTo(FlagSet& flags);

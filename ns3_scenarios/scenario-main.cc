@@ -106,10 +106,11 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                                                  "): answers come back before the decision");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
-        shared.serving = serving.Resolve(n);
+        const uint32_t experts = n + program.WiredExperts(); // wired servers serve too
+        shared.serving = serving.Resolve(experts);
         driver.serving = shared.serving.enabled;
         program.Validate(shared);
-        driver.Prepare(n, check);
+        driver.Prepare(experts, check);
         if (check)
         {
             std::cout << flags.Json(name) << std::endl;

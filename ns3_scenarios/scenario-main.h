@@ -81,6 +81,11 @@ class ScenarioProgram
     virtual void AddFlags(FlagSet& flags) = 0;
     /** Check the rules between the radio's flags and resolve its defaults; ConfigError. */
     virtual void Validate(const ScenarioLayout& layout) = 0;
+    /** Experts the radio adds after the --nodes ones (wired edge servers), once parsed. */
+    virtual uint32_t WiredExperts() const
+    {
+        return 0;
+    }
     /** Build the scenario (after Validate); creates the nodes and the network. */
     virtual std::unique_ptr<SteppedScenario> Build(const ScenarioLayout& layout) = 0;
 };

@@ -9,6 +9,7 @@
 
 #include "ns3/abort.h"
 #include "ns3/config.h"
+#include "ns3/double.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
 #include "ns3/nstime.h"
@@ -50,6 +51,17 @@ TaskScenario::TaskScenario(const std::string& program,
     // A lost SYN is resent after ConnTimeout. ns-3's default, 3 s, is RFC 1122's; RFC 6298
     // (2.1) and Linux start every RTO, the SYN's included, at 1 s, as ns-3 does for data.
     Config::SetDefault("ns3::TcpSocket::ConnTimeout", TimeValue(Seconds(synTimeout)));
+    // A closed connection waits 2 MSL in TIME_WAIT before its socket and endpoint are freed.
+    // ns-3's MSL is RFC 793's 2 min (a 4 min TIME_WAIT); Linux waits 60 s (TCP_TIMEWAIT_LEN).
+    // With one connection per subtask, 4 min held hundreds of idle sockets, each one more
+    // endpoint for every arriving segment to be matched against.
+    Config::SetDefault("ns3::TcpSocketBase::MaxSegLifetime", DoubleValue(30));
+    // Every device's default queue disc is FqCoDel, which creates a CoDel queue (about
+    // 3 kB of ns-3 objects) for each new flow hash and never frees it, up to its Flows
+    // buckets: with a new connection per subtask, ns-3's 1024 buckets per device grew for
+    // thousands of tasks. 64 buckets still give each of the few flows a device ever has
+    // queued at once (subtasks, heartbeats) its own queue in practice.
+    Config::SetDefault("ns3::FqCoDelQueueDisc::Flows", UintegerValue(64));
 }
 
 void
@@ -74,14 +86,24 @@ TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
 }
 
 void
-TaskScenario::CreateProbes(Ipv4Address broadcast, const std::vector<Ipv4Address>& expertIps)
+TaskScenario::CreateProbes(Ipv4Address broadcast,
+                           const std::vector<Ipv4Address>& expertIps,
+                           uint32_t reachable)
 {
     if (!m_observe.Probing())
     {
         return;
     }
-    m_probes = std::make_unique<Probes>(m_ue.Get(0), broadcast, m_experts, expertIps, kProbePort,
-                                        Seconds(m_observe.probeJitter));
+    m_probeReachable = reachable;
+    NodeContainer responders;
+    for (uint32_t e = 0; e < reachable; ++e)
+    {
+        responders.Add(m_experts.Get(e));
+    }
+    m_probes = std::make_unique<Probes>(m_ue.Get(0), broadcast, responders,
+                                        std::vector<Ipv4Address>(expertIps.begin(),
+                                                                 expertIps.begin() + reachable),
+                                        kProbePort, Seconds(m_observe.probeJitter));
     m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
 }
 
@@ -104,6 +126,7 @@ TaskScenario::Advance(double seconds)
     }
     if (m_probes)
     {
+        RepairQuery();
         const double lead = std::min(m_observe.probeLead, seconds);
         Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(seconds - lead),
                                        &TaskScenario::ProbeStale, this,
@@ -143,11 +166,36 @@ TaskScenario::ProbesAnswered()
 }
 
 void
+TaskScenario::RepairQuery()
+{
+    // An expert the access point dropped during the task (edge of range) still believes
+    // it is associated until it sends something; with heartbeats that is within 0.1 s.
+    // Asking it now, at the start of the gap, gets it deauthenticated and associated
+    // again before the decision (re-association takes a beacon interval or more, longer
+    // than --probeLead). Nothing is awaited: one out of range cannot answer.
+    std::vector<bool> asked(m_probeReachable, false);
+    bool any = false;
+    for (uint32_t e = 0; e < m_probeReachable; ++e)
+    {
+        asked[e] = !IsAssociated(e);
+        any = any || asked[e];
+    }
+    if (any)
+    {
+        m_probes->Query(asked, std::vector<bool>(m_probeReachable, false));
+    }
+}
+
+void
 TaskScenario::ProbeStale(Time decision)
 {
     const double ahead = (decision - Simulator::Now()).GetSeconds();
-    std::vector<bool> asked(m_numExperts, false);
-    std::vector<bool> awaited(m_numExperts, false);
+    // Any stale expert triggers the query (a wired server's freshness is the user
+    // device's own hop, which the relayed query and the answers refresh); only the
+    // experts the query reaches are asked.
+    bool stale = false;
+    std::vector<bool> asked(m_probeReachable, false);
+    std::vector<bool> awaited(m_probeReachable, false);
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
         const double age = SecondsSinceHeard(e);
@@ -156,11 +204,15 @@ TaskScenario::ProbeStale(Time decision)
             // Every stale expert is asked: one the access point dropped may still believe
             // it is associated, answer, and be told to associate again. Only the
             // associated ones can answer the user device, so only they are waited for.
-            asked[e] = true;
-            awaited[e] = IsAssociated(e);
+            stale = true;
+            if (e < m_probeReachable)
+            {
+                asked[e] = true;
+                awaited[e] = IsAssociated(e);
+            }
         }
     }
-    if (std::find(asked.begin(), asked.end(), true) != asked.end())
+    if (stale)
     {
         m_probes->Query(asked, awaited);
     }

@@ -80,10 +80,13 @@ class TaskScenario : public SteppedScenario
 
     /**
      * With --observe=probe, create the probes: queries to \p broadcast (the subnet's
-     * broadcast address), answered by the experts at \p expertIps (probes.h). A radio
+     * broadcast address), answered by the first \p reachable experts, whose addresses
+     * are \p expertIps (probes.h); the others (wired servers) are never asked. A radio
      * whose observation needs no probes does not call it.
      */
-    void CreateProbes(ns3::Ipv4Address broadcast, const std::vector<ns3::Ipv4Address>& expertIps);
+    void CreateProbes(ns3::Ipv4Address broadcast,
+                      const std::vector<ns3::Ipv4Address>& expertIps,
+                      uint32_t reachable);
 
     /** One line on std::clog: probes sent and answered (nothing without probes). */
     void PrintProbeSummary(const std::string& program) const;
@@ -115,6 +118,8 @@ class TaskScenario : public SteppedScenario
   private:
     /** Stop the simulation when every reply is in. */
     void AllRepliesIn();
+    /** At the start of a gap: ask the experts the access point does not count associated. */
+    void RepairQuery();
     /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
     void ProbeStale(ns3::Time decision);
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
@@ -123,6 +128,7 @@ class TaskScenario : public SteppedScenario
     ServingConfig m_serving;           //!< experts as LLM servers (--serving)
     ObserveConfig m_observe;           //!< --observe, --probeMaxAge, --probeLead
     std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
+    uint32_t m_probeReachable{0};      //!< experts 1..this hear the query
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
 
     std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured

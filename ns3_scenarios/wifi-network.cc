@@ -8,7 +8,6 @@
 
 #include "netmoe/scenario-defaults.h"
 
-#include "ns3/basic-energy-source-helper.h"
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
 #include "ns3/double.h"
@@ -24,7 +23,6 @@
 #include "ns3/wifi-mac-helper.h"
 #include "ns3/wifi-net-device.h"
 #include "ns3/wifi-phy.h"
-#include "ns3/wifi-radio-energy-model-helper.h"
 #include "ns3/yans-wifi-channel.h"
 #include "ns3/yans-wifi-helper.h"
 
@@ -234,7 +232,10 @@ ValidateWifiConfig(WifiConfig& c)
 }
 
 WifiNetwork
-BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeContainer& experts)
+BuildWifiNetwork(const WifiConfig& c,
+                 ns3::Ptr<ns3::Node> ue,
+                 const ns3::NodeContainer& experts,
+                 ns3::Ptr<ns3::Node> ap)
 {
     using namespace ns3;
     WifiNetwork net;
@@ -291,6 +292,12 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
     WifiMacHelper mac;
     Ssid ssid("netmoe-edge");
     mac.SetType("ns3::ApWifiMac", "Ssid", SsidValue(ssid));
+    if (ap)
+    {
+        net.apDevice = wifi.Install(phy, mac, ap);
+        mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing",
+                    BooleanValue(false));
+    }
     net.ueDevice = wifi.Install(phy, mac, ue);
     mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing", BooleanValue(false));
     net.expertDevices = wifi.Install(phy, mac, experts);
@@ -305,15 +312,8 @@ BuildWifiNetwork(const WifiConfig& c, ns3::Ptr<ns3::Node> ue, const ns3::NodeCon
         loss->SetAttribute("Frequency", DoubleValue(net.frequencyMhz * 1e6));
     }
 
-    // Energy: a battery that never runs out, and the Wi-Fi radio model on the user device.
-    BasicEnergySourceHelper source;
-    source.Set("BasicEnergySourceInitialEnergyJ", DoubleValue(1e9));
-    auto sources = source.Install(ue);
-    net.ueSource = DynamicCast<energy::BasicEnergySource>(sources.Get(0));
-    WifiRadioEnergyModelHelper radio;
-    auto models = radio.Install(net.ueDevice.Get(0), sources.Get(0));
-    net.ueRadio = DynamicCast<WifiRadioEnergyModel>(models.Get(0));
-    NS_ABORT_MSG_IF(!net.ueSource || !net.ueRadio, "energy model not installed");
+    // Energy: the Wi-Fi radio model on the user device, with no battery to run out.
+    net.ueRadio = UeRadioEnergy::Install(DynamicCast<WifiNetDevice>(net.ueDevice.Get(0))->GetPhy());
     net.channel = channel;
     return net;
 }

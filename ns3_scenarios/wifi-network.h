@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * The edge-moe radio network: one IEEE 802.11 BSS whose access point is the user
- * device (a phone hotspot / Wi-Fi Direct group owner) and whose stations are the edge
- * experts, on a YANS channel with a selectable propagation loss model and optional
- * Nakagami fading; plus the ns-3 energy model on the user device's radio.
+ * The edge-moe radio network: one IEEE 802.11 BSS on a YANS channel with a selectable
+ * propagation loss model and optional Nakagami fading, plus the energy model of the user
+ * device's radio (ue-radio-energy.h). Its access point is either the user device itself
+ * (topology direct: a phone hotspot / Wi-Fi Direct group owner, the experts its
+ * stations) or a separate access point node (topology infrastructure: a home gateway
+ * or campus AP, the user device and the experts all its stations, so user-to-expert
+ * frames cross the air twice, relayed by the AP).
  */
 #ifndef NETMOE_WIFI_NETWORK_H
 #define NETMOE_WIFI_NETWORK_H
 
+#include "ue-radio-energy.h"
+
 #include "netmoe/scenario-defaults.h"
 
-#include "ns3/basic-energy-source.h"
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
-#include "ns3/wifi-radio-energy-model.h"
 #include "ns3/yans-wifi-channel.h"
 
+#include <memory>
 #include <string>
 
 namespace netmoe
@@ -43,10 +47,10 @@ struct WifiConfig
 /** What BuildWifiNetwork made. */
 struct WifiNetwork
 {
-    ns3::NetDeviceContainer ueDevice;      //!< the access point (user device)
+    ns3::NetDeviceContainer ueDevice;      //!< the user device (direct: the access point)
+    ns3::NetDeviceContainer apDevice;      //!< infrastructure: the access point (else empty)
     ns3::NetDeviceContainer expertDevices; //!< stations, expert i at index i-1
-    ns3::Ptr<ns3::energy::BasicEnergySource> ueSource;   //!< user-device battery
-    ns3::Ptr<ns3::WifiRadioEnergyModel> ueRadio;          //!< user-device radio energy
+    std::shared_ptr<UeRadioEnergy> ueRadio; //!< user-device radio energy
     double frequencyMhz{0};                //!< operating channel centre frequency
     ns3::Ptr<ns3::YansWifiChannel> channel; //!< the shared channel (for co-channel BSSs)
 };
@@ -61,10 +65,14 @@ void ValidateWifiConfig(WifiConfig& config);
 /** The ns-3 TypeId of \p config's rate manager (short names expanded). */
 std::string RateManagerTypeId(const WifiConfig& config);
 
-/** Build the BSS on \p ue (access point) and \p experts (stations). */
+/**
+ * Build the BSS on \p ue and \p experts (stations). Without \p ap the user device is the
+ * access point; with it, \p ap is and the user device is a station too.
+ */
 WifiNetwork BuildWifiNetwork(const WifiConfig& config,
                              ns3::Ptr<ns3::Node> ue,
-                             const ns3::NodeContainer& experts);
+                             const ns3::NodeContainer& experts,
+                             ns3::Ptr<ns3::Node> ap = nullptr);
 
 /**
  * A second BSS on the same channel and radio settings (other Wi-Fi users nearby): \p ap

@@ -43,8 +43,8 @@ class _ScenarioBase(StrictModel):
     program: str = Field(
         "edge-moe",
         description="scenario program in the build tree; it decides the radio: edge-moe "
-        "(Wi-Fi: takes wifi, propagation, building, background, heartbeat_interval_s, "
-        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte)",
+        "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
+        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
     user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
     experts: list[NodeConfig] = Field(
@@ -151,8 +151,15 @@ class _ScenarioBase(StrictModel):
         return self.area if self.area is not None else self.radio.default_area
 
     @property
+    def num_wired(self) -> int:
+        """Wired edge servers (the radio's section says how many), experts after ``experts``."""
+        wired = self.radio.wired(self)  # type: ignore[arg-type]
+        return wired.count if wired is not None else 0
+
+    @property
     def num_experts(self) -> int:
-        return len(self.experts)
+        """Every expert the action addresses: the radio ones, then the wired servers."""
+        return len(self.experts) + self.num_wired
 
     def ns2_trace_path(self) -> Path | None:
         """The ns-2 trace as an absolute path (relative ones are from the repository)."""
@@ -166,7 +173,7 @@ class _ScenarioBase(StrictModel):
         nodes = ";".join(n.spec() for n in [self.user, *self.experts])
         ns2 = self.ns2_trace_path()
         return [
-            Flag("numExperts", str(self.num_experts), "scenario.experts"),
+            Flag("numExperts", str(len(self.experts)), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
             Flag("area", nums(self.bounds), "scenario.area"),
             *self.radio.flags(self),  # type: ignore[arg-type]
@@ -237,7 +244,8 @@ class TaskConfig(StrictModel):
 
 
 class RewardConfig(StrictModel):
-    """reward = w_quality*quality - compute_cost - tx_cost (see docs/environment.md)."""
+    """reward = w_quality*quality - compute_cost - tx_cost - w_latency*task latency
+    (see docs/environment.md)."""
 
     w_quality: float = Field(1.0, ge=0, description="weight of the fused answer's judge score")
     local_word_cost: float = Field(
@@ -251,6 +259,12 @@ class RewardConfig(StrictModel):
         100.0, ge=0, description="cost per joule of user-device radio energy on the exchanges"
     )
     lost_penalty: float = Field(2.0, ge=0, description="cost per reply lost past the deadline")
+    w_latency: float = Field(
+        0.0,
+        ge=0,
+        description="cost per second of the task's end-to-end latency (task_latency_s: "
+        "every subtask, local ones included, plus the fusion); 0 keeps the paper's reward",
+    )
 
 
 class ShannonConfig(StrictModel):
@@ -307,8 +321,12 @@ class ShannonConfig(StrictModel):
 class BridgeConfig(StrictModel):
     """Process-level settings of the shared-memory bridge."""
 
-    spin: int = Field(
-        2000, ge=0, le=10_000_000, description="busy-poll iterations before a wait sleeps"
+    spin_us: float = Field(
+        50.0,
+        ge=0,
+        le=1_000_000,
+        description="longest busy-poll (us) before a wait sleeps; only while the peer runs "
+        "on another CPU",
     )
     timeout_s: float = Field(
         120.0, ge=1, le=86_400, description="longest wait for one scenario answer"

@@ -74,7 +74,7 @@ def test_catalogue_is_complete() -> None:
 def test_every_scenario_loads_and_builds_flags(path: Path) -> None:
     cfg = load_config(path)
     argv = cfg.scenario.argv(rng_run=3)
-    assert f"--numExperts={cfg.scenario.num_experts}" in argv
+    assert f"--numExperts={len(cfg.scenario.experts)}" in argv  # + wired servers: num_experts
     assert "--RngRun=3" in argv
 
 

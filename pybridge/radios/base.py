@@ -14,6 +14,7 @@ from pybridge.flags import Flag
 if TYPE_CHECKING:
     from pybridge.config import ScenarioConfig, ShannonConfig
     from pybridge.nodes import NodeConfig
+    from pybridge.radios.wired import WiredServersConfig
 
 
 class ShannonLink(Protocol):
@@ -34,7 +35,9 @@ class Radio:
 
     ``fields`` are the scenario config fields this radio owns, as pydantic
     ``(annotation, FieldInfo)`` pairs; ``flags`` turns them into program flags;
-    ``shannon_link`` gives the Shannon backend its formula.
+    ``shannon_link`` gives the Shannon backend its formula; ``wired`` the config's wired
+    edge servers (experts after the radio ones), ``relay`` the position of an access
+    point the radio traffic goes through (two hops), for the Shannon backend's paths.
     """
 
     name: str
@@ -46,6 +49,8 @@ class Radio:
     fields: dict[str, tuple[Any, Any]]
     flags: Callable[[ScenarioConfig], list[Flag]]
     shannon_link: Callable[[ScenarioConfig, ShannonConfig], ShannonLink]
+    wired: Callable[[ScenarioConfig], WiredServersConfig | None] = lambda sc: None
+    relay: Callable[[ScenarioConfig], tuple[float, float, float] | None] = lambda sc: None
 
 
 RADIOS: dict[str, Radio] = {}

@@ -1,5 +1,6 @@
 """LTE (program ``edge-moe-lte``): the user device and the experts are UEs of one cell,
-every exchange crosses the eNB and the EPC. Owns ``scenario.lte``.
+every exchange crosses the eNB and the EPC. Owns ``scenario.lte`` and ``scenario
+.edge_servers`` (wired servers behind the PGW: multi-access edge computing).
 
 Per-expert link quality here is the expert's uplink SINR at the eNB (the report's
 ``snr_db``), and distances are measured from the eNB. Value rules and defaults: as for
@@ -19,6 +20,7 @@ from netmoe_runtime.config_base import StrictModel
 from pybridge.flags import Flag, num, nums
 from pybridge.nodes import NodeConfig
 from pybridge.radios.base import Radio, register
+from pybridge.radios.wired import WiredServersConfig, wired_flags
 from pybridge.scenario_defaults import DEFAULTS, numbers
 
 if TYPE_CHECKING:
@@ -85,7 +87,17 @@ class LteConfig(StrictModel):
     )
 
 
-FIELDS = {"lte": (LteConfig, Field(default_factory=LteConfig))}
+FIELDS = {
+    "lte": (LteConfig, Field(default_factory=LteConfig)),
+    "edge_servers": (
+        WiredServersConfig,
+        Field(
+            default_factory=WiredServersConfig,
+            description="edge servers wired to the EPC's PGW (multi-access edge computing), "
+            "experts after the UE ones",
+        ),
+    ),
+}
 
 
 def flags(sc: ScenarioConfig) -> list[Flag]:
@@ -110,6 +122,7 @@ def flags(sc: ScenarioConfig) -> list[Flag]:
         Flag("ueBaseW", num(c.ue_base_w), f + "ue_base_w"),
         Flag("ueTxW", num(c.ue_tx_w), f + "ue_tx_w"),
         Flag("ueRxW", num(c.ue_rx_w), f + "ue_rx_w"),
+        *wired_flags(sc.edge_servers, "scenario.edge_servers"),  # type: ignore[attr-defined]
     ]
 
 
@@ -155,10 +168,12 @@ RADIO = register(
     Radio(
         name="lte",
         programs=("edge-moe-lte",),
-        snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included)",
+        snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included); "
+        "for an edge server behind the PGW the user's own",
         default_area=numbers("lteArea"),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
+        wired=lambda sc: sc.edge_servers,  # type: ignore[attr-defined]
     )
 )

@@ -1,6 +1,8 @@
 """IEEE 802.11 (program ``edge-moe``): the user device is the access point, experts are
-its stations. Owns ``scenario.wifi``, ``propagation``, ``building``, ``background``,
-``heartbeat_interval_s``, ``pcap_prefix`` and ``flowmon_xml``.
+its stations (``topology.mode: direct``); or a separate access point has them all as
+stations, with wired edge servers behind it (``infrastructure``). Owns ``scenario.wifi``,
+``topology``, ``propagation``, ``building``, ``background``, ``heartbeat_interval_s``,
+``pcap_prefix`` and ``flowmon_xml``.
 
 Value rules (which standard allows which band and width, ranges) belong to the scenario
 program and are checked by its ``--check`` run; defaults come from
@@ -18,6 +20,7 @@ from pydantic import Field
 from netmoe_runtime.config_base import StrictModel
 from pybridge.flags import Flag, num, nums
 from pybridge.radios.base import Radio, register
+from pybridge.radios.wired import WiredServersConfig, wired_flags
 from pybridge.scenario_defaults import DEFAULTS, numbers, wifi_default_band_ghz
 
 if TYPE_CHECKING:
@@ -59,6 +62,25 @@ class WifiConfig(StrictModel):
         description="refill the static ARP entries after a link change (ns-3 flushes them "
         "when an expert loses its association, and one failed ARP exchange then blocks the "
         "peer for 100 s); false: ns-3's default",
+    )
+
+
+class TopologyConfig(StrictModel):
+    """Who is the access point, and what hangs off it by wire (docs/scenario.md)."""
+
+    mode: str = Field(
+        DEFAULTS["topology"],
+        description="direct (the user device is the access point, as a Wi-Fi Direct group "
+        "owner) or infrastructure (a separate access point, e.g. a home gateway or campus AP: "
+        "the user device and the experts are its stations, so their frames cross the air "
+        "twice)",
+    )
+    ap_position: tuple[float, float, float] = Field(
+        numbers("apPosition"), description="infrastructure: the access point's position (m)"
+    )
+    wired_servers: WiredServersConfig = Field(
+        default_factory=WiredServersConfig,
+        description="infrastructure: edge servers wired to the access point's gateway",
     )
 
 
@@ -125,6 +147,7 @@ class BackgroundConfig(StrictModel):
 
 FIELDS = {
     "wifi": (WifiConfig, Field(default_factory=WifiConfig)),
+    "topology": (TopologyConfig, Field(default_factory=TopologyConfig)),
     "propagation": (PropagationConfig, Field(default_factory=PropagationConfig)),
     "heartbeat_interval_s": (
         float,
@@ -157,8 +180,9 @@ def flags(sc: ScenarioConfig) -> list[Flag]:
     """edge-moe's radio flags. Optional features are passed only when used (so runs of
     older configs keep their exact command line); the others are listed as not given,
     so a complaint about them still names their field."""
-    w, p, b, bg = sc.wifi, sc.propagation, sc.building, sc.background
+    w, p, b, bg, t = sc.wifi, sc.propagation, sc.building, sc.background, sc.topology
     buildings, background = p.model == "buildings", bg.stations != 0 or bg.load_mbps != 0
+    topology = t != TopologyConfig()
     return [
         Flag("standard", w.standard, "scenario.wifi.standard"),
         Flag("band", num(w.band_ghz or 0), "scenario.wifi.band_ghz", w.band_ghz is not None),
@@ -196,6 +220,9 @@ def flags(sc: ScenarioConfig) -> list[Flag]:
         Flag("bgAp", nums(bg.ap_position), "scenario.background.ap_position", background),
         Flag("bgRadius", num(bg.radius), "scenario.background.radius", background),
         Flag("bgPacketBytes", str(bg.packet_bytes), "scenario.background.packet_bytes", background),
+        Flag("topology", t.mode, "scenario.topology.mode", topology),
+        Flag("apPosition", nums(t.ap_position), "scenario.topology.ap_position", topology),
+        *wired_flags(t.wired_servers, "scenario.topology.wired_servers"),
         Flag("pcap", sc.pcap_prefix or "", "scenario.pcap_prefix", bool(sc.pcap_prefix)),
         Flag("flowmonXml", sc.flowmon_xml or "", "scenario.flowmon_xml", bool(sc.flowmon_xml)),
     ]
@@ -254,10 +281,17 @@ RADIO = register(
     Radio(
         name="wifi",
         programs=("edge-moe",),
-        snr_meaning="SNR of the expert's frames at the user device (its access point)",
+        snr_meaning="SNR of the expert's frames at the user device (its access point); "
+        "with topology infrastructure the path's weakest radio hop (docs/scenario.md)",
         default_area=numbers("area"),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
+        wired=lambda sc: sc.topology.wired_servers,  # type: ignore[attr-defined]
+        relay=lambda sc: (
+            sc.topology.ap_position  # type: ignore[attr-defined]
+            if sc.topology.mode == "infrastructure"  # type: ignore[attr-defined]
+            else None
+        ),
     )
 )

@@ -14,7 +14,8 @@
  * a STEP would and exits right after publishing its report, while the parent waits
  * for the next command from the unchanged state. The scenario code never sees it.
  *
- * Waits sleep in futex(2) after a short spin and wake every 100 ms to check that the
+ * Waits spin only while Python runs on another CPU, and for at most spinMicroseconds
+ * (netmoe/sync.h), then sleep in futex(2), waking every 100 ms to check that the
  * Python parent is alive (still our parent, still running); when it is gone Exchange()
  * throws BridgeError and the scenario exits by itself.
  */
@@ -54,11 +55,12 @@ class ScenarioBridge
      * Attach to an inherited segment descriptor (fd >= 0) or a named POSIX segment.
      * \param fd descriptor passed by Python, or -1 to open \p name instead
      * \param name shm_open name (only when fd < 0), for a scenario attached by hand
-     * \param spinIterations busy-poll iterations before sleeping in a wait
+     * \param spinMicroseconds longest busy-poll before sleeping in a wait (0: sleep at once)
      * \param timeoutSeconds the longest wait for Python's next action
      */
-    ScenarioBridge(int fd, const std::string& name, long spinIterations, double timeoutSeconds)
-        : m_spin(spinIterations),
+    ScenarioBridge(int fd, const std::string& name, double spinMicroseconds,
+                   double timeoutSeconds)
+        : m_spin(spinMicroseconds * 1e-6),
           m_timeout(timeoutSeconds)
     {
         m_isChild = fd >= 0;
@@ -176,13 +178,13 @@ class ScenarioBridge
     void WaitForAction()
     {
         NetmoeHeader& h = m_shm->header;
+        const NetmoeSide me{&h.to_scenario_seq, &h.scenario_waiting, &h.scenario_cpu};
+        const NetmoeSide python{&h.to_python_seq, &h.python_waiting, &h.python_cpu};
         double waited = 0.0;
         const double slice = 0.1;
-        for (;;)
+        for (double spin = m_spin;; spin = 0.0) // spin in the first slice only
         {
-            int rc = netmoe_wait(&h.to_scenario_seq, &h.scenario_waiting, m_lastAction, m_spin,
-                                 slice);
-            if (rc == 0)
+            if (netmoe_wait(&me, &python, m_lastAction, spin, slice) == 0)
             {
                 break;
             }
@@ -211,7 +213,7 @@ class ScenarioBridge
     }
 
     NetmoeShm* m_shm{nullptr};
-    long m_spin;
+    double m_spin; //!< seconds
     double m_timeout;
     int32_t m_parent{0};
     bool m_isChild{true};

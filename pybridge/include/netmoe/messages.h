@@ -11,7 +11,9 @@
  *
  * Field macros: S(ctype, "numpy-code", name) for a scalar,
  *               A(ctype, "numpy-code", name, count) for a fixed-size array.
- * Change a field => bump NETMOE_BRIDGE_VERSION.
+ * Change a field => bump NETMOE_BRIDGE_VERSION. (The *_cpu words were carved out of
+ * padding without a bump: zero means "unknown" and a peer that never writes them
+ * still works, it only waits less cleverly.)
  */
 #ifndef NETMOE_MESSAGES_H
 #define NETMOE_MESSAGES_H
@@ -19,7 +21,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 2u
+#define NETMOE_BRIDGE_VERSION 3u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -94,6 +96,8 @@
   A(double, "<f8", completion_s, NETMOE_MAX_SUBTASKS) /* request sent -> last reply byte */ \
   A(double, "<f8", queue_wait_s, NETMOE_MAX_SUBTASKS) /* in the server's FIFO */         \
   A(uint32_t, "<u4", subtask_rejected, NETMOE_MAX_SUBTASKS) /* queue full: 503 reply */  \
+  A(double, "<f8", generation_s, NETMOE_MAX_SUBTASKS) /* expert's queue+prefill+decode, */ \
+                                        /* in the reply's last chunk (llama.cpp timings) */ \
   S(double, "<f8", task_latency_s)    /* start -> last subtask (local too) + fusion */   \
   /* per expert, what the user device knows (never the future) */                        \
   A(double, "<f8", obs_queue_len, NETMOE_MAX_EXPERTS)   /* last in a reply header, NaN: none */ \
@@ -123,10 +127,12 @@ typedef struct NetmoeReport
   A(uint8_t, "<u1", pad1, 40)                                                            \
   S(uint32_t, "<u4", to_scenario_seq)    /* futex: bumped when an action is written */   \
   S(uint32_t, "<u4", scenario_waiting)   /* scenario is asleep on to_scenario_seq */     \
-  A(uint8_t, "<u1", pad2, 56)                                                            \
+  S(uint32_t, "<u4", scenario_cpu)       /* 1 + CPU it last ran on (0: unknown) */       \
+  A(uint8_t, "<u1", pad2, 52)                                                            \
   S(uint32_t, "<u4", to_python_seq)      /* futex: bumped when a report is written */    \
   S(uint32_t, "<u4", python_waiting)                                                     \
-  A(uint8_t, "<u1", pad3, 56)                                                            \
+  S(uint32_t, "<u4", python_cpu)                                                         \
+  A(uint8_t, "<u1", pad3, 52)                                                            \
   A(char, "S1", error, 256)              /* scenario's last words, NUL-terminated */
 
 typedef struct NetmoeHeader

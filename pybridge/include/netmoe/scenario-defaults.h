@@ -83,6 +83,14 @@
   X(bgAp, "0,0,1")                                                                      \
   X(bgRadius, 5.0)                                                                      \
   X(bgPacketBytes, 1200)                                                                \
+  /* edge-moe: topology (docs/scenario.md, Topology) */                                 \
+  X(topology, "direct")                                                                 \
+  X(apPosition, "0,0,2.5")                                                              \
+  /* both programs: wired edge servers (edge-moe: AP gateway; LTE: the PGW) */          \
+  X(wiredServers, 0)                                                                    \
+  X(wiredLink, "csma")                                                                  \
+  X(wiredRate, "1Gbps")                                                                 \
+  X(wiredDelay, 0.0005)                                                                 \
   /* edge-moe-lte (LTE) */                                                              \
   X(lteArea, "-1000,1000,-1000,1000")                                                   \
   X(lteRadius, 200.0)                                                                   \
