@@ -126,7 +126,10 @@ TaskScenario::Advance(double seconds)
     }
     if (m_probes)
     {
-        RepairQuery();
+        // in the user device's context, once the simulation runs (not at t = 0, before
+        // the devices exist on the air)
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0),
+                                       &TaskScenario::RepairQuery, this);
         const double lead = std::min(m_observe.probeLead, seconds);
         Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(seconds - lead),
                                        &TaskScenario::ProbeStale, this,
@@ -173,6 +176,10 @@ TaskScenario::RepairQuery()
     // Asking it now, at the start of the gap, gets it deauthenticated and associated
     // again before the decision (re-association takes a beacon interval or more, longer
     // than --probeLead). Nothing is awaited: one out of range cannot answer.
+    if (Simulator::Now().IsZero())
+    {
+        return; // the warm-up: nobody has associated yet
+    }
     std::vector<bool> asked(m_probeReachable, false);
     bool any = false;
     for (uint32_t e = 0; e < m_probeReachable; ++e)
