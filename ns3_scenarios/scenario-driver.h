@@ -14,6 +14,8 @@
 
 #include "flag-set.h"
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,10 +89,18 @@ inline constexpr Range kMessageBytesRange{0, 1e8, false, true};
 inline constexpr Range kTokensRange{0, 1e7, false, true};
 
 /**
- * Warm up, then run the standalone script or serve the bridge until STOP; Finish() and
- * destroy the simulator. Returns the process exit status (0, or 3 on a bridge error).
+ * Standalone: warm up, run the scripted tasks (JSON lines); Finish() and destroy the
+ * simulator. Returns the process exit status (0).
  */
 int RunScenario(SteppedScenario& scenario, const DriverOptions& options);
+
+/**
+ * Serve Python over the bridge, one forked child per episode (ScenarioBridge::NextEpisode):
+ * the child sets the episode's run number, calls \p build, warms up and serves actions
+ * until RESET or STOP. Returns the exit status: 0, or 3 on a bridge error.
+ */
+int ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
+                const DriverOptions& options);
 
 } // namespace netmoe
 

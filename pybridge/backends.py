@@ -77,7 +77,10 @@ def _trim(raw: dict[str, np.ndarray], n: int, k: int) -> Report:
 
 
 class Ns3Backend:
-    """Each episode is one run of the scenario program, stepped over the bridge."""
+    """Each episode is one run of the scenario program, stepped over the bridge.
+
+    The program is started once; each later episode is a reset over the bridge (the
+    program forks a fresh copy of itself with the new run number: ``Bridge.reset``)."""
 
     def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
         self.config = config
@@ -86,8 +89,10 @@ class Ns3Backend:
         self.bridge = Bridge(spin_us=config.bridge.spin_us, timeout_s=config.bridge.timeout_s)
 
     def start(self, run: int) -> Report:
-        argv = [str(self.program), *self.config.scenario.argv(rng_run=run)]
-        self.bridge.start(argv)
+        if self.bridge.process is not None and self.bridge.process.poll() is None:
+            self.bridge.reset(run)
+        else:
+            self.bridge.start([str(self.program), *self.config.scenario.argv(rng_run=run)])
         return self._trim(self.bridge.copy_report())
 
     def run_task(self, task: Task) -> Report:

@@ -149,6 +149,28 @@ class Bridge:
         self._await_report()
         return self.report
 
+    def reset(self, run: int) -> np.ndarray:
+        """End the episode and start a new one with ns-3 run number ``run``; its first report.
+
+        The scenario process forks a fresh copy of itself as it was before building
+        anything, so the new episode is the one ``start`` with ``--RngRun=run`` would give,
+        without a new exec and library load. Only scenario programs serve this (not the
+        test peer ``bridge-echo``).
+        """
+        self._check_running()
+        if not 0 <= run < 2**32:
+            raise ValueError(f"run must be in 0..{2**32 - 1} for a reset, got {run}")
+        self._send({"rng_run": run}, LAYOUT["cmd_reset"])
+        return self.report
+
+    @property
+    def scenario_pid(self) -> int | None:
+        """The process serving the current episode (a scenario program forks one per
+        episode; ``process`` is the one Python started), None if none is running."""
+        if self._proc is None:
+            return None
+        return int(self.header["scenario_pid"]) or self._proc.pid
+
     def exchange(self) -> np.ndarray:
         """Publish the action already written to ``self.action``; wait for the report.
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 3u
+#define NETMOE_BRIDGE_VERSION 4u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -29,6 +29,7 @@
 #define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
 #define NETMOE_CMD_STOP 2u /* finish: the scenario process exits cleanly */
 #define NETMOE_CMD_TRY 3u  /* run the task in a forked copy; report it; state unchanged */
+#define NETMOE_CMD_RESET 4u /* end the episode; start a new one with ns-3 run rng_run */
 
 /* NetmoeReport.status */
 #define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
@@ -39,7 +40,7 @@
   S(uint32_t, "<u4", command)                                                            \
   S(uint32_t, "<u4", task_id)            /* counter, for logs */                         \
   S(uint32_t, "<u4", num_subtasks)       /* K <= NETMOE_MAX_SUBTASKS */                  \
-  S(uint32_t, "<u4", pad0)                                                               \
+  S(uint32_t, "<u4", rng_run)            /* RESET: the new episode's ns-3 run number */  \
   A(int32_t, "<i4", target, NETMOE_MAX_SUBTASKS)         /* 0 local, i expert i */      \
   A(uint32_t, "<u4", request_bytes, NETMOE_MAX_SUBTASKS) /* user -> expert payload */   \
   A(uint32_t, "<u4", reply_bytes, NETMOE_MAX_SUBTASKS)   /* expert -> user payload */   \
@@ -62,6 +63,7 @@
   S(double, "<f8", task_start_s)                                                         \
   S(double, "<f8", task_end_s)                                                           \
   S(double, "<f8", ue_energy_j)          /* user-device radio energy over the task */    \
+  S(uint64_t, "<u8", sim_events)         /* ns-3 events run so far this episode */       \
   /* per expert, over the task just run (index 0 = expert 1) */                          \
   A(double, "<f8", snr_db, NETMOE_MAX_EXPERTS)         /* mean SNR at the user, NaN: none */ \
   A(double, "<f8", goodput_mbps, NETMOE_MAX_EXPERTS)   /* reply bytes / transfer time */ \
