@@ -65,6 +65,39 @@ class GreedySNRPolicy:
         return np.full(env.num_subtasks, int(np.argmax(snr)) + 1, dtype=np.int64)
 
 
+class LeastLoadedPolicy:
+    """Least-loaded (join the shortest known queue): subtask by subtask, to the usable
+    expert whose last reported queue length plus the subtasks already given to it in
+    this task is the smallest (ties: the best observed SNR).
+
+    Uses only the observation: the queue lengths the experts reported in their last
+    replies (``scenario.serving``; an expert never heard from counts as empty, as does
+    every expert without the serving model, so then it spreads the subtasks by SNR).
+    Experts not associated, or heard below ``min_snr_db``, are skipped; if none is left,
+    every subtask runs locally.
+    """
+
+    name = "least-loaded"
+
+    def __init__(self, min_snr_db: float = 0.0) -> None:
+        self.min_snr_db = min_snr_db
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        layout, obs = env.obs_layout, np.asarray(obs, dtype=float)
+        usable = layout.usable(obs, self.min_snr_db)
+        if not usable.any():
+            return np.zeros(env.num_subtasks, dtype=np.int64)
+        load = np.maximum(layout.queue_len(obs), 0.0) if layout.serving else np.zeros(len(usable))
+        snr = layout.snr_db(obs)
+        action = np.zeros(env.num_subtasks, dtype=np.int64)
+        for k in range(env.num_subtasks):
+            # lexicographic: least load first, then best SNR
+            order = np.lexsort((-snr, np.where(usable, load, np.inf)))
+            action[k] = order[0] + 1
+            load[order[0]] += 1
+        return action
+
+
 class QualityGreedyPolicy:
     """Quality-greedy: each subtask to the device (local included) whose text has the best
     judge score in the quality table; blind to the network."""
@@ -220,8 +253,8 @@ class AgentPolicy:
 
 
 BASELINES = (
-    "random", "local", "greedy-snr", "quality-greedy", "table-oracle", "table-oracle-masked",
-    "upper-bound",
+    "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "table-oracle",
+    "table-oracle-masked", "upper-bound",
 )  # fmt: skip
 
 
@@ -233,6 +266,8 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
         return LocalOnlyPolicy()
     if name == "greedy-snr":
         return GreedySNRPolicy(**kwargs)
+    if name == "least-loaded":
+        return LeastLoadedPolicy(**kwargs)
     if name == "quality-greedy":
         return QualityGreedyPolicy()
     if name == "table-oracle":

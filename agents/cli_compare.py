@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["ns3", "shannon"], help="override env.backend")
     parser.add_argument(
         "--methods", help="comma-separated subset of sac,random,local,greedy-snr,"
-        "quality-greedy,table-oracle,upper-bound",
+        "least-loaded,quality-greedy,table-oracle,upper-bound",
     )  # fmt: skip
     parser.add_argument(
         "--cross-model", action="store_true",

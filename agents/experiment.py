@@ -32,7 +32,7 @@ from pybridge.config import EnvConfig, load_config
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
-    "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle",
+    "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "table-oracle",
     "table-oracle-masked", "upper-bound",
 )  # fmt: skip
 

@@ -74,7 +74,7 @@ def main() -> int:
         sim_s += info["sim_time_s"]
         backend = env.backend
         if backend is not None and hasattr(backend, "bridge"):
-            peaks.append(_peak_rss_mib(backend.bridge.process.pid))
+            peaks.append(_peak_rss_mib(backend.bridge.scenario_pid))
     env.close()
     Bridge.exchange = original  # type: ignore[method-assign]
     result = {

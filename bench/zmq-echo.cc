@@ -5,13 +5,36 @@
  * fills a report-sized reply from it the way bridge-echo does, and sends it back.
  *
  *   zmq-echo tcp://127.0.0.1:5555   (or ipc:///tmp/netmoe-bench.ipc)
+ *
+ * Built by `netmoe build` against a system libzmq (libzmq3-dev) when there is one, else
+ * against the copy inside the pyzmq wheel (CMakeLists.txt).
  */
 #include "netmoe/messages.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <iostream>
+
+#ifndef NETMOE_ZMQ_ABI_ONLY
 #include <zmq.h>
+#else
+// Built against the libzmq that the pyzmq wheel bundles, which ships no headers: the
+// few functions used here, as declared by zmq.h since libzmq 4.0 (a stable C ABI).
+extern "C"
+{
+    void* zmq_ctx_new(void);
+    int zmq_ctx_destroy(void* context);
+    void* zmq_socket(void* context, int type);
+    int zmq_bind(void* socket, const char* endpoint);
+    int zmq_close(void* socket);
+    int zmq_send(void* socket, const void* buf, size_t len, int flags);
+    int zmq_recv(void* socket, void* buf, size_t len, int flags);
+    int zmq_errno(void);
+    const char* zmq_strerror(int errnum);
+}
+#define ZMQ_REP 4
+#endif
 
 int
 main(int argc, char** argv)

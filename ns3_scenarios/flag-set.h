@@ -32,7 +32,7 @@ class FlagSet
     void Add(const std::string& name, const std::string& help, double& value, const Range& range);
     /** A whole number in \p range. */
     void Add(const std::string& name, const std::string& help, uint32_t& value, const Range& range);
-    /** A signed whole number in \p range (int64_t is long here: --spin, --lowAckThreshold). */
+    /** A signed whole number in \p range (int64_t is long here: --lowAckThreshold). */
     void Add(const std::string& name, const std::string& help, int64_t& value, const Range& range);
     /** A signed whole number in \p range. */
     void Add(const std::string& name, const std::string& help, int& value, const Range& range);

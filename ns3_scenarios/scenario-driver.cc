@@ -13,6 +13,7 @@
 #include "ns3/node-list.h"
 #include "ns3/node.h"
 #include "ns3/object-map.h"
+#include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/tcp-l4-protocol.h"
 
@@ -38,15 +39,17 @@ DriverOptions::AddTo(FlagSet& flags)
     flags.Add("bridgeFd", "shared-memory descriptor passed by pybridge (-1: none)", bridgeFd,
               Range{-1, 65535, false, true});
     flags.Add("bridgeName", "or a named POSIX shared-memory segment", bridgeName);
-    flags.Add("spin", "busy-poll iterations before sleeping in a bridge wait", spin,
-              Range{0, 1e9, false, true});
+    flags.Add("spinUs",
+              "longest busy-poll (us) before sleeping in a bridge wait; spins only while "
+              "Python runs on another CPU",
+              spinUs, Range{0, 1e6});
     flags.Add("bridgeTimeout", "longest wait for Python's next action (s)", bridgeTimeout,
               Range{0, 86400, true});
     flags.Add("standalone", "run scripted tasks and print JSON lines, no Python", standalone);
     flags.Add("tasks", "standalone: number of tasks", tasks, Range{0, 1e6, false, true});
     flags.Add("script",
-              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts; "
-              "at most 16 subtasks a task)",
+              "standalone: targets per task, \"1,2,3;0,1\" (cycled; default all experts, "
+              "16 a task; at most 16 subtasks a task)",
               script);
     flags.Add("requestBytes",
               "standalone: request size per subtask, comma list (cycled), each " +
@@ -90,11 +93,12 @@ DriverOptions::Prepare(uint32_t n, bool checkOnly)
                           "not given, and no --bridgeFd or --bridgeName (pybridge) either");
     }
     std::string text = script;
-    if (text.empty())
+    if (text.empty()) // every expert, in tasks of at most NETMOE_MAX_SUBTASKS subtasks
     {
         for (size_t e = 1; e <= n; ++e)
         {
-            text += (e > 1 ? "," : "") + std::to_string(e);
+            const bool newTask = (e - 1) % NETMOE_MAX_SUBTASKS == 0;
+            text += (e == 1 ? "" : newTask ? ";" : ",") + std::to_string(e);
         }
     }
     plan.clear();
@@ -231,6 +235,7 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         ClearReport(report);
         auto t0 = std::chrono::steady_clock::now();
         scenario.Step(a, report);
+        report.sim_events = Simulator::GetEventCount();
         const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         wallTotal += wall;
         wallWindow += wall;
@@ -247,33 +252,26 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
     return 0;
 }
 
-int
-RunBridge(SteppedScenario& scenario, const DriverOptions& o)
+/** Serve one episode's actions until Python sends RESET or STOP. */
+void
+RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions& o)
 {
-    try
+    NetmoeReport& report = bridge.Report();
+    ClearReport(report);
+    scenario.Observe(report, NETMOE_STATUS_READY);
+    report.sim_events = Simulator::GetEventCount();
+    while (bridge.Exchange())
     {
-        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spin, o.bridgeTimeout);
-        NetmoeReport& report = bridge.Report();
-        ClearReport(report);
-        scenario.Observe(report, NETMOE_STATUS_READY);
-        while (bridge.Exchange())
+        const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
+        std::string error = scenario.CheckAction(action);
+        if (!error.empty())
         {
-            const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
-            std::string error = scenario.CheckAction(action);
-            if (!error.empty())
-            {
-                bridge.SetError(o.program + ": bad action: " + error);
-                NS_FATAL_ERROR(o.program << ": bad action: " << error);
-            }
-            scenario.Step(action, report);
+            bridge.SetError(o.program + ": bad action: " + error);
+            NS_FATAL_ERROR(o.program << ": bad action: " << error);
         }
+        scenario.Step(action, report);
+        report.sim_events = Simulator::GetEventCount();
     }
-    catch (const BridgeError& e)
-    {
-        std::cerr << o.program << ": " << e.what() << std::endl;
-        return 3;
-    }
-    return 0;
 }
 
 } // namespace
@@ -282,11 +280,42 @@ int
 RunScenario(SteppedScenario& scenario, const DriverOptions& options)
 {
     scenario.Advance(options.warmup);
-    const int rc = options.standalone ? RunStandalone(scenario, options)
-                                      : RunBridge(scenario, options);
+    const int rc = RunStandalone(scenario, options);
     scenario.Finish();
     Simulator::Destroy();
     return rc;
+}
+
+int
+ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
+            const DriverOptions& o)
+{
+    try
+    {
+        ScenarioBridge bridge(o.bridgeFd, o.bridgeName, o.spinUs, o.bridgeTimeout);
+        int64_t run = -1;
+        if (!bridge.NextEpisode(run))
+        {
+            return 0; // the parent: Python sent STOP
+        }
+        // an episode's child: nothing was built before the fork, so setting the run
+        // number now gives the episode a new process with --RngRun=run would give
+        if (run >= 0)
+        {
+            RngSeedManager::SetRun(static_cast<uint64_t>(run));
+        }
+        std::unique_ptr<SteppedScenario> scenario = build();
+        scenario->Advance(o.warmup);
+        RunBridge(*scenario, bridge, o);
+        scenario->Finish();
+        Simulator::Destroy();
+    }
+    catch (const BridgeError& e)
+    {
+        std::cerr << o.program << ": " << e.what() << std::endl;
+        return 3;
+    }
+    return 0;
 }
 
 } // namespace netmoe

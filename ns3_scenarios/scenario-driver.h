@@ -14,6 +14,8 @@
 
 #include "flag-set.h"
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,7 @@ struct DriverOptions
     double warmup{defaults::warmup}; //!< simulated seconds before the first observation
     int bridgeFd{-1};               //!< shared-memory descriptor passed by pybridge
     std::string bridgeName;         //!< or a named POSIX segment
-    long spin{2000};                //!< busy-poll iterations before sleeping
+    double spinUs{50.0};            //!< longest busy-poll before sleeping (us)
     double bridgeTimeout{600.0};    //!< longest wait for Python's next action (s)
     bool standalone{false};         //!< scripted tasks, JSON lines on stdout
     uint32_t tasks{5};              //!< standalone: number of tasks
@@ -87,10 +89,18 @@ inline constexpr Range kMessageBytesRange{0, 1e8, false, true};
 inline constexpr Range kTokensRange{0, 1e7, false, true};
 
 /**
- * Warm up, then run the standalone script or serve the bridge until STOP; Finish() and
- * destroy the simulator. Returns the process exit status (0, or 3 on a bridge error).
+ * Standalone: warm up, run the scripted tasks (JSON lines); Finish() and destroy the
+ * simulator. Returns the process exit status (0).
  */
 int RunScenario(SteppedScenario& scenario, const DriverOptions& options);
+
+/**
+ * Serve Python over the bridge, one forked child per episode (ScenarioBridge::NextEpisode):
+ * the child sets the episode's run number, calls \p build, warms up and serves actions
+ * until RESET or STOP. Returns the exit status: 0, or 3 on a bridge error.
+ */
+int ServeBridge(const std::function<std::unique_ptr<SteppedScenario>()>& build,
+                const DriverOptions& options);
 
 } // namespace netmoe
 

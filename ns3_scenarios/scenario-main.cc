@@ -86,6 +86,10 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
             std::cout << flags.Json(name) << std::endl;
             return 0;
         }
+        if (!driver.standalone)
+        {
+            return ServeBridge([&program, &shared] { return program.Build(shared); }, driver);
+        }
         std::unique_ptr<SteppedScenario> scenario = program.Build(shared);
         return RunScenario(*scenario, driver);
     }

@@ -311,6 +311,7 @@ TaskRunner::ReadRequest(Ptr<Socket> s)
         if (!t->submitted)
         {
             t->submitted = true;
+            t->submittedAt = Simulator::Now();
             if (!m_servers.at(t->target - 1)->Submit(k, t->promptTokens, t->replyTokens))
             {
                 Reject(k);
@@ -328,6 +329,7 @@ TaskRunner::Reject(uint32_t k)
 {
     SubtaskTransfer& t = m_subtasks[k];
     t.rejected = true;
+    t.generationS = 0; // the server generated nothing
     t.replyTotal = kRejectionBytes;
     t.replyReady = kRejectionBytes;
     t.replyStarted = true;
@@ -381,6 +383,9 @@ TaskRunner::TokensOut(uint32_t k, uint32_t tokens)
     if (tokens >= t.replyTokens)
     {
         t.replyReady = t.replyTotal;
+        // the server's own time, sent in the last chunk the way llama.cpp's final chunk
+        // carries its "timings" (queue wait + prompt_ms + predicted_ms)
+        t.generationS = (Simulator::Now() - t.submittedAt).GetSeconds();
     }
     if (!t.replyStarted)
     {

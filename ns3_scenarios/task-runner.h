@@ -65,6 +65,9 @@ struct SubtaskTransfer
     bool rejected{false};       //!< --serving: the expert's queue was full
     uint32_t reportedQueueLen{0}; //!< --serving: expert's queue length in the reply header
     double queueWaitS{0};       //!< --serving: time in the server's FIFO (NaN: never served)
+    ns3::Time submittedAt;      //!< --serving: when the expert had the whole request
+    double generationS{std::numeric_limits<double>::quiet_NaN()}; //!< --serving: submitted ->
+                                                                 //!< last token (0: rejected)
     double ttftS{std::numeric_limits<double>::quiet_NaN()};       //!< start -> first reply byte
     double completionS{std::numeric_limits<double>::quiet_NaN()}; //!< start -> last byte
     bool finished{false};       //!< reply (or rejection) in, or local generation over

@@ -103,6 +103,7 @@ FillServingReport(const std::vector<SubtaskTransfer>& subtasks,
         r.completion_s[k] = nan;
         r.queue_wait_s[k] = nan;
         r.subtask_rejected[k] = 0;
+        r.generation_s[k] = nan;
         if (k >= K)
         {
             continue;
@@ -112,6 +113,8 @@ FillServingReport(const std::vector<SubtaskTransfer>& subtasks,
         r.subtask_rejected[k] = t.rejected ? 1 : 0;
         if (t.finished)
         {
+            // known to the user device only with the reply's last chunk
+            r.generation_s[k] = t.target > 0 ? t.generationS : nan;
             r.ttft_s[k] = t.ttftS;
             r.completion_s[k] = t.completionS;
             last = std::max(last, t.completionS);

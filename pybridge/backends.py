@@ -19,6 +19,7 @@ from pybridge.bridge import REPORT_DTYPE, Bridge
 from pybridge.config import ConfigError, EnvConfig
 from pybridge.paths import program_path
 from pybridge.scenario_defaults import mobility_default
+from pybridge.serving_model import Served, profiles_for, serve, stream_reply
 
 PER_EXPERT = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (32,)]
 PER_SUBTASK = [n for n in REPORT_DTYPE.names if REPORT_DTYPE[n].shape == (16,)]
@@ -76,17 +77,22 @@ def _trim(raw: dict[str, np.ndarray], n: int, k: int) -> Report:
 
 
 class Ns3Backend:
-    """Each episode is one run of the scenario program, stepped over the bridge."""
+    """Each episode is one run of the scenario program, stepped over the bridge.
+
+    The program is started once; each later episode is a reset over the bridge (the
+    program forks a fresh copy of itself with the new run number: ``Bridge.reset``)."""
 
     def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
         self.config = config
         self.num_subtasks = num_subtasks
         self.program = program_path(config.scenario.program)
-        self.bridge = Bridge(spin=config.bridge.spin, timeout_s=config.bridge.timeout_s)
+        self.bridge = Bridge(spin_us=config.bridge.spin_us, timeout_s=config.bridge.timeout_s)
 
     def start(self, run: int) -> Report:
-        argv = [str(self.program), *self.config.scenario.argv(rng_run=run)]
-        self.bridge.start(argv)
+        if self.bridge.process is not None and self.bridge.process.poll() is None:
+            self.bridge.reset(run)
+        else:
+            self.bridge.start([str(self.program), *self.config.scenario.argv(rng_run=run)])
         return self._trim(self.bridge.copy_report())
 
     def run_task(self, task: Task) -> Report:
@@ -166,6 +172,7 @@ class ShannonBackend:
         self.heading = np.zeros(len(self.nodes))
         self.time = 0.0
         self.last_goodput = np.zeros(sc.num_experts)
+        self._reset_queue_reports()
 
     # -- channel ---------------------------------------------------------------------
 
@@ -230,6 +237,7 @@ class ShannonBackend:
         self.heading = self.rng.uniform(0, 2 * math.pi, len(self.nodes))
         self.time = self.config.scenario.warmup_s
         self.last_goodput = np.zeros(self.config.scenario.num_experts)
+        self._reset_queue_reports()
         report = self._empty()
         report["status"] = np.array(1)
         self._observe(report)
@@ -248,18 +256,21 @@ class ShannonBackend:
         report["obs_associated"] = (snr >= self.config.shannon.min_snr_db).astype(np.uint32)
         report["distance_m"] = self._distances()
         report["sim_time_s"] = np.array(self.time)
+        report["obs_queue_len"] = self.queue_len.copy()
+        report["obs_queue_age_s"] = self.time - self.queue_heard_s  # NaN: never reported
 
-    def run_task(self, task: Task) -> Report:
-        sh = self.config.shannon
+    def _reset_queue_reports(self) -> None:
+        """No expert has reported its queue yet (``scenario.serving``)."""
         n = self.config.scenario.num_experts
-        report = self._empty()
-        report["status"] = np.array(2)
-        report["task_id"] = np.array(task.task_id)
-        report["task_start_s"] = np.array(self.time)
+        self.queue_len, self.queue_heard_s = np.full(n, np.nan), np.full(n, np.nan)
+
+    def _paths(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per expert now: (path SNR dB, end-to-end rate bit/s, one-way wire latency s).
+
+        Hops in series: each at its own Shannon rate (a relay stores and forwards); a
+        wired server adds the wire's rate in series and its delay once per direction."""
+        sh, n = self.config.shannon, self.config.scenario.num_experts
         first, second = self._hops_snr_db()
-        snr_db = np.fmin(first, second)
-        # hops in series: each at its own Shannon rate (a relay stores and forwards);
-        # a wired server adds the wire's rate in series and its delay once per direction
         shannon = sh.efficiency * self.bandwidth_hz
         rate = shannon * np.log2(1 + 10 ** (first / 10))  # bit/s
         with np.errstate(invalid="ignore"):
@@ -269,6 +280,18 @@ class ShannonBackend:
         if n > self.num_radio:
             rate[self.num_radio :] = 1 / (1 / rate[self.num_radio :] + 1 / self.wire_bps)
             latency[self.num_radio :] = self.wire_delay_s
+        return np.fmin(first, second), rate, latency
+
+    def run_task(self, task: Task) -> Report:
+        if self.config.scenario.serving.enabled:
+            return self._run_served_task(task)
+        sh = self.config.shannon
+        n = self.config.scenario.num_experts
+        report = self._empty()
+        report["status"] = np.array(2)
+        report["task_id"] = np.array(task.task_id)
+        report["task_start_s"] = np.array(self.time)
+        snr_db, rate, latency = self._paths()
         up = snr_db >= sh.min_snr_db
         nan = np.full(n, np.nan)
         report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
@@ -316,6 +339,7 @@ class ShannonBackend:
                 sh.link_energy_j + sh.exchange_energy_j * subtasks + sh.link_power_w * open_s
             )
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
+        report["task_latency_s"] = np.array(longest)  # as ns-3 without --serving: no fusion
         used = report["bytes_expected"] > 0
         self.last_goodput = np.where(used, report["goodput_mbps"], self.last_goodput)
         self.time += longest
@@ -325,12 +349,126 @@ class ShannonBackend:
         self._observe(report)
         return report
 
+    def _run_served_task(self, task: Task) -> Report:
+        """``run_task`` with the experts as LLM servers (``scenario.serving``): the serving
+        model of ``pybridge.serving_model`` over the Shannon rate, filling the report's
+        serving fields as ns-3 does (``transfer-report.cc``)."""
+        sh, sv = self.config.shannon, self.config.scenario.serving
+        n, k_all = self.config.scenario.num_experts, len(task.target)
+        experts, local = profiles_for(sv, n)
+        chunk = sv.tokens_per_chunk if sv.streaming else 0
+        overhead = sv.chunk_overhead_bytes if sv.streaming else 0
+        report = self._empty()
+        report["status"] = np.array(2)
+        report["task_id"] = np.array(task.task_id)
+        report["task_start_s"] = np.array(self.time)
+        report["queue_wait_s"][:] = np.nan
+        snr_db, rate, latency = self._paths()
+        up = snr_db >= sh.min_snr_db
+        nan = np.full(n, np.nan)
+        report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
+        stalled = self.rng.random(n) < sh.stall_prob if sh.stall_prob > 0 else np.zeros(n, bool)
+        dropped = np.zeros(k_all, bool)
+        if sh.loss_snr50_db is not None:
+            x = (snr_db[np.maximum(task.target, 1) - 1] - sh.loss_snr50_db) / sh.loss_width_db
+            dropped = self.rng.random(k_all) < 1.0 / (1.0 + np.exp(np.clip(x, -50, 50)))
+        tokens_p = np.zeros(k_all, int) if task.prompt_tokens is None else task.prompt_tokens
+        tokens_r = np.ones(k_all, int) if task.reply_tokens is None else task.reply_tokens
+        t_up = np.where(task.target > 0, task.request_bytes * 8 / rate[task.target - 1], 0.0)
+        # the user device's one radio sends the requests one after another, in subtask
+        # order (as ns-3's user device launches them): request k is in at arrive[k],
+        # after a wired server's wire too
+        arrive = np.cumsum(t_up) + np.where(task.target > 0, latency[task.target - 1], 0.0)
+        # every expert's server over the requests it received, then the local one
+        served: dict[int, Served] = {}
+        for i in range(n):
+            ks = [k for k in range(k_all) if task.target[k] == i + 1 and up[i]]
+            arrivals = [(float(arrive[k]), k, int(tokens_p[k]), int(tokens_r[k])) for k in ks]
+            served.update(serve(experts[i], arrivals, chunk))
+        ks = [k for k in range(k_all) if task.target[k] == 0]
+        served.update(
+            serve(local, [(0.0, k, int(tokens_p[k]), int(tokens_r[k])) for k in ks], 0, False)
+        )
+        ttft, done_s = np.full(k_all, np.nan), np.full(k_all, np.nan)
+        gen_s, wire, air = np.full(k_all, np.nan), np.zeros(k_all), np.zeros(k_all)
+        first_send = np.full(k_all, np.nan)
+        for k in range(k_all):
+            i, s = int(task.target[k]) - 1, served.get(k)
+            if s is None:  # an expert out of range: the request never arrives
+                continue
+            report["queue_wait_s"][k] = np.nan if s.rejected else s.start_s - arrive[k]
+            report["subtask_rejected"][k] = int(s.rejected)
+            if i < 0:  # the user device's own generation: no network
+                ttft[k] = s.start_s + tokens_p[k] / local.prefill_tok_s
+                done_s[k] = s.end_s
+                continue
+            ttft[k], done_s[k], wire[k], air[k] = stream_reply(
+                s, arrive[k], rate[i], int(tokens_r[k]), int(task.reply_bytes[k]), chunk, overhead
+            )
+            ttft[k] += latency[i]  # the way back over a wire
+            done_s[k] += latency[i] + (sh.stall_s if stalled[i] else 0.0)
+            gen_s[k] = 0.0 if s.rejected else s.end_s - arrive[k]
+            first_send[k] = arrive[k] if s.rejected else s.chunks[0][0]
+        offloaded = task.target > 0
+        ok = offloaded & ~report["subtask_rejected"].astype(bool) & ~dropped
+        ok &= done_s <= task.deadline_s
+        finished = np.where(offloaded, ok | (report["subtask_rejected"] > 0), True)
+        finished &= done_s <= task.deadline_s
+        task_s = float(task.deadline_s if not finished.all() else np.max(done_s, initial=0.0))
+        report["subtask_delivered"] = np.where(offloaded, ok, True).astype(np.uint32)
+        report["subtask_delay_s"] = np.where(offloaded, np.where(ok, done_s, task_s), 0.0)
+        report["ttft_s"] = np.where(ttft <= task_s, ttft, np.nan)
+        report["completion_s"] = np.where(finished, done_s, np.nan)
+        report["generation_s"] = np.where(offloaded & finished, gen_s, np.nan)
+        fusion_s = task.fusion_prompt_tokens / local.prefill_tok_s + (
+            task.fusion_reply_tokens / local.decode_rate(1)
+        )
+        report["task_latency_s"] = np.array(
+            np.max(np.where(finished, done_s, task_s), initial=0.0) + fusion_s
+        )
+        report["goodput_mbps"] = np.zeros(n)
+        for i in range(n):
+            ks = np.flatnonzero(task.target == i + 1)
+            if len(ks) == 0:
+                continue
+            report["bytes_expected"][i] = wire[ks].sum()
+            got = ks[ok[ks]]
+            report["bytes_delivered"][i] = wire[got].sum()
+            report["replies_lost"][i] = len(ks) - len(got)
+            report["delay_s"][i] = max(np.where(ok[ks], done_s[ks], task_s))
+            report["energy_j"][i] = sum(
+                sh.tx_power_w * min(t_up[k], task.deadline_s)
+                + sh.rx_power_w * min(air[k], task.deadline_s)
+                for k in ks
+            ) + (sh.link_energy_j + sh.exchange_energy_j * len(ks))
+            report["energy_j"][i] += sh.link_power_w * report["delay_s"][i]
+            span = np.max(done_s[got], initial=0.0) - np.min(first_send[got], initial=np.inf)
+            if len(got) and span > 0:
+                report["goodput_mbps"][i] = report["bytes_delivered"][i] * 8 / span / 1e6
+            # the queue length in the header of the last reply whose first byte came in
+            heard = [k for k in ks if ttft[k] <= task_s]
+            if heard:
+                last = max(heard, key=lambda k: ttft[k])
+                self.queue_len[i] = served[last].queue_len
+                self.queue_heard_s[i] = self.time + ttft[last]
+        report["ue_energy_j"] = np.array(report["energy_j"].sum())
+        used = report["bytes_expected"] > 0
+        self.last_goodput = np.where(used, report["goodput_mbps"], self.last_goodput)
+        self.time += task_s
+        report["task_end_s"] = np.array(self.time)
+        self._move(task_s + task.next_gap_s)
+        self.time += task.next_gap_s
+        self._observe(report)
+        return report
+
     def try_task(self, task: Task) -> Report:
         saved = copy.deepcopy((self.rng, self.pos, self.heading, self.time, self.last_goodput))
+        queues = (self.queue_len.copy(), self.queue_heard_s.copy())
         try:
             return self.run_task(task)
         finally:
             self.rng, self.pos, self.heading, self.time, self.last_goodput = saved
+            self.queue_len, self.queue_heard_s = queues
 
     def predict_at(self, distance_m: np.ndarray, time_s: float, task: Task) -> Report:
         """What ``task`` would report with expert i at ``distance_m[i]`` from the link's

@@ -4,7 +4,9 @@ One :class:`Bridge` owns one anonymous shared-memory segment (``memfd_create``: 
 has no name in ``/dev/shm``, so nothing can be left behind, whatever dies) and the
 scenario process on its other end. The scenario inherits the descriptor and is told
 ``--bridgeFd=N``; the two sides then alternate, each writing its message and bumping
-a sequence word the other waits on (see ``include/netmoe/sync.h``).
+a sequence word the other waits on (see ``include/netmoe/sync.h``). A wait spins only
+while the other side runs on another CPU, for at most ``spin_us``, then sleeps, so
+both peers pinned to one CPU cost two context switches a round trip, not a spin.
 
 The message layout comes from the C header through the extension's ``layout()``, so
 the NumPy views here use exactly the names and offsets the scenario was compiled with.
@@ -36,6 +38,7 @@ MAX_EXPERTS: int = LAYOUT["max_experts"]
 MAX_SUBTASKS: int = LAYOUT["max_subtasks"]
 
 _POLL_SLICE_S = 0.1
+DEFAULT_SPIN_US = 50.0
 
 
 class BridgeError(RuntimeError):
@@ -68,17 +71,27 @@ HEADER_DTYPE = _dtype(LAYOUT["header"], LAYOUT["header_size"])
 ACTION_DTYPE = _dtype(LAYOUT["action"], LAYOUT["action_size"])
 REPORT_DTYPE = _dtype(LAYOUT["report"], LAYOUT["report_size"])
 _OFF = {name: off for name, off, _, _ in LAYOUT["header"]}
+if "python_cpu" not in _OFF:  # pragma: no cover - a stale build
+    raise ImportError(
+        f"{_shm.__file__} predates this pybridge (no CPU words in its header): rebuild it "
+        "with `pip install -e .` or `python setup.py build_ext --inplace`"
+    )
+# (sequence word, waiting flag, CPU word) of each side, as sync.h's NetmoeSide
+_PYTHON_SIDE = (_OFF["to_python_seq"], _OFF["python_waiting"], _OFF["python_cpu"])
+_SCENARIO_SIDE = (_OFF["to_scenario_seq"], _OFF["scenario_waiting"], _OFF["scenario_cpu"])
 
 
 class Bridge:
     """A shared-memory segment plus the scenario process attached to it.
 
-    :param spin: busy-poll iterations before a wait sleeps in futex (0 = sleep at once)
+    :param spin_us: longest busy-poll of a wait before it sleeps in futex, in
+        microseconds (0 = sleep at once); it spins only while the scenario runs on
+        another CPU
     :param timeout_s: longest wait for one scenario answer before BridgeTimeout
     """
 
-    def __init__(self, spin: int = 2000, timeout_s: float = 60.0) -> None:
-        self.spin = int(spin)
+    def __init__(self, spin_us: float = DEFAULT_SPIN_US, timeout_s: float = 60.0) -> None:
+        self.spin_us = float(spin_us)
         self.timeout_s = float(timeout_s)
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: Any = None
@@ -136,6 +149,28 @@ class Bridge:
         self._await_report()
         return self.report
 
+    def reset(self, run: int) -> np.ndarray:
+        """End the episode and start a new one with ns-3 run number ``run``; its first report.
+
+        The scenario process forks a fresh copy of itself as it was before building
+        anything, so the new episode is the one ``start`` with ``--RngRun=run`` would give,
+        without a new exec and library load. Only scenario programs serve this (not the
+        test peer ``bridge-echo``).
+        """
+        self._check_running()
+        if not 0 <= run < 2**32:
+            raise ValueError(f"run must be in 0..{2**32 - 1} for a reset, got {run}")
+        self._send({"rng_run": run}, LAYOUT["cmd_reset"])
+        return self.report
+
+    @property
+    def scenario_pid(self) -> int | None:
+        """The process serving the current episode (a scenario program forks one per
+        episode; ``process`` is the one Python started), None if none is running."""
+        if self._proc is None:
+            return None
+        return int(self.header["scenario_pid"]) or self._proc.pid
+
     def exchange(self) -> np.ndarray:
         """Publish the action already written to ``self.action``; wait for the report.
 
@@ -144,18 +179,16 @@ class Bridge:
         self._check_running()
         seq = _shm.exchange(
             self._mm,
-            _OFF["to_scenario_seq"],
-            _OFF["scenario_waiting"],
-            _OFF["to_python_seq"],
-            _OFF["python_waiting"],
+            _PYTHON_SIDE,
+            _SCENARIO_SIDE,
             self._last_report_seq,
-            self.spin,
+            self.spin_us * 1e-6,
             _POLL_SLICE_S,
         )
         if seq >= 0:
             self._last_report_seq = seq
         else:  # slow answer: keep waiting in slices, watching the process
-            self._await_report(spin=0)
+            self._await_report(spin_us=0.0)
         return self.report
 
     def step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -246,16 +279,14 @@ class Bridge:
         if self._proc is None:
             raise BridgeError("no scenario is running: call start() (env.reset()) first")
 
-    def _await_report(self, spin: int | None = None) -> None:
+    def _await_report(self, spin_us: float | None = None) -> None:
         """Wait until the scenario bumps to_python_seq, watching the process."""
         assert self._proc is not None
         deadline = time.monotonic() + self.timeout_s
         last = self._last_report_seq
-        spin = self.spin if spin is None else spin
-        while not _shm.wait(
-            self._mm, _OFF["to_python_seq"], _OFF["python_waiting"], last, spin, _POLL_SLICE_S
-        ):
-            spin = 0  # spun once already; from now on just sleep between polls
+        spin_s = (self.spin_us if spin_us is None else spin_us) * 1e-6
+        while not _shm.wait(self._mm, _PYTHON_SIDE, _SCENARIO_SIDE, last, spin_s, _POLL_SLICE_S):
+            spin_s = 0.0  # spun once already; from now on just sleep between polls
             if self._proc.poll() is not None:
                 raise self._died()
             if time.monotonic() > deadline:

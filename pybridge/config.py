@@ -202,7 +202,8 @@ class TaskConfig(StrictModel):
 
 
 class RewardConfig(StrictModel):
-    """reward = w_quality*quality - compute_cost - tx_cost (see docs/environment.md)."""
+    """reward = w_quality*quality - compute_cost - tx_cost - w_latency*task latency
+    (see docs/environment.md)."""
 
     w_quality: float = Field(1.0, ge=0, description="weight of the fused answer's judge score")
     local_word_cost: float = Field(
@@ -216,6 +217,12 @@ class RewardConfig(StrictModel):
         100.0, ge=0, description="cost per joule of user-device radio energy on the exchanges"
     )
     lost_penalty: float = Field(2.0, ge=0, description="cost per reply lost past the deadline")
+    w_latency: float = Field(
+        0.0,
+        ge=0,
+        description="cost per second of the task's end-to-end latency (task_latency_s: "
+        "every subtask, local ones included, plus the fusion); 0 keeps the paper's reward",
+    )
 
 
 class ShannonConfig(StrictModel):
@@ -272,8 +279,12 @@ class ShannonConfig(StrictModel):
 class BridgeConfig(StrictModel):
     """Process-level settings of the shared-memory bridge."""
 
-    spin: int = Field(
-        2000, ge=0, le=10_000_000, description="busy-poll iterations before a wait sleeps"
+    spin_us: float = Field(
+        50.0,
+        ge=0,
+        le=1_000_000,
+        description="longest busy-poll (us) before a wait sleeps; only while the peer runs "
+        "on another CPU",
     )
     timeout_s: float = Field(
         120.0, ge=1, le=86_400, description="longest wait for one scenario answer"

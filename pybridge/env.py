@@ -24,6 +24,7 @@ SERVING_INFO = (
     "ttft_s",
     "completion_s",
     "queue_wait_s",
+    "generation_s",
     "subtask_rejected",
     "obs_queue_len",
     "obs_queue_age_s",
@@ -47,7 +48,7 @@ class EdgeMoEEnv(gym.Env):
     to expert i.
 
     ## Observation Space
-    ``Box(float32)`` of length ``4N + 2K + K(N+1)``, what the user device knows
+    ``Box(float32)`` of length ``4N + 2K + K(N+1)`` (+ 2N with serving), what it knows
     before acting (never the future):
 
     | slice | feature | scaling |
@@ -59,6 +60,8 @@ class EdgeMoEEnv(gym.Env):
     | per subtask | request size | kB |
     | per subtask | expected reply length (mean over experts of the table's words) | words / 100 |
     | per subtask x device | gate's routing score | [0, 1] |
+    | per expert (serving) | last queue length it reported (never: -1) | / 10 |
+    | per expert (serving) | age of that report (never: 1) | s / 10, capped at 1 |
 
     ## Rewards
     ``w_quality * quality - compute_cost - tx_cost`` where quality is the judge score
@@ -67,7 +70,10 @@ class EdgeMoEEnv(gym.Env):
     words, and tx_cost = w_time * sum of transfer times (delay minus the expert's compute
     time) + w_energy * the user device's radio energy spent with the experts it used
     (airtime, ``energy_j``) + lost_penalty * lost replies, all measured by the
-    backend.
+    backend; minus ``w_latency * task_latency_s`` (0 by default). With
+    ``scenario.serving`` the transfer time is the network's share of each reply
+    (``network_share_s``: completion minus the expert's own generation time) and a
+    rejected subtask is priced as a lost reply.
 
     ## Episode End
     Never terminates; truncates after ``tasks.episode_tasks`` steps.
@@ -121,7 +127,7 @@ class EdgeMoEEnv(gym.Env):
             )
         self.num_experts, self.num_subtasks = n, k
         self.action_space = spaces.MultiDiscrete(np.full(k, n + 1, dtype=np.int64))
-        self.obs_layout = ObservationLayout(n, k)
+        self.obs_layout = ObservationLayout(n, k, self.config.scenario.serving.enabled)
         self.observation_space = spaces.Box(self.obs_layout.low, self.obs_layout.high)
         self._backend: Backend | None = None
         self._prompts = np.zeros(0, dtype=np.int64)
@@ -252,18 +258,24 @@ class EdgeMoEEnv(gym.Env):
         edge_words = tb.words[p, k, task.target][offloaded].sum()  # generated even if lost
         compute_cost = rw.local_word_cost * local_words + rw.edge_word_cost * edge_words
         used = np.isin(np.arange(1, self.num_experts + 1), task.target)  # heartbeats aside
-        transfer_s = np.where(delivered, report["subtask_delay_s"] - task.compute_s, 0.0)
+        serving = self.config.scenario.serving.enabled
+        transfer_s = np.where(delivered, network_share_s(task, report, serving), 0.0)
         transfer_s = np.where(lost, task.deadline_s, np.maximum(transfer_s, 0.0))
         tx_cost = (
             rw.w_time * transfer_s.sum()
             + rw.w_energy * float(report["energy_j"][used].sum())
             + rw.lost_penalty * lost.sum()
         )
-        reward = rw.w_quality * quality - compute_cost - tx_cost
+        # a hypothetical report without it (the table oracles' bounds): no latency, so a
+        # bound stays a bound
+        latency_s = float(report.get("task_latency_s", 0.0))
+        latency_cost = rw.w_latency * latency_s
+        reward = rw.w_quality * quality - compute_cost - tx_cost - latency_cost
         return float(reward), {
             "quality": float(quality),
             "compute_cost": float(compute_cost),
             "tx_cost": float(tx_cost),
+            "latency_cost": float(latency_cost),
             "effective_assignment": tuple(int(e) for e in effective),
             "transfer_s": transfer_s,
         }
@@ -285,8 +297,7 @@ class EdgeMoEEnv(gym.Env):
             sim_time_s=float(report["sim_time_s"]),
             distance_m=report["distance_m"],
         )
-        # the serving model's measurements (scenario.serving; the Shannon backend has
-        # no serving model yet: zeros)
+        # the serving model's measurements (scenario.serving; both backends)
         # NaN ("never") would make identical episodes compare unequal: a time that never
         # came is +inf, a queue length never reported -1
         for name in SERVING_INFO:
@@ -328,6 +339,26 @@ class EdgeMoEEnv(gym.Env):
             tb.words[p],
             tb.route[p],
         )
+
+
+def network_share_s(task: Task, report: Report, serving: bool) -> np.ndarray:
+    """(K,) the time the network added to each delivered reply (what ``w_time`` charges).
+
+    Without the serving model: the reply's delay minus the expert's compute time (the
+    task's ``compute_s``, which the expert waited). With it (``serving`` and a report
+    carrying ``generation_s``): completion minus the expert's own time from the whole request in
+    to the last token out (queue wait + prefill + decode), which the expert sends in its
+    reply's last chunk the way llama.cpp's final streamed chunk carries its ``timings``.
+    What is left is what packets cost: connection set-up and the request's upload, plus
+    the wait of the last token's bytes for the link. TTFT minus queue wait minus prefill
+    was the other candidate; it misses the stream's tail and, without streaming, charges
+    the whole decode to the network.
+    """
+    generation = report.get("generation_s")
+    if not serving or generation is None or "completion_s" not in report:
+        return report["subtask_delay_s"] - task.compute_s
+    served = np.isfinite(generation)
+    return np.where(served, report["completion_s"] - np.where(served, generation, 0.0), 0.0)
 
 
 def offload_task(

@@ -13,6 +13,14 @@ file writes ``obs[:N] * 40`` or ``obs[3N:4N]``.
 | ``request`` (K) | request size | kB | [0, 100] |
 | ``expected_words`` (K) | mean over devices of the table's words | words / 100 | [0, 100] |
 | ``routing`` (K x (N+1)) | gate's routing score | [0, 1] | [0, 1] |
+| ``queue`` (N, serving) | last queue length reported (never: -1) | / 10 | [-0.1, 10] |
+| ``queue_age`` (N, serving only) | age of that report (never: 1) | s / 10, capped at 1 | [0, 1] |
+
+The last two exist only with ``scenario.serving.enabled`` (``serving=True``), so the
+paper's setting keeps its vector (and trained policies their input size). An expert
+reports its queue length in the header of each reply (``obs_queue_len``); the user
+device knows it from the moment the reply's first byte arrives, and its age is measured
+at the next decision (never the future).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ GOODPUT_SCALE_MBPS = 100.0
 AGE_SCALE_S = 10.0  # an age of 10 s or more (or never heard) reads 1
 REQUEST_SCALE_BYTES = 1000.0
 WORDS_SCALE = 100.0
+QUEUE_SCALE = 10.0  # requests; a report of 100 or more reads 10
 
 
 @dataclass(frozen=True)
@@ -37,10 +46,13 @@ class ObservationLayout:
 
     :param num_experts: N
     :param num_subtasks: K
+    :param serving: add each expert's last reported queue length and its age
+        (``scenario.serving.enabled``)
     """
 
     num_experts: int
     num_subtasks: int
+    serving: bool = False
     low: np.ndarray = field(init=False, repr=False, compare=False)
     high: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -55,6 +67,8 @@ class ObservationLayout:
                 np.zeros(k),  # request kB
                 np.zeros(k),  # expected words
                 np.zeros(k * (n + 1)),  # routing
+                np.full(n if self.serving else 0, -1.0 / QUEUE_SCALE),  # queue
+                np.zeros(n if self.serving else 0),  # queue age
             ]
         )
         high = np.concatenate(
@@ -66,6 +80,8 @@ class ObservationLayout:
                 np.full(k, 100.0),
                 np.full(k, 100.0),
                 np.ones(k * (n + 1)),
+                np.full(n if self.serving else 0, 10.0),
+                np.ones(n if self.serving else 0),
             ]
         )
         object.__setattr__(self, "low", low.astype(np.float32))
@@ -75,9 +91,9 @@ class ObservationLayout:
 
     @property
     def size(self) -> int:
-        """Length of the vector: 4N + 2K + K(N+1)."""
+        """Length of the vector: 4N + 2K + K(N+1) (+ 2N with ``serving``)."""
         n, k = self.num_experts, self.num_subtasks
-        return 4 * n + 2 * k + k * (n + 1)
+        return 4 * n + 2 * k + k * (n + 1) + (2 * n if self.serving else 0)
 
     @property
     def snr(self) -> slice:
@@ -111,7 +127,19 @@ class ObservationLayout:
     @property
     def routing(self) -> slice:
         n, k = self.num_experts, self.num_subtasks
-        return slice(4 * n + 2 * k, self.size)
+        return slice(4 * n + 2 * k, 4 * n + 2 * k + k * (n + 1))
+
+    @property
+    def queue(self) -> slice:
+        """Per expert, the last reported queue length (empty without ``serving``)."""
+        start = self.routing.stop
+        return slice(start, start + (self.num_experts if self.serving else 0))
+
+    @property
+    def queue_age(self) -> slice:
+        """Per expert, the age of that report (empty without ``serving``)."""
+        start = self.queue.stop
+        return slice(start, start + (self.num_experts if self.serving else 0))
 
     # -- encode ----------------------------------------------------------------------
 
@@ -139,9 +167,21 @@ class ObservationLayout:
                 request_bytes / REQUEST_SCALE_BYTES,
                 words.mean(axis=1) / WORDS_SCALE,
                 route.ravel(),
+                *self._queue_features(report),
             ]
         )
         return np.clip(obs, self.low, self.high).astype(np.float32)
+
+    def _queue_features(self, report: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        if not self.serving:
+            return []
+        length = report["obs_queue_len"]
+        never = ~np.isfinite(length) | (length < 0)  # NaN from a backend, -1 in info
+        age = np.nan_to_num(report["obs_queue_age_s"], nan=AGE_SCALE_S, posinf=AGE_SCALE_S)
+        return [
+            np.where(never, -1.0, length) / QUEUE_SCALE,
+            np.where(never, 1.0, np.minimum(age / AGE_SCALE_S, 1.0)),
+        ]
 
     # -- decode (NumPy arrays or torch tensors of shape (..., size)) -------------------
 
@@ -149,6 +189,18 @@ class ObservationLayout:
         """Per expert, the SNR (dB) last heard, scaled back (floor -20 dB; the dtype of
         ``obs`` is kept)."""
         return obs[..., self.snr] * SNR_SCALE_DB
+
+    def queue_len(self, obs: Any) -> Any:
+        """Per expert, the queue length it last reported (-1: never; needs ``serving``)."""
+        if not self.serving:
+            raise ValueError("the observation has no queue lengths (serving is off)")
+        return obs[..., self.queue] * QUEUE_SCALE
+
+    def queue_age_s(self, obs: Any) -> Any:
+        """Per expert, the age of that report in s (10 or more, or never: 10)."""
+        if not self.serving:
+            raise ValueError("the observation has no queue lengths (serving is off)")
+        return obs[..., self.queue_age] * AGE_SCALE_S
 
     def associated(self, obs: Any) -> Any:
         """Per expert, whether the link layer can reach it (bool)."""

@@ -6,12 +6,14 @@ peer is noticed instead of hanging, nothing is left behind, and restarts are che
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +186,60 @@ def test_try_step_runs_in_a_forked_copy() -> None:
         # the real scenario did not move
         assert br.step({"task_id": 2})["sim_time_s"] == 2.0
         assert br.process.pid == pid
+
+
+def _cpu_s(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_one_cpu_layout_does_not_spin() -> None:
+    # Both peers pinned to one CPU, each allowed a full second of spinning: a waiter
+    # that spun would hold the CPU its peer needs until the scheduler preempted it
+    # (milliseconds a round trip). Each side sees the other publish the same CPU and
+    # sleeps at once, so 300 round trips cost both processes next to no CPU.
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})  # this thread; the scenario inherits it
+    try:
+        with B.Bridge(spin_us=1e6) as br:
+            br.start(["taskset", "-c", str(cpu), ECHO, "--spinUs=1000000"])
+            pid = br.process.pid
+            py0, peer0 = time.thread_time(), _cpu_s(pid)
+            for i in range(300):
+                assert br.step({"task_id": i})["task_id"] == i
+            py_cpu, peer_cpu = time.thread_time() - py0, _cpu_s(pid) - peer0
+            # both sides said where they run, and it is the one CPU
+            assert br.header["python_cpu"] == cpu + 1
+            assert br.header["scenario_cpu"] == cpu + 1
+    finally:
+        os.sched_setaffinity(0, before)
+    assert peer_cpu < 0.3, f"scenario burnt {peer_cpu:.2f} CPU-s in 300 round trips"
+    assert py_cpu < 0.3, f"Python burnt {py_cpu:.2f} CPU-s in 300 round trips"
+
+
+def test_roundtrip_benchmark_skips_zeromq_without_its_peer(tmp_path) -> None:
+    # A build tree with bridge-echo but no zmq-echo (a machine without libzmq): the
+    # documented benchmark still runs, and says in one line why ZeroMQ is missing.
+    (tmp_path / "bridge-echo").symlink_to(ECHO)
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, NETMOE_BUILD_DIR=str(tmp_path), PYTHONPATH=str(repo))
+    out = subprocess.run(
+        [sys.executable, str(repo / "bench" / "bridge_roundtrip.py"), "--n", "300"]
+        + ["--repeat", "1", "--idle-s", "0.2", "--json", str(tmp_path / "b.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    notes = [ln for ln in out.stderr.splitlines() if "ZeroMQ rows skipped" in ln]
+    assert notes == [
+        "note: ZeroMQ rows skipped: zmq-echo is not built (netmoe build builds it "
+        "when pyzmq or libzmq3-dev is present)"
+    ]
+    res = json.loads((tmp_path / "b.json").read_text())
+    assert "zmq_ipc" not in res
+    assert set(res["this"]["summary"]) >= {"free", "one-cpu", "waiting"}
+    assert res["this"]["summary"]["one-cpu"]["median_us"] > 0

@@ -122,6 +122,85 @@ def test_same_seed_same_episode_different_seed_differs(table_path) -> None:
     assert rollout(11) != rollout(12)
 
 
+def test_reset_forks_an_episode_equal_to_a_new_process(table_path) -> None:
+    """A reset forks the running scenario process; the episode must be the one a new
+    process with the same run number gives (same seed), and differ for another seed."""
+    cfg = _cfg(table_path)
+    cfg["scenario"]["propagation"] = {"nakagami": True}
+    action = np.array([1, 2, 3])
+
+    def rollout(env: EdgeMoEEnv, seed: int) -> list:
+        obs, info = env.reset(seed=seed)
+        out = [obs, info["run"], info["sim_time_s"]]
+        for _ in range(3):
+            obs, reward, _, _, info = env.step(action)
+            out += [obs, reward, info["snr_db"], info["delay_s"], info["sim_time_s"]]
+        return out
+
+    def same(a: list, b: list) -> bool:
+        return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b, strict=True))
+
+    fresh = EdgeMoEEnv(cfg)
+    new_process = rollout(fresh, 11)  # the first reset starts the process
+    fresh.close()
+    env = EdgeMoEEnv(cfg)
+    try:
+        other = rollout(env, 12)
+        started = env.backend.bridge.process.pid
+        first_episode = env.backend.bridge.scenario_pid
+        forked = rollout(env, 11)
+        assert env.backend.bridge.process.pid == started  # no new exec
+        assert env.backend.bridge.scenario_pid != first_episode  # a new episode process
+        assert exited(first_episode)
+        assert same(forked, new_process)
+        assert not same(forked, other)
+        assert same(rollout(env, 12), other)
+    finally:
+        env.close()
+
+
+def test_killed_episode_process_is_reported_and_the_env_recovers(table_path) -> None:
+    env = EdgeMoEEnv(_cfg(table_path))
+    try:
+        env.reset(seed=0)
+        env.reset(seed=1)  # a forked episode
+        started = env.backend.bridge.process.pid
+        os.kill(env.backend.bridge.scenario_pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        with pytest.raises(ScenarioDied, match="killed by signal 9"):
+            env.step(np.array([1, 0, 0]))
+        assert time.monotonic() - t0 < 1.5
+        assert exited(started)  # the process Python started passed the death on and went
+        env.reset(seed=2)
+        env.step(np.array([1, 0, 0]))
+    finally:
+        env.close()
+
+
+def test_thirty_two_experts_end_to_end(tmp_path) -> None:
+    """The bridge's most experts: config check, reset, a step and a forked reset."""
+    from tests.conftest import synthetic_frame
+
+    table = tmp_path / "t32.parquet"
+    synthetic_frame(2, 3, 32).to_parquet(table)
+    circle = [
+        {"position": [round(8 * np.cos(a), 3), round(8 * np.sin(a), 3), 1]}
+        for a in np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    ]
+    env = EdgeMoEEnv(_cfg(table, experts=circle, gap_s=0.1))
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == env.observation_space.shape
+        _, _, _, _, info = env.step(np.array([1, 17, 32]))
+        assert len(info["snr_db"]) == 32
+        assert np.isfinite(info["snr_db"][[0, 16, 31]]).all()
+        assert info["replies_lost"] == 0
+        env.reset(seed=1)
+        env.step(np.array([32, 0, 2]))
+    finally:
+        env.close()
+
+
 def test_killed_scenario_mid_step_is_a_clear_error(table_path) -> None:
     before = bridge_segments()
     env = EdgeMoEEnv(_cfg(table_path))

@@ -25,7 +25,7 @@ except ScenarioNotBuiltError as exc:  # pragma: no cover - depends on the build
 
 REPORT_FIELDS = [
     "status", "task_id", "num_experts", "num_subtasks", "sim_time_s", "task_start_s",
-    "task_end_s", "ue_energy_j", "snr_db", "goodput_mbps", "delay_s", "energy_j",
+    "task_end_s", "ue_energy_j", "sim_events", "snr_db", "goodput_mbps", "delay_s", "energy_j",
     "bytes_delivered", "bytes_expected", "packets_sent", "packets_lost", "retransmissions",
     "replies_lost", "subtask_delay_s", "subtask_delivered", "obs_snr_db", "obs_goodput_mbps",
     "obs_age_s", "obs_associated", "distance_m",
@@ -58,7 +58,7 @@ def test_report_has_every_field_sized_by_experts_and_subtasks() -> None:
     (r,) = reports("--numExperts=4", "--script=1,0,3")
     assert list(r) == REPORT_FIELDS
     assert r["status"] == 2 and r["num_experts"] == 4 and r["num_subtasks"] == 3
-    for name in REPORT_FIELDS[8:20]:
+    for name in REPORT_FIELDS[9:21]:
         if name.startswith("subtask_"):
             assert len(r[name]) == 3, name
     for name in ("snr_db", "delay_s", "energy_j", "obs_snr_db", "distance_m"):
@@ -148,6 +148,13 @@ def test_same_seed_same_output_other_seed_differs_with_fading() -> None:
     c = run(*flags, "--RngRun=4", tasks=3).stdout
     assert a == b
     assert a != c
+
+
+def test_event_count_per_task_adds_up_to_the_summary() -> None:
+    proc = run("--numExperts=2", "--script=1,2", tasks=3)
+    events = [json.loads(line)["sim_events"] for line in proc.stdout.splitlines()]
+    assert 0 < events[0] < events[1] < events[2]  # warm-up and tasks, counted as they run
+    assert f"{events[-1]} events in all" in proc.stderr
 
 
 def test_sixteen_experts() -> None:

@@ -109,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     overall = overall[overall["binning"] == "all"]
     cols = ["scenario", "subtasks", "delay_ns3_ms", "delay_shannon_ms", "ratio_median",
             "lost_ns3", "lost_shannon", "energy_ratio", "snr_err_db", "retx_per_frame"]  # fmt: skip
+    # with the serving model (scenario.serving): time to first token and completion
+    cols += [c for c in ("ttft_ns3_ms", "ttft_err_ms", "completion_ns3_ms", "completion_err_ms")
+             if c in overall.columns]  # fmt: skip
     with pd.option_context("display.width", 160, "display.float_format", "{:.3g}".format):
         print(overall[cols].to_string(index=False))
     print(f"tables: {paths['summary'].parent}/(subtasks|experts|summary|attribution).csv")

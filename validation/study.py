@@ -24,7 +24,7 @@ import pandas as pd
 
 from pybridge.backends import Ns3Backend, ShannonBackend, Task
 from pybridge.config import EnvConfig
-from pybridge.env import offload_task
+from pybridge.env import BYTES_PER_TOKEN, TOKENS_PER_WORD, network_share_s, offload_task
 from pybridge.tasks import QualityTable
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,11 @@ class TaskSource:
             words = rng.integers(30, 300, self.k)
             reply = words * 6
             req = rng.integers(60, 400, self.k)
+        # the serving model's tokens, estimated as the environment does without token
+        # columns (pybridge/env.py); the network ignores them with serving off
+        request = req + self.request_overhead_bytes
+        prompt_tokens = np.ceil(request / BYTES_PER_TOKEN).astype(np.uint32)
+        reply_tokens = np.maximum(np.ceil(words * TOKENS_PER_WORD), 1).astype(np.uint32)
         return offload_task(
             task_id,
             target,
@@ -77,6 +82,8 @@ class TaskSource:
             edge_words_per_s=self.edge_words_per_s,
             deadline_s=cfg.tasks.deadline_s,
             next_gap_s=float(rng.exponential(cfg.tasks.gap_s)) if cfg.tasks.gap_s else 0.0,
+            prompt_tokens=prompt_tokens,
+            reply_tokens=reply_tokens,
         )
 
 
@@ -101,6 +108,7 @@ def run_scenario(
     :param on_task: called after every task (progress bars)
     """
     n, k = cfg.scenario.num_experts, source.k
+    serving = cfg.scenario.serving.enabled
     rng = np.random.default_rng(seed)
     ns3 = Ns3Backend(cfg, k)
     sh = ShannonBackend(cfg, k)
@@ -121,6 +129,10 @@ def run_scenario(
             # radial speed over start -> next report, times the task's duration
             moved = np.abs(d1 - d0) / max(t1 - t0, 1e-9) * duration
             concurrent = int((target > 0).sum())
+            # the network's share of each reply: delay - compute time, or with serving,
+            # completion - the expert's own generation time (as the reward charges it)
+            net_m = network_share_s(task, meas, serving)
+            net_p = network_share_s(task, pred, serving)
             for s in np.flatnonzero(target > 0):
                 i = int(target[s]) - 1
                 ok_m, ok_p = bool(meas["subtask_delivered"][s]), bool(pred["subtask_delivered"][s])
@@ -133,12 +145,11 @@ def run_scenario(
                         reply_bytes=int(task.reply_bytes[s]), compute_s=c,
                         snr_pred_db=float(pred["obs_snr_db"][i]),
                         delivered_ns3=ok_m, delivered_shannon=ok_p,
-                        transfer_ns3_s=float(meas["subtask_delay_s"][s]) - c if ok_m else np.nan,
-                        transfer_shannon_s=(
-                            float(pred["subtask_delay_s"][s]) - c if ok_p else np.nan
-                        ),
+                        transfer_ns3_s=float(net_m[s]) if ok_m else np.nan,
+                        transfer_shannon_s=float(net_p[s]) if ok_p else np.nan,
                         retx_ns3=int(meas["retransmissions"][i]),
                         frames_ns3=int(meas["packets_sent"][i]),
+                        **(_serving_columns(meas, pred, s) if serving else {}),
                     )
                 )  # fmt: skip
             for i in np.unique(target[target > 0]) - 1:
@@ -168,6 +179,15 @@ def run_scenario(
     return pd.DataFrame(sub_rows), pd.DataFrame(exp_rows)
 
 
+def _serving_columns(meas: dict, pred: dict, s: int) -> dict[str, float]:
+    """Subtask ``s``'s TTFT, completion and queue wait on both models (NaN: never)."""
+    return {
+        f"{name}_{model}_s": float(report[f"{name}_s"][s])
+        for name in ("ttft", "completion", "queue_wait")
+        for model, report in (("ns3", meas), ("shannon", pred))
+    }
+
+
 DISTANCE_BINS = [0, 5, 10, 20, 40, 80, 160, np.inf]
 SNR_BINS = [-np.inf, 10, 20, 30, 40, 50, np.inf]
 
@@ -189,7 +209,24 @@ def _ratio_stats(df: pd.DataFrame) -> dict[str, float]:
         ),
         lost_ns3=float(1 - df["delivered_ns3"].mean()) if len(df) else np.nan,
         lost_shannon=float(1 - df["delivered_shannon"].mean()) if len(df) else np.nan,
+        **_serving_stats(df),
     )
+
+
+def _serving_stats(df: pd.DataFrame) -> dict[str, float]:
+    """With the serving model: median TTFT and completion on both models, and the median
+    |ns-3 - Shannon| of each, over subtasks where both have the time (else nothing)."""
+    out: dict[str, float] = {}
+    for name in ("ttft", "completion"):
+        a, b = f"{name}_ns3_s", f"{name}_shannon_s"
+        if a not in df.columns:
+            continue
+        both = df.dropna(subset=[a, b])
+        some = len(both) > 0
+        out[f"{name}_ns3_ms"] = 1e3 * float(both[a].median()) if some else np.nan
+        out[f"{name}_shannon_ms"] = 1e3 * float(both[b].median()) if some else np.nan
+        out[f"{name}_err_ms"] = 1e3 * float((both[a] - both[b]).abs().median()) if some else np.nan
+    return out
 
 
 def summarize(sub: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,7 @@
  * pybridge._shm: the Python side's native part of the netmoe bridge.
  *
  * Three things Python cannot do well by itself: wait on a futex (with the GIL
- * released, after a short spin), post with the right memory ordering, and know the
+ * released, after a spin that only happens while it can pay), post with the right memory ordering, and know the
  * C layout of the messages. layout() exports every field of messages.h (name,
  * offset, NumPy type code, count) so pybridge builds its NumPy views from the one
  * definition the scenarios are compiled with.
@@ -15,58 +15,62 @@
 #include "netmoe/messages.h"
 #include "netmoe/sync.h"
 
+/* A side's three words (seq, waiting, cpu) at byte offsets into the segment. */
 static int
-get_word(PyObject* buffer, Py_ssize_t offset, Py_buffer* view, uint32_t** word)
+get_side(const Py_buffer* view, Py_ssize_t seq_off, Py_ssize_t waiting_off, Py_ssize_t cpu_off,
+         NetmoeSide* side)
 {
-  if (PyObject_GetBuffer(buffer, view, PyBUF_WRITABLE) != 0)
+  Py_ssize_t offs[3] = {seq_off, waiting_off, cpu_off};
+  for (int i = 0; i < 3; ++i)
   {
-    return -1;
+    if (offs[i] < 0 || offs[i] % 4 != 0 || offs[i] + 4 > view->len)
+    {
+      PyErr_SetString(PyExc_ValueError, "futex word offset out of range or misaligned");
+      return -1;
+    }
   }
-  if (offset < 0 || offset % 4 != 0 || offset + 4 > view->len)
-  {
-    PyBuffer_Release(view);
-    PyErr_SetString(PyExc_ValueError, "futex word offset out of range or misaligned");
-    return -1;
-  }
-  *word = (uint32_t*)((char*)view->buf + offset);
+  char* base = (char*)view->buf;
+  side->seq = (uint32_t*)(base + seq_off);
+  side->waiting = (uint32_t*)(base + waiting_off);
+  side->cpu = (uint32_t*)(base + cpu_off);
   return 0;
 }
 
 PyDoc_STRVAR(wait_doc,
-             "wait(buffer, seq_offset, waiting_offset, last_seen, spin, timeout_s) -> bool\n\n"
-             "Block until the uint32 at seq_offset differs from last_seen (True) or\n"
-             "timeout_s passes (False). Spins `spin` times first; releases the GIL.");
+             "wait(buffer, me, peer, last_seen, spin_s, timeout_s) -> bool\n\n"
+             "Block until my sequence word differs from last_seen (True) or timeout_s\n"
+             "passes (False). me and peer are (seq, waiting, cpu) byte offsets. Spins at\n"
+             "most spin_s seconds, only while the peer runs on another CPU (netmoe/sync.h);\n"
+             "releases the GIL.");
 
 static PyObject*
 shm_wait(PyObject* self, PyObject* args)
 {
   PyObject* buffer;
-  Py_ssize_t seq_off, waiting_off;
+  Py_ssize_t m[3], p[3];
   unsigned int last_seen;
-  long spin;
-  double timeout_s;
-  if (!PyArg_ParseTuple(args, "OnnIld", &buffer, &seq_off, &waiting_off, &last_seen, &spin,
-                        &timeout_s))
+  double spin_s, timeout_s;
+  if (!PyArg_ParseTuple(args, "O(nnn)(nnn)Idd", &buffer, &m[0], &m[1], &m[2], &p[0], &p[1],
+                        &p[2], &last_seen, &spin_s, &timeout_s))
   {
     return NULL;
   }
-  Py_buffer v1, v2;
-  uint32_t *seq, *waiting;
-  if (get_word(buffer, seq_off, &v1, &seq) != 0)
+  Py_buffer view;
+  if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) != 0)
   {
     return NULL;
   }
-  if (get_word(buffer, waiting_off, &v2, &waiting) != 0)
+  NetmoeSide me, peer;
+  if (get_side(&view, m[0], m[1], m[2], &me) != 0 || get_side(&view, p[0], p[1], p[2], &peer) != 0)
   {
-    PyBuffer_Release(&v1);
+    PyBuffer_Release(&view);
     return NULL;
   }
   int rc;
   Py_BEGIN_ALLOW_THREADS
-  rc = netmoe_wait(seq, waiting, last_seen, spin, timeout_s);
+  rc = netmoe_wait(&me, &peer, last_seen, spin_s, timeout_s);
   Py_END_ALLOW_THREADS
-  PyBuffer_Release(&v2);
-  PyBuffer_Release(&v1);
+  PyBuffer_Release(&view);
   return PyBool_FromLong(rc == 0);
 }
 
@@ -82,39 +86,36 @@ shm_post(PyObject* self, PyObject* args)
   {
     return NULL;
   }
-  Py_buffer v1, v2;
-  uint32_t *seq, *waiting;
-  if (get_word(buffer, seq_off, &v1, &seq) != 0)
+  Py_buffer view;
+  if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) != 0)
   {
     return NULL;
   }
-  if (get_word(buffer, waiting_off, &v2, &waiting) != 0)
+  NetmoeSide peer;
+  if (get_side(&view, seq_off, waiting_off, seq_off, &peer) != 0)
   {
-    PyBuffer_Release(&v1);
+    PyBuffer_Release(&view);
     return NULL;
   }
-  netmoe_post(seq, waiting);
-  PyBuffer_Release(&v2);
-  PyBuffer_Release(&v1);
+  netmoe_post(peer.seq, peer.waiting);
+  PyBuffer_Release(&view);
   Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(exchange_doc,
-             "exchange(buffer, out_seq, peer_waiting, in_seq, my_waiting, last_seen, spin,\n"
-             "         timeout_s) -> int\n\n"
-             "post() on out_seq, then wait() on in_seq in one call (the hot path of a step).\n"
-             "Returns the new in_seq value, or -1 if timeout_s passed first.");
+             "exchange(buffer, me, peer, last_seen, spin_s, timeout_s) -> int\n\n"
+             "post() on the peer's sequence word, then wait() on mine, in one call (the hot\n"
+             "path of a step). Returns my new sequence value, or -1 if timeout_s passed.");
 
 static PyObject*
 shm_exchange(PyObject* self, PyObject* args)
 {
   PyObject* buffer;
-  Py_ssize_t out_off, peer_off, in_off, my_off;
+  Py_ssize_t m[3], p[3];
   unsigned int last_seen;
-  long spin;
-  double timeout_s;
-  if (!PyArg_ParseTuple(args, "OnnnnIld", &buffer, &out_off, &peer_off, &in_off, &my_off,
-                        &last_seen, &spin, &timeout_s))
+  double spin_s, timeout_s;
+  if (!PyArg_ParseTuple(args, "O(nnn)(nnn)Idd", &buffer, &m[0], &m[1], &m[2], &p[0], &p[1],
+                        &p[2], &last_seen, &spin_s, &timeout_s))
   {
     return NULL;
   }
@@ -123,24 +124,18 @@ shm_exchange(PyObject* self, PyObject* args)
   {
     return NULL;
   }
-  Py_ssize_t offs[4] = {out_off, peer_off, in_off, my_off};
-  for (int i = 0; i < 4; ++i)
+  NetmoeSide me, peer;
+  if (get_side(&view, m[0], m[1], m[2], &me) != 0 || get_side(&view, p[0], p[1], p[2], &peer) != 0)
   {
-    if (offs[i] < 0 || offs[i] % 4 != 0 || offs[i] + 4 > view.len)
-    {
-      PyBuffer_Release(&view);
-      PyErr_SetString(PyExc_ValueError, "futex word offset out of range or misaligned");
-      return NULL;
-    }
+    PyBuffer_Release(&view);
+    return NULL;
   }
-  char* base = (char*)view.buf;
-  uint32_t* in_seq = (uint32_t*)(base + in_off);
   int rc;
   uint32_t now;
   Py_BEGIN_ALLOW_THREADS
-  netmoe_post((uint32_t*)(base + out_off), (uint32_t*)(base + peer_off));
-  rc = netmoe_wait(in_seq, (uint32_t*)(base + my_off), last_seen, spin, timeout_s);
-  now = netmoe_load(in_seq);
+  netmoe_post(peer.seq, peer.waiting);
+  rc = netmoe_wait(&me, &peer, last_seen, spin_s, timeout_s);
+  now = netmoe_load(me.seq);
   Py_END_ALLOW_THREADS
   PyBuffer_Release(&view);
   return PyLong_FromLong(rc == 0 ? (long)now : -1L);
@@ -158,12 +153,17 @@ shm_load(PyObject* self, PyObject* args)
     return NULL;
   }
   Py_buffer v;
-  uint32_t* word;
-  if (get_word(buffer, off, &v, &word) != 0)
+  if (PyObject_GetBuffer(buffer, &v, PyBUF_WRITABLE) != 0)
   {
     return NULL;
   }
-  uint32_t value = netmoe_load(word);
+  NetmoeSide side;
+  if (get_side(&v, off, off, off, &side) != 0)
+  {
+    PyBuffer_Release(&v);
+    return NULL;
+  }
+  uint32_t value = netmoe_load(side.seq);
   PyBuffer_Release(&v);
   return PyLong_FromUnsignedLong(value);
 }
@@ -231,7 +231,7 @@ shm_layout(PyObject* self, PyObject* noargs)
     return NULL;
   }
   return Py_BuildValue(
-      "{s:N,s:N,s:N,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "header", header,
+      "{s:N,s:N,s:N,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "header", header,
       "action", action, "report", report, "header_size", (Py_ssize_t)sizeof(NetmoeHeader),
       "action_size", (Py_ssize_t)sizeof(NetmoeAction), "report_size",
       (Py_ssize_t)sizeof(NetmoeReport), "action_offset", (Py_ssize_t)offsetof(NetmoeShm, action),
@@ -239,7 +239,8 @@ shm_layout(PyObject* self, PyObject* noargs)
       (Py_ssize_t)sizeof(NetmoeShm), "magic", (unsigned)NETMOE_BRIDGE_MAGIC, "version",
       (unsigned)NETMOE_BRIDGE_VERSION, "max_experts", NETMOE_MAX_EXPERTS, "max_subtasks",
       NETMOE_MAX_SUBTASKS, "cmd_step", (unsigned)NETMOE_CMD_STEP, "cmd_stop",
-      (unsigned)NETMOE_CMD_STOP, "cmd_try", (unsigned)NETMOE_CMD_TRY, "status_ready", (unsigned)NETMOE_STATUS_READY, "status_stepped",
+      (unsigned)NETMOE_CMD_STOP, "cmd_try", (unsigned)NETMOE_CMD_TRY, "cmd_reset",
+      (unsigned)NETMOE_CMD_RESET, "status_ready", (unsigned)NETMOE_STATUS_READY, "status_stepped",
       (unsigned)NETMOE_STATUS_STEPPED);
 }
 

@@ -6,7 +6,7 @@
  * action (so tests can check that what Python sent arrived intact), then waits for
  * the next one. Used by the bridge's tests and by bench/bridge_roundtrip.py.
  *
- *   bridge-echo --bridgeFd=3 [--spin=N] [--timeout=S] [--experts=N] [--stallMs=T]
+ *   bridge-echo --bridgeFd=3 [--spinUs=U] [--timeout=S] [--experts=N] [--stallMs=T]
  *
  * --stallMs makes every answer take T ms (a stand-in for a long simulation step).
  */
@@ -40,7 +40,7 @@ main(int argc, char** argv)
 {
     int fd = -1;
     std::string name;
-    long spin = 2000;
+    double spinUs = 50.0;
     double timeout = 600.0;
     uint32_t experts = 3;
     long stallMs = 0;
@@ -52,8 +52,8 @@ main(int argc, char** argv)
             fd = std::stoi(v);
         else if (ParseFlag(arg, "bridgeName", v))
             name = v;
-        else if (ParseFlag(arg, "spin", v))
-            spin = std::stol(v);
+        else if (ParseFlag(arg, "spinUs", v))
+            spinUs = std::stod(v);
         else if (ParseFlag(arg, "timeout", v))
             timeout = std::stod(v);
         else if (ParseFlag(arg, "stallMs", v))
@@ -68,7 +68,7 @@ main(int argc, char** argv)
     }
     try
     {
-        netmoe::ScenarioBridge bridge(fd, name, spin, timeout);
+        netmoe::ScenarioBridge bridge(fd, name, spinUs, timeout);
         NetmoeReport& r = bridge.Report();
         r.status = NETMOE_STATUS_READY;
         r.num_experts = experts;

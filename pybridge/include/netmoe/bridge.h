@@ -14,7 +14,17 @@
  * a STEP would and exits right after publishing its report, while the parent waits
  * for the next command from the unchanged state. The scenario code never sees it.
  *
- * Waits sleep in futex(2) after a short spin and wake every 100 ms to check that the
+ * Episodes are forked too (NextEpisode()): the process started by Python parses its
+ * flags, attaches, and then only forks one child per episode and waits for it. The
+ * child sets its ns-3 run number, builds the scenario, warms up and serves STEP/TRY
+ * until a RESET or STOP ends its Exchange() loop; it then exits, and the parent forks
+ * the next episode (RESET, with the action's rng_run) or exits (STOP). A reset so costs
+ * a fork instead of an exec, the loading of the ns-3 libraries and their static set-up;
+ * and since the parent never builds anything, each child starts from the state a new
+ * process would have (same run number, same episode).
+ *
+ * Waits spin only while Python runs on another CPU, and for at most spinMicroseconds
+ * (netmoe/sync.h), then sleep in futex(2), waking every 100 ms to check that the
  * Python parent is alive (still our parent, still running); when it is gone Exchange()
  * throws BridgeError and the scenario exits by itself.
  */
@@ -32,7 +42,9 @@
 #include <string>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -54,11 +66,12 @@ class ScenarioBridge
      * Attach to an inherited segment descriptor (fd >= 0) or a named POSIX segment.
      * \param fd descriptor passed by Python, or -1 to open \p name instead
      * \param name shm_open name (only when fd < 0), for a scenario attached by hand
-     * \param spinIterations busy-poll iterations before sleeping in a wait
+     * \param spinMicroseconds longest busy-poll before sleeping in a wait (0: sleep at once)
      * \param timeoutSeconds the longest wait for Python's next action
      */
-    ScenarioBridge(int fd, const std::string& name, long spinIterations, double timeoutSeconds)
-        : m_spin(spinIterations),
+    ScenarioBridge(int fd, const std::string& name, double spinMicroseconds,
+                   double timeoutSeconds)
+        : m_spin(spinMicroseconds * 1e-6),
           m_timeout(timeoutSeconds)
     {
         m_isChild = fd >= 0;
@@ -166,6 +179,48 @@ class ScenarioBridge
         }
     }
 
+    /**
+     * Fork the next episode and, in the parent, wait for it to end.
+     * \param run set, in the child, to the episode's ns-3 run number: -1 for the first
+     *        episode (keep the command line's --RngRun), else the RESET's rng_run
+     * \return true in the child (build and serve the episode, then _exit), false in
+     *         the parent once Python sent STOP. A child that died is passed on: the
+     *         parent exits with its status (or is killed by its signal).
+     */
+    bool NextEpisode(int64_t& run)
+    {
+        for (;;)
+        {
+            pid_t parent = getpid();
+            pid_t child = fork();
+            if (child < 0)
+            {
+                throw BridgeError(std::string("netmoe bridge: fork for an episode failed: ") +
+                                  std::strerror(errno));
+            }
+            if (child == 0)
+            {
+                // the parent only waits, from its one thread: its death is this process's
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                {
+                    _exit(1);
+                }
+                m_episodeParent = parent;
+                m_shm->header.scenario_pid = static_cast<int32_t>(getpid());
+                run = m_episodes++ == 0 ? -1 : static_cast<int64_t>(m_shm->action.rng_run);
+                return true;
+            }
+            ++m_episodes;
+            WaitForEpisode(child);
+            m_lastAction = netmoe_load(&m_shm->header.to_scenario_seq);
+            if (m_shm->action.command != NETMOE_CMD_RESET)
+            {
+                return false;
+            }
+        }
+    }
+
     /** Leave a message for Python to show if this process dies. */
     void SetError(const std::string& message)
     {
@@ -173,16 +228,68 @@ class ScenarioBridge
     }
 
   private:
+    /** Wait for an episode's child to exit, watching Python; pass on a failure. */
+    void WaitForEpisode(pid_t child)
+    {
+        // a pidfd turns readable when the child exits: sleep on it in 100 ms slices
+        // (without one, where the kernel is older than 5.3, poll every millisecond)
+        const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+        for (;;)
+        {
+            int status = 0;
+            pid_t rc = waitpid(child, &status, WNOHANG);
+            if (rc == child)
+            {
+                if (pidfd >= 0)
+                {
+                    close(pidfd);
+                }
+                if (WIFSIGNALED(status))
+                {
+                    std::signal(WTERMSIG(status), SIG_DFL);
+                    kill(getpid(), WTERMSIG(status));
+                }
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                {
+                    std::fflush(nullptr);
+                    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+                }
+                return;
+            }
+            if (rc < 0 && errno != EINTR)
+            {
+                throw BridgeError(std::string("netmoe bridge: waiting for an episode: ") +
+                                  std::strerror(errno));
+            }
+            if (!PeerAlive())
+            {
+                kill(child, SIGKILL);
+                waitpid(child, &status, 0);
+                throw BridgeError("netmoe bridge: Python peer (pid " + std::to_string(m_parent) +
+                                  ") is gone");
+            }
+            if (pidfd >= 0)
+            {
+                struct pollfd p = {pidfd, POLLIN, 0};
+                poll(&p, 1, 100);
+            }
+            else
+            {
+                usleep(1000);
+            }
+        }
+    }
+
     void WaitForAction()
     {
         NetmoeHeader& h = m_shm->header;
+        const NetmoeSide me{&h.to_scenario_seq, &h.scenario_waiting, &h.scenario_cpu};
+        const NetmoeSide python{&h.to_python_seq, &h.python_waiting, &h.python_cpu};
         double waited = 0.0;
         const double slice = 0.1;
-        for (;;)
+        for (double spin = m_spin;; spin = 0.0) // spin in the first slice only
         {
-            int rc = netmoe_wait(&h.to_scenario_seq, &h.scenario_waiting, m_lastAction, m_spin,
-                                 slice);
-            if (rc == 0)
+            if (netmoe_wait(&me, &python, m_lastAction, spin, slice) == 0)
             {
                 break;
             }
@@ -203,7 +310,11 @@ class ScenarioBridge
 
     bool PeerAlive() const
     {
-        if (m_isChild && getppid() != m_parent)
+        if (m_episodeParent != 0 && getppid() != m_episodeParent)
+        {
+            return false; // the process that forked this episode is gone
+        }
+        if (m_episodeParent == 0 && m_isChild && getppid() != m_parent)
         {
             return false; // re-parented: the Python process died
         }
@@ -211,11 +322,13 @@ class ScenarioBridge
     }
 
     NetmoeShm* m_shm{nullptr};
-    long m_spin;
+    double m_spin; //!< seconds
     double m_timeout;
     int32_t m_parent{0};
     bool m_isChild{true};
     bool m_isTryChild{false};
+    pid_t m_episodeParent{0}; //!< in an episode's child: the process that forked it
+    uint64_t m_episodes{0};   //!< episodes forked so far
     uint32_t m_lastAction{0};
 };
 

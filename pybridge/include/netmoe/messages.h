@@ -11,7 +11,9 @@
  *
  * Field macros: S(ctype, "numpy-code", name) for a scalar,
  *               A(ctype, "numpy-code", name, count) for a fixed-size array.
- * Change a field => bump NETMOE_BRIDGE_VERSION.
+ * Change a field => bump NETMOE_BRIDGE_VERSION. (The *_cpu words were carved out of
+ * padding without a bump: zero means "unknown" and a peer that never writes them
+ * still works, it only waits less cleverly.)
  */
 #ifndef NETMOE_MESSAGES_H
 #define NETMOE_MESSAGES_H
@@ -19,7 +21,7 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 2u
+#define NETMOE_BRIDGE_VERSION 4u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
 
@@ -27,6 +29,7 @@
 #define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
 #define NETMOE_CMD_STOP 2u /* finish: the scenario process exits cleanly */
 #define NETMOE_CMD_TRY 3u  /* run the task in a forked copy; report it; state unchanged */
+#define NETMOE_CMD_RESET 4u /* end the episode; start a new one with ns-3 run rng_run */
 
 /* NetmoeReport.status */
 #define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
@@ -37,7 +40,7 @@
   S(uint32_t, "<u4", command)                                                            \
   S(uint32_t, "<u4", task_id)            /* counter, for logs */                         \
   S(uint32_t, "<u4", num_subtasks)       /* K <= NETMOE_MAX_SUBTASKS */                  \
-  S(uint32_t, "<u4", pad0)                                                               \
+  S(uint32_t, "<u4", rng_run)            /* RESET: the new episode's ns-3 run number */  \
   A(int32_t, "<i4", target, NETMOE_MAX_SUBTASKS)         /* 0 local, i expert i */      \
   A(uint32_t, "<u4", request_bytes, NETMOE_MAX_SUBTASKS) /* user -> expert payload */   \
   A(uint32_t, "<u4", reply_bytes, NETMOE_MAX_SUBTASKS)   /* expert -> user payload */   \
@@ -60,6 +63,7 @@
   S(double, "<f8", task_start_s)                                                         \
   S(double, "<f8", task_end_s)                                                           \
   S(double, "<f8", ue_energy_j)          /* user-device radio energy over the task */    \
+  S(uint64_t, "<u8", sim_events)         /* ns-3 events run so far this episode */       \
   /* per expert, over the task just run (index 0 = expert 1) */                          \
   A(double, "<f8", snr_db, NETMOE_MAX_EXPERTS)         /* mean SNR at the user, NaN: none */ \
   A(double, "<f8", goodput_mbps, NETMOE_MAX_EXPERTS)   /* reply bytes / transfer time */ \
@@ -94,6 +98,8 @@
   A(double, "<f8", completion_s, NETMOE_MAX_SUBTASKS) /* request sent -> last reply byte */ \
   A(double, "<f8", queue_wait_s, NETMOE_MAX_SUBTASKS) /* in the server's FIFO */         \
   A(uint32_t, "<u4", subtask_rejected, NETMOE_MAX_SUBTASKS) /* queue full: 503 reply */  \
+  A(double, "<f8", generation_s, NETMOE_MAX_SUBTASKS) /* expert's queue+prefill+decode, */ \
+                                        /* in the reply's last chunk (llama.cpp timings) */ \
   S(double, "<f8", task_latency_s)    /* start -> last subtask (local too) + fusion */   \
   /* per expert, what the user device knows (never the future) */                        \
   A(double, "<f8", obs_queue_len, NETMOE_MAX_EXPERTS)   /* last in a reply header, NaN: none */ \
@@ -123,10 +129,12 @@ typedef struct NetmoeReport
   A(uint8_t, "<u1", pad1, 40)                                                            \
   S(uint32_t, "<u4", to_scenario_seq)    /* futex: bumped when an action is written */   \
   S(uint32_t, "<u4", scenario_waiting)   /* scenario is asleep on to_scenario_seq */     \
-  A(uint8_t, "<u1", pad2, 56)                                                            \
+  S(uint32_t, "<u4", scenario_cpu)       /* 1 + CPU it last ran on (0: unknown) */       \
+  A(uint8_t, "<u1", pad2, 52)                                                            \
   S(uint32_t, "<u4", to_python_seq)      /* futex: bumped when a report is written */    \
   S(uint32_t, "<u4", python_waiting)                                                     \
-  A(uint8_t, "<u1", pad3, 56)                                                            \
+  S(uint32_t, "<u4", python_cpu)                                                         \
+  A(uint8_t, "<u1", pad3, 52)                                                            \
   A(char, "S1", error, 256)              /* scenario's last words, NUL-terminated */
 
 typedef struct NetmoeHeader

@@ -1,0 +1,185 @@
+"""How the environment's cost grows with the number of experts and with parallel
+environments: steps/s, ns-3 wall ms and events per task, reset time and the scenario's
+peak memory for N experts, and steps/s of 1 and 2 Gymnasium ``AsyncVectorEnv`` workers.
+
+    python bench/env_scaling.py [--experts 3 8 16 32] [--vector 1 2] [--episodes 2]
+        [--tasks 20] [--json out.json] [--csv out.csv]
+
+The scenario is ``--config`` (default ``configs/default.yaml``: 802.11ax, Nakagami fading,
+random-walk user) with its experts replaced by N static experts on a circle of
+``--radius`` m around the user, and a synthetic quality table with N expert writers
+(``tests/conftest.py::synthetic_frame``: made-up texts, K = ``--subtasks``). A random
+policy acts. "ns-3 ms per task" is the wall time Python waits in ``Bridge.exchange``;
+"events per task" the scenario's ns-3 event count (report field ``sim_events``) over the
+episode's tasks, warm-up excluded. Vector rows give steps/s of all workers together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import pybridge
+from pybridge.bridge import Bridge
+from pybridge.config import EnvConfig, load_config
+from pybridge.env import EdgeMoEEnv
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def scaled_config(base: EnvConfig, n: int, radius: float, table: Path, tasks: int) -> dict:
+    """``base`` with N static experts on a circle around the user and ``table``."""
+    cfg = base.model_dump(mode="json")
+    user = cfg["scenario"]["user"]["position"]
+    cfg["scenario"]["experts"] = [
+        {
+            "position": [
+                round(user[0] + radius * math.cos(2 * math.pi * i / n), 3),
+                round(user[1] + radius * math.sin(2 * math.pi * i / n), 3),
+                user[2],
+            ]
+        }
+        for i in range(n)
+    ]
+    cfg["tasks"]["table"] = str(table)
+    cfg["tasks"]["episode_tasks"] = tasks
+    return cfg
+
+
+def single(config: dict, episodes: int, seed: int) -> dict[str, float]:
+    """One environment: steps/s, ns-3 ms and events per task, reset ms, peak MiB."""
+    inside = 0.0
+    original = Bridge.exchange
+
+    def timed_exchange(self: Bridge) -> Any:
+        nonlocal inside
+        t = time.perf_counter()
+        try:
+            return original(self)
+        finally:
+            inside += time.perf_counter() - t
+
+    Bridge.exchange = timed_exchange  # type: ignore[method-assign]
+    env = EdgeMoEEnv(config)
+    rng = np.random.default_rng(seed)
+    resets, step_wall, steps, events, peaks = [], 0.0, 0, 0, []
+    try:
+        for ep in range(episodes):
+            t = time.perf_counter()
+            env.reset(seed=seed + ep)
+            resets.append(time.perf_counter() - t)
+            bridge = env.backend.bridge  # type: ignore[union-attr]
+            first = int(bridge.report["sim_events"])
+            inside = 0.0 if ep == 0 else inside
+            truncated = False
+            t = time.perf_counter()
+            while not truncated:
+                _, _, _, truncated, _ = env.step(
+                    rng.integers(0, env.num_experts + 1, env.num_subtasks)
+                )
+                steps += 1
+            step_wall += time.perf_counter() - t
+            events += int(bridge.report["sim_events"]) - first
+            peaks.append(_peak_rss_mib(bridge.scenario_pid))
+    finally:
+        env.close()
+        Bridge.exchange = original  # type: ignore[method-assign]
+    return {
+        "steps_per_s": steps / step_wall,
+        "ns3_ms_per_task": 1e3 * inside / steps,
+        "events_per_task": events / steps,
+        # the first reset starts the process; later ones fork it (the usual case)
+        "first_reset_ms": 1e3 * resets[0],
+        "reset_ms": 1e3 * statistics.median(resets[1:]) if len(resets) > 1 else float("nan"),
+        "scenario_peak_rss_mib": max(peaks),
+    }
+
+
+def vector(config: dict, num_envs: int, steps: int, seed: int) -> float:
+    """Steps/s of ``num_envs`` async workers together (resets inside included)."""
+    envs = gym.make_vec(
+        pybridge.ENV_ID, num_envs=num_envs, vectorization_mode="async", config=config
+    )
+    try:
+        envs.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        t = time.perf_counter()
+        for _ in range(steps):
+            envs.step(
+                rng.integers(
+                    0, envs.single_action_space.nvec, (num_envs, len(envs.single_action_space.nvec))
+                )
+            )
+        return steps * num_envs / (time.perf_counter() - t)
+    finally:
+        envs.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/default.yaml")
+    parser.add_argument("--experts", type=int, nargs="+", default=[3, 8, 16, 32])
+    parser.add_argument("--vector", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--episodes", type=int, default=3, help="episodes of the single env")
+    parser.add_argument("--tasks", type=int, default=20, help="tasks per episode")
+    parser.add_argument("--subtasks", type=int, default=3, help="K of the synthetic table")
+    parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--csv", type=Path)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.conftest import synthetic_frame
+
+    base = load_config(args.config)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="netmoe-scaling-") as tmp:
+        for n in args.experts:
+            table = Path(tmp) / f"table{n}.parquet"
+            synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
+            config = scaled_config(base, n, args.radius, table, args.tasks)
+            row: dict[str, Any] = {"experts": n, **single(config, args.episodes, args.seed)}
+            for v in args.vector:
+                # as many steps per worker as the single run's, resets included
+                row[f"vector{v}_steps_per_s"] = vector(
+                    config, v, args.episodes * args.tasks, args.seed
+                )
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    result = {"config": args.config, "tasks_per_episode": args.tasks, "rows": rows}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with args.csv.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    cols = ["experts", "steps_per_s", "ns3_ms_per_task", "events_per_task", "reset_ms",
+            "scenario_peak_rss_mib"] + [f"vector{v}_steps_per_s" for v in args.vector]  # fmt: skip
+    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for row in rows:
+        print("| " + " | ".join(f"{row[c]:.4g}" for c in cols) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
