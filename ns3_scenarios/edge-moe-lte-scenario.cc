@@ -36,8 +36,12 @@ PlaceAt(Ptr<Node> node, const Vector& p)
 } // namespace
 
 EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
-    : TaskScenario("edge-moe-lte", config.nodes, config.tcpSegmentSize, config.synTimeout,
-                   config.serving),
+    : TaskScenario("edge-moe-lte",
+                   config.nodes,
+                   config.tcpSegmentSize,
+                   config.synTimeout,
+                   config.serving,
+                   config.observe),
       m_config(config)
 {
     m_enb.Create(1); // node 0, before the user device and the experts
@@ -83,6 +87,7 @@ EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
 void
 EdgeMoeLteScenario::Finish()
 {
+    PrintProbeSummary("edge-moe-lte");
     if (m_cellLoad)
     {
         std::clog << "edge-moe-lte: cell load delivered " << m_cellLoad->DownlinkBytes()

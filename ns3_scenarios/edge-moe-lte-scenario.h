@@ -48,6 +48,7 @@ struct LteScenarioConfig
     LteUePower power;              //!< the energy estimate
     WiredConfig wired;             //!< edge servers behind the PGW (experts N+1..N+M)
     double snrAlpha{defaults::snrAlpha};     //!< weight of a new sample in the observed-SINR average
+    ObserveConfig observe;                   //!< accepted; the cell's reports alone either way
     uint32_t tcpSegmentSize{1448};           //!< TCP MSS (bytes), as edge-moe
     double synTimeout{defaults::synTimeout}; //!< TCP's first SYN retransmission timeout (s)
     ServingConfig serving;           //!< experts as LLM servers (--serving)

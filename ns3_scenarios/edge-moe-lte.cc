@@ -18,6 +18,9 @@
  *  - Log-distance path loss (3GPP TR 36.814 macro, 128.1 + 37.6 log10(d/km) dB by
  *    default) or Friis; ns-3's closed-loop uplink power control; RLC AM (or UM).
  *  - A task: the same TCP request/reply transfers as edge-moe (task-runner.h).
+ *  - The observation: the cell's periodic uplink SINR reports of each expert, which keep
+ *    every age far below --probeMaxAge: --observe is accepted (one config for both
+ *    radios) but this program sends neither probes nor heartbeats.
  *  - Measured per expert from LTE traces: uplink SINR at the eNB, TBs and HARQ
  *    retransmissions on the expert's link, RLC drops; delay, goodput and bytes from the
  *    transfers; the user's radio energy from an airtime power model (the ns-3 energy

@@ -30,8 +30,12 @@ constexpr const char* kWiredNetwork = "10.3.0.0"; //!< /16: the wired servers' l
 } // namespace
 
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
-    : TaskScenario("edge-moe", config.nodes, config.tcpSegmentSize, config.synTimeout,
-                   config.serving),
+    : TaskScenario("edge-moe",
+                   config.nodes,
+                   config.tcpSegmentSize,
+                   config.synTimeout,
+                   config.serving,
+                   config.observe),
       m_config(config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
@@ -119,12 +123,22 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
         m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
     }
     CreateRunner(expertIps);
-    m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),
-                                                ueIf.GetAddress(0),
-                                                m_experts,
-                                                kHeartbeatPort,
-                                                config.heartbeatBytes,
-                                                Seconds(config.heartbeatInterval));
+    if (config.observe.Probing())
+    {
+        const auto [ueIpv4, ueIfIndex] = ueIf.Get(0);
+        // the BSS's broadcast address (relayed by the access point in infrastructure
+        // mode); the wired servers are not on it
+        CreateProbes(ueIpv4->GetAddress(ueIfIndex, 0).GetBroadcast(), expertIps, m_numWireless);
+    }
+    else
+    {
+        m_heartbeats = std::make_unique<Heartbeats>(m_ue.Get(0),
+                                                    ueIf.GetAddress(0),
+                                                    m_experts,
+                                                    kHeartbeatPort,
+                                                    config.heartbeatBytes,
+                                                    Seconds(config.heartbeatInterval));
+    }
 
     // Optional parts; none of them draws random numbers or creates nodes when off.
     NetDeviceContainer devices(m_net.ueDevice, m_net.expertDevices);
@@ -149,6 +163,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
 void
 EdgeMoeScenario::Finish()
 {
+    PrintProbeSummary("edge-moe");
     if (m_outputs)
     {
         m_outputs->Finish();

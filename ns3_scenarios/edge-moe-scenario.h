@@ -42,6 +42,7 @@ struct ScenarioConfig
     WiredConfig wired;              //!< wired servers behind it (experts N+1..N+M)
     uint32_t lowAckThreshold{defaults::lowAckThreshold}; //!< RangeEdge: silent sends (0: off)
     bool keepStaticArp{defaults::keepStaticArp != 0}; //!< refill static ARP after a link change
+    ObserveConfig observe;          //!< probes (default) or heartbeats
     uint32_t heartbeatBytes{defaults::heartbeatBytes};       //!< UDP payload of a heartbeat
     double heartbeatInterval{defaults::heartbeatInterval};   //!< s between heartbeats of an expert
     double snrAlpha{defaults::snrAlpha}; //!< weight of a new sample in the observed-SNR average
@@ -82,7 +83,7 @@ class EdgeMoeScenario : public TaskScenario
     ns3::NodeContainer m_servers;          //!< infrastructure: the wired servers
     std::unique_ptr<LinkMonitor> m_monitor; //!< direct
     std::unique_ptr<InfraMonitor> m_infra;  //!< infrastructure
-    std::unique_ptr<Heartbeats> m_heartbeats;
+    std::unique_ptr<Heartbeats> m_heartbeats; //!< null unless --observe=heartbeat
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;
     std::unique_ptr<RangeEdge> m_rangeEdge; //!< null with --lowAckThreshold=0

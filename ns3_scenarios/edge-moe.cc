@@ -13,8 +13,11 @@
  *    --wiredRate, --wiredDelay), experts N+1..N+M. YANS channel
  *    with log-distance (default), Friis or 3GPP indoor-office path loss, optional
  *    Nakagami-m fading; 802.11ax/ac/n/g/a; per-node mobility (--nodes).
- *  - Every expert sends a small UDP heartbeat to the UE every --heartbeatInterval, so the
- *    UE knows each expert's recent SNR even when it is not in use.
+ *  - The UE knows each expert's recent SNR from the frames it hears (task traffic) and,
+ *    just before a decision, from the answers to one broadcast UDP query to the experts
+ *    it has not heard within --probeMaxAge (--observe=probe, the default; probes.h).
+ *    --observe=heartbeat instead has every expert send a small UDP heartbeat to the UE
+ *    every --heartbeatInterval.
  *  - A task: for each offloaded subtask the UE opens a TCP connection to its expert and
  *    sends the request; the expert waits compute_s, then sends the reply. The task ends
  *    when every reply is in or at the deadline; the next one starts next_gap_s later.
@@ -25,6 +28,7 @@
  *
  * Commands to try
  *   edge-moe --standalone --tasks=5
+ *   edge-moe --standalone --tasks=5 --observe=heartbeat --heartbeatInterval=0.05
  *   edge-moe --standalone --tasks=4 --script="1,2,3;0,1,2" --requestBytes=200 \
  *            --replyBytes=1500,800,2400 --computeS=0.2 --deadline=5 --gap=1
  *   edge-moe --standalone --nodes="0,0,1;5,0,1;40,0,1|random-walk|speed=2;2000,0,1"
@@ -143,9 +147,9 @@ class EdgeMoeProgram : public ScenarioProgram
         f.Add("apPosition", "infrastructure: position x,y,z of the access point (m, within +-1e5)",
               m_apPosition);
         AddWiredFlags(f, m_config.wired, "the access point (needs --topology=infrastructure)");
-        f.Add("heartbeatBytes", "UDP payload of an expert heartbeat (0: none)",
+        f.Add("heartbeatBytes", "observe=heartbeat: UDP payload of an expert heartbeat (0: none)",
               m_config.heartbeatBytes, Range{0, 65000, false, true});
-        f.Add("heartbeatInterval", "seconds between heartbeats of one expert",
+        f.Add("heartbeatInterval", "observe=heartbeat: seconds between heartbeats of one expert",
               m_config.heartbeatInterval, Range{0.001, 3600});
         f.AddResolved("rateManagerTypeId", [&w] { return JsonString(w.rateManagerTypeId); });
     }

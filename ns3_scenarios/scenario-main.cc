@@ -25,7 +25,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
     layout.area = ld.area;
     layout.radius = ld.radius;
     layout.height = ld.height;
-    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}};
+    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}, {}};
     ServingOptions serving;
     DriverOptions driver;
     driver.program = name;
@@ -44,6 +44,25 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   shared.snrAlpha, kSnrAlphaRange);
         flags.Add("synTimeout", "TCP's first SYN retransmission timeout (s; ns-3's default: 3)",
                   shared.synTimeout, kSynTimeoutRange);
+        flags.Add("observe",
+                  "how the user device keeps its observation fresh: probe (edge-moe: one "
+                  "broadcast query just before a decision when an expert was not heard within "
+                  "--probeMaxAge, answered by every expert; edge-moe-lte: nothing, the cell's "
+                  "reports are fresh) or heartbeat (edge-moe's experts send --heartbeatBytes "
+                  "every --heartbeatInterval)",
+                  shared.observe.mode);
+        flags.Add("probeMaxAge",
+                  "observe=probe: query when an expert's last sample would be older than this "
+                  "at the decision (s)",
+                  shared.observe.probeMaxAge, kProbeMaxAgeRange);
+        flags.Add("probeLead",
+                  "observe=probe: the query leaves this long before the decision (s; at the "
+                  "start of a shorter gap)",
+                  shared.observe.probeLead, kProbeLeadRange);
+        flags.Add("probeJitter",
+                  "observe=probe: each expert delays its answer by uniform [0, this] s so "
+                  "that answers do not collide (below --probeLead)",
+                  shared.observe.probeJitter, kProbeJitterRange);
         serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
@@ -75,6 +94,17 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                      "false");
 
         cmd.Parse(argc, argv);
+        if (shared.observe.mode != "probe" && shared.observe.mode != "heartbeat")
+        {
+            throw ConfigError("observe", "must be probe or heartbeat, got '" +
+                                             shared.observe.mode + "'");
+        }
+        if (shared.observe.Probing() && !(shared.observe.probeJitter < shared.observe.probeLead))
+        {
+            throw ConfigError("probeJitter", "must be below --probeLead (" +
+                                                 FormatNumber(shared.observe.probeLead) +
+                                                 "): answers come back before the decision");
+        }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         const uint32_t experts = n + program.WiredExperts(); // wired servers serve too
         shared.serving = serving.Resolve(experts);

@@ -2,6 +2,7 @@
  *
  * The main of every netmoe scenario program, whatever its radio: the layout flags
  * (--numExperts, --nodes, --area, ...), --ns2Trace, --snrAlpha, --synTimeout, the
+ * observation flags (--observe, --probeMaxAge, --probeLead, --probeJitter; probes.h), the
  * serving flags (--serving, --expertProfiles, ...: serving-profile.h), the
  * driver flags (--standalone, --bridgeFd, ...), --check, and the one-line error. A radio
  * implements ScenarioProgram (its own flags, their rules, its network); its main is
@@ -18,6 +19,7 @@
 
 #include "flag-set.h"
 #include "node-mobility.h"
+#include "probes.h"
 #include "scenario-driver.h"
 #include "serving-profile.h"
 
@@ -36,6 +38,7 @@ struct ScenarioLayout
     std::string ns2Trace;        //!< ns-2 movement trace for nodes of model "ns2"
     double snrAlpha;             //!< weight of a new sample in the observed-SNR average
     double synTimeout;           //!< TCP's first SYN retransmission timeout (s)
+    ObserveConfig observe;       //!< how the user device keeps its observation fresh
     ServingConfig serving;       //!< experts as LLM servers (--serving, ...)
 };
 
@@ -49,6 +52,7 @@ ApplyLayout(const ScenarioLayout& layout, Config& config)
     config.ns2Trace = layout.ns2Trace;
     config.snrAlpha = layout.snrAlpha;
     config.synTimeout = layout.synTimeout;
+    config.observe = layout.observe;
     config.serving = layout.serving;
 }
 
@@ -92,6 +96,12 @@ inline constexpr Range kSynTimeoutRange{0, 3600, true};
 inline constexpr Range kRngSeedRange{1, 4294967295.0, false, true};
 /** --RngRun: 0..1e15. */
 inline constexpr Range kRngRunRange{0, 1e15, false, true};
+/** --probeMaxAge: [0, 3600] s. */
+inline constexpr Range kProbeMaxAgeRange{0, 3600};
+/** --probeLead: (0, 60] s (an answer needs time to come back). */
+inline constexpr Range kProbeLeadRange{0, 60, true};
+/** --probeJitter: [0, 1] s, and below --probeLead (the answers come back before the decision). */
+inline constexpr Range kProbeJitterRange{0, 1};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

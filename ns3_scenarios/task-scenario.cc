@@ -16,7 +16,9 @@
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <limits>
 
 namespace netmoe
@@ -27,6 +29,7 @@ using namespace ns3;
 namespace
 {
 constexpr uint16_t kTaskBasePort = 5000;
+constexpr uint16_t kProbePort = 7; // echo
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 } // namespace
 
@@ -34,9 +37,11 @@ TaskScenario::TaskScenario(const std::string& program,
                            const std::vector<NodeSpec>& nodes,
                            uint32_t tcpSegmentSize,
                            double synTimeout,
-                           const ServingConfig& serving)
+                           const ServingConfig& serving,
+                           const ObserveConfig& observe)
     : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1),
-      m_serving(serving)
+      m_serving(serving),
+      m_observe(observe)
 {
     NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
@@ -81,12 +86,142 @@ TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
 }
 
 void
+TaskScenario::CreateProbes(Ipv4Address broadcast,
+                           const std::vector<Ipv4Address>& expertIps,
+                           uint32_t reachable)
+{
+    if (!m_observe.Probing())
+    {
+        return;
+    }
+    m_probeReachable = reachable;
+    NodeContainer responders;
+    for (uint32_t e = 0; e < reachable; ++e)
+    {
+        responders.Add(m_experts.Get(e));
+    }
+    m_probes = std::make_unique<Probes>(m_ue.Get(0), broadcast, responders,
+                                        std::vector<Ipv4Address>(expertIps.begin(),
+                                                                 expertIps.begin() + reachable),
+                                        kProbePort, Seconds(m_observe.probeJitter));
+    m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
+}
+
+void
+TaskScenario::PrintProbeSummary(const std::string& program) const
+{
+    if (m_probes)
+    {
+        std::clog << program << ": probes sent " << m_probes->Sent() << ", answered "
+                  << m_probes->Answered() << "\n";
+    }
+}
+
+void
 TaskScenario::Advance(double seconds)
 {
-    if (seconds > 0)
+    if (!(seconds > 0))
     {
-        Simulator::Stop(Seconds(seconds));
-        Simulator::Run();
+        return; // the decision is now: the observation is what was heard
+    }
+    if (m_probes)
+    {
+        // in the user device's context, once the simulation runs (not at t = 0, before
+        // the devices exist on the air)
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0),
+                                       &TaskScenario::RepairQuery, this);
+        const double lead = std::min(m_observe.probeLead, seconds);
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(seconds - lead),
+                                       &TaskScenario::ProbeStale, this,
+                                       Simulator::Now() + Seconds(seconds));
+    }
+    Simulator::Stop(Seconds(seconds));
+    Simulator::Run();
+    if (m_probes && m_probes->Outstanding() > 0)
+    {
+        // Answers missing at the decision: ask the missing experts again every
+        // --probeLead, for at most --probeMaxAge (a later answer would be no fresher).
+        m_waitingForProbes = true;
+        const Time limit = Simulator::Now() + Seconds(m_observe.probeMaxAge);
+        while (m_probes->Outstanding() > 0 && Simulator::Now() < limit)
+        {
+            m_probes->Requery();
+            EventId timeout = Simulator::Stop(std::min(Seconds(m_observe.probeLead),
+                                                       limit - Simulator::Now()));
+            Simulator::Run();
+            Simulator::Cancel(timeout);
+        }
+        m_waitingForProbes = false;
+    }
+    if (m_probes)
+    {
+        m_probes->Forget();
+    }
+}
+
+void
+TaskScenario::ProbesAnswered()
+{
+    if (m_waitingForProbes)
+    {
+        Simulator::Stop();
+    }
+}
+
+void
+TaskScenario::RepairQuery()
+{
+    // An expert the access point dropped during the task (edge of range) still believes
+    // it is associated until it sends something; with heartbeats that is within 0.1 s.
+    // Asking it now, at the start of the gap, gets it deauthenticated and associated
+    // again before the decision (re-association takes a beacon interval or more, longer
+    // than --probeLead). Nothing is awaited: one out of range cannot answer.
+    if (Simulator::Now().IsZero())
+    {
+        return; // the warm-up: nobody has associated yet
+    }
+    std::vector<bool> asked(m_probeReachable, false);
+    bool any = false;
+    for (uint32_t e = 0; e < m_probeReachable; ++e)
+    {
+        asked[e] = !IsAssociated(e);
+        any = any || asked[e];
+    }
+    if (any)
+    {
+        m_probes->Query(asked, std::vector<bool>(m_probeReachable, false));
+    }
+}
+
+void
+TaskScenario::ProbeStale(Time decision)
+{
+    const double ahead = (decision - Simulator::Now()).GetSeconds();
+    // Any stale expert triggers the query (a wired server's freshness is the user
+    // device's own hop, which the relayed query and the answers refresh); only the
+    // experts the query reaches are asked.
+    bool stale = false;
+    std::vector<bool> asked(m_probeReachable, false);
+    std::vector<bool> awaited(m_probeReachable, false);
+    for (uint32_t e = 0; e < m_numExperts; ++e)
+    {
+        const double age = SecondsSinceHeard(e);
+        if (std::isnan(age) || age + ahead > m_observe.probeMaxAge)
+        {
+            // Every stale expert is asked: one the access point dropped may still believe
+            // it is associated, answer, and be told to associate again. Only the
+            // associated ones can answer the user device, so only they are waited for.
+            stale = true;
+            if (e < m_probeReachable)
+            {
+                asked[e] = true;
+                awaited[e] = IsAssociated(e);
+            }
+        }
+    }
+    if (stale)
+    {
+        m_probes->Query(asked, awaited);
     }
 }
 

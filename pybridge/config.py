@@ -66,6 +66,28 @@ class _ScenarioBase(StrictModel):
         description="TCP's first SYN retransmission timeout, doubled on each retry (RFC 6298 "
         "and Linux: 1 s; ns-3's TcpSocket::ConnTimeout default is RFC 1122's 3 s)",
     )
+    observe: Literal["heartbeat", "probe"] = Field(
+        DEFAULTS["observe"],
+        description="how the user device keeps its observation fresh: probe (edge-moe: one "
+        "broadcast query just before a decision when an expert was not heard within "
+        "probe_max_age_s, answered by every expert; edge-moe-lte: nothing, the cell's reports "
+        "are fresh) or heartbeat (edge-moe's experts send one every heartbeat_interval_s); "
+        "docs/scenario.md",
+    )
+    probe_max_age_s: float = Field(
+        DEFAULTS["probeMaxAge"],
+        description="observe: probe: query when an expert's last sample would be older than "
+        "this at the decision (default: one heartbeat period)",
+    )
+    probe_lead_s: float = Field(
+        DEFAULTS["probeLead"],
+        description="observe: probe: the query leaves this long before the decision",
+    )
+    probe_jitter_s: float = Field(
+        DEFAULTS["probeJitter"],
+        description="observe: probe: each expert delays its answer by uniform [0, this] so "
+        "that answers do not collide (RFC 6762's responder delay); below probe_lead_s",
+    )
     ns2_trace: Path | None = Field(
         None,
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
@@ -159,6 +181,26 @@ class _ScenarioBase(StrictModel):
             Flag("RngRun", str(rng_run), "seed"),
             Flag("synTimeout", num(self.tcp_syn_timeout_s), "scenario.tcp_syn_timeout_s"),
             Flag("ns2Trace", str(ns2 or ""), "scenario.ns2_trace", ns2 is not None),
+            # passed when not the program's default, so older configs keep their command line
+            Flag("observe", self.observe, "scenario.observe", self.observe != DEFAULTS["observe"]),
+            Flag(
+                "probeMaxAge",
+                num(self.probe_max_age_s),
+                "scenario.probe_max_age_s",
+                self.probe_max_age_s != DEFAULTS["probeMaxAge"],
+            ),
+            Flag(
+                "probeLead",
+                num(self.probe_lead_s),
+                "scenario.probe_lead_s",
+                self.probe_lead_s != DEFAULTS["probeLead"],
+            ),
+            Flag(
+                "probeJitter",
+                num(self.probe_jitter_s),
+                "scenario.probe_jitter_s",
+                self.probe_jitter_s != DEFAULTS["probeJitter"],
+            ),
             *self.serving.flags(),
         ]
 

@@ -58,7 +58,7 @@ def test_step_measures_the_network(table_path) -> None:
     env = EdgeMoEEnv(_cfg(table_path))
     obs, info = env.reset(seed=1)
     assert env.observation_space.contains(obs)
-    # heartbeats made every expert audible before the first task
+    # the probe before the first decision made every expert audible
     assert np.all(obs[:3] > -0.5)
     _, reward, _, _, info = env.step(np.array([1, 2, 3]))
     assert np.all(info["bytes_delivered"] > 0)
@@ -82,7 +82,9 @@ def _one_step(table_path, distance: float) -> dict:
 def test_farther_expert_lower_snr_higher_cost(table_path) -> None:
     near, far = _one_step(table_path, 3.0), _one_step(table_path, 60.0)
     assert near["snr_db"][0] > far["snr_db"][0] + 10
-    assert near["delay_s"][0] <= far["delay_s"][0]
+    # the delay is mostly compute: the two transfers differ by backoff draws (< 1 ms) more
+    # than by the rate here
+    assert near["delay_s"][0] <= far["delay_s"][0] + 1e-3
     assert near["tx_cost"] < far["tx_cost"]
     assert near["replies_lost"] == far["replies_lost"] == 0
 

@@ -34,8 +34,10 @@ SUMMARY = re.compile(r"range edge, per expert, low-ack disassociations / deauthe
 def _flags(scenario: str, rng_run: int) -> list[str]:
     cfg = load_config(REPO_ROOT / "configs" / "scenarios" / f"{scenario}.yaml")
     argv = cfg.scenario.argv(rng_run)
-    own = ("--lowAckThreshold", "--keepStaticArp", "--synTimeout")
-    return [f for f in argv if not f.startswith(own)]
+    own = ("--lowAckThreshold", "--keepStaticArp", "--synTimeout", "--observe")
+    # the reproductions were found with the experts' heartbeats (the default then): their
+    # traffic is what drew the BlockAckRequest flood and what the deauthentication acts on
+    return [*(f for f in argv if not f.startswith(own)), "--observe=heartbeat"]
 
 
 NS3_OWN = ["--keepStaticArp=0", "--lowAckThreshold=0", "--synTimeout=3"]

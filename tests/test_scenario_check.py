@@ -82,7 +82,8 @@ def test_header_defaults_are_the_programs_defaults() -> None:
     d = DEFAULTS  # the header as pybridge reads it
     wifi, lte = resolved("edge-moe"), resolved("edge-moe-lte")
     for name in ("channelWidth", "txPowerDbm", "exponent", "referenceLoss", "nakagamiM",
-                 "heartbeatInterval", "warmup", "synTimeout", "bgPacketBytes", "area"):  # fmt: skip
+                 "heartbeatInterval", "warmup", "synTimeout", "bgPacketBytes", "area",
+                 "observe", "probeMaxAge", "probeLead", "probeJitter"):  # fmt: skip
         assert wifi[name] == d[name], name
     assert wifi["keepStaticArp"] is bool(d["keepStaticArp"])
     assert wifi["band"] == d[f"band{wifi['standard']}"]
@@ -102,7 +103,8 @@ def test_header_defaults_are_the_programs_defaults() -> None:
         ("dataMode", "HeMcs99"), ("area", "nan,1,0,1"), ("area", "-1e12,1,0,1"),
         ("bgAp", "1,2"), ("replyBytes", "1,,2"), ("computeS", "-1"), ("deadline", "0"),
         ("deadline", "1e12"), ("gap", "-1"), ("gap", "nan"), ("lowAckThreshold", "-1"),
-        ("keepStaticArp", "maybe"), ("floors", "0"),
+        ("keepStaticArp", "maybe"), ("floors", "0"), ("observe", "poll"),
+        ("probeJitter", "-1"), ("probeJitter", "0.02"), ("probeLead", "0"),
     ],
 )  # fmt: skip
 def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:

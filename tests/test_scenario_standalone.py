@@ -81,8 +81,13 @@ def test_snr_matches_the_path_loss_per_expert_with_aggregation() -> None:
     )
     assert r["packets_sent"][0] > 100 and r["packets_sent"][1] > 100
     for e, d in enumerate((5.0, 30.0)):
-        assert r["snr_db"][e] == pytest.approx(log_distance_snr_db(d), abs=0.5)
-        assert r["obs_snr_db"][e] == pytest.approx(log_distance_snr_db(d), abs=0.5)
+        # Never above the path loss's SNR; below it by at most what one or two samples
+        # taken while the other expert's frame overlapped can do (both finish their
+        # backoff in the same slot now and then: SINR ~23 dB; with RngRun 1 and probes,
+        # one of expert 1's 16 samples). Samples of the wrong expert would pull far lower.
+        snr = log_distance_snr_db(d)
+        assert snr - 2.5 < r["snr_db"][e] < snr + 0.5
+        assert snr - 6 < r["obs_snr_db"][e] < snr + 0.5
         assert r["distance_m"][e] == pytest.approx(d)
 
 

@@ -242,7 +242,7 @@ def test_pcap_and_flowmonitor_outputs(tmp_path: Path) -> None:
     assert len(pcaps) == 3  # UE + 2 experts
     assert all(p.stat().st_size > 24 for p in pcaps)  # more than the pcap file header
     text = xml.read_text()
-    assert "<FlowMonitor>" in text and text.count("<Flow ") >= 4  # 2 heartbeats + 2 TCP x 2
+    assert "<FlowMonitor>" in text and text.count("<Flow ") >= 4  # probe answers + 2 TCP x 2
 
 
 # -- each scenario through the environment ------------------------------------------

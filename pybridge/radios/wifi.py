@@ -153,7 +153,8 @@ FIELDS = {
         float,
         Field(
             DEFAULTS["heartbeatInterval"],
-            description="experts' discovery beacon period (keeps SNR observations fresh)",
+            description="observe: heartbeat: experts' discovery beacon period (keeps SNR "
+            "observations fresh)",
         ),
     ),
     "building": (

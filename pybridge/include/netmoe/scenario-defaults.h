@@ -28,6 +28,10 @@
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
+  X(observe, "probe")                                                                   \
+  X(probeMaxAge, 0.1)                                                                   \
+  X(probeLead, 0.02)                                                                    \
+  X(probeJitter, 0.01)                                                                  \
   /* both programs: experts as LLM servers (serving-profile.h); profiles from          */ \
   /* docs/benchmarks.md (llama.cpp, SmolLM2-135M, this machine): prefill 250 tokens/s  */ \
   /* on 2 threads, decode 101 (1 sequence), 75 (2), 39 (4) measured, 52 (3) assumed    */ \
