@@ -145,6 +145,8 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     devices.Add(m_net.apDevice);
     if (config.background.stations > 0)
     {
+        // Two BSSs on one channel: each has its colour (see SetBssColor).
+        SetBssColor(devices, kOwnBssColor);
         m_background = std::make_unique<BackgroundLoad>(config.background, m_config.wifi,
                                                         m_net.channel);
     }

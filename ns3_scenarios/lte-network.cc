@@ -35,6 +35,11 @@ NS_LOG_COMPONENT_DEFINE("NetmoeLteNetwork");
 
 using namespace ns3;
 
+namespace
+{
+constexpr int64_t kDownlinkCqiPeriodMs = 10; //!< periodic CQI reporting period (see below)
+} // namespace
+
 void
 ValidateLteConfig(LteConfig& c)
 {
@@ -98,6 +103,13 @@ BuildLteNetwork(const LteConfig& c,
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(c.rlcBufferBytes));
     Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(c.ueTxPowerDbm));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(c.enbTxPowerDbm));
+    // Periodic downlink CQI every 10 ms, a period a real eNB configures (3GPP TS 36.213
+    // Table 7.2.2-1A: 2-160 ms), instead of ns-3's ideal report every 1 ms subframe, which
+    // makes every connected UE send a PUCCH-only uplink frame each subframe. The cell has
+    // no fast fading, so a UE's CQI moves only with its distance: the eNB's MCS choices
+    // do not change.
+    Config::SetDefault("ns3::LteUePhy::DownlinkCqiPeriodicity",
+                       TimeValue(MilliSeconds(kDownlinkCqiPeriodMs)));
 
     auto lte = CreateObject<LteHelper>();
     auto epc = CreateObject<PointToPointEpcHelper>();

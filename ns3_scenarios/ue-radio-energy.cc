@@ -77,28 +77,56 @@ UeRadioEnergy::CurrentA(WifiPhyState state) const
 }
 
 void
-UeRadioEnergy::ChangeState(WifiPhyState state)
+UeRadioEnergy::Book(WifiPhyState state, Time at)
 {
     // WifiRadioEnergyModel::ChangeState's bookkeeping, operation for operation.
-    const Time duration = Simulator::Now() - m_lastUpdate;
+    const Time duration = at - m_lastUpdate;
     m_totalJ += duration.GetSeconds() * CurrentA(m_state) * m_volts;
-    m_lastUpdate = Simulator::Now();
+    m_lastUpdate = at;
     m_state = state;
+}
+
+void
+UeRadioEnergy::Settle()
+{
+    // What ns-3's scheduled return to IDLE would have done at m_idleAt (at the same time
+    // as a later notification it adds 0 J either way).
+    if (m_timed && m_idleAt <= Simulator::Now())
+    {
+        m_timed = false;
+        Book(WifiPhyState::IDLE, m_idleAt);
+    }
+}
+
+void
+UeRadioEnergy::ChangeState(WifiPhyState state)
+{
+    Settle();
+    Book(state, Simulator::Now());
 }
 
 void
 UeRadioEnergy::ChangeStateFor(WifiPhyState state, Time duration)
 {
     ChangeState(state);
-    m_toIdle.Cancel();
-    m_toIdle = Simulator::Schedule(duration, &UeRadioEnergy::ChangeState, this, WifiPhyState::IDLE);
+    m_timed = true;
+    m_idleAt = Simulator::Now() + duration;
 }
 
 double
 UeRadioEnergy::TotalJ() const
 {
-    const Time duration = Simulator::Now() - m_lastUpdate;
-    return m_totalJ + duration.GetSeconds() * CurrentA(m_state) * m_volts;
+    double total = m_totalJ;
+    Time last = m_lastUpdate;
+    WifiPhyState state = m_state;
+    if (m_timed && m_idleAt <= Simulator::Now())
+    {
+        total += (m_idleAt - last).GetSeconds() * CurrentA(state) * m_volts;
+        last = m_idleAt;
+        state = WifiPhyState::IDLE;
+    }
+    const Time duration = Simulator::Now() - last;
+    return total + duration.GetSeconds() * CurrentA(state) * m_volts;
 }
 
 double
@@ -117,7 +145,7 @@ void
 UeRadioEnergy::NotifyRxStart(Time /* duration */)
 {
     ChangeState(WifiPhyState::RX);
-    m_toIdle.Cancel();
+    m_timed = false;
 }
 
 void
@@ -156,14 +184,14 @@ void
 UeRadioEnergy::NotifySleep()
 {
     ChangeState(WifiPhyState::SLEEP);
-    m_toIdle.Cancel();
+    m_timed = false;
 }
 
 void
 UeRadioEnergy::NotifyOff()
 {
     ChangeState(WifiPhyState::OFF);
-    m_toIdle.Cancel();
+    m_timed = false;
 }
 
 void

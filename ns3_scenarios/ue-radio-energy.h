@@ -15,13 +15,14 @@
  * and with a battery that never runs out that time is decades away: every frame the
  * user device heard left two events behind for good (about 150 kB per task without
  * heartbeats, 0.9 MB with them), and every later event paid for the larger queue.
- * The experiment has no battery to deplete, so nothing here schedules anything but
- * the end of a TX, CCA-busy or switching period (as WifiRadioEnergyModelPhyListener).
+ * The experiment has no battery to deplete, so nothing here schedules anything: the end
+ * of a TX, CCA-busy or switching period (an event in WifiRadioEnergyModelPhyListener, one
+ * per frame the device hears) is booked when the next state change or TotalJ() comes,
+ * with the same operations at the same simulated times, so the joules do not move.
  */
 #ifndef NETMOE_UE_RADIO_ENERGY_H
 #define NETMOE_UE_RADIO_ENERGY_H
 
-#include "ns3/event-id.h"
 #include "ns3/nstime.h"
 #include "ns3/wifi-phy-listener.h"
 #include "ns3/wifi-phy-state.h"
@@ -62,7 +63,11 @@ class UeRadioEnergy : public ns3::WifiPhyListener
     void NotifyOn() override;
 
   private:
-    /** Book the time spent in the current state, then enter \p state. */
+    /** Book the time spent in the current state up to \p at, then enter \p state. */
+    void Book(ns3::WifiPhyState state, ns3::Time at);
+    /** If a timed period ended by now, book its return to IDLE at its end. */
+    void Settle();
+    /** Settle(), then Book(state, now). */
     void ChangeState(ns3::WifiPhyState state);
     /** ChangeState(state), back to IDLE after \p duration. */
     void ChangeStateFor(ns3::WifiPhyState state, ns3::Time duration);
@@ -79,7 +84,8 @@ class UeRadioEnergy : public ns3::WifiPhyListener
     ns3::WifiPhyState m_state{ns3::WifiPhyState::IDLE};
     ns3::Time m_lastUpdate;
     double m_totalJ{0};
-    ns3::EventId m_toIdle; //!< end of the current TX / CCA-busy / switching period
+    bool m_timed{false}; //!< a TX / CCA-busy / switching period is pending its end
+    ns3::Time m_idleAt;  //!< when that period ends (back to IDLE)
 };
 
 } // namespace netmoe

@@ -11,6 +11,7 @@
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
 #include "ns3/double.h"
+#include "ns3/he-configuration.h"
 #include "ns3/hybrid-buildings-propagation-loss-model.h"
 #include "ns3/log.h"
 #include "ns3/object-factory.h"
@@ -19,6 +20,7 @@
 #include "ns3/ssid.h"
 #include "ns3/string.h"
 #include "ns3/three-gpp-propagation-loss-model.h"
+#include "ns3/uinteger.h"
 #include "ns3/wifi-helper.h"
 #include "ns3/wifi-mac-helper.h"
 #include "ns3/wifi-net-device.h"
@@ -334,7 +336,22 @@ BuildCoChannelBss(const WifiConfig& c,
     NetDeviceContainer devices = wifi.Install(phy, mac, ap);
     mac.SetType("ns3::StaWifiMac", "Ssid", SsidValue(ssid), "ActiveProbing", BooleanValue(false));
     devices.Add(wifi.Install(phy, mac, stations));
+    SetBssColor(devices, kNeighbourBssColor);
     return devices;
+}
+
+void
+SetBssColor(const ns3::NetDeviceContainer& devices, uint8_t color)
+{
+    using namespace ns3;
+    for (uint32_t i = 0; i < devices.GetN(); ++i)
+    {
+        auto dev = DynamicCast<WifiNetDevice>(devices.Get(i));
+        if (dev && dev->GetHeConfiguration())
+        {
+            dev->GetHeConfiguration()->SetAttribute("BssColor", UintegerValue(color));
+        }
+    }
 }
 
 } // namespace netmoe

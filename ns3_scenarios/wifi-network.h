@@ -83,6 +83,20 @@ ns3::NetDeviceContainer BuildCoChannelBss(const WifiConfig& config,
                                           ns3::Ptr<ns3::Node> ap,
                                           const ns3::NodeContainer& stations);
 
+/** BSS colour of the scenario's own BSS and of the co-channel BSS (802.11ax, 1..63). */
+constexpr uint8_t kOwnBssColor = 1;
+constexpr uint8_t kNeighbourBssColor = 2; //!< see SetBssColor
+
+/**
+ * Give \p devices (one BSS) the 802.11ax BSS colour \p color, as every 802.11ax access
+ * point advertises one. An HE PHY then stops receiving another BSS's HE PPDU at the end
+ * of its HE-SIG-A (the medium stays busy for the PPDU's duration: CCA and interference
+ * are unchanged), as a real HE radio does, instead of decoding a payload its MAC would
+ * drop. Legacy PPDUs (ACKs, beacons) carry no colour and are still received. No effect
+ * on devices without an HE configuration (802.11n/ac/a/g).
+ */
+void SetBssColor(const ns3::NetDeviceContainer& devices, uint8_t color);
+
 } // namespace netmoe
 
 #endif /* NETMOE_WIFI_NETWORK_H */

@@ -175,6 +175,41 @@ def test_neighbouring_bss_loads_the_channel() -> None:
     assert on_air(busy) > 1.1 * on_air(quiet)
 
 
+def _frames(pcap: Path) -> list[bytes]:
+    """The 802.11 frames (radiotap header removed) of an ns-3 pcap file."""
+    data, frames, at = pcap.read_bytes(), [], 24  # after the pcap file header
+    while at + 16 <= len(data):
+        size = int.from_bytes(data[at + 8 : at + 12], "little")
+        packet = data[at + 16 : at + 16 + size]
+        frames.append(packet[int.from_bytes(packet[2:4], "little") :])
+        at += 16 + size
+    return frames
+
+
+@needs_ns3
+def test_neighbouring_bss_colour_filters_its_payloads_at_the_user(tmp_path: Path) -> None:
+    # 802.11ax: each BSS has its colour, so the user device (the access point of its BSS)
+    # stops receiving the neighbour's HE data PPDUs after HE-SIG-A, as a real HE radio
+    # does, while the neighbour's legacy frames (beacons, ACKs) are still decoded; the
+    # medium stays busy either way (test_neighbouring_bss_loads_the_channel).
+    prefix = tmp_path / "em"
+    _run("--nodes=0,0,1;5,0,1", "--bgStations=2", "--bgLoadMbps=4", "--bgAp=10,0,1",
+         f"--pcap={prefix}", tasks=1)  # fmt: skip
+    frames = _frames(sorted(tmp_path.glob("em-*.pcap"))[0])  # the user device's radio
+
+    def kind(f: bytes) -> tuple[int, int]:  # 802.11 (type, subtype)
+        return (f[0] >> 2) & 3, f[0] >> 4
+
+    beacons = {f[16:22] for f in frames if kind(f) == (0, 8) and b"netmoe-neighbour" in f}
+    assert len(beacons) == 1  # its beacons are heard (legacy PPDUs carry no colour)
+    bssid = beacons.pop()
+    data = [f for f in frames if kind(f)[0] == 2]
+    theirs = [f for f in data if bssid in (f[4:10], f[10:16], f[16:22])]
+    unicast = [f for f in theirs if not f[4] & 1]  # group-addressed ones go at a legacy rate
+    assert len(data) > len(theirs)  # the user's own data frames are received
+    assert unicast == []  # ~250 neighbour datagrams (HE PPDUs) were sent, none decoded here
+
+
 @needs_ns3
 def test_ns2_trace_moves_the_user() -> None:
     reports, _ = _run("--nodes=0,0,1|ns2;5,0,1;0,0,1|ns2;-10,0,1", f"--ns2Trace={TRACE}",
