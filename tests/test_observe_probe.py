@@ -1,4 +1,4 @@
-"""--observe=probe (the default): one broadcast query before a decision, jittered answers.
+"""--observe=probe (an option; heartbeats stay the default, docs/scenario.md): one broadcast query before a decision, jittered answers.
 
 Real standalone runs of edge-moe. Static experts without fading: the probes keep every
 expert's observation younger than --probeMaxAge at each decision and measure the same SNR
@@ -38,8 +38,8 @@ def run(program: str, *flags: str) -> tuple[list[dict], int, str]:
 
 def test_probes_keep_the_observation_fresh_and_the_snr_of_heartbeats() -> None:
     static = ["--tasks=6", "--computeS=0", *STATIC]
-    probe, probe_events, err = run(EDGE_MOE, *static)  # the default mode
-    beat, beat_events, _ = run(EDGE_MOE, *static, "--observe=heartbeat")
+    probe, probe_events, err = run(EDGE_MOE, *static, "--observe=probe")
+    beat, beat_events, _ = run(EDGE_MOE, *static)  # the default mode
     assert "probes sent" in err
     for p, h in zip(probe, beat, strict=True):
         assert p["obs_associated"] == h["obs_associated"] == [1, 1, 1]
@@ -61,13 +61,13 @@ def test_probes_keep_the_observation_fresh_and_the_snr_of_heartbeats() -> None:
 def test_probes_keep_the_default_scenarios_experts_associated_and_fresh() -> None:
     cfg = load_config("configs/default.yaml")
     argv = [*cfg.scenario.argv(2), "--tasks=20", "--script=1,2,3", "--gap=2"]
-    rows, events, err = run(EDGE_MOE, *argv)
+    rows, events, err = run(EDGE_MOE, *argv, "--observe=probe")
     assert re.search(r"probes sent [1-9]", err)
     assert all(r["obs_associated"] == [1, 1, 1] for r in rows)
     ages = [a for r in rows for a in r["obs_age_s"]]
     assert sum(a <= 0.1 for a in ages) >= 0.9 * len(ages)
     assert sum(sum(r["replies_lost"]) for r in rows) <= 1
-    _, beat_events, _ = run(EDGE_MOE, *argv, "--observe=heartbeat")
+    _, beat_events, _ = run(EDGE_MOE, *argv)  # heartbeats, the default
     assert events < beat_events / 2
 
 
@@ -77,7 +77,7 @@ def test_lte_sends_no_probes_and_is_the_same_in_both_modes() -> None:
     except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
         pytest.skip("edge-moe-lte is not built")
     flags = ["--tasks=2", "--script=1,2", "--numExperts=2", "--gap=0.5"]
-    probe = run(lte, *flags)
-    beat = run(lte, *flags, "--observe=heartbeat")
+    probe = run(lte, *flags, "--observe=probe")
+    beat = run(lte, *flags)
     assert "probes sent" not in probe[2]
     assert probe[:2] == beat[:2]

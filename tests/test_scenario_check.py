@@ -109,6 +109,8 @@ def test_header_defaults_are_the_programs_defaults() -> None:
 )  # fmt: skip
 def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:
     extra = ["--standard=80211ac"] if flag == "band" else []
+    if flag.startswith("probe"):
+        extra.append("--observe=probe")  # the probe rules bind only when probing
     line = refused("edge-moe", flag, f"--{flag}={value}", *extra)
     assert value.split(",")[0] in line or flag in ("standard", "exponent", "replyBytes")
 

@@ -28,7 +28,7 @@
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
-  X(observe, "probe")                                                                   \
+  X(observe, "heartbeat")                                                                 \
   X(probeMaxAge, 0.1)                                                                   \
   X(probeLead, 0.02)                                                                    \
   X(probeJitter, 0.01)                                                                  \
