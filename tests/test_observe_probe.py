@@ -1,4 +1,5 @@
-"""--observe=probe (an option; heartbeats stay the default, docs/scenario.md): one broadcast query before a decision, jittered answers.
+"""--observe=probe (an option; heartbeats are the default): one broadcast query before a
+decision, jittered answers.
 
 Real standalone runs of edge-moe. Static experts without fading: the probes keep every
 expert's observation younger than --probeMaxAge at each decision and measure the same SNR
