@@ -32,12 +32,12 @@
   X(probeMaxAge, 0.1)                                                                   \
   X(probeLead, 0.02)                                                                    \
   X(probeJitter, 0.01)                                                                  \
-  /* both programs: experts as LLM servers (serving-profile.h); profiles from          */ \
-  /* docs/benchmarks.md (llama.cpp, SmolLM2-135M, this machine): prefill 250 tokens/s  */ \
-  /* on 2 threads, decode 101 (1 sequence), 75 (2), 39 (4) measured, 52 (3) assumed    */ \
+  /* both programs: experts as LLM servers (serving-profile.h); profiles measured by   */ \
+  /* `bench/llm_rates.py profile` (llama.cpp, SmolLM2-135M, 2 cores, 2026-12-06,      */ \
+  /* 18dbfe0): prefill 225 tokens/s, decode per sequence 94/68/48/34 with 1-4 at once */ \
   X(serving, 0)                                                                         \
-  X(expertProfiles, "prefill=250,decode=101/75/52/39,slots=2,queue=8")                  \
-  X(localProfile, "prefill=250,decode=101,slots=1,queue=16")                            \
+  X(expertProfiles, "prefill=225,decode=94/68/48/34,slots=2,queue=8")                    \
+  X(localProfile, "prefill=225,decode=94,slots=1,queue=16")                              \
   X(streaming, 1)                                                                       \
   X(tokensPerChunk, 1)                                                                  \
   X(chunkOverheadBytes, 258)                                                            \
