@@ -306,14 +306,14 @@ def test_compare_writes_figures_and_table(experiment, tmp_path) -> None:
     assert res.returncode == 0, res.stderr
     summary = pd.read_csv(out / "summary.csv")
     assert summary["method"].tolist() == [
-        "sac", "random", "local", "greedy-snr", "quality-greedy", "table-oracle",
-        "table-oracle-masked", "upper-bound"]  # fmt: skip
+        "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy",
+        "table-oracle", "table-oracle-masked", "upper-bound"]  # fmt: skip
     assert (summary["seeds"] == 2).all()
     assert summary["final_reward_ci95"].notna().all()
     ub = summary.set_index("method")["final_reward"]
     assert ub["upper-bound"] == ub.max()
     runs = pd.read_csv(out / "runs.csv")
-    assert len(runs) == 16 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
+    assert len(runs) == 18 and runs.loc[runs.method == "sac", "time_to_95_s"].notna().all()
     # SAC's learning curve: every training epoch of every seed, as in its epochs.csv
     training = pd.read_csv(out / "training.csv")
     for seed in (0, 1):
