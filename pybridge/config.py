@@ -11,8 +11,9 @@ checked here. Every error is a one-line :class:`ConfigError`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
 
@@ -47,6 +48,20 @@ class _ScenarioBase(StrictModel):
         "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
     user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
+    users: list[NodeConfig] | None = Field(
+        None,
+        description="several user devices (user 0 first), instead of user; "
+        "docs/environment.md 'Several users'",
+    )
+    num_users: int | None = Field(
+        None,
+        ge=1,
+        description="M copies of user, user u at user.position + user_spread_m * "
+        "(cos 2 pi u/M, sin 2 pi u/M, 0); not with users",
+    )
+    user_spread_m: float = Field(
+        3.0, ge=0, description="num_users: radius of the circle the copies stand on"
+    )
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [
             NodeConfig(position=(5.0, 0.0, 1.0)),
@@ -141,6 +156,41 @@ class _ScenarioBase(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_user_form(self) -> _ScenarioBase:
+        if self.users is not None:
+            if "user" in self.model_fields_set:
+                raise ValueError("give either user or users, not both")
+            if self.num_users is not None:
+                raise ValueError("give either users or num_users, not both")
+            if not self.users:
+                raise ValueError("users: give at least one user device")
+        return self
+
+    @property
+    def user_nodes(self) -> list[NodeConfig]:
+        """Every user device, user 0 first: ``users``, or ``num_users`` copies of ``user``
+        spread on a circle, or ``user`` alone."""
+        if self.users is not None:
+            return list(self.users)
+        m = self.num_users or 1
+        if m == 1:
+            return [self.user]
+        x, y, z = self.user.position
+        r = self.user_spread_m
+        return [
+            self.user.model_copy(
+                update={
+                    "position": (
+                        x + r * math.cos(2 * math.pi * u / m),
+                        y + r * math.sin(2 * math.pi * u / m),
+                        z,
+                    )
+                }
+            )
+            for u in range(m)
+        ]
+
     @property
     def radio(self) -> Radio:
         return radio_of(self.program)
@@ -218,6 +268,19 @@ ScenarioConfig = create_model(  # type: ignore[call-overload]
 )
 
 
+class ArrivalConfig(StrictModel):
+    """When each user's task starts within a round (several users)."""
+
+    mode: Literal["simultaneous", "random"] = Field(
+        "simultaneous",
+        description="simultaneous: every user's task at the round's start; random: user u's "
+        "at an offset drawn uniformly in [0, max_offset_s] from the env's seeded RNG",
+    )
+    max_offset_s: float = Field(
+        0.0, ge=0, le=3600, description="mode random: the latest start after the round's start"
+    )
+
+
 class TaskConfig(StrictModel):
     """Where tasks come from and how they load the network. The deadline and the gap are
     also checked by the scenario program (the rule it applies to every action)."""
@@ -236,6 +299,14 @@ class TaskConfig(StrictModel):
     )
     edge_words_per_s: float = Field(
         50.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
+    )
+    expert_writers: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        description="the table writer (1..W, its expert columns) each expert device 1..N "
+        "runs, one per device; default: device i runs writer ((i-1) mod W) + 1",
+    )
+    arrival: ArrivalConfig = Field(
+        default_factory=ArrivalConfig, description="when each user's task starts in a round"
     )
 
     def table_path(self) -> Path:
