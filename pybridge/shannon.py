@@ -179,7 +179,8 @@ class ShannonBackend:
         return reports
 
     def start(self, run: int) -> Report:
-        return self._one(self.start_round(run))
+        self._single()
+        return self.start_round(run)[0]
 
     def run_round(self, tasks: list[Task]) -> list[Report]:
         """Run one task per user (a round); every user's measurements and next observation."""
@@ -203,7 +204,8 @@ class ShannonBackend:
         return self._end_round(tasks, reports, spans)
 
     def run_task(self, task: Task) -> Report:
-        return self._one(self.run_round([task]))
+        self._single()
+        return self.run_round([task])[0]
 
     def try_round(self, tasks: list[Task]) -> list[Report]:
         """What run_round(tasks) would report, leaving the backend's state unchanged."""
@@ -216,14 +218,14 @@ class ShannonBackend:
             self.queue_len, self.queue_heard_s = queues
 
     def try_task(self, task: Task) -> Report:
-        return self._one(self.try_round([task]))
+        self._single()
+        return self.try_round([task])[0]
 
-    def _one(self, reports: list[Report]) -> Report:
-        if len(reports) != 1:
+    def _single(self) -> None:
+        if self.num_users != 1:
             raise ValueError(
                 f"the scenario has {self.num_users} users: use the round API (run_round)"
             )
-        return reports[0]
 
     def _empty(self) -> Report:
         zero = np.zeros((), REPORT_DTYPE)
@@ -435,7 +437,8 @@ class ShannonBackend:
             i, s = int(task.target[k]) - 1, served.get(k)
             if s is None:  # an expert out of range: the request never arrives
                 continue
-            report["queue_wait_s"][k] = np.nan if s.rejected else s.start_s - arrive[k]
+            # (>= 0: a request shifted from round time may land an ulp before its arrival)
+            report["queue_wait_s"][k] = np.nan if s.rejected else max(0.0, s.start_s - arrive[k])
             report["subtask_rejected"][k] = int(s.rejected)
             if i < 0:  # the user device's own generation: no network
                 ttft[k] = s.start_s + tokens_p[k] / local.prefill_tok_s
