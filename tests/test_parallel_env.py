@@ -306,3 +306,34 @@ def test_shannon_try_round_changes_nothing(table_path) -> None:
         b.run_round(tasks[:1])
     with pytest.raises(ValueError, match="use the round API"):
         b.run_task(tasks[0])
+
+
+# -- one controller for every user (Gymnasium, SB3) ---------------------------------------
+
+
+def test_joint_env_passes_sb3_check_env_and_sums_rewards(table_path) -> None:
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+    from stable_baselines3.common.env_checker import check_env
+
+    cfg = _cfg(table_path, users=2, experts=3)
+    env = gym.make(pybridge.JOINT_ENV_ID, config=cfg)
+    assert env.action_space == gym.spaces.MultiDiscrete([4] * 6)
+    check_env(env.unwrapped)
+    gym_check_env(env.unwrapped, skip_render_check=True)
+    obs, info = env.reset(seed=5)
+    assert env.observation_space.contains(obs) and len(info["users"]) == 2
+    action = np.array([1, 2, 0, 3, 3, 1])
+    guess, _ = env.unwrapped.evaluate_action(action)
+    obs, reward, _, _, info = env.step(action)
+    assert reward == guess == pytest.approx(sum(info["rewards"]))
+    assert info["users"][1]["assignment"] == (3, 3, 1)
+    # the same round as the parallel env's
+    par = pybridge.parallel_env(config=cfg)
+    par.reset(seed=5)
+    _, rewards, _, _, _ = par.step({"user_0": [1, 2, 0], "user_1": [3, 3, 1]})
+    assert [rewards["user_0"], rewards["user_1"]] == info["rewards"]
+    with pytest.raises(ValueError, match=r"shape \(6,\) \(users x subtasks\)"):
+        env.step(np.zeros(3, dtype=int))
+    env.close()
+    par.close()
