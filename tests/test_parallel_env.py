@@ -337,3 +337,17 @@ def test_joint_env_passes_sb3_check_env_and_sums_rewards(table_path) -> None:
         env.step(np.zeros(3, dtype=int))
     env.close()
     par.close()
+
+
+def test_rgb_array_frames_change_between_rounds(table_path) -> None:
+    env = pybridge.parallel_env(config=_cfg(table_path, users=2), render_mode="rgb_array")
+    env.reset(seed=0)
+    before = env.render()
+    env.step({"user_0": [1, 2, 0], "user_1": [3, 3, 4]})
+    after = env.render()
+    assert before.ndim == 3 and before.shape[2] == 3 and before.dtype == np.uint8
+    assert after.shape == before.shape and (after != before).mean() > 0.01
+    env.close()
+    assert pybridge.parallel_env(config=_cfg(table_path)).render() is None
+    with pytest.raises(ConfigError, match="render_mode 'human'"):
+        pybridge.parallel_env(config=_cfg(table_path), render_mode="human")
