@@ -196,8 +196,8 @@ def test_eight_devices_on_a_three_writer_table_ns3(table_path) -> None:
 @pytest.mark.parametrize(
     "patch, message",
     [
-        ({"scenario": {"users": [{}], "user": {"position": [1, 0, 1]}}}, "either user or users"),
-        ({"scenario": {"users": [{}], "num_users": 2}}, "either users or num_users"),
+        ({"scenario": {"users": [{}], "user": {"position": [1, 0, 1]}}}, "or users, not both"),
+        ({"scenario": {"users": [{}], "num_users": 2}}, "users or num_users, not both"),
         ({"scenario": {"num_users": 0}}, "scenario.num_users"),
         ({"tasks": {"arrival": {"mode": "later"}}}, "tasks.arrival.mode"),
         ({"tasks": {"arrival": {"max_offset_s": -1}}}, "tasks.arrival.max_offset_s"),
