@@ -314,6 +314,7 @@ def test_shannon_try_round_changes_nothing(table_path) -> None:
 def test_joint_env_passes_sb3_check_env_and_sums_rewards(table_path) -> None:
     import gymnasium as gym
     from gymnasium.utils.env_checker import check_env as gym_check_env
+
     check_env = pytest.importorskip("stable_baselines3.common.env_checker").check_env
 
     cfg = _cfg(table_path, users=2, experts=3)
