@@ -38,6 +38,7 @@ PlaceAt(Ptr<Node> node, const Vector& p)
 EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
     : TaskScenario("edge-moe-lte",
                    config.nodes,
+                   config.numUsers,
                    config.tcpSegmentSize,
                    config.synTimeout,
                    config.serving,
@@ -115,7 +116,7 @@ EdgeMoeLteScenario::BeginTask()
 }
 
 void
-EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
+EdgeMoeLteScenario::FillLinkReport(uint32_t /* u */, NetmoeReport& r, double taskS)
 {
     const uint32_t n = m_numExperts;
     const LteUePower& pw = m_config.power;
@@ -128,7 +129,7 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
     std::vector<double> received(n, 0.0);
     double sentAll = 0;
     double receivedAll = 0;
-    for (const auto& t : m_runner->Subtasks())
+    for (const auto& t : m_runners[0]->Subtasks())
     {
         if (t.target > 0)
         {
@@ -161,25 +162,31 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
 }
 
 double
-EdgeMoeLteScenario::ObservedSnrDb(uint32_t e) const
+EdgeMoeLteScenario::UserEnergyJ(uint32_t /* u */) const
+{
+    return 0; // not used with one user device
+}
+
+double
+EdgeMoeLteScenario::ObservedSnrDb(uint32_t /* u */, uint32_t e) const
 {
     return e < m_numWireless ? m_monitor->ObservedSinrDb(e) : m_userSinr->AverageDb();
 }
 
 double
-EdgeMoeLteScenario::SecondsSinceHeard(uint32_t e) const
+EdgeMoeLteScenario::SecondsSinceHeard(uint32_t /* u */, uint32_t e) const
 {
     return e < m_numWireless ? m_monitor->SecondsSinceReport(e) : m_userSinr->SecondsSinceLast();
 }
 
 bool
-EdgeMoeLteScenario::IsAssociated(uint32_t e) const
+EdgeMoeLteScenario::IsAssociated(uint32_t /* u */, uint32_t e) const
 {
     return e < m_numWireless ? m_monitor->IsConnected(e) : m_userSinr->IsConnected();
 }
 
 Ptr<Node>
-EdgeMoeLteScenario::DistanceOrigin() const
+EdgeMoeLteScenario::DistanceOrigin(uint32_t /* u */) const
 {
     return m_enb.Get(0);
 }

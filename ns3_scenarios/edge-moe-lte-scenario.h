@@ -42,6 +42,7 @@ struct LteUePower
 struct LteScenarioConfig
 {
     std::vector<NodeSpec> nodes;   //!< user device first, then experts
+    uint32_t numUsers{1};          //!< user devices (one: --numUsers > 1 is refused)
     Area area;                     //!< bounds of the random mobility models
     std::string ns2Trace;          //!< ns-2 movement trace for nodes of model "ns2"
     LteConfig lte;                 //!< the cell
@@ -66,11 +67,13 @@ class EdgeMoeLteScenario : public TaskScenario
 
   private:
     void BeginTask() override;
-    void FillLinkReport(NetmoeReport& report, double taskS) override;
-    double ObservedSnrDb(uint32_t e) const override;
-    double SecondsSinceHeard(uint32_t e) const override;
-    bool IsAssociated(uint32_t e) const override;
-    ns3::Ptr<ns3::Node> DistanceOrigin() const override;
+    // one user device (edge-moe-lte refuses --numUsers > 1): u is always 0
+    void FillLinkReport(uint32_t u, NetmoeReport& report, double taskS) override;
+    double UserEnergyJ(uint32_t u) const override;
+    double ObservedSnrDb(uint32_t u, uint32_t e) const override;
+    double SecondsSinceHeard(uint32_t u, uint32_t e) const override;
+    bool IsAssociated(uint32_t u, uint32_t e) const override;
+    ns3::Ptr<ns3::Node> DistanceOrigin(uint32_t u) const override;
 
     LteScenarioConfig m_config;
     ns3::NodeContainer m_enb;

@@ -122,13 +122,20 @@ class EdgeMoeLteProgram : public ScenarioProgram
 
     void Validate(const ScenarioLayout& layout) override
     {
+        if (layout.numUsers > 1)
+        {
+            throw ConfigError("numUsers", std::to_string(layout.numUsers) +
+                                              ": edge-moe-lte supports one user device only "
+                                              "(yet); edge-moe supports up to " +
+                                              std::to_string(NETMOE_MAX_USERS));
+        }
         m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
         ValidateLteConfig(m_config.lte);
         ValidateWiredConfig(m_config.wired);
-        if (layout.nodes.size() - 1 + m_config.wired.servers > NETMOE_MAX_EXPERTS)
+        if (layout.nodes.size() - layout.numUsers + m_config.wired.servers > NETMOE_MAX_EXPERTS)
         {
             throw ConfigError("wiredServers",
-                              std::to_string(layout.nodes.size() - 1) + " UE experts + " +
+                              std::to_string(layout.nodes.size() - layout.numUsers) + " UE experts + " +
                                   std::to_string(m_config.wired.servers) +
                                   " wired servers: at most " +
                                   std::to_string(NETMOE_MAX_EXPERTS) + " experts in all");

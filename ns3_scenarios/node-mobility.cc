@@ -302,8 +302,14 @@ LayoutOptions::AddTo(FlagSet& flags, const std::string& radiusHelp, const std::s
                   ", or the count in --nodes)",
               numExperts,
               Range{0, NETMOE_MAX_EXPERTS, false, true});
+    flags.Add("numUsers",
+              "number of user devices M; --nodes lists them first (default layout: around "
+              "the first, 3 m apart from its position)",
+              numUsers,
+              Range{1, NETMOE_MAX_USERS, false, true});
     flags.Add("nodes",
-              "per-node position and mobility: \"<ue>;<expert1>;...\", each "
+              "per-node position and mobility: \"<ue>;<expert1>;...\" (--numUsers=M: M user "
+              "devices, then the experts), each "
               "x,y,z[|model[|key=val,...]]; coordinates within +-1e5 m; speed (0, 100] m/s "
               "(gauss-markov [0, 100]), minSpeed [0, speed], pause [0, 3600] s, distance "
               "(0, 1e5] m, vx/vy [-100, 100] m/s, alpha [0, 1]",
@@ -320,17 +326,30 @@ LayoutOptions::Resolve(std::vector<NodeSpec>& specs, Area& bounds, const std::st
     if (!nodes.empty())
     {
         specs = ParseNodeSpecs(nodes);
-        if (numExperts != 0 && numExperts + 1 != specs.size())
+        if (specs.size() <= numUsers)
+        {
+            throw ConfigError("nodes", "lists " + std::to_string(specs.size()) +
+                                           " nodes: --numUsers=" + std::to_string(numUsers) +
+                                           " user devices and at least one expert needed");
+        }
+        if (numExperts != 0 && numExperts + numUsers != specs.size())
         {
             throw ConfigError("numExperts", std::to_string(numExperts) + ", but --nodes lists " +
-                                                std::to_string(specs.size() - 1) + " experts");
+                                                std::to_string(specs.size() - numUsers) +
+                                                " experts");
         }
     }
     else
     {
         specs = DefaultNodeSpecs(numExperts ? numExperts : defaults::numExperts, radius, height);
+        if (numUsers > 1)
+        {
+            std::vector<NodeSpec> users = SpreadUsers(specs[0], numUsers, 3.0);
+            specs.erase(specs.begin());
+            specs.insert(specs.begin(), users.begin(), users.end());
+        }
     }
-    const size_t n = specs.size() - 1;
+    const size_t n = specs.size() - numUsers;
     if (n < 1 || n > NETMOE_MAX_EXPERTS)
     {
         throw ConfigError("nodes", "number of experts must be 1.." +
@@ -357,6 +376,19 @@ DefaultNodeSpecs(uint32_t numExperts, double radius, double height)
             ns3::Vector(radius * std::cos(angle), radius * std::sin(angle), height);
     }
     return specs;
+}
+
+std::vector<NodeSpec>
+SpreadUsers(const NodeSpec& user, uint32_t numUsers, double spread)
+{
+    std::vector<NodeSpec> users(numUsers, user);
+    for (uint32_t u = 0; numUsers > 1 && u < numUsers; ++u)
+    {
+        const double angle = 2 * M_PI * u / numUsers;
+        users[u].position.x += spread * std::cos(angle);
+        users[u].position.y += spread * std::sin(angle);
+    }
+    return users;
 }
 
 void

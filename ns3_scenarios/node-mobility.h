@@ -43,6 +43,7 @@ std::string NodeName(uint32_t i);
 struct LayoutOptions
 {
     uint32_t numExperts{0}; //!< N (0: 3, or the count in --nodes)
+    uint32_t numUsers{1};   //!< M user devices, listed first in --nodes
     std::string nodes;      //!< --nodes (empty: the default layout)
     std::string area;       //!< --area, xmin,xmax,ymin,ymax
     double radius{10.0};    //!< default layout: experts on a circle of this radius (m)
@@ -52,7 +53,7 @@ struct LayoutOptions
     void AddTo(FlagSet& flags, const std::string& radiusHelp, const std::string& heightHelp);
 
     /**
-     * Fill \p nodes (user device first) and \p area from the flags and check them (1..
+     * Fill \p nodes (the numUsers user devices first, then the experts) and \p area from the flags and check them (1..
      * NETMOE_MAX_EXPERTS experts, random models start inside the area, the ns-2 trace
      * \p ns2Trace has every ns2 node); ConfigError otherwise. Sets numExperts and nodes to
      * the resolved values (every model parameter written out). Returns N.
@@ -85,6 +86,12 @@ void CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceF
 
 /** The default layout: user device at the origin, experts on a circle, all static. */
 std::vector<NodeSpec> DefaultNodeSpecs(uint32_t numExperts, double radius, double height);
+
+/**
+ * The default layout of \p numUsers user devices: user 0 at \p user, user u (of M > 1)
+ * at \p user + (r cos(2 pi u / M), r sin(2 pi u / M), 0), r = \p spread.
+ */
+std::vector<NodeSpec> SpreadUsers(const NodeSpec& user, uint32_t numUsers, double spread);
 
 /** Install one mobility model per node (nodes and specs in the same order). */
 void InstallMobility(const ns3::NodeContainer& nodes,
