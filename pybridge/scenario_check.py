@@ -54,7 +54,13 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     node = _NODE.match(m["problem"]) if m["flag"] == "nodes" else None
     if node is not None:  # "node 0 (user): ..." / "node 2 (expert 2): ..."
         i = int(node["index"])
-        field = "scenario.user" if i == 0 else f"scenario.experts.{i - 1}"
+        m = len(sc.user_nodes)
+        if i >= m:
+            field = f"scenario.experts.{i - m}"
+        elif sc.users is not None:
+            field = f"scenario.users.{i}"
+        else:
+            field = "scenario.user"
     # other flags the problem mentions ("outside --area") are named by their fields too
     problem = re.sub(
         r"--(\w+)(=\S*)?",
