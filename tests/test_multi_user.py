@@ -70,7 +70,7 @@ def test_one_user_bridge_equals_standalone() -> None:
     )
     with Bridge(timeout_s=60) as bridge:
         bridge.start([EDGE_MOE, *flags])
-        for i, (line, targets) in enumerate(zip(lines, script)):
+        for i, (line, targets) in enumerate(zip(lines, script, strict=True)):
             fields = task(targets) | {"task_id": i}
             fields.pop("start_offset_s")
             r = bridge.step(fields)
@@ -134,10 +134,10 @@ def test_random_offsets_start_each_user_late_and_try_round_equals_step_round() -
         round_tasks = [task([1, 2, 0], offset_s=o) for o in offsets]
         tried = bridge.try_round(round_tasks)
         stepped = bridge.step_round(round_tasks)
-        for a, b in zip(tried, stepped):
+        for a, b in zip(tried, stepped, strict=True):
             same(a, b)
         start0 = stepped[0]["task_start_s"]
-        for r, o in zip(stepped, offsets):
+        for r, o in zip(stepped, offsets, strict=True):
             assert math.isclose(r["task_start_s"] - start0, o, abs_tol=1e-9)
             assert r["task_end_s"] > r["task_start_s"]
             assert r["replies_lost"].sum() == 0
