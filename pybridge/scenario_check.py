@@ -54,9 +54,9 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     node = _NODE.match(m["problem"]) if m["flag"] == "nodes" else None
     if node is not None:  # "node 0 (user): ..." / "node 2 (expert 2): ..."
         i = int(node["index"])
-        m = len(sc.user_nodes)
-        if i >= m:
-            field = f"scenario.experts.{i - m}"
+        users = len(sc.user_nodes)
+        if i >= users:
+            field = f"scenario.experts.{i - users}"
         elif sc.users is not None:
             field = f"scenario.users.{i}"
         else:
