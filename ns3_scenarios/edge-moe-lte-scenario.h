@@ -42,7 +42,7 @@ struct LteUePower
 struct LteScenarioConfig
 {
     std::vector<NodeSpec> nodes;   //!< user device first, then experts
-    uint32_t numUsers{1};          //!< user devices (one: --numUsers > 1 is refused)
+    uint32_t numUsers{1};          //!< M user devices (--numUsers), UEs of the cell
     Area area;                     //!< bounds of the random mobility models
     std::string ns2Trace;          //!< ns-2 movement trace for nodes of model "ns2"
     LteConfig lte;                 //!< the cell
@@ -67,7 +67,6 @@ class EdgeMoeLteScenario : public TaskScenario
 
   private:
     void BeginTask() override;
-    // one user device (edge-moe-lte refuses --numUsers > 1): u is always 0
     void FillLinkReport(uint32_t u, NetmoeReport& report, double taskS) override;
     double UserEnergyJ(uint32_t u) const override;
     double ObservedSnrDb(uint32_t u, uint32_t e) const override;
@@ -79,10 +78,11 @@ class EdgeMoeLteScenario : public TaskScenario
     ns3::NodeContainer m_enb;
     ns3::NodeContainer m_load;
     LteNetwork m_net;
-    std::unique_ptr<LteMonitor> m_monitor;
+    std::vector<std::unique_ptr<LteMonitor>> m_monitors; //!< user u's at u
     uint32_t m_numWireless{0};                 //!< experts that are UEs (the rest are wired)
     ns3::NodeContainer m_servers;              //!< the wired edge servers
-    std::unique_ptr<LteUserSinr> m_userSinr;   //!< with wired servers: their path's radio hop
+    std::vector<std::unique_ptr<LteUserSinr>> m_userSinr; //!< with wired servers: each user's
+                                                          //!< radio hop of their path
     std::unique_ptr<CellLoad> m_cellLoad;
 };
 

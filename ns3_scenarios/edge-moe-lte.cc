@@ -122,13 +122,6 @@ class EdgeMoeLteProgram : public ScenarioProgram
 
     void Validate(const ScenarioLayout& layout) override
     {
-        if (layout.numUsers > 1)
-        {
-            throw ConfigError("numUsers", std::to_string(layout.numUsers) +
-                                              ": edge-moe-lte supports one user device only "
-                                              "(yet); edge-moe supports up to " +
-                                              std::to_string(NETMOE_MAX_USERS));
-        }
         m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
         ValidateLteConfig(m_config.lte);
         ValidateWiredConfig(m_config.wired);

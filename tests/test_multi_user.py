@@ -159,6 +159,23 @@ def test_a_users_deadline_loses_only_its_own_replies() -> None:
     assert long["subtask_delivered"][:2].tolist() == [1, 1]
 
 
+def test_lte_users_are_ues_of_the_cell_with_their_own_radio_hop() -> None:
+    """Two users near and far from the eNB reach a wired edge server up their own links."""
+    (line,) = standalone(
+        "--numUsers=2", "--nodes=10,0,1.5;300,0,1.5;50,50,1.5;-50,50,1.5", "--wiredServers=1",
+        "--script=1,3;2,3", *SERVING[:1], program=EDGE_MOE_LTE,
+    )  # fmt: skip
+    near, far = line["users"]
+    assert near["bytes_delivered"][:2] == [34524, 0] and far["bytes_delivered"][:2] == [0, 34524]
+    assert near["replies_lost"] == far["replies_lost"] == [0, 0, 0]
+    # the wired server's path SNR is each user's own uplink: the far user's is lower
+    assert far["snr_db"][2] < near["snr_db"][2] - 10
+    assert far["obs_snr_db"][2] < near["obs_snr_db"][2] - 10
+    # both asked the wired server at once: its FIFO saw their requests
+    assert near["expert_queue_len_max"] == far["expert_queue_len_max"]
+    assert near["expert_queue_len_max"][2] == 2
+
+
 @pytest.mark.slow
 def test_sixteen_users_thirty_two_experts_run_a_round() -> None:
     (line,) = standalone(
@@ -182,7 +199,7 @@ def test_sixteen_users_thirty_two_experts_run_a_round() -> None:
         (EDGE_MOE, "--numUsers=two", "--numUsers: "),
         (EDGE_MOE, "--numUsers=3 --nodes=0,0,1;1,0,1;2,0,1", "--nodes: lists 3 nodes"),
         (EDGE_MOE, "--numUsers=2 --observe=probe", "--observe: probe is not supported"),
-        (EDGE_MOE_LTE, "--numUsers=2", "--numUsers: 2: edge-moe-lte supports one user"),
+        (EDGE_MOE_LTE, "--numUsers=20", "--numUsers: "),
     ],
 )
 def test_bad_num_users_is_one_line_exit_2(program: str, flag: str, problem: str) -> None:
