@@ -173,7 +173,7 @@ class EdgeMoeProgram : public ScenarioProgram
             {
                 if (layout.nodes[i].position.z < 0)
                 {
-                    throw ConfigError("nodes", NodeName(i) + ": z must be >= 0 with "
+                    throw ConfigError("nodes", NodeName(i, layout.numUsers) + ": z must be >= 0 with "
                                                "--propagation=buildings (no underground nodes)");
                 }
             }

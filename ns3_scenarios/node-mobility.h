@@ -37,7 +37,7 @@ struct NodeSpec
 };
 
 /** "node 0 (user)", "node 2 (expert 2)": how an error names node \p i of --nodes. */
-std::string NodeName(uint32_t i);
+std::string NodeName(uint32_t i, uint32_t numUsers = 1);
 
 /** The layout flags of every scenario program: --numExperts, --nodes, --area, --radius, --height. */
 struct LayoutOptions
@@ -69,20 +69,22 @@ Area ParseArea(const std::string& text);
  * "|key=val,key=val". ConfigError for --nodes, naming the node, on a bad position, an
  * unknown model or key, or a parameter outside its range.
  */
-std::vector<NodeSpec> ParseNodeSpecs(const std::string& text);
+std::vector<NodeSpec> ParseNodeSpecs(const std::string& text, uint32_t numUsers = 1);
 
 /** \p specs in the --nodes format, with every parameter of each model written out. */
 std::string FormatNodeSpecs(const std::vector<NodeSpec>& specs);
 
 /** ConfigError unless every node of a random model starts inside \p area. */
-void CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area);
+void CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area, uint32_t numUsers = 1);
 
 /**
  * ConfigError unless the ns2 nodes and \p traceFile agree: a trace exactly when some node
  * has mobility ns2, readable, naming every ns2 node, and no node of another model (but
  * constant-velocity) moving in it.
  */
-void CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile);
+void CheckNs2Trace(const std::vector<NodeSpec>& specs,
+                   const std::string& traceFile,
+                   uint32_t numUsers = 1);
 
 /** The default layout: user device at the origin, experts on a circle, all static. */
 std::vector<NodeSpec> DefaultNodeSpecs(uint32_t numExperts, double radius, double height);

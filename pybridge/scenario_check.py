@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 60.0
 _COMPLAINT = re.compile(r"^(?P<program>[\w.-]+): --(?P<flag>\w+): (?P<problem>.*)$")
-_NODE = re.compile(r"^node (?P<index>\d+) \((?:user|expert \d+)\)")
+_NODE = re.compile(r"^node (?P<index>\d+) \((?:user(?: \d+)?|expert \d+)\)")
 # what ns-3 itself prints for flags the program does not own (extra_args)
 _NS3_REFUSAL = re.compile(r"(?P<what>Invalid command-line argument: .*)|msg=\"(?P<msg>.*)\", file=")
 
