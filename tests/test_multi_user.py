@@ -148,6 +148,20 @@ def test_random_offsets_start_each_user_late_and_try_round_equals_step_round() -
             bridge.step_round([task([1])])
 
 
+def test_reset_to_the_same_run_repeats_a_round_of_several_users() -> None:
+    flags = ["--numUsers=3", "--numExperts=2", "--RngRun=4", *SERVING]
+    round_tasks = [task([1, 2], offset_s=0.1 * u) for u in range(3)]
+    with Bridge(timeout_s=60) as bridge:
+        bridge.start([EDGE_MOE, *flags])
+        first = bridge.step_round(round_tasks)
+        bridge.reset(4)
+        ready = bridge.copy_reports(3)
+        again = bridge.step_round(round_tasks)
+    assert [int(r["status"]) for r in ready] == [1, 1, 1]
+    for a, b in zip(first, again, strict=True):
+        same(a, b)
+
+
 def test_a_users_deadline_loses_only_its_own_replies() -> None:
     flags = ["--numUsers=2", "--numExperts=2", "--RngRun=2", *SERVING]
     with Bridge(timeout_s=60) as bridge:
