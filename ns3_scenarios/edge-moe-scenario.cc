@@ -276,14 +276,8 @@ EdgeMoeScenario::FillLinkReport(uint32_t u, NetmoeReport& r, double /* taskS */)
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
         const LinkWindow& w = infra ? infra->Window(e) : m_monitor->Window(e);
-        if (infra)
-        {
-            r.snr_db[e] = infra->WindowSnrDb(e); // the path's weakest radio hop
-        }
-        else if (w.snrSamples > 0)
-        {
-            r.snr_db[e] = w.snrSumDb / w.snrSamples;
-        }
+        // infrastructure: the path's weakest radio hop
+        r.snr_db[e] = infra ? infra->WindowSnrDb(e) : m_monitor->WindowSnrDb(e);
         r.energy_j[e] = w.txAirtime.GetSeconds() * txW + w.rxAirtime.GetSeconds() * rxW;
         r.packets_sent[e] = w.dataSent;
         r.packets_lost[e] = w.lost;

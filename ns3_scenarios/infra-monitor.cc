@@ -4,10 +4,8 @@
  */
 #include "infra-monitor.h"
 
-#include "ns3/ampdu-subframe-header.h"
 #include "ns3/ap-wifi-mac.h"
 #include "ns3/ipv4-header.h"
-#include "ns3/llc-snap-header.h"
 #include "ns3/log.h"
 #include "ns3/sta-wifi-mac.h"
 #include "ns3/wifi-mac-header.h"
@@ -39,13 +37,6 @@ MinKnown(double a, double b)
         return b;
     }
     return std::isnan(b) ? a : std::min(a, b);
-}
-
-/** An A-MSDU: several LLC packets in one MPDU, not parsed here (ns-3 sends none by default). */
-bool
-IsAmsdu(const WifiMacHeader& h)
-{
-    return h.IsQosData() && h.IsQosAmsdu();
 }
 
 /** The larger of the known values (NaN: unknown), NaN if neither is known. */
@@ -103,20 +94,15 @@ InfraMonitor::InfraMonitor(const WifiNetwork& net,
                                                   MakeCallback(&InfraMonitor::PacketDropped, this));
     }
     m_uePhy->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&InfraMonitor::UeTx, this));
-    m_uePhy->TraceConnectWithoutContext("PhyRxBegin", MakeCallback(&InfraMonitor::UeRxBegin, this));
-    m_uePhy->TraceConnectWithoutContext("PhyRxPayloadBegin",
-                                        MakeCallback(&InfraMonitor::UeRxPayloadBegin, this));
-    m_uePhy->TraceConnectWithoutContext("MonitorSnifferRx",
-                                        MakeCallback(&InfraMonitor::UeSniffRx, this));
-    apDev->GetPhy()->TraceConnectWithoutContext("MonitorSnifferRx",
-                                                MakeCallback(&InfraMonitor::ApSniffRx, this));
+    m_ueRx.ConnectRx(m_uePhy, MakeCallback(&InfraMonitor::UeRx, this));
+    m_ueRx.ConnectSnr(m_uePhy, MakeCallback(&InfraMonitor::UeSnr, this));
+    m_apRx.ConnectSnr(apDev->GetPhy(), MakeCallback(&InfraMonitor::ApSnr, this));
 }
 
 void
 InfraMonitor::SetUserIp(Ipv4Address ip)
 {
-    m_filterUser = true;
-    m_userIp = ip;
+    m_user.SetUserIp(ip);
 }
 
 void
@@ -126,8 +112,7 @@ InfraMonitor::BeginWindow()
     {
         w = LinkWindow{};
     }
-    m_userSumDb = 0;
-    m_userSamples = 0;
+    m_userWindow = LinkWindow{};
 }
 
 const LinkWindow&
@@ -145,10 +130,7 @@ InfraMonitor::IsWired(uint32_t e) const
 double
 InfraMonitor::WindowSnrDb(uint32_t e) const
 {
-    const double user = m_userSamples > 0 ? m_userSumDb / m_userSamples : kNaN;
-    const LinkWindow& w = m_window.at(e);
-    const double own = !IsWired(e) && w.snrSamples > 0 ? w.snrSumDb / w.snrSamples : kNaN;
-    return MinKnown(user, own);
+    return MinKnown(m_userWindow.SnrMeanDb(), IsWired(e) ? kNaN : m_window.at(e).SnrMeanDb());
 }
 
 double
@@ -179,22 +161,10 @@ InfraMonitor::IsAssociated(uint32_t e) const
 int
 InfraMonitor::ExpertOfLlc(Ptr<const Packet> llcPacket) const
 {
-    Ptr<Packet> copy = llcPacket->Copy();
-    LlcSnapHeader llc;
-    if (copy->GetSize() < llc.GetSerializedSize() + 20)
-    {
-        return -1;
-    }
-    copy->RemoveHeader(llc);
-    if (llc.GetType() != 0x0800)
-    {
-        return -1;
-    }
     Ipv4Header ip;
-    copy->PeekHeader(ip);
-    if (m_filterUser && ip.GetSource() != m_userIp && ip.GetDestination() != m_userIp)
+    if (!PeekIpv4OfLlc(llcPacket, ip) || !m_user.Counts(ip))
     {
-        return -1; // another user device's traffic
+        return -1; // not IPv4, or another user device's traffic
     }
     return ExpertOfIpHeader(m_byIp, ip);
 }
@@ -259,33 +229,8 @@ InfraMonitor::OtherTx(WifiConstPsduMap psdus, WifiTxVector /* txVector */, doubl
 }
 
 void
-InfraMonitor::UeRxBegin(Ptr<const Packet> p, RxPowerWattPerChannelBand /* powers */)
+InfraMonitor::UeRx(const WifiMacHeader& h, Ptr<Packet> body, Time duration)
 {
-    m_rxPacket = p;
-}
-
-void
-InfraMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
-{
-    if (!m_rxPacket)
-    {
-        return;
-    }
-    Ptr<Packet> copy = m_rxPacket->Copy();
-    m_rxPacket = nullptr;
-    if (copy->GetSize() < 14)
-    {
-        return;
-    }
-    uint8_t first[4];
-    copy->CopyData(first, 4);
-    if (first[3] == 0x4E) // an A-MPDU subframe header (see LinkMonitor::UeRxPayloadBegin)
-    {
-        AmpduSubframeHeader sub;
-        copy->RemoveHeader(sub);
-    }
-    WifiMacHeader h;
-    copy->RemoveHeader(h);
     int e = -1;
     if (h.IsAck() || h.IsCts() || h.IsBlockAck())
     {
@@ -293,7 +238,7 @@ InfraMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
     }
     else if (h.IsData() && !IsAmsdu(h) && h.GetAddr1() != Mac48Address::GetBroadcast())
     {
-        e = ExpertOfLlc(copy);
+        e = ExpertOfLlc(body);
         if (e >= 0)
         {
             m_lastRxSource = e;
@@ -305,75 +250,24 @@ InfraMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
     }
 }
 
-bool
-InfraMonitor::SniffedAddr2(Ptr<const Packet> p,
-                           const MpduInfo& info,
-                           Sniffed& state,
-                           Mac48Address& addr2) const
-{
-    Ptr<Packet> copy = p->Copy();
-    if (info.type != NORMAL_MPDU)
-    {
-        if (state.sampled && info.mpduRefNumber == state.lastAmpduRef)
-        {
-            return false;
-        }
-        AmpduSubframeHeader sub;
-        copy->RemoveHeader(sub);
-    }
-    WifiMacHeader h;
-    copy->PeekHeader(h);
-    if (h.IsAck() || h.IsCts())
-    {
-        return false; // no transmitter address
-    }
-    if (info.type != NORMAL_MPDU)
-    {
-        state.lastAmpduRef = info.mpduRefNumber;
-        state.sampled = true;
-    }
-    addr2 = h.GetAddr2();
-    return true;
-}
-
 void
-InfraMonitor::UeSniffRx(Ptr<const Packet> p,
-                        uint16_t /* freqMhz */,
-                        WifiTxVector /* txVector */,
-                        MpduInfo info,
-                        SignalNoiseDbm sn,
-                        uint16_t /* staId */)
+InfraMonitor::UeSnr(Mac48Address addr2, double snrDb)
 {
-    Mac48Address addr2;
-    if (SniffedAddr2(p, info, m_ueSniffed, addr2) && addr2 == m_apAddr)
+    if (addr2 == m_apAddr)
     {
-        const double snr = sn.signal - sn.noise;
-        m_userHop.Add(0, snr);
-        m_userSumDb += snr;
-        m_userSamples++;
+        m_userHop.Add(0, snrDb);
+        m_userWindow.AddSnr(snrDb);
     }
 }
 
 void
-InfraMonitor::ApSniffRx(Ptr<const Packet> p,
-                        uint16_t /* freqMhz */,
-                        WifiTxVector /* txVector */,
-                        MpduInfo info,
-                        SignalNoiseDbm sn,
-                        uint16_t /* staId */)
+InfraMonitor::ApSnr(Mac48Address addr2, double snrDb)
 {
-    Mac48Address addr2;
-    if (!SniffedAddr2(p, info, m_apSniffed, addr2))
-    {
-        return;
-    }
     auto it = m_byMac.find(addr2);
     if (it != m_byMac.end())
     {
-        const double snr = sn.signal - sn.noise;
-        m_expertHop.Add(it->second, snr);
-        m_window[it->second].snrSumDb += snr;
-        m_window[it->second].snrSamples++;
+        m_expertHop.Add(it->second, snrDb);
+        m_window[it->second].AddSnr(snrDb);
     }
 }
 

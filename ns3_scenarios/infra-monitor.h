@@ -11,30 +11,29 @@
  *    device's PHY, what the device itself knows of its link, and (b) for a wireless
  *    expert, its hop, SNR of its frames at the AP's PHY (what the AP's station table
  *    reports). A wired server has no radio hop of its own: its path SNR is the user's hop.
- *    Each hop is a moving average of per-PPDU samples (MonitorSnifferRx, one per A-MPDU),
- *    all taken before the observation time. Age: the older of the hops' last samples.
+ *    Each hop is a moving average of per-PPDU samples (WifiRxParser: one per A-MPDU), all
+ *    taken before the observation time. Age: the older of the hops' last samples.
  *  - Data frames sent / retransmitted: "PhyTxPsduBegin" on every device of the BSS (the
  *    user's, the AP's, the experts'), each data MPDU carrying expert e's traffic counted
  *    once per attempt on each hop, Retry bit = retransmission.
  *  - Frames lost: "DroppedMpdu" and "MacTxDrop" on every MAC of the BSS, matched by IP.
  *  - Airtime of the user device's radio (energy attribution): "PhyTxPsduBegin" on its PHY
  *    (to the expert whose traffic the PSDU carries; a control frame to the expert of the
- *    last data frame received) and "PhyRxBegin" + "PhyRxPayloadBegin" (from the expert
- *    whose traffic the frame carries; ACK/CTS to the expert of the last data sent).
+ *    last data frame received) and its receptions (WifiRxParser: from the expert whose
+ *    traffic the frame carries; ACK/CTS/Block Ack to the expert of the last data sent).
  */
 #ifndef NETMOE_INFRA_MONITOR_H
 #define NETMOE_INFRA_MONITOR_H
 
 #include "expert-links.h"
-#include "link-monitor.h"
 #include "wifi-network.h"
+#include "wifi-rx-parser.h"
 
 #include "ns3/ipv4-address.h"
 #include "ns3/mac48-address.h"
 #include "ns3/packet.h"
 #include "ns3/wifi-mac.h"
 #include "ns3/wifi-phy.h"
-#include "ns3/wifi-ppdu.h"
 
 #include <map>
 #include <vector>
@@ -77,37 +76,16 @@ class InfraMonitor
     bool IsAssociated(uint32_t e) const;
 
   private:
-    /** One sample per PPDU: the subframes of an A-MPDU share the reference number. */
-    struct Sniffed
-    {
-        uint32_t lastAmpduRef{0};
-        bool sampled{false};
-    };
-
     bool IsWired(uint32_t e) const;
     int ExpertOfLlc(ns3::Ptr<const ns3::Packet> llcPacket) const;
     int ExpertOfPsdu(ns3::Ptr<const ns3::WifiPsdu> psdu, bool count);
     void UeTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
     void OtherTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
-    void UeRxBegin(ns3::Ptr<const ns3::Packet> p, ns3::RxPowerWattPerChannelBand powers);
-    void UeRxPayloadBegin(ns3::WifiTxVector txVector, ns3::Time duration);
-    /** The transmitter address of a sniffed PPDU, or nothing to sample. */
-    bool SniffedAddr2(ns3::Ptr<const ns3::Packet> p,
-                      const ns3::MpduInfo& info,
-                      Sniffed& state,
-                      ns3::Mac48Address& addr2) const;
-    void UeSniffRx(ns3::Ptr<const ns3::Packet> p,
-                   uint16_t freqMhz,
-                   ns3::WifiTxVector txVector,
-                   ns3::MpduInfo info,
-                   ns3::SignalNoiseDbm sn,
-                   uint16_t staId);
-    void ApSniffRx(ns3::Ptr<const ns3::Packet> p,
-                   uint16_t freqMhz,
-                   ns3::WifiTxVector txVector,
-                   ns3::MpduInfo info,
-                   ns3::SignalNoiseDbm sn,
-                   uint16_t staId);
+    void UeRx(const ns3::WifiMacHeader& h, ns3::Ptr<ns3::Packet> body, ns3::Time duration);
+    /** A sample of the user's hop (the AP's frames at the user device). */
+    void UeSnr(ns3::Mac48Address addr2, double snrDb);
+    /** A sample of a radio expert's hop (its frames at the AP). */
+    void ApSnr(ns3::Mac48Address addr2, double snrDb);
     void MpduDropped(ns3::WifiMacDropReason reason, ns3::Ptr<const ns3::WifiMpdu> mpdu);
     void PacketDropped(ns3::Ptr<const ns3::Packet> p);
 
@@ -119,18 +97,15 @@ class InfraMonitor
     std::vector<ns3::Mac48Address> m_expertAddrs; //!< the radio experts'
     std::map<ns3::Mac48Address, uint32_t> m_byMac;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
-    bool m_filterUser{false};  //!< SetUserIp was called
-    ns3::Ipv4Address m_userIp; //!< the user device's address then
+    UserTraffic m_user; //!< whose traffic counts
     ExpertSignal m_userHop;   //!< the AP's frames at the user device (one "expert")
     ExpertSignal m_expertHop; //!< each radio expert's frames at the AP
     std::vector<LinkWindow> m_window; //!< snrSumDb/snrSamples: the expert's own hop
-    double m_userSumDb{0};            //!< the user's hop over the window
-    uint32_t m_userSamples{0};
+    LinkWindow m_userWindow;          //!< snrSumDb/snrSamples: the user's hop
     int m_lastTxTarget{-1}; //!< expert whose traffic the user device last sent
     int m_lastRxSource{-1}; //!< expert whose traffic the user device last received
-    Sniffed m_ueSniffed;
-    Sniffed m_apSniffed;
-    ns3::Ptr<const ns3::Packet> m_rxPacket; //!< PSDU whose reception started last
+    WifiRxParser m_ueRx; //!< the user device's receptions
+    WifiRxParser m_apRx; //!< the access point's receptions (SNR of the experts' hops)
 };
 
 } // namespace netmoe

@@ -4,12 +4,9 @@
  */
 #include "link-monitor.h"
 
-#include "ns3/ampdu-subframe-header.h"
 #include "ns3/ap-wifi-mac.h"
 #include "ns3/ipv4-header.h"
-#include "ns3/llc-snap-header.h"
 #include "ns3/log.h"
-#include "ns3/simulator.h"
 #include "ns3/wifi-mac-header.h"
 #include "ns3/wifi-mpdu.h"
 #include "ns3/wifi-net-device.h"
@@ -49,11 +46,8 @@ LinkMonitor::LinkMonitor(const WifiNetwork& net,
                                                   MakeCallback(&LinkMonitor::PacketDropped, this));
     }
     m_uePhy->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&LinkMonitor::UeTx, this));
-    m_uePhy->TraceConnectWithoutContext("PhyRxBegin", MakeCallback(&LinkMonitor::UeRxBegin, this));
-    m_uePhy->TraceConnectWithoutContext("PhyRxPayloadBegin",
-                                        MakeCallback(&LinkMonitor::UeRxPayloadBegin, this));
-    m_uePhy->TraceConnectWithoutContext("MonitorSnifferRx",
-                                        MakeCallback(&LinkMonitor::UeSniffRx, this));
+    m_ueRx.ConnectRx(m_uePhy, MakeCallback(&LinkMonitor::UeRx, this));
+    m_ueRx.ConnectSnr(m_uePhy, MakeCallback(&LinkMonitor::UeSnr, this));
     m_ueMac->TraceConnectWithoutContext("DroppedMpdu", MakeCallback(&LinkMonitor::MpduDropped, this));
     m_ueMac->TraceConnectWithoutContext("MacTxDrop", MakeCallback(&LinkMonitor::PacketDropped, this));
 }
@@ -61,31 +55,18 @@ LinkMonitor::LinkMonitor(const WifiNetwork& net,
 void
 LinkMonitor::SetUserIp(Ipv4Address ip)
 {
-    m_filterUser = true;
-    m_userIp = ip;
+    m_user.SetUserIp(ip);
 }
 
 bool
 LinkMonitor::Counts(Ptr<const Packet> llcPacket) const
 {
-    if (!m_filterUser)
+    if (!m_user.Filtering())
     {
-        return true;
-    }
-    Ptr<Packet> copy = llcPacket->Copy();
-    LlcSnapHeader llc;
-    if (copy->GetSize() < llc.GetSerializedSize() + 20)
-    {
-        return false;
-    }
-    copy->RemoveHeader(llc);
-    if (llc.GetType() != 0x0800)
-    {
-        return false;
+        return true; // frames are matched by MAC address: IPv4 or not
     }
     Ipv4Header ip;
-    copy->PeekHeader(ip);
-    return ip.GetSource() == m_userIp || ip.GetDestination() == m_userIp;
+    return PeekIpv4OfLlc(llcPacket, ip) && m_user.Counts(ip);
 }
 
 void
@@ -101,6 +82,12 @@ const LinkWindow&
 LinkMonitor::Window(uint32_t e) const
 {
     return m_window.at(e);
+}
+
+double
+LinkMonitor::WindowSnrDb(uint32_t e) const
+{
+    return m_window.at(e).SnrMeanDb();
 }
 
 double
@@ -132,20 +119,8 @@ LinkMonitor::ExpertOf(Mac48Address a) const
 int
 LinkMonitor::ExpertOfIp(Ptr<const Packet> llcPacket) const
 {
-    Ptr<Packet> copy = llcPacket->Copy();
-    LlcSnapHeader llc;
-    if (copy->GetSize() < llc.GetSerializedSize() + 20)
-    {
-        return -1;
-    }
-    copy->RemoveHeader(llc);
-    if (llc.GetType() != 0x0800)
-    {
-        return -1;
-    }
     Ipv4Header ip;
-    copy->PeekHeader(ip);
-    return ExpertOfIpHeader(m_byIp, ip);
+    return PeekIpv4OfLlc(llcPacket, ip) ? ExpertOfIpHeader(m_byIp, ip) : -1;
 }
 
 void
@@ -209,36 +184,8 @@ LinkMonitor::ExpertTx(WifiConstPsduMap psdus, WifiTxVector /* txVector */, doubl
 }
 
 void
-LinkMonitor::UeRxBegin(Ptr<const Packet> p, RxPowerWattPerChannelBand /* powers */)
+LinkMonitor::UeRx(const WifiMacHeader& h, Ptr<Packet> /* body */, Time duration)
 {
-    m_rxPacket = p;
-}
-
-void
-LinkMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
-{
-    if (!m_rxPacket)
-    {
-        return;
-    }
-    Ptr<Packet> copy = m_rxPacket->Copy();
-    m_rxPacket = nullptr;
-    if (copy->GetSize() < 14)
-    {
-        return;
-    }
-    // ns-3.44 hands PhyRxBegin the first MPDU without an A-MPDU subframe header; other
-    // versions may include one. Its 4th byte is the signature 0x4E ('N'), where a MAC
-    // header has the high byte of Duration/ID (0x4E would mean a ~20 ms NAV: never).
-    uint8_t first[4];
-    copy->CopyData(first, 4);
-    if (first[3] == 0x4E)
-    {
-        AmpduSubframeHeader sub;
-        copy->RemoveHeader(sub);
-    }
-    WifiMacHeader h;
-    copy->PeekHeader(h);
     int e = (h.IsAck() || h.IsCts()) ? m_lastTxTarget : ExpertOf(h.GetAddr2());
     NS_LOG_DEBUG("rx " << h.GetTypeString() << " from expert " << e << " for "
                        << duration.As(Time::US));
@@ -249,46 +196,16 @@ LinkMonitor::UeRxPayloadBegin(WifiTxVector /* txVector */, Time duration)
 }
 
 void
-LinkMonitor::UeSniffRx(Ptr<const Packet> p,
-                       uint16_t /* freqMhz */,
-                       WifiTxVector /* txVector */,
-                       MpduInfo info,
-                       SignalNoiseDbm sn,
-                       uint16_t /* staId */)
+LinkMonitor::UeSnr(Mac48Address addr2, double snrDb)
 {
-    Ptr<Packet> copy = p->Copy();
-    if (info.type != NORMAL_MPDU)
-    {
-        // One sample per A-MPDU: its subframes share the reference number and the SNR.
-        if (m_ampduSampled && info.mpduRefNumber == m_lastAmpduRef)
-        {
-            return;
-        }
-        AmpduSubframeHeader sub;
-        copy->RemoveHeader(sub);
-    }
-    WifiMacHeader h;
-    copy->PeekHeader(h);
-    if (h.IsAck() || h.IsCts())
-    {
-        return; // no transmitter address
-    }
-    const int e = ExpertOf(h.GetAddr2());
+    const int e = ExpertOf(addr2);
     if (e < 0)
     {
-        NS_LOG_DEBUG("sniffed frame from unknown transmitter " << h.GetAddr2() << " type "
-                                                               << h.GetTypeString());
+        NS_LOG_DEBUG("sniffed frame from unknown transmitter " << addr2);
         return;
     }
-    if (info.type != NORMAL_MPDU)
-    {
-        m_lastAmpduRef = info.mpduRefNumber;
-        m_ampduSampled = true;
-    }
-    const double snr = sn.signal - sn.noise;
-    m_window[e].snrSumDb += snr;
-    m_window[e].snrSamples++;
-    m_signal.Add(e, snr);
+    m_window[e].AddSnr(snrDb);
+    m_signal.Add(e, snrDb);
 }
 
 void

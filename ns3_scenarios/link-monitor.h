@@ -2,11 +2,8 @@
  *
  * LinkMonitor: what the edge-moe scenario measures per expert from ns-3 trace sources.
  *
- *  - SNR at the user device: WifiPhy "MonitorSnifferRx" on the user device's PHY,
- *    signal - noise (dBm), one sample per received PPDU, keyed by the transmitter address
- *    (Addr2) of its first correctly received MPDU. Subframes of an A-MPDU (and S-MPDUs)
- *    arrive with an AmpduSubframeHeader in front of the WifiMacHeader: it is removed
- *    before peeking, and the subframes of one A-MPDU (same mpduRefNumber) give one sample.
+ *  - SNR at the user device: the user device's PHY's samples (WifiRxParser: one per
+ *    PPDU, signal - noise), attributed to the expert that sent the PPDU (Addr2).
  *  - Data frames sent and retransmitted, both directions: WifiPhy "PhyTxPsduBegin" on
  *    every device; each data MPDU between the user device and expert i counts once per
  *    transmission attempt, and attempts with the Retry bit set are retransmissions.
@@ -14,16 +11,16 @@
  *    between the user and expert i, plus WifiMac "MacTxDrop" (e.g. a packet for a
  *    station that is not associated), matched to the expert by IPv4 address.
  *  - Airtime for the energy attribution: "PhyTxPsduBegin" on the user device (whole PPDU
- *    duration, attributed to the receiver Addr1) and "PhyRxBegin" + "PhyRxPayloadBegin"
- *    (payload duration, i.e. the time the radio is in RX state, attributed to the
- *    transmitter; an ACK/CTS, which has no Addr2, to the station the user device last
- *    sent to).
+ *    duration, attributed to the receiver Addr1) and its receptions (WifiRxParser: payload
+ *    duration, i.e. the time the radio is in RX state, attributed to the transmitter; an
+ *    ACK/CTS, which has no Addr2, to the station the user device last sent to).
  */
 #ifndef NETMOE_LINK_MONITOR_H
 #define NETMOE_LINK_MONITOR_H
 
 #include "expert-links.h"
 #include "wifi-network.h"
+#include "wifi-rx-parser.h"
 
 #include "ns3/ipv4-address.h"
 #include "ns3/mac48-address.h"
@@ -31,25 +28,12 @@
 #include "ns3/packet.h"
 #include "ns3/wifi-mac.h"
 #include "ns3/wifi-phy.h"
-#include "ns3/wifi-ppdu.h"
 
 #include <map>
 #include <vector>
 
 namespace netmoe
 {
-
-/** Per-expert counters over one measurement window (one task). */
-struct LinkWindow
-{
-    double snrSumDb{0};      //!< sum of per-PPDU SNR samples (dB)
-    uint32_t snrSamples{0};  //!< number of SNR samples
-    uint32_t dataSent{0};    //!< data MPDU transmission attempts, both ways
-    uint32_t retries{0};     //!< attempts with the Retry bit
-    uint32_t lost{0};        //!< frames dropped by the MACs
-    ns3::Time txAirtime;     //!< user-device TX airtime to the expert
-    ns3::Time rxAirtime;     //!< user-device RX (payload) airtime from the expert
-};
 
 /** Hooks the trace sources of a WifiNetwork and keeps per-expert measurements. */
 class LinkMonitor
@@ -74,6 +58,8 @@ class LinkMonitor
     void BeginWindow();
     /** Counters of expert \p e (0-based) since BeginWindow(). */
     const LinkWindow& Window(uint32_t e) const;
+    /** Mean SNR heard from expert \p e since BeginWindow() (dB), NaN if none. */
+    double WindowSnrDb(uint32_t e) const;
 
     /** Moving average of the SNR heard from expert \p e (dB), NaN if never heard. */
     double ObservedSnrDb(uint32_t e) const;
@@ -90,14 +76,8 @@ class LinkMonitor
     void CountPsdu(ns3::Ptr<const ns3::WifiPsdu> psdu);
     void UeTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
     void ExpertTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
-    void UeRxBegin(ns3::Ptr<const ns3::Packet> p, ns3::RxPowerWattPerChannelBand powers);
-    void UeRxPayloadBegin(ns3::WifiTxVector txVector, ns3::Time duration);
-    void UeSniffRx(ns3::Ptr<const ns3::Packet> p,
-                   uint16_t freqMhz,
-                   ns3::WifiTxVector txVector,
-                   ns3::MpduInfo info,
-                   ns3::SignalNoiseDbm sn,
-                   uint16_t staId);
+    void UeRx(const ns3::WifiMacHeader& h, ns3::Ptr<ns3::Packet> body, ns3::Time duration);
+    void UeSnr(ns3::Mac48Address addr2, double snrDb);
     void MpduDropped(ns3::WifiMacDropReason reason, ns3::Ptr<const ns3::WifiMpdu> mpdu);
     void PacketDropped(ns3::Ptr<const ns3::Packet> p);
 
@@ -107,14 +87,11 @@ class LinkMonitor
     std::vector<ns3::Mac48Address> m_expertAddrs;
     std::map<ns3::Mac48Address, uint32_t> m_byMac;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
-    bool m_filterUser{false};  //!< SetUserIp was called
-    ns3::Ipv4Address m_userIp; //!< the user device's address then
+    UserTraffic m_user; //!< whose traffic counts
     ExpertSignal m_signal; //!< SNR observation (moving average, last heard)
     std::vector<LinkWindow> m_window;
-    int m_lastTxTarget{-1};              //!< expert the user device last sent a frame to
-    uint32_t m_lastAmpduRef{0};          //!< A-MPDU already sampled
-    bool m_ampduSampled{false};
-    ns3::Ptr<const ns3::Packet> m_rxPacket; //!< PSDU whose reception started last
+    int m_lastTxTarget{-1}; //!< expert the user device last sent a frame to
+    WifiRxParser m_ueRx;    //!< the user device's receptions
 };
 
 } // namespace netmoe
