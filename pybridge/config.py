@@ -24,7 +24,7 @@ from pybridge.flags import Flag, num, nums
 from pybridge.nodes import NodeConfig
 from pybridge.paths import REPO_ROOT
 from pybridge.radios.base import RADIOS, Radio, radio_of
-from pybridge.scenario_defaults import DEFAULTS
+from pybridge.scenario_defaults import DEFAULTS, default_layout
 from pybridge.serving import ServingConfig
 
 __all__ = [
@@ -65,12 +65,10 @@ class _ScenarioBase(StrictModel):
         3.0, ge=0, le=1e5, description="num_users: radius of the circle the users stand on (m)"
     )
     experts: list[NodeConfig] = Field(
-        default_factory=lambda: [
-            NodeConfig(position=(5.0, 0.0, 1.0)),
-            NodeConfig(position=(-10.0, 5.0, 1.0)),
-            NodeConfig(position=(0.0, -20.0, 1.0)),
-        ],
-        description="edge expert devices (1..32)",
+        default_factory=lambda: [NodeConfig(position=p) for p in default_layout()[1:]],
+        description="edge expert devices (1..32); default: the program's layout without "
+        "--nodes (scenario-defaults.h: numExperts on a circle of radius around the user; "
+        "edge-moe's shown)",
     )
     area: tuple[float, float, float, float] | None = Field(
         None,
@@ -157,6 +155,18 @@ class _ScenarioBase(StrictModel):
                 "(give one name for all, or one per expert)"
             )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _program_default_experts(cls, data: Any) -> Any:
+        """Without ``experts``: where the program puts them without ``--nodes``."""
+        if isinstance(data, dict) and "experts" not in data:
+            try:
+                layout = radio_of(str(data.get("program", "edge-moe"))).default_layout
+            except ValueError:
+                return data  # the program field's own check names it
+            data = {**data, "experts": [{"position": p} for p in layout[1:]]}
+        return data
 
     @model_validator(mode="after")
     def _one_way_to_give_users(self) -> _ScenarioBase:

@@ -7,6 +7,7 @@ field defaults, so the two cannot disagree.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -45,3 +46,22 @@ def mobility_default(model: str, key: str) -> float:
     """The default of a mobility model's parameter (``random-waypoint``, ``speed``)."""
     first, *rest = model.split("-")
     return float(DEFAULTS[first + "".join(w.title() for w in rest) + "_" + key])
+
+
+def default_layout(prefix: str = "") -> list[tuple[float, float, float]]:
+    """The program's layout without ``--nodes``: the user at (0, 0, height), then
+    ``numExperts`` experts evenly on a circle of ``radius`` around it (``DefaultNodeSpecs``
+    in ns3_scenarios/node-mobility.cc); ``prefix`` "lte" for edge-moe-lte's radius and
+    height. Positions to the nanometre, as the config writes them on the command line."""
+    n = int(DEFAULTS["numExperts"])
+    radius = float(DEFAULTS[f"{prefix}{'R' if prefix else 'r'}adius"])
+    height = float(DEFAULTS[f"{prefix}{'H' if prefix else 'h'}eight"])
+    experts = [
+        (
+            round(radius * math.cos(2 * math.pi * i / n), 9),
+            round(radius * math.sin(2 * math.pi * i / n), 9),
+            height,
+        )
+        for i in range(n)
+    ]
+    return [(0.0, 0.0, height), *experts]

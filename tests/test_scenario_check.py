@@ -12,8 +12,9 @@ import subprocess
 
 import pytest
 
+from pybridge.config import ScenarioConfig
 from pybridge.paths import ScenarioNotBuiltError, program_path
-from pybridge.scenario_defaults import DEFAULTS
+from pybridge.scenario_defaults import DEFAULTS, default_layout
 
 pytestmark = pytest.mark.ns3
 
@@ -90,6 +91,27 @@ def test_header_defaults_are_the_programs_defaults() -> None:
     for name in ("bandwidthRbs", "earfcn", "rlcBufferBytes", "cellLoadRadius", "ueTxW", "enb"):
         assert lte[name] == d[name], name
     assert lte["exponent"] == d["lteExponent"] and lte["area"] == d["lteArea"]
+
+
+def _positions(nodes: str) -> list[tuple[float, ...]]:
+    return [tuple(float(v) for v in n.split("|")[0].split(",")) for n in nodes.split(";")]
+
+
+def _flat(positions) -> list[float]:
+    return [v for p in positions for v in p]
+
+
+@pytest.mark.parametrize(("program", "prefix"), [("edge-moe", ""), ("edge-moe-lte", "lte")])
+def test_default_layout_is_the_programs(program: str, prefix: str) -> None:
+    """scenario_defaults.default_layout and the config's default experts are where the
+    program puts the nodes without --nodes (a drift in either fails here)."""
+    program_nodes = _positions(resolved(program)["nodes"])
+    assert _flat(program_nodes) == pytest.approx(_flat(default_layout(prefix)), abs=1e-6)
+    sc = ScenarioConfig(program=program)
+    experts = _flat(e.position for e in sc.experts)
+    assert _flat(program_nodes[1:]) == pytest.approx(experts, abs=1e-6)
+    if program == "edge-moe":  # edge-moe-lte's user stands at its --height, 1.5 m
+        assert program_nodes[0] == pytest.approx(sc.user.position)
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,8 @@ class Radio:
     snr_meaning: str
     #: ``scenario.area`` when the config leaves it out (the program's own default)
     default_area: tuple[float, ...]
+    #: the program's nodes without ``--nodes``, user first; the config's default experts
+    default_layout: list[tuple[float, float, float]]
     fields: dict[str, tuple[Any, Any]]
     flags: Callable[[ScenarioConfig], list[Flag]]
     shannon_link: Callable[[ScenarioConfig, ShannonConfig], ShannonLink]

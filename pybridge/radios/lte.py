@@ -21,7 +21,7 @@ from pybridge.flags import Flag, num, nums
 from pybridge.nodes import NodeConfig
 from pybridge.radios.base import Radio, register
 from pybridge.radios.wired import WiredServersConfig, wired_flags
-from pybridge.scenario_defaults import DEFAULTS, numbers
+from pybridge.scenario_defaults import DEFAULTS, default_layout, numbers
 
 if TYPE_CHECKING:
     from pybridge.config import ScenarioConfig, ShannonConfig
@@ -171,6 +171,7 @@ RADIO = register(
         snr_meaning="the expert's uplink SINR at the eNB (interference and cell load included); "
         "for an edge server behind the PGW the user's own",
         default_area=numbers("lteArea"),
+        default_layout=default_layout("lte"),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,

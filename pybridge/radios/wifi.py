@@ -21,7 +21,7 @@ from netmoe_runtime.config_base import StrictModel
 from pybridge.flags import Flag, num, nums
 from pybridge.radios.base import Radio, register
 from pybridge.radios.wired import WiredServersConfig, wired_flags
-from pybridge.scenario_defaults import DEFAULTS, numbers, wifi_default_band_ghz
+from pybridge.scenario_defaults import DEFAULTS, default_layout, numbers, wifi_default_band_ghz
 
 if TYPE_CHECKING:
     from pybridge.config import ScenarioConfig, ShannonConfig
@@ -284,6 +284,7 @@ RADIO = register(
         snr_meaning="SNR of the expert's frames at the user device (its access point); "
         "with topology infrastructure the path's weakest radio hop (docs/scenario.md)",
         default_area=numbers("area"),
+        default_layout=default_layout(),
         fields=FIELDS,
         flags=flags,
         shannon_link=shannon_link,
