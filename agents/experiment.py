@@ -32,9 +32,13 @@ from pybridge.config import EnvConfig, load_config
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
-    "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "table-oracle",
-    "table-oracle-masked", "upper-bound",
+    "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "round-robin",
+    "table-oracle", "table-oracle-masked", "upper-bound", "coordinate-descent",
 )  # fmt: skip
+#: methods only a multi-user experiment (its env names its users) has
+MULTI_USER_ONLY = ("coordinate-descent",)
+#: methods that need one user (they read the single-user env's quality table and reward)
+SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked")
 
 
 class ExperimentError(ValueError):
@@ -119,7 +123,10 @@ class CompareConfig(_Section):
     """Every method over several seeds (YAML ``compare:``)."""
 
     seeds: int = Field(5, ge=1, description="seeds 0..seeds-1 per method")
-    methods: list[str] = Field(default_factory=lambda: list(METHODS), description="methods")
+    methods: list[str] = Field(
+        default_factory=lambda: [m for m in METHODS if m not in MULTI_USER_ONLY],
+        description="methods (default: every one the experiment can run)",
+    )
     workers: int = Field(2, ge=1, description="parallel processes (one job each)")
     oracle_candidates: int = Field(
         256, ge=0, description="upper bound: exhaustive up to this many joint actions"
