@@ -39,7 +39,7 @@ def load(args: Any) -> Any:
 
     exp = load_experiment(args.config)
     changes = {}
-    for name in ("epochs", "num_envs", "seed"):
+    for name in ("epochs", "num_envs", "seed", "eval_episodes"):
         value = getattr(args, name, None)
         if value is not None:
             if value < (0 if name == "seed" else 1):
@@ -49,6 +49,16 @@ def load(args: Any) -> Any:
             changes[name] = value
     if getattr(args, "backend", None):
         exp = exp.with_env({"backend": args.backend})
+    if getattr(args, "users", None) is not None:
+        if args.users < 1:
+            raise ExperimentError("--users must be >= 1")
+        exp = exp.with_env({"scenario": {"num_users": args.users}})
+    if getattr(args, "experts", None) is not None:
+        from agents.experiment import expert_circle
+
+        if args.experts < 1:
+            raise ExperimentError("--experts must be >= 1")
+        exp = exp.with_env({"scenario": {"experts": expert_circle(args.experts, 10.0)}})
     return exp.with_train(**changes)
 
 
