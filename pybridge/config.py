@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
 
@@ -159,7 +159,8 @@ class _ScenarioBase(StrictModel):
     @model_validator(mode="after")
     def _one_user_form(self) -> _ScenarioBase:
         if self.users is not None:
-            if "user" in self.model_fields_set:
+            # a dumped config carries the default user: only a changed one is a second form
+            if "user" in self.model_fields_set and self.user != NodeConfig():
                 raise ValueError("give either user or users, not both")
             if self.num_users is not None:
                 raise ValueError("give either users or num_users, not both")
@@ -300,7 +301,7 @@ class TaskConfig(StrictModel):
     edge_words_per_s: float = Field(
         50.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
     )
-    expert_writers: list[Annotated[int, Field(ge=1)]] | None = Field(
+    expert_writers: list[int] | None = Field(
         None,
         description="the table writer (1..W, its expert columns) each expert device 1..N "
         "runs, one per device; default: device i runs writer ((i-1) mod W) + 1",
@@ -308,6 +309,13 @@ class TaskConfig(StrictModel):
     arrival: ArrivalConfig = Field(
         default_factory=ArrivalConfig, description="when each user's task starts in a round"
     )
+
+    @field_validator("expert_writers")
+    @classmethod
+    def _writers_from_one(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(w < 1 for w in v):
+            raise ValueError(f"writers are numbered from 1 (the table's experts), got {v}")
+        return v
 
     def table_path(self) -> Path:
         """The table's absolute path (``netmoe_table.resolve_path``: from the repository)."""

@@ -16,7 +16,8 @@ from pybridge.backends import Report, Task, _trim
 from pybridge.bridge import MAX_SUBTASKS, REPORT_DTYPE
 from pybridge.config import ConfigError, EnvConfig
 from pybridge.scenario_defaults import mobility_default
-from pybridge.serving_model import Served, profiles_for, serve, stream_reply
+from pybridge.serving_model import Served, profiles_for, serve
+from pybridge.shannon_serving import Requests, queue_truth, served_report, shifted
 
 #: per-expert ground truth of a round (same in every user's report): the time-average
 #: and the largest number of requests waiting or in service at the expert's server
@@ -378,7 +379,7 @@ class ShannonBackend:
         reports, spans = [], []
         for u, (task, p) in enumerate(zip(tasks, prepared, strict=True)):
             served = {
-                k: _shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s)
+                k: shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s)
                 for k in range(len(task.target))
                 if u * MAX_SUBTASKS + k in served_all
             }
@@ -388,14 +389,14 @@ class ShannonBackend:
             reports.append(report)
             spans.append(span)
         round_s = max(task.start_offset_s + span for task, span in zip(tasks, spans, strict=True))
-        truth = _queue_truth(arrivals_at, served_all, round_s)
+        truth = queue_truth(arrivals_at, served_all, round_s)
         for report in reports:
             report.update(
                 {name: value.copy() for name, value in zip(QUEUE_TRUTH, truth, strict=True)}
             )
         return reports, spans
 
-    def _served_requests(self, u: int, task: Task) -> _Requests:
+    def _served_requests(self, u: int, task: Task) -> Requests:
         sh = self.config.shannon
         snr_db, rate, latency = self._paths(u)
         stalled, dropped = self._draws(task, snr_db)
@@ -407,22 +408,16 @@ class ShannonBackend:
         # order (as ns-3's user device launches them): request k is in at arrive[k],
         # after a wired server's wire too
         arrive = np.cumsum(t_up) + np.where(task.target > 0, latency[task.target - 1], 0.0)
-        return _Requests(
+        return Requests(
             snr_db, rate, latency, snr_db >= sh.min_snr_db, stalled, dropped, tokens_p,
             tokens_r, t_up, arrive,
         )  # fmt: skip
 
     def _served_task(
-        self, u: int, task: Task, p: _Requests, served: dict[int, Served], start_s: float
+        self, u: int, task: Task, p: Requests, served: dict[int, Served], start_s: float
     ) -> tuple[Report, float]:
         """User ``u``'s served task from what the servers did (times from its start)."""
-        sh, sv = self.config.shannon, self.config.scenario.serving
-        n, k_all = self.config.scenario.num_experts, len(task.target)
-        _, local = profiles_for(sv, n)
-        chunk = sv.tokens_per_chunk if sv.streaming else 0
-        overhead = sv.chunk_overhead_bytes if sv.streaming else 0
-        rate, latency = p.rate, p.latency
-        tokens_p, tokens_r, t_up, arrive = p.tokens_p, p.tokens_r, p.t_up, p.arrive
+        n = self.config.scenario.num_experts
         report = self._empty()
         report["status"] = np.array(2)
         report["task_id"] = np.array(task.task_id)
@@ -430,69 +425,10 @@ class ShannonBackend:
         report["queue_wait_s"][:] = np.nan
         nan = np.full(n, np.nan)
         report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), p.snr_db, nan)
-        ttft, done_s = np.full(k_all, np.nan), np.full(k_all, np.nan)
-        gen_s, wire, air = np.full(k_all, np.nan), np.zeros(k_all), np.zeros(k_all)
-        first_send = np.full(k_all, np.nan)
-        for k in range(k_all):
-            i, s = int(task.target[k]) - 1, served.get(k)
-            if s is None:  # an expert out of range: the request never arrives
-                continue
-            # (>= 0: a request shifted from round time may land an ulp before its arrival)
-            report["queue_wait_s"][k] = np.nan if s.rejected else max(0.0, s.start_s - arrive[k])
-            report["subtask_rejected"][k] = int(s.rejected)
-            if i < 0:  # the user device's own generation: no network
-                ttft[k] = s.start_s + tokens_p[k] / local.prefill_tok_s
-                done_s[k] = s.end_s
-                continue
-            ttft[k], done_s[k], wire[k], air[k] = stream_reply(
-                s, arrive[k], rate[i], int(tokens_r[k]), int(task.reply_bytes[k]), chunk, overhead
-            )
-            ttft[k] += latency[i]  # the way back over a wire
-            done_s[k] += latency[i] + (sh.stall_s if p.stalled[i] else 0.0)
-            gen_s[k] = 0.0 if s.rejected else s.end_s - arrive[k]
-            first_send[k] = arrive[k] if s.rejected else s.chunks[0][0]
-        offloaded = task.target > 0
-        ok = offloaded & ~report["subtask_rejected"].astype(bool) & ~p.dropped
-        ok &= done_s <= task.deadline_s
-        finished = np.where(offloaded, ok | (report["subtask_rejected"] > 0), True)
-        finished &= done_s <= task.deadline_s
-        task_s = float(task.deadline_s if not finished.all() else np.max(done_s, initial=0.0))
-        report["subtask_delivered"] = np.where(offloaded, ok, True).astype(np.uint32)
-        report["subtask_delay_s"] = np.where(offloaded, np.where(ok, done_s, task_s), 0.0)
-        report["ttft_s"] = np.where(ttft <= task_s, ttft, np.nan)
-        report["completion_s"] = np.where(finished, done_s, np.nan)
-        report["generation_s"] = np.where(offloaded & finished, gen_s, np.nan)
-        fusion_s = task.fusion_prompt_tokens / local.prefill_tok_s + (
-            task.fusion_reply_tokens / local.decode_rate(1)
-        )
-        report["task_latency_s"] = np.array(
-            np.max(np.where(finished, done_s, task_s), initial=0.0) + fusion_s
-        )
-        report["goodput_mbps"] = np.zeros(n)
-        for i in range(n):
-            ks = np.flatnonzero(task.target == i + 1)
-            if len(ks) == 0:
-                continue
-            report["bytes_expected"][i] = wire[ks].sum()
-            got = ks[ok[ks]]
-            report["bytes_delivered"][i] = wire[got].sum()
-            report["replies_lost"][i] = len(ks) - len(got)
-            report["delay_s"][i] = max(np.where(ok[ks], done_s[ks], task_s))
-            report["energy_j"][i] = sum(
-                sh.tx_power_w * min(t_up[k], task.deadline_s)
-                + sh.rx_power_w * min(air[k], task.deadline_s)
-                for k in ks
-            ) + (sh.link_energy_j + sh.exchange_energy_j * len(ks))
-            report["energy_j"][i] += sh.link_power_w * report["delay_s"][i]
-            span = np.max(done_s[got], initial=0.0) - np.min(first_send[got], initial=np.inf)
-            if len(got) and span > 0:
-                report["goodput_mbps"][i] = report["bytes_delivered"][i] * 8 / span / 1e6
-            # the queue length in the header of the last reply whose first byte came in
-            heard = [k for k in ks if ttft[k] <= task_s]
-            if heard:
-                last = max(heard, key=lambda k: ttft[k])
-                self.queue_len[u, i] = served[last].queue_len
-                self.queue_heard_s[u, i] = start_s + ttft[last]
+        task_s, heard = served_report(self.config, report, task, p, served)
+        for i, (queue_len, ttft) in heard.items():
+            self.queue_len[u, i] = queue_len
+            self.queue_heard_s[u, i] = start_s + ttft
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
         used = report["bytes_expected"] > 0
         self.last_goodput[u] = np.where(used, report["goodput_mbps"], self.last_goodput[u])
@@ -515,51 +451,6 @@ class ShannonBackend:
 
     def close(self) -> None:
         pass
-
-
-class _Requests:
-    """One user's requests of a served round, before the servers run them."""
-
-    def __init__(
-        self, snr_db, rate, latency, up, stalled, dropped, tokens_p, tokens_r, t_up, arrive
-    ):  # type: ignore[no-untyped-def]  # noqa: E501
-        self.snr_db, self.rate, self.latency, self.up = snr_db, rate, latency, up
-        self.stalled, self.dropped = stalled, dropped
-        self.tokens_p, self.tokens_r, self.t_up, self.arrive = tokens_p, tokens_r, t_up, arrive
-
-    def tokens(self, k: int) -> tuple[int, int]:
-        return int(self.tokens_p[k]), int(self.tokens_r[k])
-
-
-def _shifted(s: Served, offset_s: float) -> Served:
-    """``s`` with its times from a task that started ``offset_s`` into the round."""
-    if offset_s == 0.0:
-        return s
-    return Served(
-        s.rejected, s.start_s - offset_s, [(t - offset_s, n) for t, n in s.chunks], s.queue_len
-    )
-
-
-def _queue_truth(
-    arrivals_at: list[list[tuple[float, int, int, int]]],
-    served: dict[int, Served],
-    round_s: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per expert over the round [0, round_s]: (time-average, largest) number of requests
-    waiting or in service, each from its arrival to its last token (a rejected one never)."""
-    mean, peak = np.zeros(len(arrivals_at)), np.zeros(len(arrivals_at))
-    for i, arrivals in enumerate(arrivals_at):
-        spans = [(a[0], served[a[1]].end_s) for a in arrivals if not served[a[1]].rejected]
-        if not spans:
-            continue
-        if round_s > 0:
-            mean[i] = sum(max(0.0, min(e, round_s) - s) for s, e in spans) / round_s
-        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-        level = 0
-        for _, step in events:
-            level += step
-            peak[i] = max(peak[i], level)
-    return mean, peak
 
 
 _RATE_UNITS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}

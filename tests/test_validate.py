@@ -149,6 +149,8 @@ def test_validate_runs_over_the_whole_catalogue(tmp_path) -> None:  # noqa: ANN0
 
     configs = []
     for path in sorted((REPO_ROOT / "configs" / "scenarios").glob("*.yaml")):
+        if len(load_config(path).scenario.user_nodes) > 1:
+            continue  # the study pairs one user's tasks (several users: issue 16, later)
         try:
             program_path(load_config(path).scenario.program)
         except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
