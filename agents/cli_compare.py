@@ -18,10 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["ns3", "shannon"], help="override env.backend")
     parser.add_argument("--eval-episodes", type=int, help="override train.eval_episodes")
     parser.add_argument(
-        "--users", type=int, help="override scenario.num_users (makes it a multi-user run)"
+        "--users", type=int, help="only the first M users (scenario.users or num_users)"
     )
     parser.add_argument(
-        "--experts", type=int, help="override scenario.experts: N experts on a 10 m circle"
+        "--experts", type=int, help="only the first N of the experiment's experts"
     )
     parser.add_argument(
         "--methods", help="comma-separated subset of sac,random,local,greedy-snr,"

@@ -38,6 +38,9 @@ METHODS = (
 )  # fmt: skip
 #: methods only a multi-user experiment (its env names its users) has
 MULTI_USER_ONLY = ("coordinate-descent",)
+#: a single-user compare's default methods: the list before round-robin existed, so that
+#: an experiment without compare.methods compares as before (round-robin on request)
+SINGLE_USER_DEFAULT = tuple(m for m in METHODS if m not in ("round-robin", *MULTI_USER_ONLY))
 #: methods that need one user (they read the single-user env's quality table and reward)
 SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked")
 
@@ -125,8 +128,9 @@ class CompareConfig(_Section):
 
     seeds: int = Field(5, ge=1, description="seeds 0..seeds-1 per method")
     methods: list[str] = Field(
-        default_factory=lambda: [m for m in METHODS if m not in MULTI_USER_ONLY],
-        description="methods (default: every one the experiment can run)",
+        default_factory=lambda: list(SINGLE_USER_DEFAULT),
+        description="methods (default: every one but round-robin with one user; with "
+        "several: sac, the six per-user baselines, upper-bound)",
     )
     workers: int = Field(2, ge=1, description="parallel processes (one job each)")
     oracle_candidates: int = Field(
@@ -179,8 +183,8 @@ class SweepConfig(_Section):
             for m in self.users or [None]:
                 for n in self.experts or [None]:
                     grid: dict[str, Any] = {}
-                    if m is not None:
-                        grid["num_users"] = m
+                    if m is not None:  # M copies of scenario.user (a users list gives way)
+                        grid.update(users=None, num_users=m)
                     if n is not None:
                         grid["experts"] = expert_circle(n, self.expert_radius_m)
                     label = "".join(f"-{c}{v}" for c, v in (("m", m), ("n", n)) if v is not None)
