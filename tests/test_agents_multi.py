@@ -205,3 +205,44 @@ def test_user_view_is_the_users_prompt(table_path) -> None:
     env.reset(seed=4)
     assert [UserView(env, u).current_prompt for u in range(3)] == list(env.current_prompts)
     env.close()
+
+
+def _has_ns3_rounds() -> bool:
+    from pybridge.backends import Ns3Backend
+    from pybridge.paths import ScenarioNotBuiltError, program_path
+
+    try:
+        program_path("edge-moe")
+    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+        return False
+    return hasattr(Ns3Backend, "run_round")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_ns3_rounds(), reason="needs edge-moe and the ns-3 round API")
+def test_compare_on_a_multi_user_ns3_experiment(table22, tmp_path) -> None:
+    """The same pipeline on ns-3: shared SAC trains on real rounds of two users, the
+    coordinate descent forks whole rounds of the scenario."""
+    env = _env(table22, tasks=2) | {"backend": "ns3"}
+    exp = load_experiment(
+        {
+            "env": env,
+            "train": {
+                "epochs": 1,
+                "num_envs": 1,
+                "eval_episodes": 1,
+                "sac": {"learning_starts": 1000},
+            },
+            "compare": {
+                "seeds": 1,
+                "workers": 1,
+                "methods": ["sac", "round-robin", "coordinate-descent"],
+            },
+        }  # fmt: skip
+    )
+    compare(exp, tmp_path, progress=False)
+    runs = pd.read_csv(tmp_path / "runs.csv").set_index("method")
+    assert "error" not in runs and len(runs) == 3
+    assert runs["p95_latency_s"].gt(0).all() and runs["user_1_reward"].notna().all()
+    # per round: the start, then each user's 8 other actions (9 <= 16: all of them)
+    assert runs.loc["coordinate-descent", "oracle_evaluations"] >= 2 * (1 + 2 * 8)
