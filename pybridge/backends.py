@@ -37,8 +37,7 @@ class Task:
     reply_tokens: np.ndarray | None = None  # (K,) its reply
     fusion_prompt_tokens: int = 0  # the user device's fusion of the replies
     fusion_reply_tokens: int = 0
-    # several users: the task's start after its round's start (tasks.arrival)
-    start_offset_s: float = 0.0
+    start_offset_s: float = 0.0  # the task starts this long after its round starts
 
 
 Report = dict[str, np.ndarray]
@@ -99,27 +98,51 @@ class Ns3Backend:
     """Each episode is one run of the scenario program, stepped over the bridge.
 
     The program is started once; each later episode is a reset over the bridge (the
-    program forks a fresh copy of itself with the new run number: ``Bridge.reset``)."""
+    program forks a fresh copy of itself with the new run number: ``Bridge.reset``).
+    With ``scenario.num_users`` = M user devices a step is a round of M tasks
+    (``run_round``); the one-task calls are the round calls with one user."""
 
     def __init__(self, config: EnvConfig, num_subtasks: int) -> None:
         self.config = config
         self.num_subtasks = num_subtasks
+        self.num_users: int = len(config.scenario.user_nodes)
         self.program = program_path(config.scenario.program)
         self.bridge = Bridge(spin_us=config.bridge.spin_us, timeout_s=config.bridge.timeout_s)
 
-    def start(self, run: int) -> Report:
+    def start_round(self, run: int) -> list[Report]:
+        """Begin an episode with ns-3 run number ``run``: every user's first observation."""
         if self.bridge.process is not None and self.bridge.process.poll() is None:
             self.bridge.reset(run)
         else:
             self.bridge.start([str(self.program), *self.config.scenario.argv(rng_run=run)])
-        return self._trim(self.bridge.copy_report())
+        return [self._trim(r) for r in self.bridge.copy_reports(self.num_users)]
+
+    def run_round(self, tasks: list[Task]) -> list[Report]:
+        """Run one round (user u's task ``tasks[u]``): every user's measurements and next
+        observation. The round's gap is ``tasks[0].next_gap_s``."""
+        return [self._trim(r) for r in self.bridge.step_round(self._round(tasks))]
+
+    def try_round(self, tasks: list[Task]) -> list[Report]:
+        """What run_round(tasks) would report, in a forked copy of the scenario."""
+        # same RNG state in the copy, so identical to run_round
+        return [self._trim(r) for r in self.bridge.try_round(self._round(tasks))]
+
+    def start(self, run: int) -> Report:
+        return self.start_round(run)[0]
 
     def run_task(self, task: Task) -> Report:
-        return self._trim(self.bridge.step(self._fields(task)))
+        return self.run_round([task])[0]
 
     def try_task(self, task: Task) -> Report:
-        # a forked copy of the scenario runs it; same RNG state, so identical to run_task
-        return self._trim(self.bridge.try_step(self._fields(task)))
+        return self.try_round([task])[0]
+
+    def _round(self, tasks: list[Task]) -> list[dict[str, object]]:
+        if len(tasks) != self.num_users:
+            raise ValueError(
+                f"a round of this scenario has {self.num_users} tasks (one per user device), "
+                f"got {len(tasks)}"
+            )
+        return [self._fields(task) for task in tasks]
 
     @staticmethod
     def _fields(task: Task) -> dict[str, object]:
@@ -138,6 +161,7 @@ class Ns3Backend:
             "compute_s": task.compute_s,
             "deadline_s": task.deadline_s,
             "next_gap_s": task.next_gap_s,
+            "start_offset_s": task.start_offset_s,
         }
 
     def _trim(self, raw: dict[str, np.ndarray]) -> Report:

@@ -47,20 +47,22 @@ class _ScenarioBase(StrictModel):
         "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
         "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
-    user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
+    user: NodeConfig = Field(
+        default_factory=NodeConfig,
+        description="the user device (one user; with num_users, the template of every user)",
+    )
     users: list[NodeConfig] | None = Field(
         None,
-        description="several user devices (user 0 first), instead of user; "
-        "docs/environment.md 'Several users'",
+        description="several user devices, user 0 first (1..16: --numUsers); instead of "
+        "user and num_users",
     )
     num_users: int | None = Field(
         None,
-        ge=1,
-        description="M copies of user, user u at user.position + user_spread_m * "
-        "(cos 2 pi u/M, sin 2 pi u/M, 0); not with users",
+        description="M copies of user (1..16: --numUsers), user u at user.position + "
+        "user_spread_m * (cos(2 pi u/M), sin(2 pi u/M), 0); instead of users",
     )
     user_spread_m: float = Field(
-        3.0, ge=0, description="num_users: radius of the circle the copies stand on"
+        3.0, ge=0, le=1e5, description="num_users: radius of the circle the users stand on (m)"
     )
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [
@@ -157,24 +159,22 @@ class _ScenarioBase(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _one_user_form(self) -> _ScenarioBase:
-        if self.users is not None:
-            # a dumped config carries the default user: only a changed one is a second form
-            if "user" in self.model_fields_set and self.user != NodeConfig():
-                raise ValueError("give either user or users, not both")
-            if self.num_users is not None:
-                raise ValueError("give either users or num_users, not both")
-            if not self.users:
-                raise ValueError("users: give at least one user device")
+    def _one_way_to_give_users(self) -> _ScenarioBase:
+        if self.users is None:
+            return self
+        if self.num_users is not None:
+            raise ValueError("give users or num_users, not both")
+        if self.user != NodeConfig():
+            raise ValueError("give user (one, or num_users copies) or users, not both")
         return self
 
     @property
     def user_nodes(self) -> list[NodeConfig]:
-        """Every user device, user 0 first: ``users``, or ``num_users`` copies of ``user``
-        spread on a circle, or ``user`` alone."""
+        """The user devices, user 0 first: ``users``, ``num_users`` copies of ``user`` on a
+        circle of ``user_spread_m`` around its position, or ``user`` alone."""
         if self.users is not None:
             return list(self.users)
-        m = self.num_users or 1
+        m = 1 if self.num_users is None else self.num_users
         if m == 1:
             return [self.user]
         x, y, z = self.user.position
@@ -182,9 +182,9 @@ class _ScenarioBase(StrictModel):
         return [
             self.user.model_copy(
                 update={
-                    "position": (
-                        x + r * math.cos(2 * math.pi * u / m),
-                        y + r * math.sin(2 * math.pi * u / m),
+                    "position": (  # to the nanometre: no 1e-16 in the command line
+                        round(x + r * math.cos(2 * math.pi * u / m), 9),
+                        round(y + r * math.sin(2 * math.pi * u / m), 9),
                         z,
                     )
                 }
@@ -221,9 +221,13 @@ class _ScenarioBase(StrictModel):
     def flags(self, rng_run: int) -> list[Flag]:
         """The program's flags, each with the config field it comes from (the optional
         ones not in use marked ``given=False``)."""
-        nodes = ";".join(n.spec() for n in [self.user, *self.experts])
+        users = self.user_nodes
+        nodes = ";".join(n.spec() for n in [*users, *self.experts])
         ns2 = self.ns2_trace_path()
+        users_field = "scenario.users" if self.users is not None else "scenario.num_users"
         return [
+            # passed with several users only, so one user's command line is unchanged
+            Flag("numUsers", str(len(users)), users_field, len(users) != 1),
             Flag("numExperts", str(len(self.experts)), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
             Flag("area", nums(self.bounds), "scenario.area"),

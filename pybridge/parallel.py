@@ -80,11 +80,6 @@ class EdgeMoEParallelEnv(ParallelEnv):
         self.config, self.table = self.pricing.config, self.pricing.table
         self.render_mode = render_mode
         m = len(self.config.scenario.user_nodes)
-        if m > 1 and self.config.backend == "ns3" and not _has_rounds(self.config):
-            raise ConfigError(
-                f"{source}: scenario: {m} users need the ns-3 backend's round API "
-                "(Ns3Backend.run_round), which this build does not have yet"
-            )
         n, k = self.pricing.num_experts, self.pricing.num_subtasks
         self.num_users, self.num_experts, self.num_subtasks = m, n, k
         self.possible_agents = [f"user_{u}" for u in range(m)]
@@ -148,7 +143,7 @@ class EdgeMoEParallelEnv(ParallelEnv):
         else:
             self._offsets = np.zeros((t, m))
         if self._backend is None:
-            self._backend = _rounds(make_backend(self.config, self.num_subtasks))
+            self._backend = make_backend(self.config, self.num_subtasks)
         self._t = 0
         self._last = self._backend.start_round(run)
         self._last_round = None
@@ -309,38 +304,3 @@ class EdgeMoEParallelEnv(ParallelEnv):
             )
             for u, (agent, p) in enumerate(zip(self.possible_agents, prompts, strict=True))
         }
-
-
-class _OneUserRounds:
-    """The round API over a backend that only has the single-user calls (one user)."""
-
-    num_users = 1
-
-    def __init__(self, backend: Any) -> None:
-        self.inner = backend
-
-    def start_round(self, run: int) -> list[Report]:
-        return [self.inner.start(run)]
-
-    def run_round(self, tasks: list[Task]) -> list[Report]:
-        return [self.inner.run_task(tasks[0])]
-
-    def try_round(self, tasks: list[Task]) -> list[Report]:
-        return [self.inner.try_task(tasks[0])]
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def _has_rounds(config: EnvConfig) -> bool:
-    from pybridge.backends import Ns3Backend
-
-    return config.backend != "ns3" or hasattr(Ns3Backend, "run_round")
-
-
-def _rounds(backend: Any) -> Backend:
-    """``backend`` with the round API (an older single-user backend: with one user)."""
-    return backend if hasattr(backend, "run_round") else _OneUserRounds(backend)

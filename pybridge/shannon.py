@@ -379,7 +379,7 @@ class ShannonBackend:
         reports, spans = [], []
         for u, (task, p) in enumerate(zip(tasks, prepared, strict=True)):
             served = {
-                k: shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s)
+                k: shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s, p.arrive[k])
                 for k in range(len(task.target))
                 if u * MAX_SUBTASKS + k in served_all
             }

@@ -38,8 +38,7 @@ def served_report(
         i, s = int(task.target[k]) - 1, served.get(k)
         if s is None:  # an expert out of range: the request never arrives
             continue
-        # (>= 0: a request shifted from round time may land an ulp before its arrival)
-        report["queue_wait_s"][k] = np.nan if s.rejected else max(0.0, s.start_s - arrive[k])
+        report["queue_wait_s"][k] = np.nan if s.rejected else s.start_s - arrive[k]
         report["subtask_rejected"][k] = int(s.rejected)
         if i < 0:  # the user device's own generation: no network
             ttft[k] = s.start_s + tokens_p[k] / local.prefill_tok_s
@@ -115,13 +114,14 @@ class Requests:
         return int(self.tokens_p[k]), int(self.tokens_r[k])
 
 
-def shifted(s: Served, offset_s: float) -> Served:
-    """``s`` with its times from a task that started ``offset_s`` into the round."""
+def shifted(s: Served, offset_s: float, arrival_s: float) -> Served:
+    """``s`` with its times from a task that started ``offset_s`` into the round; its
+    start no earlier than its arrival (``arrival_s``, from the task's start), which the
+    subtraction could miss by a rounding error."""
     if offset_s == 0.0:
         return s
-    return Served(
-        s.rejected, s.start_s - offset_s, [(t - offset_s, n) for t, n in s.chunks], s.queue_len
-    )
+    start = s.start_s if s.rejected else max(s.start_s - offset_s, arrival_s)
+    return Served(s.rejected, start, [(t - offset_s, n) for t, n in s.chunks], s.queue_len)
 
 
 def queue_truth(

@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 import pybridge
-from pybridge.backends import Ns3Backend
 from pybridge.config import ConfigError, load_config, read_yaml
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
@@ -47,12 +46,7 @@ SHIPPED = [
     REPO_ROOT / "configs" / "default.yaml",
     REPO_ROOT / "configs" / "experiment_default.yaml",
     REPO_ROOT / "configs" / "experiment_cross_model.yaml",
-    *sorted(
-        p
-        for p in (REPO_ROOT / "configs" / "scenarios").glob("*.yaml")
-        # several users on ns-3 need its round API (issue 16's ns-3 side)
-        if hasattr(Ns3Backend, "run_round") or len(load_config(p).scenario.user_nodes) == 1
-    ),
+    *sorted((REPO_ROOT / "configs" / "scenarios").glob("*.yaml")),
 ]
 # A mutated scenario must not run away: one task of a step stays bounded.
 EPISODE_TASKS = 1

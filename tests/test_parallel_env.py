@@ -9,7 +9,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 from pettingzoo.utils.env import ParallelEnv
 
 import pybridge
-from pybridge.backends import Ns3Backend, Task
+from pybridge.backends import Task
 from pybridge.config import ConfigError, load_config
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import ScenarioNotBuiltError, program_path
@@ -151,7 +151,6 @@ def _one_user_equal(cfg: dict) -> None:
 @needs_ns3
 @pytest.mark.ns3
 def test_one_user_equals_the_gymnasium_env_ns3(table_path) -> None:
-    """Through Ns3Backend's round API when it has one, else its single-user calls."""
     cfg = _cfg(table_path, users=1, experts=3, serving=False, episode_tasks=3, gap_s=0.5)
     cfg["backend"] = "ns3"
     cfg["scenario"]["warmup_s"] = 0.5
@@ -162,8 +161,6 @@ def test_one_user_equals_the_gymnasium_env_ns3(table_path) -> None:
 @needs_ns3
 @pytest.mark.ns3
 def test_four_users_on_ns3(table_path) -> None:
-    if not hasattr(Ns3Backend, "run_round"):
-        pytest.skip("Ns3Backend has no run_round yet (issue 16's ns-3 side, branch mu-ns3)")
     cfg = _cfg(table_path, users=4, experts=3, serving=True)
     cfg["backend"] = "ns3"
     env = pybridge.parallel_env(config=cfg)

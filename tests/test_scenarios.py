@@ -288,10 +288,7 @@ def test_scenario_runs_through_the_environment(name: str, tmp_path: Path) -> Non
 
 def _runs_with_several_users(cfg: dict) -> None:
     import pybridge
-    from pybridge.backends import Ns3Backend
 
-    if not hasattr(Ns3Backend, "run_round"):
-        pytest.skip("several users need Ns3Backend.run_round (issue 16's ns-3 side)")
     env = pybridge.parallel_env(config=cfg)
     try:
         observations, _ = env.reset(seed=2)
