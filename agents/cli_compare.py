@@ -20,9 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--users", type=int, help="only the first M users (scenario.users or num_users)"
     )
-    parser.add_argument(
-        "--experts", type=int, help="only the first N of the experiment's experts"
-    )
+    parser.add_argument("--experts", type=int, help="only the first N of the experiment's experts")
     parser.add_argument(
         "--methods", help="comma-separated subset of sac,random,local,greedy-snr,"
         "least-loaded,quality-greedy,round-robin,table-oracle,upper-bound (several users: "
