@@ -49,12 +49,17 @@ def _netmoe_shm() -> list[str]:
     return [n for n in os.listdir("/dev/shm") if "netmoe" in n]
 
 
-def test_eight_users_killed_mid_round_is_one_line_within_a_second(table_path) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("which", ["started", "episode"])
+def test_eight_users_killed_mid_round_is_one_line_within_a_second(table_path, which) -> None:  # noqa: ANN001
+    """Either process: the one Python started, or the episode's forked simulation."""
     before = bridge_segments()
     env = pybridge.parallel_env(config=_cfg(table_path))
     try:
         env.reset(seed=0)
-        pid = env.backend.bridge.process.pid
+        env.reset(seed=2)  # a forked episode: the simulation is not the started process
+        bridge = env.backend.bridge
+        pid = bridge.process.pid if which == "started" else bridge.scenario_pid
+        assert (pid == bridge.process.pid) == (which == "started")
         killed_at: list[float] = []
 
         def kill() -> None:
