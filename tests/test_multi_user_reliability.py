@@ -91,14 +91,20 @@ def test_eight_users_killed_mid_round_is_one_line_within_a_second(table_path, wh
     assert not _netmoe_shm()
 
 
+#: The issue's 1000 resets take ~220 s here (~200 ms each with a 0.1 s warm-up on a busy
+#: 2-core machine: building eight more Wi-Fi stations and warming up), too long for the
+#: default suite; it runs 100, and all 1000 with NETMOE_LONG_TESTS=1.
+RESETS = 1000 if os.environ.get("NETMOE_LONG_TESTS") == "1" else 100
+
+
 @pytest.mark.slow
 def test_eight_users_a_thousand_resets(table_path) -> None:  # noqa: ANN001
-    """~350 ms per reset with the 0.5 s warm-up on a busy 2-core machine, ~200 ms with
-    0.1 s (what a reset costs is building eight more Wi-Fi stations and warming up)."""
+    """RESETS resets in a row leave no segment behind and every round still runs
+    (1000 with ``NETMOE_LONG_TESTS=1 python3 -m pytest tests/test_multi_user_reliability.py``)."""
     before = bridge_segments()
     env = pybridge.parallel_env(config=_cfg(table_path, warmup_s=0.1))
     try:
-        for i in range(1000):
+        for i in range(RESETS):
             env.reset(seed=i)
             if i % 100 == 0:
                 _, rewards, _, _, _ = env.step({a: np.array([1, 2, 3]) for a in env.agents})
