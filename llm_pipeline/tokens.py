@@ -41,7 +41,7 @@ from netmoe_table import TOKEN_COLUMNS, TOKENS_ATTR, TableError
 from .backends import Generation, bundled_gguf, prefer_passive_openmp
 from .config import BackendConfig, TableConfig
 from .errors import BackendError
-from .messages import Messages, expert_messages, fusion_messages
+from .messages import Messages, fusion_messages, writer_messages
 
 TEMPLATE_NOTE = (
     "the GGUF's tokenizer.chat_template rendered by llama-cpp-python's Jinja2ChatFormatter "
@@ -214,10 +214,23 @@ def add_tokens(df: pd.DataFrame, cfg: TableConfig, source: str = "table") -> pd.
     texts: dict[tuple[str, int, int], str] = {}
     for row in df[sub].itertuples():
         texts[(str(row.prompt_id), int(row.subtask_index), int(row.expert))] = str(row.text)
+    subtasks: dict[str, dict[int, str]] = {}
+    for row in df[sub].itertuples():
+        subtasks.setdefault(str(row.prompt_id), {})[int(row.subtask_index)] = str(row.subtask)
     for i, row in df[sub & need].iterrows():
         e = _writer(row, cfg, source)
         expert = cfg.all_experts[e]
-        msgs = expert_messages(expert.system_prompt, str(row.subtask))
+        own = subtasks[str(row.prompt_id)]
+        msgs = writer_messages(
+            expert.system_prompt,
+            str(row.subtask),
+            context=expert.context,
+            prompt=str(row.get("prompt", "")),
+            subtasks=[own[k] for k in sorted(own)],
+            k=int(row.subtask_index),
+            min_tokens=expert.min_tokens,
+            max_tokens=expert.max_tokens,
+        )
         c = counted(cfg.backends[expert.backend], msgs, str(row.text))
         df.loc[i, list(TOKEN_COLUMNS)] = list(c.as_row().values())
     completion = {
