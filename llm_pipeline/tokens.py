@@ -187,7 +187,8 @@ def describe(cfg: TableConfig) -> dict[str, Any]:
 
 
 def _writer(row: Any, cfg: TableConfig, source: str) -> int:
-    """Check that a subtask row's writer is the config's expert of that index."""
+    """Check that a subtask row's writer is the config's expert of that index, with the
+    budget that shapes its prompt."""
     experts = cfg.all_experts
     e = int(row.expert)
     if not 0 <= e < len(experts) or not str(row.model).startswith(f"{experts[e].name}:"):
@@ -196,6 +197,19 @@ def _writer(row: Any, cfg: TableConfig, source: str) -> int:
             f"{source}: row {row.prompt_id}/{row.subtask_index}/{e} was written by "
             f"{str(row.model).split(':')[0]!r} but the config's expert {e} is {name!r}: "
             "pass the table config it was built with (--config)"
+        )
+    w = experts[e]
+    if "best_of" in row.index:  # a table with writer columns: the same budget
+        have = (int(row.best_of), int(row.max_tokens), int(row.min_tokens), str(row.context))
+        want = (w.best_of, w.max_tokens, w.min_tokens, w.context)
+    else:  # a v1 table: every writer asked the subtask alone for one short paragraph
+        have, want = ("subtask", 0), (w.context, w.min_tokens)
+    if have != want:
+        raise TableError(
+            f"{source}: row {row.prompt_id}/{row.subtask_index}/{e} was written with budget "
+            f"{have} but the config's writer {w.name!r} has {want}: its prompts would be "
+            "counted wrong; pass the table config it was built with (--config; a v1 table: "
+            "configs/table_v1.yaml)"
         )
     return e
 

@@ -294,3 +294,13 @@ def test_margin_intervals_and_the_margin_command(tmp_path, fakes, capsys):
     assert "writer 1 e1: best_of 3, max_tokens 60, min_tokens 30" in capsys.readouterr().out
     assert main(["table", "margin", str(tmp_path / "none.parquet")]) == 2
     assert "quality table not found" in capsys.readouterr().err
+
+
+def test_recounting_tokens_refuses_a_config_with_another_budget(tmp_path, capsys):
+    shipped = load_table(default_table_path())
+    path = write_table(shipped[shipped.prompt_id == "p000"], tmp_path / "v1.parquet")
+    args = ["table", "tokens", "--table", str(path), "--recount", "--out", str(tmp_path / "o")]
+    assert main([*args, "--config", str(REPO_ROOT / "configs" / "table_default.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "budget ('subtask', 0)" in err and "configs/table_v1.yaml" in err and "\n" not in err
+    assert main([*args, "--config", str(REPO_ROOT / "configs" / "table_v1.yaml")]) == 0
