@@ -29,18 +29,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from measure import peak_rss_mib, timed_bridge
 
 import pybridge
-from pybridge.bridge import Bridge
 from pybridge.config import EnvConfig, load_config
 from pybridge.env import EdgeMoEEnv
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def scaled_config(base: EnvConfig, n: int, radius: float, table: Path, tasks: int) -> dict:
@@ -64,42 +57,32 @@ def scaled_config(base: EnvConfig, n: int, radius: float, table: Path, tasks: in
 
 def single(config: dict, episodes: int, seed: int) -> dict[str, float]:
     """One environment: steps/s, ns-3 ms and events per task, reset ms, peak MiB."""
-    inside = 0.0
-    original = Bridge.exchange
-
-    def timed_exchange(self: Bridge) -> Any:
-        nonlocal inside
-        t = time.perf_counter()
+    with timed_bridge() as in_bridge:
+        env = EdgeMoEEnv(config)
+        rng = np.random.default_rng(seed)
+        resets, step_wall, steps, events, peaks = [], 0.0, 0, 0, []
         try:
-            return original(self)
+            for ep in range(episodes):
+                t = time.perf_counter()
+                env.reset(seed=seed + ep)
+                resets.append(time.perf_counter() - t)
+                bridge = env.backend.bridge  # type: ignore[union-attr]
+                first = int(bridge.report["sim_events"])
+                if ep == 0:  # the process start is not per-task time; later resets are
+                    in_bridge.seconds = 0.0
+                truncated = False
+                t = time.perf_counter()
+                while not truncated:
+                    _, _, _, truncated, _ = env.step(
+                        rng.integers(0, env.num_experts + 1, env.num_subtasks)
+                    )
+                    steps += 1
+                step_wall += time.perf_counter() - t
+                events += int(bridge.report["sim_events"]) - first
+                peaks.append(peak_rss_mib(bridge.scenario_pid))
         finally:
-            inside += time.perf_counter() - t
-
-    Bridge.exchange = timed_exchange  # type: ignore[method-assign]
-    env = EdgeMoEEnv(config)
-    rng = np.random.default_rng(seed)
-    resets, step_wall, steps, events, peaks = [], 0.0, 0, 0, []
-    try:
-        for ep in range(episodes):
-            t = time.perf_counter()
-            env.reset(seed=seed + ep)
-            resets.append(time.perf_counter() - t)
-            bridge = env.backend.bridge  # type: ignore[union-attr]
-            first = int(bridge.report["sim_events"])
-            inside = 0.0 if ep == 0 else inside
-            truncated = False
-            t = time.perf_counter()
-            while not truncated:
-                _, _, _, truncated, _ = env.step(
-                    rng.integers(0, env.num_experts + 1, env.num_subtasks)
-                )
-                steps += 1
-            step_wall += time.perf_counter() - t
-            events += int(bridge.report["sim_events"]) - first
-            peaks.append(_peak_rss_mib(bridge.scenario_pid))
-    finally:
-        env.close()
-        Bridge.exchange = original  # type: ignore[method-assign]
+            env.close()
+    inside = in_bridge.seconds
     return {
         "steps_per_s": steps / step_wall,
         "ns3_ms_per_task": 1e3 * inside / steps,

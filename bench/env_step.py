@@ -17,16 +17,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from measure import peak_rss_mib, timed_bridge
 
-from pybridge.bridge import Bridge
 from pybridge.env import EdgeMoEEnv
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:
@@ -45,38 +38,27 @@ def main() -> int:
         cfg = cfg.model_copy(
             update={"tasks": cfg.tasks.model_copy(update={"table": Path(args.table)})}
         )
-    inside = 0.0
-    original = Bridge.exchange
-
-    def timed_exchange(self: Bridge):  # type: ignore[no-untyped-def]
-        nonlocal inside
-        t = time.perf_counter()
-        try:
-            return original(self)
-        finally:
-            inside += time.perf_counter() - t
-
-    Bridge.exchange = timed_exchange  # type: ignore[method-assign]
-    env = EdgeMoEEnv(cfg)
-    rng = np.random.default_rng(args.seed)
-    step_wall, reset_wall, steps, peaks, sim_s = 0.0, 0.0, 0, [], 0.0
-    for ep in range(args.episodes):
-        t = time.perf_counter()
-        env.reset(seed=args.seed + ep)
-        reset_wall += time.perf_counter() - t
-        truncated = False
-        t = time.perf_counter()
-        while not truncated:
-            action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
-            _, _, _, truncated, info = env.step(action)
-            steps += 1
-        step_wall += time.perf_counter() - t
-        sim_s += info["sim_time_s"]
-        backend = env.backend
-        if backend is not None and hasattr(backend, "bridge"):
-            peaks.append(_peak_rss_mib(backend.bridge.scenario_pid))
-    env.close()
-    Bridge.exchange = original  # type: ignore[method-assign]
+    with timed_bridge() as in_bridge:
+        env = EdgeMoEEnv(cfg)
+        rng = np.random.default_rng(args.seed)
+        step_wall, reset_wall, steps, peaks, sim_s = 0.0, 0.0, 0, [], 0.0
+        for ep in range(args.episodes):
+            t = time.perf_counter()
+            env.reset(seed=args.seed + ep)
+            reset_wall += time.perf_counter() - t
+            truncated = False
+            t = time.perf_counter()
+            while not truncated:
+                action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
+                _, _, _, truncated, info = env.step(action)
+                steps += 1
+            step_wall += time.perf_counter() - t
+            sim_s += info["sim_time_s"]
+            backend = env.backend
+            if backend is not None and hasattr(backend, "bridge"):
+                peaks.append(peak_rss_mib(backend.bridge.scenario_pid))
+        env.close()
+    inside = in_bridge.seconds
     result = {
         "config": args.config,
         "backend": cfg.backend,

@@ -252,7 +252,9 @@ class OpenAIBackend:
         if status is None:
             return f"{where} failed {attempts}: {type(exc).__name__}"
         body = getattr(exc, "body", None)
-        said = body.get("message") if isinstance(body, dict) else body
+        # OpenAI-style {"error": {"message"}} (the client unwraps "error"), or FastAPI's
+        # {"detail"} (llama.cpp's Python server: {"detail": "Invalid API key"})
+        said = (body.get("message") or body.get("detail")) if isinstance(body, dict) else body
         said = f" ({self._scrub(said)})" if said and "<" not in str(said) else ""
         if status == 404:
             url = self.base_url.rstrip("/")

@@ -108,6 +108,8 @@ def _build(args: argparse.Namespace) -> int:
 
     from .builder import build_table
     from .config import load_table_config
+    from .errors import BackendError
+    from .journal import journal_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_table_config(args.config)
@@ -137,16 +139,27 @@ def _build(args: argparse.Namespace) -> int:
     t0 = time.time()
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
-    stats = build_table(
-        cfg,
-        out,
-        args.workers,
-        args.executor,
-        args.fresh,
-        progress=not args.no_progress,
-        prompts=prompts,
-        ray_address=args.ray_address,
-    )
+    try:
+        stats = build_table(
+            cfg,
+            out,
+            args.workers,
+            args.executor,
+            args.fresh,
+            progress=not args.no_progress,
+            prompts=prompts,
+            ray_address=args.ray_address,
+        )
+    except BackendError as exc:
+        # A server that failed mid-build: say that what was written so far is kept.
+        parts = journal_dir(cfg.resolve(out or cfg.out))
+        kept = sum(1 for _ in parts.glob("*.jsonl")) if parts.is_dir() else 0
+        if not kept:
+            raise
+        raise BackendError(
+            f"{exc}; the texts and scores written so far are journaled in {parts}: "
+            "the same command resumes from them"
+        ) from None
     print(
         f"wrote {stats['out']}: {stats['rows']} rows, {stats['prompts']} prompts, "
         f"{stats['generated_texts']} new texts in {time.time() - t0:.0f} s"

@@ -92,15 +92,20 @@ class LLMJudge:
         self.version = f"{self.name}:{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
         """Identifies the judge's answers: its model, prompt and answer budget."""
 
-    def ask(self, text: str, reference: str, seed: int = 0) -> JudgeAnswer:
+    def ask(self, text: str, reference: str, seed: int = 0, first: int = 0) -> JudgeAnswer:
         """Ask for a score, up to ``attempts`` times; never raises for a missing number
-        (a failing backend still raises its ``BackendError``)."""
+        (a failing backend still raises its ``BackendError``).
+
+        ``first``: how many attempts earlier runs already made for this text; this call
+        goes on with the next ones (temperature 0.7, seeds ``seed + first`` onwards), so a
+        rerun does not repeat a request that a deterministic server (llama.cpp's) would
+        answer the same way again. ``JudgeAnswer.attempts`` counts this call's only."""
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"{PAPER_JUDGE_PROMPT}\n\nStory:\n{text}\n\nScore:"},
         ]
         answer = ""
-        for attempt in range(self.attempts):
+        for attempt in range(first, first + self.attempts):
             answer = self.backend.generate(
                 messages,
                 max_tokens=ANSWER_TOKENS,
@@ -109,7 +114,7 @@ class LLMJudge:
             ).text
             value = parse_score(answer)
             if value is not None:
-                return JudgeAnswer(value, attempt + 1, answer)
+                return JudgeAnswer(value, attempt + 1 - first, answer)
         return JudgeAnswer(None, self.attempts, answer)
 
     def score(self, text: str, reference: str, seed: int = 0) -> float:

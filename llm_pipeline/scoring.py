@@ -10,7 +10,10 @@ resumes where it stopped.
 **Missing scores.** The judge is asked up to ``judge.attempts`` times per text
 (``LLMJudge.ask``). A text for which no answer held a score (``judge_llm.parse_score``)
 is journaled as missing, with the judge's last answer, and named in a warning; the
-build goes on. A rerun asks again for the missing ones only. In the table:
+build goes on. A rerun asks again for the missing ones only, going on with the next
+attempts (new seeds at temperature 0.7; the record counts every attempt so far): a
+deterministic server such as llama.cpp's answers a repeated request the same way, so
+repeating the first attempts would change nothing. In the table:
 
 - a fused row without a score is left out; the environment then takes the documented
   fallback for that action, the mean of its subtask rows' scores;
@@ -86,7 +89,8 @@ def llm_scores(
         if not checked:  # the server is needed only now; stop at once on a wrong model
             check_served_models(cfg, [cfg.judge.backend])
             checked = True
-        got = judge.ask(row["text"], row["_ref"], row["seed"])
+        before = int(rec.get("attempts") or 0) if rec is not None else 0
+        got = judge.ask(row["text"], row["_ref"], row["seed"], first=before)
         rec = {
             "type": "score",
             "k": row["subtask_index"],
@@ -95,7 +99,7 @@ def llm_scores(
             "judge": judge.version,
             "key": key,
             "score": got.score,
-            "attempts": got.attempts,
+            "attempts": before + got.attempts,
             "answer": got.answer[:200],
         }
         append_journal(path, rec)
@@ -109,7 +113,7 @@ def llm_scores(
                 "judge gave no 0-10 score for %s in %d attempts (last answer: %r); "
                 "journaled as missing",
                 row_name(row),
-                got.attempts,
+                before + got.attempts,
                 got.answer[:60],
             )
     return counts

@@ -18,7 +18,8 @@ Ollama) where the tests need it to:
 
 The behaviour can be changed while it runs: ``POST /_config`` with a JSON object merges
 into ``CONFIG`` below; ``GET /_log`` returns the requests served so far (path, model,
-whether it was a judge request, whether the key matched) and ``DELETE /_log`` clears it.
+whether it was a judge request, its temperature and seed, whether the key matched)
+and ``DELETE /_log`` clears it.
 """
 
 from __future__ import annotations
@@ -105,7 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
         user = body["messages"][-1]["content"]
         judge = JUDGE_MARKER in user
         log = self.server.log
-        log.append({"path": self.path, "model": body.get("model"), "judge": judge})
+        log.append(
+            {
+                "path": self.path,
+                "model": body.get("model"),
+                "judge": judge,
+                "temperature": body.get("temperature"),
+                "seed": body.get("seed"),
+            }
+        )
         cfg = self.cfg
         mode = cfg["chat"]
         if mode == "flaky":

@@ -38,6 +38,7 @@ PlaceAt(Ptr<Node> node, const Vector& p)
 EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
     : TaskScenario("edge-moe-lte",
                    config.nodes,
+                   config.numUsers,
                    config.tcpSegmentSize,
                    config.synTimeout,
                    config.serving,
@@ -57,9 +58,28 @@ EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
                        c.enbPosition.y + c.cellLoadRadius * std::sin(a),
                        1.5));
     }
-    m_net = BuildLteNetwork(c, m_enb.Get(0), m_ue.Get(0), m_experts, m_load);
+    NodeContainer others; // users 1..M-1
+    for (uint32_t u = 1; u < m_numUsers; ++u)
+    {
+        others.Add(m_ue.Get(u));
+    }
+    m_net = BuildLteNetwork(c, m_enb.Get(0), m_ue.Get(0), m_experts, m_load, others);
 
-    m_monitor = std::make_unique<LteMonitor>(m_net, config.snrAlpha);
+    // user u's view of the cell: its own UE, the same experts (their radio links are
+    // theirs: every user offloading to an expert shares that link's counters)
+    auto view = [this](uint32_t u) {
+        LteNetwork v = m_net;
+        if (u > 0)
+        {
+            v.userDevice = NetDeviceContainer(m_net.otherUsers.Get(u - 1));
+            v.userIp = m_net.otherUserIps.at(u - 1);
+        }
+        return v;
+    };
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        m_monitors.push_back(std::make_unique<LteMonitor>(view(u), config.snrAlpha));
+    }
     m_numWireless = m_numExperts;
     std::vector<Ipv4Address> expertIps = m_net.expertIps;
     if (config.wired.servers > 0)
@@ -73,7 +93,10 @@ EdgeMoeLteScenario::EdgeMoeLteScenario(const LteScenarioConfig& config)
         expertIps.insert(expertIps.end(), wired.serverIps.begin(), wired.serverIps.end());
         m_experts.Add(m_servers);
         m_numExperts += m_servers.GetN();
-        m_userSinr = std::make_unique<LteUserSinr>(m_net, config.snrAlpha);
+        for (uint32_t u = 0; u < m_numUsers; ++u)
+        {
+            m_userSinr.push_back(std::make_unique<LteUserSinr>(view(u), config.snrAlpha));
+        }
     }
     CreateRunner(expertIps);
     if (c.cellLoadUes > 0)
@@ -100,27 +123,43 @@ void
 EdgeMoeLteScenario::Advance(double seconds)
 {
     TaskScenario::Advance(seconds);
-    m_monitor->ConnectBearers(); // once every UE is connected
+    for (auto& monitor : m_monitors)
+    {
+        monitor->ConnectBearers(); // once every UE is connected
+    }
 }
 
 void
 EdgeMoeLteScenario::BeginTask()
 {
-    m_monitor->ConnectBearers();
-    m_monitor->BeginWindow();
-    if (m_userSinr)
+    for (auto& monitor : m_monitors)
     {
-        m_userSinr->BeginWindow();
+        monitor->ConnectBearers();
+        monitor->BeginWindow();
+    }
+    for (auto& sinr : m_userSinr)
+    {
+        sinr->BeginWindow();
     }
 }
 
+double
+EdgeMoeLteScenario::UserEnergyJ(uint32_t u) const
+{
+    const LteUePower& pw = m_config.power;
+    const LteMonitor& m = *m_monitors.at(u);
+    return pw.baseW * Simulator::Now().GetSeconds() +
+           (pw.txW * m.UserTxSubframesTotal() + pw.rxW * m.UserRxSubframesTotal()) * kSubframeS;
+}
+
 void
-EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
+EdgeMoeLteScenario::FillLinkReport(uint32_t u, NetmoeReport& r, double taskS)
 {
     const uint32_t n = m_numExperts;
     const LteUePower& pw = m_config.power;
-    const double txJ = pw.txW * m_monitor->UserTxSubframes() * kSubframeS;
-    const double rxJ = pw.rxW * m_monitor->UserRxSubframes() * kSubframeS;
+    const LteMonitor& monitor = *m_monitors[u];
+    const double txJ = pw.txW * monitor.UserTxSubframes() * kSubframeS;
+    const double rxJ = pw.rxW * monitor.UserRxSubframes() * kSubframeS;
     r.ue_energy_j = pw.baseW * taskS + txJ + rxJ;
 
     // The user's airtime energy, shared among experts by the bytes exchanged with each.
@@ -128,7 +167,7 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
     std::vector<double> received(n, 0.0);
     double sentAll = 0;
     double receivedAll = 0;
-    for (const auto& t : m_runner->Subtasks())
+    for (const auto& t : m_runners[u]->Subtasks())
     {
         if (t.target > 0)
         {
@@ -142,12 +181,12 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
     {
         if (e >= m_numWireless) // a wired server: the user's radio hop, no radio link of its own
         {
-            r.snr_db[e] = m_userSinr->WindowMeanDb();
+            r.snr_db[e] = m_userSinr[u]->WindowMeanDb();
             r.energy_j[e] = (sentAll > 0 ? txJ * sent[e] / sentAll : 0.0) +
                             (receivedAll > 0 ? rxJ * received[e] / receivedAll : 0.0);
             continue;
         }
-        const LteLinkWindow& w = m_monitor->Window(e);
+        const LteLinkWindow& w = monitor.Window(e);
         if (w.sinrSamples > 0)
         {
             r.snr_db[e] = w.sinrSumDb / w.sinrSamples;
@@ -161,27 +200,28 @@ EdgeMoeLteScenario::FillLinkReport(NetmoeReport& r, double taskS)
 }
 
 double
-EdgeMoeLteScenario::ObservedSnrDb(uint32_t e) const
+EdgeMoeLteScenario::ObservedSnrDb(uint32_t u, uint32_t e) const
 {
-    return e < m_numWireless ? m_monitor->ObservedSinrDb(e) : m_userSinr->AverageDb();
+    return e < m_numWireless ? m_monitors[u]->ObservedSinrDb(e) : m_userSinr[u]->AverageDb();
 }
 
 double
-EdgeMoeLteScenario::SecondsSinceHeard(uint32_t e) const
+EdgeMoeLteScenario::SecondsSinceHeard(uint32_t u, uint32_t e) const
 {
-    return e < m_numWireless ? m_monitor->SecondsSinceReport(e) : m_userSinr->SecondsSinceLast();
+    return e < m_numWireless ? m_monitors[u]->SecondsSinceReport(e)
+                             : m_userSinr[u]->SecondsSinceLast();
 }
 
 bool
-EdgeMoeLteScenario::IsAssociated(uint32_t e) const
+EdgeMoeLteScenario::IsAssociated(uint32_t u, uint32_t e) const
 {
-    return e < m_numWireless ? m_monitor->IsConnected(e) : m_userSinr->IsConnected();
+    return e < m_numWireless ? m_monitors[u]->IsConnected(e) : m_userSinr[u]->IsConnected();
 }
 
 Ptr<Node>
-EdgeMoeLteScenario::DistanceOrigin() const
+EdgeMoeLteScenario::DistanceOrigin(uint32_t /* u */) const
 {
-    return m_enb.Get(0);
+    return m_enb.Get(0); // distance_m: the expert's to the eNB (its radio link)
 }
 
 } // namespace netmoe

@@ -42,6 +42,7 @@ struct LteUePower
 struct LteScenarioConfig
 {
     std::vector<NodeSpec> nodes;   //!< user device first, then experts
+    uint32_t numUsers{1};          //!< M user devices (--numUsers), UEs of the cell
     Area area;                     //!< bounds of the random mobility models
     std::string ns2Trace;          //!< ns-2 movement trace for nodes of model "ns2"
     LteConfig lte;                 //!< the cell
@@ -66,20 +67,22 @@ class EdgeMoeLteScenario : public TaskScenario
 
   private:
     void BeginTask() override;
-    void FillLinkReport(NetmoeReport& report, double taskS) override;
-    double ObservedSnrDb(uint32_t e) const override;
-    double SecondsSinceHeard(uint32_t e) const override;
-    bool IsAssociated(uint32_t e) const override;
-    ns3::Ptr<ns3::Node> DistanceOrigin() const override;
+    void FillLinkReport(uint32_t u, NetmoeReport& report, double taskS) override;
+    double UserEnergyJ(uint32_t u) const override;
+    double ObservedSnrDb(uint32_t u, uint32_t e) const override;
+    double SecondsSinceHeard(uint32_t u, uint32_t e) const override;
+    bool IsAssociated(uint32_t u, uint32_t e) const override;
+    ns3::Ptr<ns3::Node> DistanceOrigin(uint32_t u) const override;
 
     LteScenarioConfig m_config;
     ns3::NodeContainer m_enb;
     ns3::NodeContainer m_load;
     LteNetwork m_net;
-    std::unique_ptr<LteMonitor> m_monitor;
+    std::vector<std::unique_ptr<LteMonitor>> m_monitors; //!< user u's at u
     uint32_t m_numWireless{0};                 //!< experts that are UEs (the rest are wired)
     ns3::NodeContainer m_servers;              //!< the wired edge servers
-    std::unique_ptr<LteUserSinr> m_userSinr;   //!< with wired servers: their path's radio hop
+    std::vector<std::unique_ptr<LteUserSinr>> m_userSinr; //!< with wired servers: each user's
+                                                          //!< radio hop of their path
     std::unique_ptr<CellLoad> m_cellLoad;
 };
 

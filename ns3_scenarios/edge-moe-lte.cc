@@ -125,10 +125,10 @@ class EdgeMoeLteProgram : public ScenarioProgram
         m_config.lte.enbPosition = ParsePosition(m_enb, "enb");
         ValidateLteConfig(m_config.lte);
         ValidateWiredConfig(m_config.wired);
-        if (layout.nodes.size() - 1 + m_config.wired.servers > NETMOE_MAX_EXPERTS)
+        if (layout.nodes.size() - layout.numUsers + m_config.wired.servers > NETMOE_MAX_EXPERTS)
         {
             throw ConfigError("wiredServers",
-                              std::to_string(layout.nodes.size() - 1) + " UE experts + " +
+                              std::to_string(layout.nodes.size() - layout.numUsers) + " UE experts + " +
                                   std::to_string(m_config.wired.servers) +
                                   " wired servers: at most " +
                                   std::to_string(NETMOE_MAX_EXPERTS) + " experts in all");

@@ -32,6 +32,7 @@ constexpr const char* kWiredNetwork = "10.3.0.0"; //!< /16: the wired servers' l
 EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     : TaskScenario("edge-moe",
                    config.nodes,
+                   config.numUsers,
                    config.tcpSegmentSize,
                    config.synTimeout,
                    config.serving,
@@ -40,7 +41,12 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
 {
     CreateNodes(config.nodes, config.area, config.ns2Trace);
     m_numWireless = m_numExperts;
-    NodeContainer all(m_ue, m_experts);
+    NodeContainer all(m_ue.Get(0), m_experts);
+    NodeContainer others; // users 1..M-1
+    for (uint32_t u = 1; u < m_numUsers; ++u)
+    {
+        others.Add(m_ue.Get(u));
+    }
     if (config.infrastructure)
     {
         // The access point and its wired servers stand still at the AP's position (a
@@ -52,8 +58,9 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
         all.Add(m_ap);
         all.Add(m_servers);
     }
+    all.Add(others);
     m_net = BuildWifiNetwork(m_config.wifi, m_ue.Get(0), m_experts,
-                             config.infrastructure ? m_ap.Get(0) : nullptr);
+                             config.infrastructure ? m_ap.Get(0) : nullptr, others);
     if (config.lowAckThreshold > 0)
     {
         if (config.infrastructure)
@@ -83,17 +90,25 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
         expertIps.push_back(expertIf.GetAddress(e));
     }
     m_bssDevices = NetDeviceContainer(m_net.ueDevice, m_net.expertDevices);
+    Ipv4InterfaceContainer apIf;
     if (config.infrastructure)
     {
-        Ipv4InterfaceContainer apIf = ip.Assign(m_net.apDevice);
+        apIf = ip.Assign(m_net.apDevice);
         m_bssDevices.Add(m_net.apDevice);
+    }
+    // users 1..M-1 last: with one user every address is what it was
+    Ipv4InterfaceContainer othersIf = ip.Assign(m_net.otherUsers);
+    m_bssDevices.Add(m_net.otherUsers);
+    if (config.infrastructure)
+    {
         // The wired servers: experts N+1..N+M; the radio stations reach them through the
         // access point (static routes, as its DHCP would hand out the gateway).
         WiredNetwork wired = BuildWiredServers(config.wired, m_ap.Get(0), m_servers, kWiredNetwork);
         Ipv4StaticRoutingHelper routing;
-        for (uint32_t i = 0; i < 1 + m_numWireless; ++i)
+        NodeContainer stations(NodeContainer(m_ue.Get(0), m_experts), others);
+        for (uint32_t i = 0; i < stations.GetN(); ++i)
         {
-            Ptr<Node> station = all.Get(i);
+            Ptr<Node> station = stations.Get(i);
             routing.GetStaticRouting(station->GetObject<Ipv4>())
                 ->AddNetworkRouteTo(Ipv4Address(kWiredNetwork), Ipv4Mask("255.255.0.0"),
                                     apIf.GetAddress(0), 1);
@@ -114,14 +129,35 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
             MakeCallback(&EdgeMoeScenario::LinkChanged, this));
     }
 
+    m_infra.resize(m_numUsers);
     if (config.infrastructure)
     {
-        m_infra = std::make_unique<InfraMonitor>(m_net, expertIps, config.snrAlpha);
+        m_infra[0] = std::make_unique<InfraMonitor>(m_net, expertIps, config.snrAlpha);
     }
     else
     {
         m_monitor = std::make_unique<LinkMonitor>(m_net, expertIps, config.snrAlpha);
     }
+    for (uint32_t u = 1; u < m_numUsers; ++u)
+    {
+        // user u as the monitors see it: a station of the BSS's access point (direct:
+        // user 0's hotspot), reaching every expert through it
+        WifiNetwork view = m_net;
+        view.ueDevice = NetDeviceContainer(m_net.otherUsers.Get(u - 1));
+        if (!config.infrastructure)
+        {
+            view.apDevice = m_net.ueDevice;
+        }
+        m_infra[u] = std::make_unique<InfraMonitor>(view, expertIps, config.snrAlpha);
+        m_infra[u]->SetUserIp(othersIf.GetAddress(u - 1));
+    }
+    if (m_numUsers > 1)
+    {
+        // user 0 counts only its own traffic too (its hotspot relays the others')
+        m_infra[0] ? m_infra[0]->SetUserIp(ueIf.GetAddress(0))
+                   : m_monitor->SetUserIp(ueIf.GetAddress(0));
+    }
+    m_energy0.assign(m_numUsers, 0.0);
     CreateRunner(expertIps);
     if (config.observe.Probing())
     {
@@ -143,6 +179,7 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     // Optional parts; none of them draws random numbers or creates nodes when off.
     NetDeviceContainer devices(m_net.ueDevice, m_net.expertDevices);
     devices.Add(m_net.apDevice);
+    devices.Add(m_net.otherUsers);
     if (config.background.stations > 0)
     {
         // Two BSSs on one channel: each has its colour (see SetBssColor).
@@ -198,23 +235,50 @@ EdgeMoeScenario::LinkChanged()
 void
 EdgeMoeScenario::BeginTask()
 {
-    m_monitor ? m_monitor->BeginWindow() : m_infra->BeginWindow();
-    m_energy0 = m_net.ueRadio->TotalJ();
+    if (m_monitor)
+    {
+        m_monitor->BeginWindow();
+    }
+    for (auto& infra : m_infra)
+    {
+        if (infra)
+        {
+            infra->BeginWindow();
+        }
+    }
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        m_energy0[u] = Radio(u).TotalJ();
+    }
+}
+
+const UeRadioEnergy&
+EdgeMoeScenario::Radio(uint32_t u) const
+{
+    return u == 0 ? *m_net.ueRadio : *m_net.otherRadios.at(u - 1);
+}
+
+double
+EdgeMoeScenario::UserEnergyJ(uint32_t u) const
+{
+    return Radio(u).TotalJ();
 }
 
 void
-EdgeMoeScenario::FillLinkReport(NetmoeReport& r, double /* taskS */)
+EdgeMoeScenario::FillLinkReport(uint32_t u, NetmoeReport& r, double /* taskS */)
 {
-    r.ue_energy_j = m_net.ueRadio->TotalJ() - m_energy0;
+    const UeRadioEnergy& radio = Radio(u);
+    r.ue_energy_j = radio.TotalJ() - m_energy0[u];
 
-    const double txW = m_net.ueRadio->TxW();
-    const double rxW = m_net.ueRadio->RxW();
+    const double txW = radio.TxW();
+    const double rxW = radio.RxW();
+    const InfraMonitor* infra = m_infra[u].get();
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
-        const LinkWindow& w = m_monitor ? m_monitor->Window(e) : m_infra->Window(e);
-        if (m_infra)
+        const LinkWindow& w = infra ? infra->Window(e) : m_monitor->Window(e);
+        if (infra)
         {
-            r.snr_db[e] = m_infra->WindowSnrDb(e); // the path's weakest radio hop
+            r.snr_db[e] = infra->WindowSnrDb(e); // the path's weakest radio hop
         }
         else if (w.snrSamples > 0)
         {
@@ -228,27 +292,27 @@ EdgeMoeScenario::FillLinkReport(NetmoeReport& r, double /* taskS */)
 }
 
 double
-EdgeMoeScenario::ObservedSnrDb(uint32_t e) const
+EdgeMoeScenario::ObservedSnrDb(uint32_t u, uint32_t e) const
 {
-    return m_monitor ? m_monitor->ObservedSnrDb(e) : m_infra->ObservedSnrDb(e);
+    return m_infra[u] ? m_infra[u]->ObservedSnrDb(e) : m_monitor->ObservedSnrDb(e);
 }
 
 double
-EdgeMoeScenario::SecondsSinceHeard(uint32_t e) const
+EdgeMoeScenario::SecondsSinceHeard(uint32_t u, uint32_t e) const
 {
-    return m_monitor ? m_monitor->SecondsSinceHeard(e) : m_infra->SecondsSinceHeard(e);
+    return m_infra[u] ? m_infra[u]->SecondsSinceHeard(e) : m_monitor->SecondsSinceHeard(e);
 }
 
 bool
-EdgeMoeScenario::IsAssociated(uint32_t e) const
+EdgeMoeScenario::IsAssociated(uint32_t u, uint32_t e) const
 {
-    return m_monitor ? m_monitor->IsAssociated(e) : m_infra->IsAssociated(e);
+    return m_infra[u] ? m_infra[u]->IsAssociated(e) : m_monitor->IsAssociated(e);
 }
 
 Ptr<Node>
-EdgeMoeScenario::DistanceOrigin() const
+EdgeMoeScenario::DistanceOrigin(uint32_t u) const
 {
-    return m_ue.Get(0);
+    return m_ue.Get(u);
 }
 
 } // namespace netmoe

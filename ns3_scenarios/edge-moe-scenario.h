@@ -2,8 +2,10 @@
  *
  * EdgeMoeScenario: the edge-moe network (user device + N experts on one Wi-Fi BSS, the
  * user device its access point, or with --topology=infrastructure a separate access point
- * and M wired edge servers behind it), run one generative task at a time, filling NetmoeReport (see messages.h and
- * docs/scenario.md for every field).
+ * and wired edge servers behind it), run one round at a time, filling NetmoeReport (see
+ * messages.h and docs/scenario.md for every field). With --numUsers=M the other user
+ * devices are stations of the same BSS (direct: of user 0's hotspot, which relays their
+ * traffic), each measured by its own monitor that counts only its own traffic.
  */
 #ifndef NETMOE_EDGE_MOE_SCENARIO_H
 #define NETMOE_EDGE_MOE_SCENARIO_H
@@ -34,7 +36,8 @@ namespace netmoe
 /** Everything the scenario needs besides the per-task actions. */
 struct ScenarioConfig
 {
-    std::vector<NodeSpec> nodes;    //!< user device first, then experts
+    std::vector<NodeSpec> nodes;    //!< the user devices first, then experts
+    uint32_t numUsers{1};           //!< M user devices (--numUsers)
     Area area;                      //!< bounds of the random mobility models
     WifiConfig wifi;                //!< radio settings
     bool infrastructure{false};     //!< --topology=infrastructure: a separate access point
@@ -69,11 +72,14 @@ class EdgeMoeScenario : public TaskScenario
     void BeginTask() override;
     /** A Wi-Fi link went up or down: refill the static ARP entries it flushed. */
     void LinkChanged();
-    void FillLinkReport(NetmoeReport& report, double taskS) override;
-    double ObservedSnrDb(uint32_t e) const override;
-    double SecondsSinceHeard(uint32_t e) const override;
-    bool IsAssociated(uint32_t e) const override;
-    ns3::Ptr<ns3::Node> DistanceOrigin() const override;
+    void FillLinkReport(uint32_t u, NetmoeReport& report, double taskS) override;
+    double UserEnergyJ(uint32_t u) const override;
+    double ObservedSnrDb(uint32_t u, uint32_t e) const override;
+    double SecondsSinceHeard(uint32_t u, uint32_t e) const override;
+    bool IsAssociated(uint32_t u, uint32_t e) const override;
+    ns3::Ptr<ns3::Node> DistanceOrigin(uint32_t u) const override;
+    /** User \p u's radio energy model. */
+    const UeRadioEnergy& Radio(uint32_t u) const;
 
     ScenarioConfig m_config;
     WifiNetwork m_net;
@@ -81,13 +87,14 @@ class EdgeMoeScenario : public TaskScenario
     uint32_t m_numWireless{0};             //!< experts on the radio (the rest are wired)
     ns3::NodeContainer m_ap;               //!< infrastructure: the access point
     ns3::NodeContainer m_servers;          //!< infrastructure: the wired servers
-    std::unique_ptr<LinkMonitor> m_monitor; //!< direct
-    std::unique_ptr<InfraMonitor> m_infra;  //!< infrastructure
+    std::unique_ptr<LinkMonitor> m_monitor; //!< direct: user 0's (its hotspot's)
+    std::vector<std::unique_ptr<InfraMonitor>> m_infra; //!< user u's at u: infrastructure
+                                                        //!< all, direct users 1..M-1
     std::unique_ptr<Heartbeats> m_heartbeats; //!< null unless --observe=heartbeat
     std::unique_ptr<BackgroundLoad> m_background;
     std::unique_ptr<ExtraOutputs> m_outputs;
     std::unique_ptr<RangeEdge> m_rangeEdge; //!< null with --lowAckThreshold=0
-    double m_energy0{0}; //!< the user radio's energy counter when the task began (J)
+    std::vector<double> m_energy0; //!< each user radio's energy counter when the round began (J)
 };
 
 } // namespace netmoe

@@ -173,7 +173,7 @@ class EdgeMoeProgram : public ScenarioProgram
             {
                 if (layout.nodes[i].position.z < 0)
                 {
-                    throw ConfigError("nodes", NodeName(i) + ": z must be >= 0 with "
+                    throw ConfigError("nodes", NodeName(i, layout.numUsers) + ": z must be >= 0 with "
                                                "--propagation=buildings (no underground nodes)");
                 }
             }
@@ -217,11 +217,11 @@ class EdgeMoeProgram : public ScenarioProgram
                                   " wired servers need --topology=infrastructure (they hang off "
                                   "its access point)");
         }
-        const size_t experts = layout.nodes.size() - 1 + m_config.wired.servers;
+        const size_t experts = layout.nodes.size() - layout.numUsers + m_config.wired.servers;
         if (experts > NETMOE_MAX_EXPERTS)
         {
             throw ConfigError("wiredServers",
-                              std::to_string(layout.nodes.size() - 1) + " radio experts + " +
+                              std::to_string(layout.nodes.size() - layout.numUsers) + " radio experts + " +
                                   std::to_string(m_config.wired.servers) +
                                   " wired servers: at most " +
                                   std::to_string(NETMOE_MAX_EXPERTS) + " experts in all");

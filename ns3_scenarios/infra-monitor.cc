@@ -113,6 +113,13 @@ InfraMonitor::InfraMonitor(const WifiNetwork& net,
 }
 
 void
+InfraMonitor::SetUserIp(Ipv4Address ip)
+{
+    m_filterUser = true;
+    m_userIp = ip;
+}
+
+void
 InfraMonitor::BeginWindow()
 {
     for (auto& w : m_window)
@@ -185,6 +192,10 @@ InfraMonitor::ExpertOfLlc(Ptr<const Packet> llcPacket) const
     }
     Ipv4Header ip;
     copy->PeekHeader(ip);
+    if (m_filterUser && ip.GetSource() != m_userIp && ip.GetDestination() != m_userIp)
+    {
+        return -1; // another user device's traffic
+    }
     return ExpertOfIpHeader(m_byIp, ip);
 }
 

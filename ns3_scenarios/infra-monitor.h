@@ -56,6 +56,12 @@ class InfraMonitor
                  const std::vector<ns3::Ipv4Address>& expertIps,
                  double snrAlpha);
 
+    /**
+     * Count only the traffic of IPv4 packets from or to \p ip (several user devices
+     * share the BSS: the others' traffic with an expert is not this user's path).
+     */
+    void SetUserIp(ns3::Ipv4Address ip);
+
     /** Start a new measurement window (one task). */
     void BeginWindow();
     /** Counters of expert \p e since BeginWindow() (its snr fields are unused). */
@@ -113,6 +119,8 @@ class InfraMonitor
     std::vector<ns3::Mac48Address> m_expertAddrs; //!< the radio experts'
     std::map<ns3::Mac48Address, uint32_t> m_byMac;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
+    bool m_filterUser{false};  //!< SetUserIp was called
+    ns3::Ipv4Address m_userIp; //!< the user device's address then
     ExpertSignal m_userHop;   //!< the AP's frames at the user device (one "expert")
     ExpertSignal m_expertHop; //!< each radio expert's frames at the AP
     std::vector<LinkWindow> m_window; //!< snrSumDb/snrSamples: the expert's own hop

@@ -59,6 +59,36 @@ LinkMonitor::LinkMonitor(const WifiNetwork& net,
 }
 
 void
+LinkMonitor::SetUserIp(Ipv4Address ip)
+{
+    m_filterUser = true;
+    m_userIp = ip;
+}
+
+bool
+LinkMonitor::Counts(Ptr<const Packet> llcPacket) const
+{
+    if (!m_filterUser)
+    {
+        return true;
+    }
+    Ptr<Packet> copy = llcPacket->Copy();
+    LlcSnapHeader llc;
+    if (copy->GetSize() < llc.GetSerializedSize() + 20)
+    {
+        return false;
+    }
+    copy->RemoveHeader(llc);
+    if (llc.GetType() != 0x0800)
+    {
+        return false;
+    }
+    Ipv4Header ip;
+    copy->PeekHeader(ip);
+    return ip.GetSource() == m_userIp || ip.GetDestination() == m_userIp;
+}
+
+void
 LinkMonitor::BeginWindow()
 {
     for (auto& w : m_window)
@@ -124,7 +154,7 @@ LinkMonitor::CountPsdu(Ptr<const WifiPsdu> psdu)
     for (auto it = psdu->begin(); it != psdu->end(); ++it)
     {
         const WifiMacHeader& h = (*it)->GetHeader();
-        if (!h.IsData())
+        if (!h.IsData() || !Counts((*it)->GetPacket()))
         {
             continue;
         }
@@ -265,7 +295,7 @@ void
 LinkMonitor::MpduDropped(WifiMacDropReason /* reason */, Ptr<const WifiMpdu> mpdu)
 {
     const WifiMacHeader& h = mpdu->GetHeader();
-    if (!h.IsData())
+    if (!h.IsData() || !Counts(mpdu->GetPacket()))
     {
         return;
     }
@@ -279,7 +309,7 @@ LinkMonitor::MpduDropped(WifiMacDropReason /* reason */, Ptr<const WifiMpdu> mpd
 void
 LinkMonitor::PacketDropped(Ptr<const Packet> p)
 {
-    int e = ExpertOfIp(p);
+    int e = Counts(p) ? ExpertOfIp(p) : -1;
     if (e >= 0)
     {
         m_window[e].lost++;

@@ -64,6 +64,12 @@ class LinkMonitor
                 const std::vector<ns3::Ipv4Address>& expertIps,
                 double snrAlpha);
 
+    /**
+     * Count only frames of IPv4 packets from or to \p ip (several user devices: user 0's
+     * hotspot also relays the other users' traffic, which is not user 0's link).
+     */
+    void SetUserIp(ns3::Ipv4Address ip);
+
     /** Start a new measurement window (zeroes the LinkWindow counters). */
     void BeginWindow();
     /** Counters of expert \p e (0-based) since BeginWindow(). */
@@ -79,6 +85,8 @@ class LinkMonitor
   private:
     int ExpertOf(ns3::Mac48Address a) const;
     int ExpertOfIp(ns3::Ptr<const ns3::Packet> llcPacket) const;
+    /** Whether the filter (SetUserIp) lets the LLC packet \p llcPacket's frame count. */
+    bool Counts(ns3::Ptr<const ns3::Packet> llcPacket) const;
     void CountPsdu(ns3::Ptr<const ns3::WifiPsdu> psdu);
     void UeTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
     void ExpertTx(ns3::WifiConstPsduMap psdus, ns3::WifiTxVector txVector, double powerW);
@@ -99,6 +107,8 @@ class LinkMonitor
     std::vector<ns3::Mac48Address> m_expertAddrs;
     std::map<ns3::Mac48Address, uint32_t> m_byMac;
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
+    bool m_filterUser{false};  //!< SetUserIp was called
+    ns3::Ipv4Address m_userIp; //!< the user device's address then
     ExpertSignal m_signal; //!< SNR observation (moving average, last heard)
     std::vector<LinkWindow> m_window;
     int m_lastTxTarget{-1};              //!< expert the user device last sent a frame to

@@ -52,6 +52,7 @@ LlmServer::SetTokensCallback(Callback<void, uint32_t, uint32_t> cb)
 bool
 LlmServer::Submit(uint32_t id, uint32_t promptTokens, uint32_t replyTokens)
 {
+    Account();
     Sequence s;
     s.prompt = promptTokens;
     s.reply = std::max<uint32_t>(1, replyTokens);
@@ -59,6 +60,7 @@ LlmServer::Submit(uint32_t id, uint32_t promptTokens, uint32_t replyTokens)
     if (m_running.size() < m_profile.slots && m_waiting.empty())
     {
         Start(id, s);
+        NoteLength();
         return true;
     }
     if (m_bounded && m_waiting.size() >= m_profile.queue)
@@ -67,6 +69,7 @@ LlmServer::Submit(uint32_t id, uint32_t promptTokens, uint32_t replyTokens)
     }
     m_waiting.push_back(id);
     m_queued[id] = s;
+    NoteLength();
     return true;
 }
 
@@ -160,6 +163,10 @@ LlmServer::Settle()
             finished.push_back(id);
         }
     }
+    if (!finished.empty())
+    {
+        Account();
+    }
     for (uint32_t id : finished)
     {
         m_running.erase(id);
@@ -201,6 +208,7 @@ LlmServer::Step()
 void
 LlmServer::CancelAll()
 {
+    Account();
     for (auto& [id, s] : m_running)
     {
         Simulator::Cancel(s.prefill);
@@ -212,10 +220,86 @@ LlmServer::CancelAll()
     m_decoding = 0;
 }
 
+void
+LlmServer::CancelIds(uint32_t first, uint32_t last)
+{
+    Account();
+    Advance(); // the others decoded at the old rate until now
+    auto mine = [first, last](uint32_t id) { return id >= first && id < last; };
+    for (auto it = m_running.begin(); it != m_running.end();)
+    {
+        if (!mine(it->first))
+        {
+            ++it;
+            continue;
+        }
+        Simulator::Cancel(it->second.prefill);
+        m_decoding -= it->second.decoding ? 1 : 0;
+        it = m_running.erase(it);
+    }
+    for (auto it = m_waiting.begin(); it != m_waiting.end();)
+    {
+        if (mine(*it))
+        {
+            m_queued.erase(*it);
+            it = m_waiting.erase(it);
+        }
+        else
+        {
+            ++it;
+        }
+    }
+    Settle(); // the rest decode faster; freed slots go to the FIFO's head
+}
+
 uint32_t
 LlmServer::QueueLength() const
 {
     return static_cast<uint32_t>(m_waiting.size());
+}
+
+uint32_t
+LlmServer::Length() const
+{
+    return static_cast<uint32_t>(m_running.size() + m_waiting.size());
+}
+
+void
+LlmServer::Account()
+{
+    const Time now = Simulator::Now();
+    m_lengthArea += Length() * (now - m_lastChange).GetSeconds();
+    m_lastChange = now;
+}
+
+void
+LlmServer::NoteLength()
+{
+    m_maxLength = std::max(m_maxLength, Length());
+}
+
+void
+LlmServer::ResetStats()
+{
+    m_statsStart = Simulator::Now();
+    m_lastChange = m_statsStart;
+    m_lengthArea = 0;
+    m_maxLength = Length();
+}
+
+double
+LlmServer::MeanLength() const
+{
+    const Time now = Simulator::Now();
+    const double span = (now - m_statsStart).GetSeconds();
+    const double area = m_lengthArea + Length() * (now - m_lastChange).GetSeconds();
+    return span > 0 ? area / span : Length();
+}
+
+uint32_t
+LlmServer::MaxLength() const
+{
+    return m_maxLength;
 }
 
 } // namespace netmoe

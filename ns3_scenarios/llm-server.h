@@ -16,6 +16,9 @@
  *  - Every tokensPerChunk tokens (and at the last token) the Tokens callback reports
  *    how many tokens the sequence has produced; tokensPerChunk = 0 reports only the
  *    last. When a sequence ends its slot goes to the head of the FIFO.
+ *  - Its length (requests waiting + in service) over time: the time-average and the
+ *    maximum since the last ResetStats(), the experts' load over a round when several user
+ *    devices share them.
  * The server knows nothing of packets: TaskRunner turns tokens into reply bytes.
  */
 #ifndef NETMOE_LLM_SERVER_H
@@ -53,8 +56,17 @@ class LlmServer
     bool Submit(uint32_t id, uint32_t promptTokens, uint32_t replyTokens);
     /** Drop every request, waiting or running (the client went away). */
     void CancelAll();
+    /** Drop the requests with ids in [\p first, \p last) (one client went away). */
+    void CancelIds(uint32_t first, uint32_t last);
     /** Requests waiting in the FIFO now. */
     uint32_t QueueLength() const;
+
+    /** Start a new statistics window now (time-average and maximum of the length). */
+    void ResetStats();
+    /** Time-average of the requests waiting + in service since ResetStats() (now if none). */
+    double MeanLength() const;
+    /** Most requests waiting + in service at once since ResetStats(). */
+    uint32_t MaxLength() const;
 
   private:
     /** One request. */
@@ -83,6 +95,12 @@ class LlmServer
     void Settle();
     /** The next token count at which sequence \p s reports. */
     uint32_t NextReport(const Sequence& s) const;
+    /** Requests waiting + in service now. */
+    uint32_t Length() const;
+    /** Book the length up to now (before it changes). */
+    void Account();
+    /** Note a new maximum (after the length changed). */
+    void NoteLength();
 
     ServingProfile m_profile;
     uint32_t m_tokensPerChunk;
@@ -93,6 +111,10 @@ class LlmServer
     uint32_t m_decoding{0};                 //!< sequences decoding now
     ns3::Time m_lastAdvance;                //!< when token counts were last brought up
     ns3::EventId m_next;                    //!< next report or end of a decoding sequence
+    double m_lengthArea{0};                 //!< integral of Length() dt since ResetStats (s)
+    ns3::Time m_statsStart;                 //!< ResetStats() time
+    ns3::Time m_lastChange;                 //!< Length() booked up to here
+    uint32_t m_maxLength{0};                //!< since ResetStats
     ns3::Callback<void, uint32_t, double> m_started;
     ns3::Callback<void, uint32_t, uint32_t> m_tokens;
 };

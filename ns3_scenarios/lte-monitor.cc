@@ -131,6 +131,18 @@ LteMonitor::UserRxSubframes() const
     return m_userRx;
 }
 
+uint64_t
+LteMonitor::UserTxSubframesTotal() const
+{
+    return m_userTxTotal;
+}
+
+uint64_t
+LteMonitor::UserRxSubframesTotal() const
+{
+    return m_userRxTotal;
+}
+
 double
 LteMonitor::ObservedSinrDb(uint32_t e) const
 {
@@ -212,6 +224,7 @@ LteMonitor::DlTx(PhyTransmissionStatParameters p)
         {
             m_lastUserRxMs = p.m_timestamp;
             m_userRx++;
+            m_userRxTotal++;
         }
         return;
     }
@@ -255,6 +268,7 @@ LteMonitor::UserUlTx(PhyTransmissionStatParameters p)
     {
         m_lastUserTxMs = p.m_timestamp;
         m_userTx++;
+        m_userTxTotal++;
     }
 }
 

@@ -69,6 +69,9 @@ class LteMonitor
     /** Subframes with an uplink / downlink TB of the user device since BeginWindow(). */
     uint32_t UserTxSubframes() const;
     uint32_t UserRxSubframes() const;
+    /** The same since the monitor was created (several users: each user's energy). */
+    uint64_t UserTxSubframesTotal() const;
+    uint64_t UserRxSubframesTotal() const;
 
     /** Moving average of expert \p e's uplink SINR (dB), NaN before the first report. */
     double ObservedSinrDb(uint32_t e) const;
@@ -99,6 +102,8 @@ class LteMonitor
     std::vector<LteLinkWindow> m_window;
     uint32_t m_userTx{0};
     uint32_t m_userRx{0};
+    uint64_t m_userTxTotal{0};
+    uint64_t m_userRxTotal{0};
     int64_t m_lastUserTxMs{-1};
     int64_t m_lastUserRxMs{-1};
     bool m_bearersConnected{false};

@@ -94,7 +94,8 @@ BuildLteNetwork(const LteConfig& c,
                 Ptr<Node> enb,
                 Ptr<Node> user,
                 const NodeContainer& experts,
-                const NodeContainer& load)
+                const NodeContainer& load,
+                const NodeContainer& otherUsers)
 {
     Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping",
                        EnumValue(c.rlcMode == "am" ? LteEnbRrc::RLC_AM_ALWAYS
@@ -158,6 +159,7 @@ BuildLteNetwork(const LteConfig& c,
 
     net.enbDevice = lte->InstallEnbDevice(NodeContainer(enb));
     NodeContainer ues(NodeContainer(user), experts, load);
+    ues.Add(otherUsers);
     NetDeviceContainer ueDevs = lte->InstallUeDevice(ues);
     internet.Install(ues);
     Ipv4InterfaceContainer ueIfs = epc->AssignUeIpv4Address(ueDevs);
@@ -175,10 +177,15 @@ BuildLteNetwork(const LteConfig& c,
             net.expertDevices.Add(ueDevs.Get(i));
             net.expertIps.push_back(ueIfs.GetAddress(i));
         }
-        else
+        else if (i <= experts.GetN() + load.GetN())
         {
             net.loadDevices.Add(ueDevs.Get(i));
             net.loadIps.push_back(ueIfs.GetAddress(i));
+        }
+        else
+        {
+            net.otherUsers.Add(ueDevs.Get(i));
+            net.otherUserIps.push_back(ueIfs.GetAddress(i));
         }
     }
     lte->Attach(ueDevs, net.enbDevice.Get(0));

@@ -59,24 +59,28 @@ struct LteNetwork
     ns3::NetDeviceContainer userDevice;        //!< the user device's UE
     ns3::NetDeviceContainer expertDevices;     //!< expert i at index i-1
     ns3::NetDeviceContainer loadDevices;       //!< the loading UEs
+    ns3::NetDeviceContainer otherUsers;        //!< users 1..M-1, user u at index u-1
     ns3::Ipv4Address userIp;                   //!< the user device (7.0.0.x)
     std::vector<ns3::Ipv4Address> expertIps;   //!< expert i at index i-1
     std::vector<ns3::Ipv4Address> loadIps;     //!< the loading UEs
+    std::vector<ns3::Ipv4Address> otherUserIps; //!< users 1..M-1
     ns3::Ptr<ns3::Node> pgw;                   //!< the EPC's PGW (edge servers' gateway)
     ns3::Ptr<ns3::Node> remoteHost;            //!< behind the PGW (load traffic peer)
     ns3::Ipv4Address remoteHostIp;             //!< its address
 };
 
 /**
- * Build the cell: eNB on \p enb, UEs on \p user, \p experts and \p load (all with a
- * mobility model already), the EPC and a remote host; IPv4 and default routes; every UE
- * attached to the eNB.
+ * Build the cell: eNB on \p enb, UEs on \p user, \p experts, \p load and \p otherUsers
+ * (users 1..M-1, last: one user builds what it always did; all with a mobility model
+ * already), the EPC and a remote host; IPv4 and default routes; every UE attached to the
+ * eNB.
  */
 LteNetwork BuildLteNetwork(const LteConfig& config,
                            ns3::Ptr<ns3::Node> enb,
                            ns3::Ptr<ns3::Node> user,
                            const ns3::NodeContainer& experts,
-                           const ns3::NodeContainer& load);
+                           const ns3::NodeContainer& load,
+                           const ns3::NodeContainer& otherUsers = ns3::NodeContainer());
 
 } // namespace netmoe
 

@@ -130,9 +130,12 @@ TracedNodes(const std::string& traceFile)
 } // namespace
 
 std::string
-NodeName(uint32_t i)
+NodeName(uint32_t i, uint32_t numUsers)
 {
-    return "node " + std::to_string(i) + (i == 0 ? " (user)" : " (expert " + std::to_string(i) + ")");
+    const std::string who = i >= numUsers ? "expert " + std::to_string(i - numUsers + 1)
+                            : numUsers == 1 ? "user"
+                                            : "user " + std::to_string(i);
+    return "node " + std::to_string(i) + " (" + who + ")";
 }
 
 Area
@@ -148,12 +151,12 @@ ParseArea(const std::string& text)
 }
 
 std::vector<NodeSpec>
-ParseNodeSpecs(const std::string& text)
+ParseNodeSpecs(const std::string& text, uint32_t numUsers)
 {
     std::vector<NodeSpec> specs;
     for (const auto& nodeText : Split(text, ';'))
     {
-        const std::string where = NodeName(static_cast<uint32_t>(specs.size()));
+        const std::string where = NodeName(static_cast<uint32_t>(specs.size()), numUsers);
         auto fail = [&where](const std::string& problem) {
             throw ConfigError("nodes", where + ": " + problem);
         };
@@ -240,7 +243,7 @@ FormatNodeSpecs(const std::vector<NodeSpec>& specs)
 }
 
 void
-CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area)
+CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area, uint32_t numUsers)
 {
     for (uint32_t i = 0; i < specs.size(); ++i)
     {
@@ -248,7 +251,7 @@ CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area)
         if (IsRandomModel(specs[i].model) &&
             (p.x < area.xMin || p.x > area.xMax || p.y < area.yMin || p.y > area.yMax))
         {
-            throw ConfigError("nodes", NodeName(i) + ": starts at (" + FormatNumber(p.x) + "," +
+            throw ConfigError("nodes", NodeName(i, numUsers) + ": starts at (" + FormatNumber(p.x) + "," +
                                            FormatNumber(p.y) + ") outside --area, which bounds " +
                                            specs[i].model);
         }
@@ -256,7 +259,9 @@ CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area)
 }
 
 void
-CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile)
+CheckNs2Trace(const std::vector<NodeSpec>& specs,
+              const std::string& traceFile,
+              uint32_t numUsers)
 {
     int firstNs2 = -1;
     for (uint32_t i = 0; i < specs.size() && firstNs2 < 0; ++i)
@@ -269,7 +274,8 @@ CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile)
     }
     if (traceFile.empty())
     {
-        throw ConfigError("ns2Trace", "not given, but " + NodeName(firstNs2) + " has mobility ns2");
+        throw ConfigError("ns2Trace",
+                          "not given, but " + NodeName(firstNs2, numUsers) + " has mobility ns2");
     }
     if (firstNs2 < 0)
     {
@@ -282,12 +288,12 @@ CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile)
         const bool inTrace = traced.count(i) > 0;
         if (specs[i].model == "ns2" && !inTrace)
         {
-            throw ConfigError("nodes", NodeName(i) + ": has mobility ns2 but $node_(" +
+            throw ConfigError("nodes", NodeName(i, numUsers) + ": has mobility ns2 but $node_(" +
                                            std::to_string(i) + ") is not in " + traceFile);
         }
         if (inTrace && specs[i].model != "ns2" && specs[i].model != "constant-velocity")
         {
-            throw ConfigError("nodes", NodeName(i) + ": $node_(" + std::to_string(i) +
+            throw ConfigError("nodes", NodeName(i, numUsers) + ": $node_(" + std::to_string(i) +
                                            ") moves in " + traceFile + " but its mobility is " +
                                            specs[i].model + "; set it to ns2");
         }
@@ -302,8 +308,14 @@ LayoutOptions::AddTo(FlagSet& flags, const std::string& radiusHelp, const std::s
                   ", or the count in --nodes)",
               numExperts,
               Range{0, NETMOE_MAX_EXPERTS, false, true});
+    flags.Add("numUsers",
+              "number of user devices M; --nodes lists them first (default layout: around "
+              "the first, 3 m apart from its position)",
+              numUsers,
+              Range{1, NETMOE_MAX_USERS, false, true});
     flags.Add("nodes",
-              "per-node position and mobility: \"<ue>;<expert1>;...\", each "
+              "per-node position and mobility: \"<ue>;<expert1>;...\" (--numUsers=M: M user "
+              "devices, then the experts), each "
               "x,y,z[|model[|key=val,...]]; coordinates within +-1e5 m; speed (0, 100] m/s "
               "(gauss-markov [0, 100]), minSpeed [0, speed], pause [0, 3600] s, distance "
               "(0, 1e5] m, vx/vy [-100, 100] m/s, alpha [0, 1]",
@@ -319,18 +331,31 @@ LayoutOptions::Resolve(std::vector<NodeSpec>& specs, Area& bounds, const std::st
 {
     if (!nodes.empty())
     {
-        specs = ParseNodeSpecs(nodes);
-        if (numExperts != 0 && numExperts + 1 != specs.size())
+        specs = ParseNodeSpecs(nodes, numUsers);
+        if (specs.size() <= numUsers)
+        {
+            throw ConfigError("nodes", "lists " + std::to_string(specs.size()) +
+                                           " nodes: --numUsers=" + std::to_string(numUsers) +
+                                           " user devices and at least one expert needed");
+        }
+        if (numExperts != 0 && numExperts + numUsers != specs.size())
         {
             throw ConfigError("numExperts", std::to_string(numExperts) + ", but --nodes lists " +
-                                                std::to_string(specs.size() - 1) + " experts");
+                                                std::to_string(specs.size() - numUsers) +
+                                                " experts");
         }
     }
     else
     {
         specs = DefaultNodeSpecs(numExperts ? numExperts : defaults::numExperts, radius, height);
+        if (numUsers > 1)
+        {
+            std::vector<NodeSpec> users = SpreadUsers(specs[0], numUsers, 3.0);
+            specs.erase(specs.begin());
+            specs.insert(specs.begin(), users.begin(), users.end());
+        }
     }
-    const size_t n = specs.size() - 1;
+    const size_t n = specs.size() - numUsers;
     if (n < 1 || n > NETMOE_MAX_EXPERTS)
     {
         throw ConfigError("nodes", "number of experts must be 1.." +
@@ -338,8 +363,8 @@ LayoutOptions::Resolve(std::vector<NodeSpec>& specs, Area& bounds, const std::st
                                        std::to_string(n));
     }
     bounds = ParseArea(area);
-    CheckNodesInArea(specs, bounds);
-    CheckNs2Trace(specs, ns2Trace);
+    CheckNodesInArea(specs, bounds, numUsers);
+    CheckNs2Trace(specs, ns2Trace, numUsers);
     numExperts = static_cast<uint32_t>(n);
     nodes = FormatNodeSpecs(specs);
     return numExperts;
@@ -357,6 +382,19 @@ DefaultNodeSpecs(uint32_t numExperts, double radius, double height)
             ns3::Vector(radius * std::cos(angle), radius * std::sin(angle), height);
     }
     return specs;
+}
+
+std::vector<NodeSpec>
+SpreadUsers(const NodeSpec& user, uint32_t numUsers, double spread)
+{
+    std::vector<NodeSpec> users(numUsers, user);
+    for (uint32_t u = 0; numUsers > 1 && u < numUsers; ++u)
+    {
+        const double angle = 2 * M_PI * u / numUsers;
+        users[u].position.x += spread * std::cos(angle);
+        users[u].position.y += spread * std::sin(angle);
+    }
+    return users;
 }
 
 void

@@ -37,12 +37,13 @@ struct NodeSpec
 };
 
 /** "node 0 (user)", "node 2 (expert 2)": how an error names node \p i of --nodes. */
-std::string NodeName(uint32_t i);
+std::string NodeName(uint32_t i, uint32_t numUsers = 1);
 
 /** The layout flags of every scenario program: --numExperts, --nodes, --area, --radius, --height. */
 struct LayoutOptions
 {
     uint32_t numExperts{0}; //!< N (0: 3, or the count in --nodes)
+    uint32_t numUsers{1};   //!< M user devices, listed first in --nodes
     std::string nodes;      //!< --nodes (empty: the default layout)
     std::string area;       //!< --area, xmin,xmax,ymin,ymax
     double radius{10.0};    //!< default layout: experts on a circle of this radius (m)
@@ -52,7 +53,7 @@ struct LayoutOptions
     void AddTo(FlagSet& flags, const std::string& radiusHelp, const std::string& heightHelp);
 
     /**
-     * Fill \p nodes (user device first) and \p area from the flags and check them (1..
+     * Fill \p nodes (the numUsers user devices first, then the experts) and \p area from the flags and check them (1..
      * NETMOE_MAX_EXPERTS experts, random models start inside the area, the ns-2 trace
      * \p ns2Trace has every ns2 node); ConfigError otherwise. Sets numExperts and nodes to
      * the resolved values (every model parameter written out). Returns N.
@@ -68,23 +69,31 @@ Area ParseArea(const std::string& text);
  * "|key=val,key=val". ConfigError for --nodes, naming the node, on a bad position, an
  * unknown model or key, or a parameter outside its range.
  */
-std::vector<NodeSpec> ParseNodeSpecs(const std::string& text);
+std::vector<NodeSpec> ParseNodeSpecs(const std::string& text, uint32_t numUsers = 1);
 
 /** \p specs in the --nodes format, with every parameter of each model written out. */
 std::string FormatNodeSpecs(const std::vector<NodeSpec>& specs);
 
 /** ConfigError unless every node of a random model starts inside \p area. */
-void CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area);
+void CheckNodesInArea(const std::vector<NodeSpec>& specs, const Area& area, uint32_t numUsers = 1);
 
 /**
  * ConfigError unless the ns2 nodes and \p traceFile agree: a trace exactly when some node
  * has mobility ns2, readable, naming every ns2 node, and no node of another model (but
  * constant-velocity) moving in it.
  */
-void CheckNs2Trace(const std::vector<NodeSpec>& specs, const std::string& traceFile);
+void CheckNs2Trace(const std::vector<NodeSpec>& specs,
+                   const std::string& traceFile,
+                   uint32_t numUsers = 1);
 
 /** The default layout: user device at the origin, experts on a circle, all static. */
 std::vector<NodeSpec> DefaultNodeSpecs(uint32_t numExperts, double radius, double height);
+
+/**
+ * The default layout of \p numUsers user devices: user 0 at \p user, user u (of M > 1)
+ * at \p user + (r cos(2 pi u / M), r sin(2 pi u / M), 0), r = \p spread.
+ */
+std::vector<NodeSpec> SpreadUsers(const NodeSpec& user, uint32_t numUsers, double spread);
 
 /** Install one mobility model per node (nodes and specs in the same order). */
 void InstallMobility(const ns3::NodeContainer& nodes,

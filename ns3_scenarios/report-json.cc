@@ -61,10 +61,28 @@ IsServingField(const char* name)
     return false;
 }
 
+/** Whether \p name is one of the round's fields (several users). */
+bool
+IsRoundField(const char* name)
+{
+#define NETMOE_ROUND_NAME(ctype, code, field, ...) #field,
+    static const char* const kNames[] = {
+        NETMOE_REPORT_ROUND_FIELDS(NETMOE_ROUND_NAME, NETMOE_ROUND_NAME)};
+#undef NETMOE_ROUND_NAME
+    for (const char* n : kNames)
+    {
+        if (std::strcmp(n, name) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 std::string
-ReportToJson(const NetmoeReport& r, bool serving)
+ReportToJson(const NetmoeReport& r, bool serving, bool round)
 {
     std::string out = "{";
     bool first = true;
@@ -75,13 +93,13 @@ ReportToJson(const NetmoeReport& r, bool serving)
         first = false;
     };
 #define NETMOE_JSON_SCALAR(ctype, code, name)                                                     \
-    if (serving || !IsServingField(#name))                                                        \
+    if ((serving || !IsServingField(#name)) && (round || !IsRoundField(#name)))                   \
     {                                                                                             \
         key(#name);                                                                               \
         Put(out, r.name);                                                                         \
     }
 #define NETMOE_JSON_ARRAY(ctype, code, name, count)                                               \
-    if (serving || !IsServingField(#name))                                                        \
+    if ((serving || !IsServingField(#name)) && (round || !IsRoundField(#name)))                   \
     {                                                                                             \
         key(#name);                                                                               \
         const uint32_t n = (count) == NETMOE_MAX_EXPERTS ? r.num_experts : r.num_subtasks;       \

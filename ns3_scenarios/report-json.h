@@ -16,8 +16,11 @@
 namespace netmoe
 {
 
-/** One JSON object, no newline. */
-std::string ReportToJson(const NetmoeReport& report, bool serving = true);
+/**
+ * One JSON object, no newline: every field, but the serving model's only with \p serving
+ * and the round's per-expert queue lengths only with \p round (several users).
+ */
+std::string ReportToJson(const NetmoeReport& report, bool serving = true, bool round = false);
 
 } // namespace netmoe
 

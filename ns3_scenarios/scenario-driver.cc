@@ -73,6 +73,10 @@ DriverOptions::AddTo(FlagSet& flags)
               replyTokens);
     flags.Add("fusionTokens",
               "standalone --serving: prompt,reply tokens of the user device's fusion", fusionTokens);
+    flags.Add("userOffsets",
+              "standalone --numUsers > 1: user u's task starts this long after the round "
+              "starts (s), comma list cycled over the users, each " + kStartOffsetRange.Text(),
+              userOffsets);
     flags.Add("deadline", "standalone: task deadline (s), as an action's deadline_s", deadline,
               kDeadlineRange);
     flags.Add("gap", "standalone: simulated idle time between tasks (s), as next_gap_s", gap,
@@ -127,6 +131,7 @@ DriverOptions::Prepare(uint32_t n, bool checkOnly)
     prompt = ParseNumbers(promptTokens, "promptTokens", kTokensRange);
     reply = ParseNumbers(replyTokens, "replyTokens", kTokensRange);
     fusion = ParseNumbers(fusionTokens, "fusionTokens", kTokensRange, 2);
+    offsets = ParseNumbers(userOffsets, "userOffsets", kStartOffsetRange);
 }
 
 namespace
@@ -200,46 +205,80 @@ class ProgressWindow
     uint64_t m_events;
 };
 
+/** Standalone round \p i's task for user \p u: the script's task i + u (cycled). */
+NetmoeAction
+ScriptedAction(const DriverOptions& o, uint32_t i, uint32_t u, uint32_t numUsers)
+{
+    NetmoeAction a{};
+    a.command = NETMOE_CMD_STEP;
+    a.num_users = numUsers;
+    a.task_id = i;
+    const auto& targets = o.plan[(i + u) % o.plan.size()];
+    a.num_subtasks = static_cast<uint32_t>(targets.size());
+    for (uint32_t k = 0; k < a.num_subtasks; ++k)
+    {
+        a.target[k] = targets[k];
+        a.request_bytes[k] = static_cast<uint32_t>(o.req[k % o.req.size()]);
+        a.reply_bytes[k] = static_cast<uint32_t>(o.rep[k % o.rep.size()]);
+        a.compute_s[k] = o.comp[k % o.comp.size()];
+        a.prompt_tokens[k] = static_cast<uint32_t>(o.prompt[k % o.prompt.size()]);
+        a.reply_tokens[k] = static_cast<uint32_t>(o.reply[k % o.reply.size()]);
+    }
+    a.fusion_prompt_tokens = static_cast<uint32_t>(o.fusion[0]);
+    a.fusion_reply_tokens = static_cast<uint32_t>(o.fusion[1]);
+    a.deadline_s = o.deadline;
+    a.next_gap_s = o.gap;
+    a.start_offset_s = numUsers > 1 ? o.offsets[u % o.offsets.size()] : 0.0;
+    return a;
+}
+
+/** One standalone JSON line: a user's report, or with several users the round's. */
+std::string
+RoundToJson(const NetmoeReport* reports, uint32_t numUsers, uint32_t round, bool serving)
+{
+    if (numUsers == 1)
+    {
+        return ReportToJson(reports[0], serving); // what one user printed before users
+    }
+    std::string out = "{\"round\": " + std::to_string(round) + ", \"users\": [";
+    for (uint32_t u = 0; u < numUsers; ++u)
+    {
+        out += (u ? ", " : "") + ReportToJson(reports[u], serving, true);
+    }
+    return out + "]}";
+}
+
 int
 RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
 {
-    NetmoeReport report;
+    const uint32_t m = scenario.NumUsers();
+    std::vector<NetmoeReport> reports(m);
+    std::vector<NetmoeAction> actions(m);
     double wallTotal = 0;
     double wallWindow = 0;
     ProgressWindow progress(o.program);
     for (uint32_t i = 0; i < o.tasks; ++i)
     {
-        NetmoeAction a{};
-        a.command = NETMOE_CMD_STEP;
-        a.task_id = i;
-        const auto& targets = o.plan[i % o.plan.size()];
-        a.num_subtasks = static_cast<uint32_t>(targets.size());
-        for (uint32_t k = 0; k < a.num_subtasks; ++k)
+        for (uint32_t u = 0; u < m; ++u)
         {
-            a.target[k] = targets[k];
-            a.request_bytes[k] = static_cast<uint32_t>(o.req[k % o.req.size()]);
-            a.reply_bytes[k] = static_cast<uint32_t>(o.rep[k % o.rep.size()]);
-            a.compute_s[k] = o.comp[k % o.comp.size()];
-            a.prompt_tokens[k] = static_cast<uint32_t>(o.prompt[k % o.prompt.size()]);
-            a.reply_tokens[k] = static_cast<uint32_t>(o.reply[k % o.reply.size()]);
+            actions[u] = ScriptedAction(o, i, u, m);
+            std::string error = scenario.CheckAction(actions[u]);
+            if (!error.empty())
+            {
+                NS_FATAL_ERROR(o.program << ": " << error);
+            }
+            ClearReport(reports[u]);
         }
-        a.fusion_prompt_tokens = static_cast<uint32_t>(o.fusion[0]);
-        a.fusion_reply_tokens = static_cast<uint32_t>(o.fusion[1]);
-        a.deadline_s = o.deadline;
-        a.next_gap_s = o.gap;
-        std::string error = scenario.CheckAction(a);
-        if (!error.empty())
-        {
-            NS_FATAL_ERROR(o.program << ": " << error);
-        }
-        ClearReport(report);
         auto t0 = std::chrono::steady_clock::now();
-        scenario.Step(a, report);
-        report.sim_events = Simulator::GetEventCount();
+        scenario.Step(actions.data(), reports.data());
+        for (auto& r : reports)
+        {
+            r.sim_events = Simulator::GetEventCount();
+        }
         const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         wallTotal += wall;
         wallWindow += wall;
-        std::cout << ReportToJson(report, o.serving) << std::endl;
+        std::cout << RoundToJson(reports.data(), m, i, o.serving) << std::endl;
         if (o.progressEvery > 0 && (i + 1) % o.progressEvery == 0)
         {
             progress.Print(i, o.progressEvery, wallWindow);
@@ -252,25 +291,51 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
     return 0;
 }
 
-/** Serve one episode's actions until Python sends RESET or STOP. */
+/** Serve one episode's rounds until Python sends RESET or STOP. */
 void
 RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions& o)
 {
-    NetmoeReport& report = bridge.Report();
-    ClearReport(report);
-    scenario.Observe(report, NETMOE_STATUS_READY);
-    report.sim_events = Simulator::GetEventCount();
+    const uint32_t m = scenario.NumUsers();
+    NetmoeReport* reports = bridge.Reports();
+    for (uint32_t u = 0; u < m; ++u)
+    {
+        ClearReport(reports[u]);
+    }
+    scenario.Observe(reports, NETMOE_STATUS_READY);
+    for (uint32_t u = 0; u < m; ++u)
+    {
+        reports[u].sim_events = Simulator::GetEventCount();
+    }
+    std::vector<NetmoeAction> actions(m);
     while (bridge.Exchange())
     {
-        const NetmoeAction action = bridge.Action(); // a copy: Python may reuse the slot
-        std::string error = scenario.CheckAction(action);
+        // a copy: Python may reuse the slots
+        std::copy(bridge.Actions(), bridge.Actions() + m, actions.begin());
+        const uint32_t asked = std::max<uint32_t>(1, actions[0].num_users);
+        std::string error;
+        if (asked != m)
+        {
+            error = "num_users " + std::to_string(asked) + ", but the scenario has " +
+                    std::to_string(m) + " user devices (--numUsers)";
+        }
+        for (uint32_t u = 0; u < m && error.empty(); ++u)
+        {
+            error = scenario.CheckAction(actions[u]);
+            if (!error.empty() && m > 1)
+            {
+                error = "user " + std::to_string(u) + ": " + error;
+            }
+        }
         if (!error.empty())
         {
             bridge.SetError(o.program + ": bad action: " + error);
             NS_FATAL_ERROR(o.program << ": bad action: " << error);
         }
-        scenario.Step(action, report);
-        report.sim_events = Simulator::GetEventCount();
+        scenario.Step(actions.data(), reports);
+        for (uint32_t u = 0; u < m; ++u)
+        {
+            reports[u].sim_events = Simulator::GetEventCount();
+        }
     }
 }
 

@@ -22,19 +22,28 @@
 namespace netmoe
 {
 
-/** A scenario stepped one task at a time (edge-moe, edge-moe-lte). */
+/**
+ * A scenario stepped one round at a time (edge-moe, edge-moe-lte): in a round each of its
+ * NumUsers() user devices runs one generative task (user u's action and report at index
+ * u of the arrays passed).
+ */
 class SteppedScenario
 {
   public:
     virtual ~SteppedScenario() = default;
+    /** The number of user devices M (1..NETMOE_MAX_USERS). */
+    virtual uint32_t NumUsers() const = 0;
     /** Run the simulation for \p seconds (warm-up, gaps). */
     virtual void Advance(double seconds) = 0;
-    /** An error message for an action this scenario cannot run, or "" if it is valid. */
+    /** An error message for a user's action this scenario cannot run, or "" if it is valid. */
     virtual std::string CheckAction(const NetmoeAction& action) const = 0;
-    /** Run one task, fill the measurements, advance next_gap_s, fill the observation. */
-    virtual void Step(const NetmoeAction& action, NetmoeReport& report) = 0;
-    /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
-    virtual void Observe(NetmoeReport& report, uint32_t status) = 0;
+    /**
+     * Run one round (every user's task), fill each user's measurements, advance
+     * actions[0].next_gap_s, fill each user's observation.
+     */
+    virtual void Step(const NetmoeAction* actions, NetmoeReport* reports) = 0;
+    /** Fill every user's observation part (status, times, obs_*, distance_m) now. */
+    virtual void Observe(NetmoeReport* reports, uint32_t status) = 0;
     /** Write optional outputs; called once before the simulator is destroyed. */
     virtual void Finish() = 0;
 };
@@ -51,6 +60,7 @@ struct DriverOptions
     bool standalone{false};         //!< scripted tasks, JSON lines on stdout
     uint32_t tasks{5};              //!< standalone: number of tasks
     std::string script;             //!< standalone: targets per task
+    std::string userOffsets{"0"};   //!< standalone: each user's task start in a round (s)
     std::string requestBytes{"200"};
     std::string replyBytes{"1500"};
     std::string computeS{"0.2"};
@@ -79,6 +89,7 @@ struct DriverOptions
     std::vector<double> prompt;         //!< parsed --promptTokens
     std::vector<double> reply;          //!< parsed --replyTokens
     std::vector<double> fusion;         //!< parsed --fusionTokens (2 numbers)
+    std::vector<double> offsets;        //!< parsed --userOffsets
 };
 
 /** --warmup: [0, 3600] s. */

@@ -25,7 +25,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
     layout.area = ld.area;
     layout.radius = ld.radius;
     layout.height = ld.height;
-    ScenarioLayout shared{{}, {}, "", defaults::snrAlpha, defaults::synTimeout, {}, {}};
+    ScenarioLayout shared{{}, 1, {}, "", defaults::snrAlpha, defaults::synTimeout, {}, {}};
     ServingOptions serving;
     DriverOptions driver;
     driver.program = name;
@@ -106,6 +106,12 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                                                  "): answers come back before the decision");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
+        shared.numUsers = layout.numUsers;
+        if (shared.numUsers > 1 && shared.observe.Probing())
+        {
+            throw ConfigError("observe", "probe is not supported with --numUsers > 1 yet "
+                                         "(use heartbeat)");
+        }
         const uint32_t experts = n + program.WiredExperts(); // wired servers serve too
         shared.serving = serving.Resolve(experts);
         driver.serving = shared.serving.enabled;

@@ -33,7 +33,8 @@ namespace netmoe
 /** The resolved radio-independent flags a radio builds its scenario from. */
 struct ScenarioLayout
 {
-    std::vector<NodeSpec> nodes; //!< user device first, then experts
+    std::vector<NodeSpec> nodes; //!< the user devices first, then experts
+    uint32_t numUsers{1};        //!< M user devices (--numUsers)
     Area area;                   //!< bounds of the random mobility models
     std::string ns2Trace;        //!< ns-2 movement trace for nodes of model "ns2"
     double snrAlpha;             //!< weight of a new sample in the observed-SNR average
@@ -48,6 +49,7 @@ void
 ApplyLayout(const ScenarioLayout& layout, Config& config)
 {
     config.nodes = layout.nodes;
+    config.numUsers = layout.numUsers;
     config.area = layout.area;
     config.ns2Trace = layout.ns2Trace;
     config.snrAlpha = layout.snrAlpha;

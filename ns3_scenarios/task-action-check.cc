@@ -38,6 +38,11 @@ CheckTaskAction(const NetmoeAction& a, uint32_t numExperts)
     {
         return "next_gap_s " + gap;
     }
+    const std::string offset = kStartOffsetRange.Problem(a.start_offset_s);
+    if (!offset.empty())
+    {
+        return "start_offset_s " + offset;
+    }
     return "";
 }
 

@@ -23,6 +23,8 @@ inline constexpr Range kDeadlineRange{0, 86400, true};
 inline constexpr Range kGapRange{0, 86400};
 /** compute_s: an expert's generation time, [0, 1 day] (s). */
 inline constexpr Range kComputeRange{0, 86400};
+/** start_offset_s: a user's task start after the round's, [0, 1 hour] (s). */
+inline constexpr Range kStartOffsetRange{0, 3600};
 
 /** Check an action against \p numExperts experts: an error message, or "" if valid. */
 std::string CheckTaskAction(const NetmoeAction& action, uint32_t numExperts);

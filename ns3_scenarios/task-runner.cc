@@ -88,28 +88,25 @@ TaskRunner::TaskRunner(Ptr<Node> ue,
                        const NodeContainer& experts,
                        const std::vector<Ipv4Address>& expertIps,
                        uint16_t basePort,
-                       const ServingConfig& serving)
+                       const ServingConfig& serving,
+                       const std::vector<LlmServer*>& servers,
+                       uint32_t idBase)
     : m_ue(ue),
       m_experts(experts),
       m_expertIps(expertIps),
       m_basePort(basePort),
       m_serving(serving),
+      m_servers(servers),
+      m_idBase(idBase),
       m_obsQueueLen(experts.GetN(), kNaN),
       m_obsQueueAt(experts.GetN(), Time::Min())
 {
     if (m_serving.enabled)
     {
-        const uint32_t chunk = m_serving.streaming ? m_serving.tokensPerChunk : 0;
-        for (uint32_t e = 0; e < experts.GetN(); ++e)
-        {
-            m_servers.push_back(std::make_unique<LlmServer>(m_serving.experts.at(e), chunk, true));
-        }
+        NS_ABORT_MSG_IF(m_servers.size() != experts.GetN(), "one LLM server per expert");
         m_local = std::make_unique<LlmServer>(m_serving.local, 0, false);
-        for (auto* server : AllServers())
-        {
-            server->SetStartedCallback(MakeCallback(&TaskRunner::GenerationStarted, this));
-            server->SetTokensCallback(MakeCallback(&TaskRunner::TokensOut, this));
-        }
+        m_local->SetStartedCallback(MakeCallback(&TaskRunner::GenerationStarted, this));
+        m_local->SetTokensCallback(MakeCallback(&TaskRunner::TokensOut, this));
     }
     for (uint32_t e = 0; e < experts.GetN(); ++e)
     {
@@ -312,7 +309,8 @@ TaskRunner::ReadRequest(Ptr<Socket> s)
         {
             t->submitted = true;
             t->submittedAt = Simulator::Now();
-            if (!m_servers.at(t->target - 1)->Submit(k, t->promptTokens, t->replyTokens))
+            if (!m_servers.at(t->target - 1)->Submit(m_idBase + k, t->promptTokens,
+                                                     t->replyTokens))
             {
                 Reject(k);
             }
@@ -478,9 +476,14 @@ void
 TaskRunner::Abort()
 {
     m_active = false;
-    for (auto* server : AllServers())
+    // the client went away: generation stops (this user's requests only)
+    for (auto* server : m_servers)
     {
-        server->CancelAll(); // the clients went away: generation stops
+        server->CancelIds(m_idBase, m_idBase + NETMOE_MAX_SUBTASKS);
+    }
+    if (m_local)
+    {
+        m_local->CancelAll();
     }
     for (auto& t : m_subtasks)
     {
@@ -528,21 +531,6 @@ TaskRunner::SecondsSinceQueueReport(uint32_t e) const
     return std::isnan(m_obsQueueLen.at(e))
                ? kNaN
                : (Simulator::Now() - m_obsQueueAt.at(e)).GetSeconds();
-}
-
-std::vector<LlmServer*>
-TaskRunner::AllServers()
-{
-    std::vector<LlmServer*> out;
-    for (auto& server : m_servers)
-    {
-        out.push_back(server.get());
-    }
-    if (m_local)
-    {
-        out.push_back(m_local.get());
-    }
-    return out;
 }
 
 } // namespace netmoe

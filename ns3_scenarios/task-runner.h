@@ -2,8 +2,9 @@
  *
  * TaskRunner: the packets of one generative task in the edge-moe scenario.
  *
- * For each offloaded subtask k the user device opens a new TCP connection to its
- * expert (port basePort + k, so the expert knows which subtask it serves), sends
+ * One TaskRunner per user device. For each offloaded subtask k the user device opens a new
+ * TCP connection to its expert (port basePort + k, so the expert knows which subtask it
+ * serves; each user device has its own basePort, so users never share a port), sends
  * request_bytes, the expert waits compute_s once the whole request is in (its
  * generation time), then sends reply_bytes back and closes. A new connection per
  * subtask, like one HTTP/1.0 request: the handshake is part of the measured delay.
@@ -11,7 +12,9 @@
  * Abort(), which closes whatever is still open (those replies are lost); the sockets
  * keep reading and dropping what still arrives, so they close with FINs.
  *
- * With --serving (serving-profile.h) every device is an LLM server (llm-server.h): once
+ * With --serving (serving-profile.h) every device is an LLM server (llm-server.h), the
+ * experts' shared by every user device (their FIFOs hold every user's requests; a request
+ * is known there as idBase + k, idBase = user * NETMOE_MAX_SUBTASKS): once
  * the whole request is in, the expert queues it (FIFO) for one of its batch slots, or,
  * when every slot is busy and the queue is full, answers at once with a small 503-like
  * rejection and closes. In its slot the request is prefilled (prompt_tokens / prefill
@@ -86,7 +89,7 @@ struct SubtaskTransfer
     ns3::EventId computeEvent;
 };
 
-/** Runs the TCP transfers of one task at a time. */
+/** Runs the TCP transfers of one user device's task at a time. */
 class TaskRunner
 {
   public:
@@ -96,12 +99,18 @@ class TaskRunner
      * \param expertIps their IPv4 addresses, same order
      * \param basePort subtask k listens on basePort + k on every expert
      * \param serving the serving model (off: experts wait compute_s)
+     * \param servers --serving: expert i's LLM server at i-1, shared by every user device;
+     *        whoever owns them routes their callbacks for ids idBase.. to this runner's
+     *        GenerationStarted / TokensOut
+     * \param idBase this runner's subtask k is request idBase + k on the experts' servers
      */
     TaskRunner(ns3::Ptr<ns3::Node> ue,
                const ns3::NodeContainer& experts,
                const std::vector<ns3::Ipv4Address>& expertIps,
                uint16_t basePort,
-               const ServingConfig& serving);
+               const ServingConfig& serving,
+               const std::vector<LlmServer*>& servers,
+               uint32_t idBase);
 
     /** Called once all replies of the running task are in. */
     void SetDoneCallback(ns3::Callback<void> done);
@@ -113,8 +122,13 @@ class TaskRunner
     uint32_t Prepare(const NetmoeAction& action);
     /** Open the connections (run as a simulator event at the task start). */
     void Launch();
-    /** Close every connection still open: the task is over. */
+    /** Close every connection still open and drop its requests: the task is over. */
     void Abort();
+
+    /** --serving: subtask \p k got a slot after \p queueWaitS in its server's FIFO. */
+    void GenerationStarted(uint32_t k, double queueWaitS);
+    /** --serving: subtask \p k's server has produced \p tokens tokens: send them. */
+    void TokensOut(uint32_t k, uint32_t tokens);
 
     /** The subtasks of the last task. */
     const std::vector<SubtaskTransfer>& Subtasks() const;
@@ -150,14 +164,8 @@ class TaskRunner
     void SendReply(ns3::Ptr<ns3::Socket> s, uint32_t available);
     /** --serving: the expert's queue is full: send subtask \p k's rejection and close. */
     void Reject(uint32_t k);
-    /** --serving: subtask \p k got a slot after \p queueWaitS in the FIFO. */
-    void GenerationStarted(uint32_t k, double queueWaitS);
-    /** --serving: subtask \p k's server has produced \p tokens tokens: send them. */
-    void TokensOut(uint32_t k, uint32_t tokens);
     /** A subtask is settled: fire the done callback after the last one. */
     void Finished();
-    /** The experts' servers and the user device's. */
-    std::vector<LlmServer*> AllServers();
 
     ns3::Ptr<ns3::Node> m_ue;
     ns3::NodeContainer m_experts;
@@ -171,7 +179,8 @@ class TaskRunner
     ns3::Time m_start;
     ns3::Callback<void> m_done;
     ServingConfig m_serving;
-    std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i at i-1
+    std::vector<LlmServer*> m_servers;                 //!< --serving: expert i at i-1
+    uint32_t m_idBase;                                 //!< subtask k is request m_idBase + k
     std::unique_ptr<LlmServer> m_local;                //!< --serving: the user device's
     double m_fusionS{0};                               //!< the last task's fusion (s)
     std::vector<double> m_obsQueueLen;                 //!< per expert, NaN: no report yet

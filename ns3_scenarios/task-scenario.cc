@@ -35,16 +35,22 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 TaskScenario::TaskScenario(const std::string& program,
                            const std::vector<NodeSpec>& nodes,
+                           uint32_t numUsers,
                            uint32_t tcpSegmentSize,
                            double synTimeout,
                            const ServingConfig& serving,
                            const ObserveConfig& observe)
-    : m_numExperts(static_cast<uint32_t>(nodes.size()) - 1),
+    : m_numUsers(numUsers),
+      m_numExperts(static_cast<uint32_t>(nodes.size()) - numUsers),
       m_serving(serving),
       m_observe(observe)
 {
-    NS_ABORT_MSG_IF(nodes.size() < 2 || m_numExperts > NETMOE_MAX_EXPERTS,
+    NS_ABORT_MSG_IF(numUsers < 1 || numUsers > NETMOE_MAX_USERS,
+                    program << ": 1.." << NETMOE_MAX_USERS << " user devices");
+    NS_ABORT_MSG_IF(nodes.size() < numUsers + 1 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
+    NS_ABORT_MSG_IF(numUsers > 1 && observe.Probing(),
+                    program << ": --observe=probe needs one user device");
     NS_ABORT_MSG_IF(!(synTimeout > 0 && std::isfinite(synTimeout)),
                     program << ": --synTimeout must be a number > 0");
     Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(tcpSegmentSize));
@@ -69,9 +75,14 @@ TaskScenario::CreateNodes(const std::vector<NodeSpec>& nodes,
                           const Area& area,
                           const std::string& ns2Trace)
 {
-    m_ue.Create(1);
+    // user 0 and the experts first, as with one user; the other users after them
+    NodeContainer first;
+    first.Create(1);
     m_experts.Create(m_numExperts);
-    NodeContainer people(m_ue, m_experts);
+    NodeContainer others;
+    others.Create(m_numUsers - 1);
+    m_ue = NodeContainer(first, others);
+    NodeContainer people(m_ue, m_experts); // the --nodes order: users, then experts
     InstallMobility(people, nodes, area);
     InstallNs2Mobility(people, nodes, ns2Trace);
 }
@@ -79,10 +90,45 @@ TaskScenario::CreateNodes(const std::vector<NodeSpec>& nodes,
 void
 TaskScenario::CreateRunner(const std::vector<Ipv4Address>& expertIps)
 {
-    m_runner = std::make_unique<TaskRunner>(m_ue.Get(0), m_experts, expertIps, kTaskBasePort,
-                                            m_serving);
-    m_runner->SetDoneCallback(MakeCallback(&TaskScenario::AllRepliesIn, this));
-    m_lastGoodput.assign(m_numExperts, 0.0);
+    std::vector<LlmServer*> servers;
+    if (m_serving.enabled)
+    {
+        const uint32_t chunk = m_serving.streaming ? m_serving.tokensPerChunk : 0;
+        for (uint32_t e = 0; e < m_experts.GetN(); ++e)
+        {
+            m_servers.push_back(std::make_unique<LlmServer>(m_serving.experts.at(e), chunk, true));
+            m_servers.back()->SetStartedCallback(MakeCallback(&TaskScenario::ServerStarted, this));
+            m_servers.back()->SetTokensCallback(MakeCallback(&TaskScenario::ServerTokens, this));
+            servers.push_back(m_servers.back().get());
+        }
+    }
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        // each user its own ports: a connection never collides with another user's
+        const auto base = static_cast<uint16_t>(kTaskBasePort + u * NETMOE_MAX_SUBTASKS);
+        m_runners.push_back(std::make_unique<TaskRunner>(m_ue.Get(u), m_experts, expertIps,
+                                                         base, m_serving, servers,
+                                                         u * NETMOE_MAX_SUBTASKS));
+        m_runners.back()->SetDoneCallback(MakeCallback(&TaskScenario::UserDone, this).Bind(u));
+    }
+    m_lastGoodput.assign(m_numUsers, std::vector<double>(m_numExperts, 0.0));
+    m_settled.assign(m_numUsers, true);
+    m_userEnd.assign(m_numUsers, Time());
+    m_userDeadlines.assign(m_numUsers, EventId());
+    m_energyStart.assign(m_numUsers, 0.0);
+    m_energyEnd.assign(m_numUsers, 0.0);
+}
+
+void
+TaskScenario::ServerStarted(uint32_t id, double queueWaitS)
+{
+    m_runners.at(id / NETMOE_MAX_SUBTASKS)->GenerationStarted(id % NETMOE_MAX_SUBTASKS, queueWaitS);
+}
+
+void
+TaskScenario::ServerTokens(uint32_t id, uint32_t tokens)
+{
+    m_runners.at(id / NETMOE_MAX_SUBTASKS)->TokensOut(id % NETMOE_MAX_SUBTASKS, tokens);
 }
 
 void
@@ -184,7 +230,7 @@ TaskScenario::RepairQuery()
     bool any = false;
     for (uint32_t e = 0; e < m_probeReachable; ++e)
     {
-        asked[e] = !IsAssociated(e);
+        asked[e] = !IsAssociated(0, e);
         any = any || asked[e];
     }
     if (any)
@@ -205,7 +251,7 @@ TaskScenario::ProbeStale(Time decision)
     std::vector<bool> awaited(m_probeReachable, false);
     for (uint32_t e = 0; e < m_numExperts; ++e)
     {
-        const double age = SecondsSinceHeard(e);
+        const double age = SecondsSinceHeard(0, e);
         if (std::isnan(age) || age + ahead > m_observe.probeMaxAge)
         {
             // Every stale expert is asked: one the access point dropped may still believe
@@ -215,7 +261,7 @@ TaskScenario::ProbeStale(Time decision)
             if (e < m_probeReachable)
             {
                 asked[e] = true;
-                awaited[e] = IsAssociated(e);
+                awaited[e] = IsAssociated(0, e);
             }
         }
     }
@@ -231,64 +277,171 @@ TaskScenario::CheckAction(const NetmoeAction& a) const
     return CheckTaskAction(a, m_numExperts);
 }
 
-void
-TaskScenario::AllRepliesIn()
+uint32_t
+TaskScenario::NumUsers() const
 {
-    Simulator::Stop();
+    return m_numUsers;
 }
 
 void
-TaskScenario::Step(const NetmoeAction& a, NetmoeReport& r)
+TaskScenario::UserDone(uint32_t u)
+{
+    if (m_settled.at(u))
+    {
+        return;
+    }
+    m_settled[u] = true;
+    m_userEnd[u] = Simulator::Now();
+    if (m_numUsers > 1)
+    {
+        m_energyEnd[u] = UserEnergyJ(u);
+        Simulator::Cancel(m_userDeadlines[u]);
+    }
+    if (--m_unsettled == 0)
+    {
+        Simulator::Stop();
+    }
+}
+
+void
+TaskScenario::UserDeadline(uint32_t u)
+{
+    if (m_settled.at(u))
+    {
+        return;
+    }
+    m_settled[u] = true;
+    m_userEnd[u] = Simulator::Now();
+    m_energyEnd[u] = UserEnergyJ(u);
+    m_runners[u]->Abort(); // only this user's late replies are lost
+    if (--m_unsettled == 0)
+    {
+        Simulator::Stop();
+    }
+}
+
+void
+TaskScenario::LaunchUser(uint32_t u)
+{
+    m_energyStart[u] = UserEnergyJ(u);
+    m_runners[u]->Launch();
+}
+
+void
+TaskScenario::Step(const NetmoeAction* a, NetmoeReport* r)
 {
     const uint32_t n = m_numExperts;
-    const uint32_t K = a.num_subtasks;
     BeginTask();
-    const Time start = Simulator::Now();
-    if (m_runner->Prepare(a) > 0)
+    for (auto& server : m_servers)
     {
-        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0), &TaskRunner::Launch,
-                                       m_runner.get());
-        m_deadline = Simulator::Stop(Seconds(a.deadline_s));
-        Simulator::Run();
-        Simulator::Cancel(m_deadline);
+        server->ResetStats();
     }
-    m_runner->Abort();
-    const Time end = Simulator::Now();
-    const double taskS = (end - start).GetSeconds();
+    const Time start = Simulator::Now();
+    m_unsettled = 0;
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        const Time offset = Seconds(a[u].start_offset_s);
+        m_userEnd[u] = start + offset; // a task with nothing to wait for ends at once
+        m_settled[u] = m_runners[u]->Prepare(a[u]) == 0;
+        if (m_settled[u])
+        {
+            m_energyStart[u] = m_energyEnd[u] = 0; // nothing sent, nothing waited for
+            continue;
+        }
+        ++m_unsettled;
+        if (m_numUsers == 1)
+        {
+            Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset, &TaskRunner::Launch,
+                                           m_runners[0].get());
+            m_deadline = Simulator::Stop(offset + Seconds(a[0].deadline_s));
+        }
+        else
+        {
+            Simulator::ScheduleWithContext(m_ue.Get(u)->GetId(), offset,
+                                           &TaskScenario::LaunchUser, this, u);
+            m_userDeadlines[u] = Simulator::Schedule(offset + Seconds(a[u].deadline_s),
+                                                     &TaskScenario::UserDeadline, this, u);
+        }
+    }
+    if (m_unsettled > 0)
+    {
+        Simulator::Run();
+    }
+    Simulator::Cancel(m_deadline);
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        Simulator::Cancel(m_userDeadlines[u]);
+        if (m_numUsers == 1)
+        {
+            m_userEnd[u] = Simulator::Now(); // the deadline's stop, or the last reply
+        }
+    }
+    for (auto& runner : m_runners)
+    {
+        runner->Abort();
+    }
 
-    r.task_id = a.task_id;
-    r.num_experts = n;
-    r.num_subtasks = K;
-    r.task_start_s = start.GetSeconds();
-    r.task_end_s = end.GetSeconds();
-    FillTransferReport(m_runner->Subtasks(), n, K, taskS, r, m_lastGoodput);
-    FillServingReport(m_runner->Subtasks(), K, taskS, m_runner->FusionSeconds(),
-                      m_runner->Serving(), r);
-    FillLinkReport(r, taskS);
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        const uint32_t K = a[u].num_subtasks;
+        const Time userStart = start + Seconds(a[u].start_offset_s);
+        const double taskS = (m_userEnd[u] - userStart).GetSeconds();
+        const TaskRunner& runner = *m_runners[u];
+        NetmoeReport& ru = r[u];
+        ru.task_id = a[u].task_id;
+        ru.num_experts = n;
+        ru.num_subtasks = K;
+        ru.task_start_s = userStart.GetSeconds();
+        ru.task_end_s = m_userEnd[u].GetSeconds();
+        FillTransferReport(runner.Subtasks(), n, K, taskS, ru, m_lastGoodput[u]);
+        FillServingReport(runner.Subtasks(), K, taskS, runner.FusionSeconds(), runner.Serving(),
+                          ru);
+        FillLinkReport(u, ru, taskS);
+        if (m_numUsers > 1)
+        {
+            ru.ue_energy_j = m_energyEnd[u] - m_energyStart[u]; // over its own task
+        }
+        FillRoundReport(ru);
+    }
 
-    Advance(a.next_gap_s);
+    Advance(a[0].next_gap_s);
     Observe(r, NETMOE_STATUS_STEPPED);
 }
 
 void
-TaskScenario::Observe(NetmoeReport& r, uint32_t status)
+TaskScenario::FillRoundReport(NetmoeReport& r) const
 {
-    r.status = status;
-    r.num_experts = m_numExperts;
-    r.sim_time_s = Simulator::Now().GetSeconds();
-    auto origin = DistanceOrigin()->GetObject<MobilityModel>();
     for (uint32_t e = 0; e < NETMOE_MAX_EXPERTS; ++e)
     {
-        const bool valid = e < m_numExperts;
-        r.obs_snr_db[e] = valid ? ObservedSnrDb(e) : kNaN;
-        r.obs_goodput_mbps[e] = valid ? m_lastGoodput[e] : 0.0;
-        r.obs_age_s[e] = valid ? SecondsSinceHeard(e) : kNaN;
-        r.obs_associated[e] = valid && IsAssociated(e) ? 1 : 0;
-        r.distance_m[e] =
-            valid ? origin->GetDistanceFrom(m_experts.Get(e)->GetObject<MobilityModel>())
-                  : kNaN;
-        r.obs_queue_len[e] = valid ? m_runner->ObservedQueueLength(e) : kNaN;
-        r.obs_queue_age_s[e] = valid ? m_runner->SecondsSinceQueueReport(e) : kNaN;
+        const bool valid = e < m_servers.size();
+        r.expert_queue_len_mean[e] = valid ? m_servers[e]->MeanLength() : kNaN;
+        r.expert_queue_len_max[e] = valid ? m_servers[e]->MaxLength() : 0;
+    }
+}
+
+void
+TaskScenario::Observe(NetmoeReport* reports, uint32_t status)
+{
+    for (uint32_t u = 0; u < m_numUsers; ++u)
+    {
+        NetmoeReport& r = reports[u];
+        r.status = status;
+        r.num_experts = m_numExperts;
+        r.sim_time_s = Simulator::Now().GetSeconds();
+        auto origin = DistanceOrigin(u)->GetObject<MobilityModel>();
+        for (uint32_t e = 0; e < NETMOE_MAX_EXPERTS; ++e)
+        {
+            const bool valid = e < m_numExperts;
+            r.obs_snr_db[e] = valid ? ObservedSnrDb(u, e) : kNaN;
+            r.obs_goodput_mbps[e] = valid ? m_lastGoodput[u][e] : 0.0;
+            r.obs_age_s[e] = valid ? SecondsSinceHeard(u, e) : kNaN;
+            r.obs_associated[e] = valid && IsAssociated(u, e) ? 1 : 0;
+            r.distance_m[e] =
+                valid ? origin->GetDistanceFrom(m_experts.Get(e)->GetObject<MobilityModel>())
+                      : kNaN;
+            r.obs_queue_len[e] = valid ? m_runners[u]->ObservedQueueLength(e) : kNaN;
+            r.obs_queue_age_s[e] = valid ? m_runners[u]->SecondsSinceQueueReport(e) : kNaN;
+        }
     }
 }
 

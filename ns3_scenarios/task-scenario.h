@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * TaskScenario: what edge-moe and edge-moe-lte share above their radios: the user
- * device and N expert nodes, one generative task at a time through TaskRunner, the
- * NetmoeReport fields that do not depend on the radio, and the observation: with
- * --observe=probe, the on-demand probes just before each decision (probes.h).
+ * TaskScenario: what edge-moe and edge-moe-lte share above their radios: M user devices
+ * and N expert nodes, one round at a time (each user device's generative task through its
+ * own TaskRunner, the experts' LLM servers shared), the NetmoeReport fields that do not
+ * depend on the radio, and the observation: with --observe=probe, the on-demand probes
+ * just before each decision (probes.h; one user device only).
+ *
+ * A round: user u's task starts start_offset_s after the round starts; the round ends
+ * when every user's replies are in or its deadline (its start + deadline_s) has passed,
+ * which loses only that user's late replies. Then next_gap_s (action[0]'s) idle, then
+ * every user's observation. With one user this is exactly the one-task step it was
+ * before users existed (same events, same random draws).
  */
 #ifndef NETMOE_TASK_SCENARIO_H
 #define NETMOE_TASK_SCENARIO_H
@@ -45,37 +52,49 @@ class TaskScenario : public SteppedScenario
      */
     void Advance(double seconds) override;
 
+    /** M. */
+    uint32_t NumUsers() const override;
+
     /** An error message for an action this scenario cannot run, or "" if it is valid. */
     std::string CheckAction(const NetmoeAction& action) const override;
 
     /**
-     * Run one task (until every reply is in or the deadline), fill the measurements into
-     * \p report, then advance next_gap_s and fill the observation (status STEPPED).
+     * Run one round (until every user's replies are in or its deadline), fill each user's
+     * measurements into \p reports, then advance next_gap_s and fill the observations
+     * (status STEPPED).
      */
-    void Step(const NetmoeAction& action, NetmoeReport& report) override;
+    void Step(const NetmoeAction* actions, NetmoeReport* reports) override;
 
-    /** Fill the observation part (status, times, obs_*, distance_m) at the current time. */
-    void Observe(NetmoeReport& report, uint32_t status) override;
+    /** Fill every user's observation part (status, times, obs_*, distance_m) now. */
+    void Observe(NetmoeReport* reports, uint32_t status) override;
 
   protected:
     /**
-     * Check the number of experts of \p nodes (NS_ABORT naming \p program) and set the TCP
+     * Check the number of experts of \p nodes (its first \p numUsers are user devices;
+     * NS_ABORT naming \p program) and set the TCP
      * segment size and SYN retransmission timeout (s); keep the serving model for the
      * task transfers; creates no node. \p observe: how the observation is kept fresh.
      */
     TaskScenario(const std::string& program,
                  const std::vector<NodeSpec>& nodes,
+                 uint32_t numUsers,
                  uint32_t tcpSegmentSize,
                  double synTimeout,
                  const ServingConfig& serving,
                  const ObserveConfig& observe);
 
-    /** Create the user device and the experts and give them their mobility. */
+    /**
+     * Create the user devices and the experts and give them their mobility: user 0, the
+     * experts, then users 1..M-1 (so one user creates what it always did), in m_ue.
+     */
     void CreateNodes(const std::vector<NodeSpec>& nodes,
                      const Area& area,
                      const std::string& ns2Trace);
 
-    /** Create the task transfers once the experts have the addresses \p expertIps. */
+    /**
+     * Create the experts' shared LLM servers (--serving) and each user's task transfers
+     * once the experts have the addresses \p expertIps.
+     */
     void CreateRunner(const std::vector<ns3::Ipv4Address>& expertIps);
 
     /**
@@ -91,33 +110,46 @@ class TaskScenario : public SteppedScenario
     /** One line on std::clog: probes sent and answered (nothing without probes). */
     void PrintProbeSummary(const std::string& program) const;
 
-    /** Start the link measurements of a task (just before it starts). */
+    /** Start the link measurements of a round (every user's; just before it starts). */
     virtual void BeginTask() = 0;
 
     /**
-     * Fill the radio's part of \p report for the task that lasted \p taskS seconds
-     * (ue_energy_j; per expert snr_db, energy_j, packets_sent/lost, retransmissions),
-     * after the transfer fields are in.
+     * Fill the radio's part of user \p u's \p report for the round that lasted \p taskS
+     * seconds (ue_energy_j; per expert snr_db, energy_j, packets_sent/lost,
+     * retransmissions), after the transfer fields are in.
      */
-    virtual void FillLinkReport(NetmoeReport& report, double taskS) = 0;
+    virtual void FillLinkReport(uint32_t u, NetmoeReport& report, double taskS) = 0;
 
-    /** Moving average of expert \p e's signal quality (dB), NaN if none yet. */
-    virtual double ObservedSnrDb(uint32_t e) const = 0;
-    /** Seconds since expert \p e's link was last measured, NaN if never. */
-    virtual double SecondsSinceHeard(uint32_t e) const = 0;
-    /** Whether expert \p e is attached to the network (associated, connected). */
-    virtual bool IsAssociated(uint32_t e) const = 0;
-    /** The node distance_m is measured from. */
-    virtual ns3::Ptr<ns3::Node> DistanceOrigin() const = 0;
+    /** User \p u's radio energy since the scenario began (J); ue_energy_j with M > 1. */
+    virtual double UserEnergyJ(uint32_t u) const = 0;
+    /** Moving average of expert \p e's signal quality at user \p u (dB), NaN if none yet. */
+    virtual double ObservedSnrDb(uint32_t u, uint32_t e) const = 0;
+    /** Seconds since user \p u last measured expert \p e's link, NaN if never. */
+    virtual double SecondsSinceHeard(uint32_t u, uint32_t e) const = 0;
+    /** Whether user \p u can reach expert \p e (both associated, connected). */
+    virtual bool IsAssociated(uint32_t u, uint32_t e) const = 0;
+    /** The node user \p u's distance_m is measured from. */
+    virtual ns3::Ptr<ns3::Node> DistanceOrigin(uint32_t u) const = 0;
 
+    uint32_t m_numUsers;                  //!< M
     uint32_t m_numExperts;                //!< N
-    ns3::NodeContainer m_ue;              //!< the user device
+    ns3::NodeContainer m_ue;              //!< the user devices, user u at index u
     ns3::NodeContainer m_experts;         //!< expert 1..N
-    std::unique_ptr<TaskRunner> m_runner; //!< the transfers of the current task
+    std::vector<std::unique_ptr<TaskRunner>> m_runners; //!< each user's transfers
 
   private:
-    /** Stop the simulation when every reply is in. */
-    void AllRepliesIn();
+    /** User \p u's replies are all in: stop the simulation when every user is settled. */
+    void UserDone(uint32_t u);
+    /** User \p u's deadline (M > 1): its late replies are lost; stop if everyone settled. */
+    void UserDeadline(uint32_t u);
+    /** User \p u's task starts (M > 1): its energy window opens, its connections open. */
+    void LaunchUser(uint32_t u);
+    /** A shared expert server started request \p id: route it to its user's runner. */
+    void ServerStarted(uint32_t id, double queueWaitS);
+    /** A shared expert server produced tokens of request \p id: route them likewise. */
+    void ServerTokens(uint32_t id, uint32_t tokens);
+    /** Fill the round's per-expert queue lengths of \p report. */
+    void FillRoundReport(NetmoeReport& report) const;
     /** At the start of a gap: ask the experts the access point does not count associated. */
     void RepairQuery();
     /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
@@ -131,8 +163,15 @@ class TaskScenario : public SteppedScenario
     uint32_t m_probeReachable{0};      //!< experts 1..this hear the query
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
 
-    std::vector<double> m_lastGoodput; //!< per expert, Mbit/s, 0 until measured
-    ns3::EventId m_deadline;           //!< the current task's deadline
+    std::vector<std::vector<double>> m_lastGoodput; //!< per user, per expert, Mbit/s, 0: never
+    std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i's at i-1
+    ns3::EventId m_deadline;           //!< one user: the task's deadline
+    std::vector<ns3::EventId> m_userDeadlines; //!< M > 1: each user's deadline
+    std::vector<bool> m_settled;       //!< this round: user's replies in or deadline passed
+    std::vector<ns3::Time> m_userEnd;  //!< when it settled
+    std::vector<double> m_energyStart; //!< M > 1: user's radio energy at its task start (J)
+    std::vector<double> m_energyEnd;   //!< and when it settled
+    uint32_t m_unsettled{0};           //!< users of the round not settled yet
 };
 
 } // namespace netmoe

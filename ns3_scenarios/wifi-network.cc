@@ -237,7 +237,8 @@ WifiNetwork
 BuildWifiNetwork(const WifiConfig& c,
                  ns3::Ptr<ns3::Node> ue,
                  const ns3::NodeContainer& experts,
-                 ns3::Ptr<ns3::Node> ap)
+                 ns3::Ptr<ns3::Node> ap,
+                 const ns3::NodeContainer& otherUsers)
 {
     using namespace ns3;
     WifiNetwork net;
@@ -316,6 +317,15 @@ BuildWifiNetwork(const WifiConfig& c,
 
     // Energy: the Wi-Fi radio model on the user device, with no battery to run out.
     net.ueRadio = UeRadioEnergy::Install(DynamicCast<WifiNetDevice>(net.ueDevice.Get(0))->GetPhy());
+    if (otherUsers.GetN() > 0)
+    {
+        net.otherUsers = wifi.Install(phy, mac, otherUsers); // stations, like the experts
+        for (uint32_t u = 0; u < net.otherUsers.GetN(); ++u)
+        {
+            net.otherRadios.push_back(UeRadioEnergy::Install(
+                DynamicCast<WifiNetDevice>(net.otherUsers.Get(u))->GetPhy()));
+        }
+    }
     net.channel = channel;
     return net;
 }

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace netmoe
 {
@@ -50,7 +51,9 @@ struct WifiNetwork
     ns3::NetDeviceContainer ueDevice;      //!< the user device (direct: the access point)
     ns3::NetDeviceContainer apDevice;      //!< infrastructure: the access point (else empty)
     ns3::NetDeviceContainer expertDevices; //!< stations, expert i at index i-1
+    ns3::NetDeviceContainer otherUsers;    //!< users 1..M-1: stations, user u at index u-1
     std::shared_ptr<UeRadioEnergy> ueRadio; //!< user-device radio energy
+    std::vector<std::shared_ptr<UeRadioEnergy>> otherRadios; //!< users 1..M-1, same order
     double frequencyMhz{0};                //!< operating channel centre frequency
     ns3::Ptr<ns3::YansWifiChannel> channel; //!< the shared channel (for co-channel BSSs)
 };
@@ -67,12 +70,16 @@ std::string RateManagerTypeId(const WifiConfig& config);
 
 /**
  * Build the BSS on \p ue and \p experts (stations). Without \p ap the user device is the
- * access point; with it, \p ap is and the user device is a station too.
+ * access point; with it, \p ap is and the user device is a station too. \p otherUsers
+ * (users 1..M-1) are stations of the same BSS, installed after everything else (with
+ * one user the network is built exactly as before users existed); in direct topology
+ * user 0's hotspot relays their traffic.
  */
 WifiNetwork BuildWifiNetwork(const WifiConfig& config,
                              ns3::Ptr<ns3::Node> ue,
                              const ns3::NodeContainer& experts,
-                             ns3::Ptr<ns3::Node> ap = nullptr);
+                             ns3::Ptr<ns3::Node> ap = nullptr,
+                             const ns3::NodeContainer& otherUsers = ns3::NodeContainer());
 
 /**
  * A second BSS on the same channel and radio settings (other Wi-Fi users nearby): \p ap

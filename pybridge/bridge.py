@@ -10,6 +10,8 @@ both peers pinned to one CPU cost two context switches a round trip, not a spin.
 
 The message layout comes from the C header through the extension's ``layout()``, so
 the NumPy views here use exactly the names and offsets the scenario was compiled with.
+The segment holds one action and one report slot per user device (``MAX_USERS``): a
+round is every user's task (``step_round``); the round's command is user 0's slot's.
 
 Every wait is sliced into 100 ms futex sleeps; between slices the scenario process is
 polled, so a dead scenario raises :class:`ScenarioDied` within a second and a hung one
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 LAYOUT: dict[str, Any] = _shm.layout()
 MAX_EXPERTS: int = LAYOUT["max_experts"]
 MAX_SUBTASKS: int = LAYOUT["max_subtasks"]
+MAX_USERS: int = LAYOUT["max_users"]
 
 _POLL_SLICE_S = 0.1
 DEFAULT_SPIN_US = 50.0
@@ -103,6 +106,13 @@ class Bridge:
             os.close(self._fd)
             raise
         self.header = np.ndarray((), HEADER_DTYPE, buffer=self._mm, offset=0)
+        # user u's slots at index u; action/report: user 0's (the one-user API)
+        self.actions = np.ndarray(
+            (MAX_USERS,), ACTION_DTYPE, buffer=self._mm, offset=LAYOUT["action_offset"]
+        )
+        self.reports = np.ndarray(
+            (MAX_USERS,), REPORT_DTYPE, buffer=self._mm, offset=LAYOUT["report_offset"]
+        )
         self.action = np.ndarray((), ACTION_DTYPE, buffer=self._mm, offset=LAYOUT["action_offset"])
         self.report = np.ndarray((), REPORT_DTYPE, buffer=self._mm, offset=LAYOUT["report_offset"])
         self._closed = False
@@ -192,7 +202,10 @@ class Bridge:
         return self.report
 
     def step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Write an action from ``fields`` (unset fields are zero), exchange, copy the report."""
+        """Write an action from ``fields`` (unset fields are zero), exchange, copy the report.
+
+        One user device (user 0): ``step_round([fields])[0]``.
+        """
         return self._send(fields, LAYOUT["cmd_step"])
 
     def try_step(self, fields: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -202,24 +215,53 @@ class Bridge:
         """
         return self._send(fields, LAYOUT["cmd_try"])
 
+    def step_round(self, users: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
+        """Run one round: user u's task from ``users[u]`` (unset fields are zero).
+
+        ``len(users)`` must be the scenario's number of user devices (``--numUsers``); the
+        round's ``next_gap_s`` is ``users[0]``'s. Returns a copy of every user's report.
+        """
+        return self._send_round(users, LAYOUT["cmd_step"])
+
+    def try_round(self, users: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
+        """Like step_round(), in a forked copy of the scenario: the real one does not advance."""
+        return self._send_round(users, LAYOUT["cmd_try"])
+
     def _send(self, fields: Mapping[str, Any], command: int) -> dict[str, np.ndarray]:
-        self.action[()] = np.zeros((), ACTION_DTYPE)
-        self.action["command"] = command
-        for name, value in fields.items():
-            if name not in ACTION_DTYPE.names:
-                raise KeyError(f"unknown action field {name!r}")
-            target = self.action[name]
-            if target.ndim:
-                value = np.asarray(value)
-                target[: value.shape[0]] = value
-            else:
-                self.action[name] = value
+        return self._send_round([fields], command)[0]
+
+    def _send_round(
+        self, users: Sequence[Mapping[str, Any]], command: int
+    ) -> list[dict[str, np.ndarray]]:
+        m = len(users)
+        if not 1 <= m <= MAX_USERS:
+            raise ValueError(f"a round has 1..{MAX_USERS} users, got {m}")
+        self.actions[:m] = np.zeros(m, ACTION_DTYPE)
+        for u, fields in enumerate(users):
+            slot = self.actions[u : u + 1]
+            for name, value in fields.items():
+                if name not in ACTION_DTYPE.names:
+                    raise KeyError(f"unknown action field {name!r}")
+                if slot.dtype[name].shape:
+                    value = np.asarray(value)
+                    slot[name][0, : value.shape[0]] = value
+                else:
+                    slot[name] = value
+            slot["num_users"] = m
+        self.actions[0:1]["command"] = command
         self.exchange()
-        return self.copy_report()
+        return self.copy_reports(m)
 
     def copy_report(self) -> dict[str, np.ndarray]:
-        """A copy of the current report, safe to keep across exchanges."""
+        """A copy of the current report (user 0's), safe to keep across exchanges."""
         return {name: np.array(self.report[name]) for name in REPORT_DTYPE.names}
+
+    def copy_reports(self, num_users: int) -> list[dict[str, np.ndarray]]:
+        """Copies of users 0..num_users-1's current reports, safe to keep across exchanges."""
+        return [
+            {name: np.array(self.reports[name][u]) for name in REPORT_DTYPE.names}
+            for u in range(num_users)
+        ]
 
     def stop(self, grace_s: float = 5.0) -> int | None:
         """Ask the scenario to finish; kill it if it does not within ``grace_s``.
@@ -252,7 +294,7 @@ class Bridge:
         finally:
             self._closed = True
             # views keep exported buffers alive; drop them before closing the map
-            del self.header, self.action, self.report
+            del self.header, self.action, self.report, self.actions, self.reports
             self._mm.close()
             os.close(self._fd)
 

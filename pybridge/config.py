@@ -11,6 +11,7 @@ checked here. Every error is a one-line :class:`ConfigError`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +47,23 @@ class _ScenarioBase(StrictModel):
         "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
         "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
-    user: NodeConfig = Field(default_factory=NodeConfig, description="the user device")
+    user: NodeConfig = Field(
+        default_factory=NodeConfig,
+        description="the user device (one user; with num_users, the template of every user)",
+    )
+    users: list[NodeConfig] | None = Field(
+        None,
+        description="several user devices, user 0 first (1..16: --numUsers); instead of "
+        "user and num_users",
+    )
+    num_users: int | None = Field(
+        None,
+        description="M copies of user (1..16: --numUsers), user u at user.position + "
+        "user_spread_m * (cos(2 pi u/M), sin(2 pi u/M), 0); instead of users",
+    )
+    user_spread_m: float = Field(
+        3.0, ge=0, le=1e5, description="num_users: radius of the circle the users stand on (m)"
+    )
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [
             NodeConfig(position=(5.0, 0.0, 1.0)),
@@ -141,6 +158,40 @@ class _ScenarioBase(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_way_to_give_users(self) -> _ScenarioBase:
+        if self.users is None:
+            return self
+        if self.num_users is not None:
+            raise ValueError("give users or num_users, not both")
+        if self.user != NodeConfig():
+            raise ValueError("give user (one, or num_users copies) or users, not both")
+        return self
+
+    @property
+    def user_nodes(self) -> list[NodeConfig]:
+        """The user devices, user 0 first: ``users``, ``num_users`` copies of ``user`` on a
+        circle of ``user_spread_m`` around its position, or ``user`` alone."""
+        if self.users is not None:
+            return list(self.users)
+        m = 1 if self.num_users is None else self.num_users
+        if m == 1:
+            return [self.user]
+        x, y, z = self.user.position
+        r = self.user_spread_m
+        return [
+            self.user.model_copy(
+                update={
+                    "position": (  # to the nanometre: no 1e-16 in the command line
+                        round(x + r * math.cos(2 * math.pi * u / m), 9),
+                        round(y + r * math.sin(2 * math.pi * u / m), 9),
+                        z,
+                    )
+                }
+            )
+            for u in range(m)
+        ]
+
     @property
     def radio(self) -> Radio:
         return radio_of(self.program)
@@ -170,9 +221,13 @@ class _ScenarioBase(StrictModel):
     def flags(self, rng_run: int) -> list[Flag]:
         """The program's flags, each with the config field it comes from (the optional
         ones not in use marked ``given=False``)."""
-        nodes = ";".join(n.spec() for n in [self.user, *self.experts])
+        users = self.user_nodes
+        nodes = ";".join(n.spec() for n in [*users, *self.experts])
         ns2 = self.ns2_trace_path()
+        users_field = "scenario.users" if self.users is not None else "scenario.num_users"
         return [
+            # passed with several users only, so one user's command line is unchanged
+            Flag("numUsers", str(len(users)), users_field, len(users) != 1),
             Flag("numExperts", str(len(self.experts)), "scenario.experts"),
             Flag("nodes", nodes, "scenario.experts"),
             Flag("area", nums(self.bounds), "scenario.area"),
@@ -218,6 +273,19 @@ ScenarioConfig = create_model(  # type: ignore[call-overload]
 )
 
 
+class ArrivalConfig(StrictModel):
+    """When each user's task starts within a round (several users)."""
+
+    mode: Literal["simultaneous", "random"] = Field(
+        "simultaneous",
+        description="simultaneous: every user's task at the round's start; random: user u's "
+        "at an offset drawn uniformly in [0, max_offset_s] from the env's seeded RNG",
+    )
+    max_offset_s: float = Field(
+        0.0, ge=0, le=3600, description="mode random: the latest start after the round's start"
+    )
+
+
 class TaskConfig(StrictModel):
     """Where tasks come from and how they load the network. The deadline and the gap are
     also checked by the scenario program (the rule it applies to every action)."""
@@ -237,6 +305,21 @@ class TaskConfig(StrictModel):
     edge_words_per_s: float = Field(
         50.0, gt=0, description="an edge expert's generation speed, sets the reply's compute time"
     )
+    expert_writers: list[int] | None = Field(
+        None,
+        description="the table writer (1..W, its expert columns) each expert device 1..N "
+        "runs, one per device; default: device i runs writer ((i-1) mod W) + 1",
+    )
+    arrival: ArrivalConfig = Field(
+        default_factory=ArrivalConfig, description="when each user's task starts in a round"
+    )
+
+    @field_validator("expert_writers")
+    @classmethod
+    def _writers_from_one(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(w < 1 for w in v):
+            raise ValueError(f"writers are numbered from 1 (the table's experts), got {v}")
+        return v
 
     def table_path(self) -> Path:
         """The table's absolute path (``netmoe_table.resolve_path``: from the repository)."""

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 60.0
 _COMPLAINT = re.compile(r"^(?P<program>[\w.-]+): --(?P<flag>\w+): (?P<problem>.*)$")
-_NODE = re.compile(r"^node (?P<index>\d+) \((?:user|expert \d+)\)")
+_NODE = re.compile(r"^node (?P<index>\d+) \((?:user(?: \d+)?|expert \d+)\)")
 # what ns-3 itself prints for flags the program does not own (extra_args)
 _NS3_REFUSAL = re.compile(r"(?P<what>Invalid command-line argument: .*)|msg=\"(?P<msg>.*)\", file=")
 
@@ -54,7 +54,13 @@ def check_scenario(config: EnvConfig, source: str = "config") -> dict[str, Any]:
     node = _NODE.match(m["problem"]) if m["flag"] == "nodes" else None
     if node is not None:  # "node 0 (user): ..." / "node 2 (expert 2): ..."
         i = int(node["index"])
-        field = "scenario.user" if i == 0 else f"scenario.experts.{i - 1}"
+        users = len(sc.user_nodes)
+        if i >= users:
+            field = f"scenario.experts.{i - users}"
+        elif sc.users is not None:
+            field = f"scenario.users.{i}"
+        else:
+            field = "scenario.user"
     # other flags the problem mentions ("outside --area") are named by their fields too
     problem = re.sub(
         r"--(\w+)(=\S*)?",

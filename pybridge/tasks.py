@@ -3,6 +3,12 @@
 
 The table's schema, reading and checks belong to ``netmoe_table`` (docs/quality-table.md);
 this module only lays a checked table out densely. Expert 0 is the user device's own model.
+
+Writers are not devices: the table's expert columns 1..W are *writers* (model
+configurations), and each of the scenario's N expert devices runs one of them
+(``tasks.expert_writers``; many devices may run the same writer). :func:`expert_writers`
+resolves that mapping and :meth:`QualityTable.for_devices` lays the table out by device,
+so every reader that indexes it by expert (the env, the baselines) sees N devices.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import pandas as pd
 
 from netmoe_table import TableError, check_layout, read_table
 
-__all__ = ["QualityTable", "TableError"]
+__all__ = ["QualityTable", "TableError", "expert_writers"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class QualityTable:
     completion_tokens: np.ndarray | None = None
     #: (P, K, N+1) prompt tokens from the table's ``prompt_tokens`` column, or None
     prompt_tokens: np.ndarray | None = None
+    #: (N+1,) the writer each device runs (0: the local model) when the table is laid out
+    #: by device (:meth:`for_devices`); None: devices are the table's writers
+    writers: np.ndarray | None = None
 
     @property
     def num_prompts(self) -> int:
@@ -51,9 +60,40 @@ class QualityTable:
         """Edge experts N (the table also has expert 0, the local model)."""
         return self.words.shape[2] - 1
 
+    def for_devices(self, writers: np.ndarray) -> QualityTable:
+        """The table laid out by device: device i (1..N) gets the columns of writer
+        ``writers[i-1]`` (1..W), device 0 stays the local model, and ``quality`` looks a
+        device assignment up as the writer assignment it stands for. Writers 1..W in
+        order give a table equal to this one."""
+        if self.writers is not None:
+            raise ValueError("the table is already laid out by device")
+        w = np.concatenate([[0], np.asarray(writers, dtype=np.int64)])
+
+        def columns(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[:, :, w]
+
+        return QualityTable(
+            prompt_ids=self.prompt_ids,
+            words=columns(self.words),  # type: ignore[arg-type]
+            bytes=columns(self.bytes),  # type: ignore[arg-type]
+            score=columns(self.score),  # type: ignore[arg-type]
+            route=columns(self.route),  # type: ignore[arg-type]
+            subtask_bytes=self.subtask_bytes,
+            fused=self.fused,
+            completion_tokens=columns(self.completion_tokens),
+            prompt_tokens=columns(self.prompt_tokens),
+            writers=w,
+        )
+
     def quality(self, prompt: int, assignment: tuple[int, ...]) -> float:
-        """Score of the fused answer; the mean of the chosen texts' scores if not in the table."""
-        fused = self.fused.get((prompt, assignment))
+        """Score of the fused answer; the mean of the chosen texts' scores if not in the table.
+
+        On a table laid out by device (:meth:`for_devices`) ``assignment`` names devices
+        and the fused answer is looked up by the writers they run."""
+        key = (
+            assignment if self.writers is None else tuple(int(self.writers[a]) for a in assignment)
+        )
+        fused = self.fused.get((prompt, key))
         if fused is not None:
             return fused
         k = np.arange(len(assignment))
@@ -102,3 +142,17 @@ class QualityTable:
     def load(cls, path: str | Path) -> QualityTable:
         """Read a Parquet or CSV table and check it (``TableError`` on any problem)."""
         return cls.from_frame(read_table(path), str(path))
+
+
+def expert_writers(writers: list[int] | None, num_devices: int, num_writers: int) -> np.ndarray:
+    """(N,) the writer (1..W) each expert device 1..N runs: ``writers`` as given
+    (``tasks.expert_writers``), or by default device i runs writer ((i-1) mod W) + 1, so
+    N = W keeps devices and writers the same. ``ValueError`` (one line) on a bad list."""
+    if writers is None:
+        return np.arange(num_devices, dtype=np.int64) % num_writers + 1
+    if len(writers) != num_devices:
+        raise ValueError(f"names {len(writers)} writers for {num_devices} expert devices")
+    bad = [w for w in writers if not 1 <= w <= num_writers]
+    if bad:
+        raise ValueError(f"writer {bad[0]} is not in 1..{num_writers} (the table's experts)")
+    return np.asarray(writers, dtype=np.int64)

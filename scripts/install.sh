@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install netmoe and everything it needs on a fresh Linux x86_64 machine with Python
 # 3.10+, g++ and CMake: torch (CPU, pinned), ns-3 (PyPI wheel), the Python packages
-# (llama-cpp-python compiles from source: ~8 min on 2 cores), then the ns-3 scenarios.
+# (llama-cpp-python compiles from source: ~8 min on 2 cores; the [dev] extra includes
+# llama.cpp's server extras, ~8 s more), then the ns-3 scenarios.
 #
 #   bash scripts/install.sh            # everything
 #   NETMOE_NS3_PREFIX=/opt/ns-3 bash scripts/install.sh   # build against your own ns-3

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pybridge.config import ConfigError, read_yaml
+import pybridge
+from pybridge.config import ConfigError, load_config, read_yaml
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
 
@@ -109,7 +110,8 @@ def try_mutation(path: Path, leaf: tuple[Any, ...], name: str, backend: str | No
         env_cfg["tasks"]["episode_tasks"] = EPISODE_TASKS
     where = ".".join(str(k) for k in leaf)
     try:
-        env = EdgeMoEEnv(env_cfg)
+        several = len(load_config(env_cfg).scenario.user_nodes) > 1
+        env = pybridge.parallel_env(config=env_cfg) if several else EdgeMoEEnv(env_cfg)
     except ConfigError as exc:
         msg = str(exc)
         assert "\n" not in msg, f"{path.name} {where}={name}: more than one line: {msg!r}"
@@ -118,7 +120,8 @@ def try_mutation(path: Path, leaf: tuple[Any, ...], name: str, backend: str | No
         return "refused"
     try:
         env.reset(seed=0)
-        env.step(np.ones(env.num_subtasks, dtype=np.int64))  # expert 1 for every subtask
+        action = np.ones(env.num_subtasks, dtype=np.int64)  # expert 1 for every subtask
+        env.step({a: action for a in env.agents} if several else action)
     except Exception as exc:  # noqa: BLE001 - any failure after a successful build is a bug
         pytest.fail(f"{path.name} {where}={name}: built, then {type(exc).__name__}: {exc}")
     finally:

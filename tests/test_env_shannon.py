@@ -239,7 +239,7 @@ def test_same_seed_same_episode(shannon_cfg) -> None:
     [
         ({"backend": "omnet"}, "backend"),
         ({"reward": {"w_time": "fast"}}, "reward.w_time"),
-        ({"scenario": {"experts": []}}, "scenario.experts: .*1..32"),
+        ({"scenario": {"experts": []}}, "scenario.experts: .*at least one expert"),
         ({"scenario": {"user": {"mobility": "random-walk", "params": {"sped": 1}}}}, "sped"),
         ({"tasks": {"deadline_s": -1}}, "tasks.deadline_s"),
         ({"typo": 1}, "typo"),
@@ -252,16 +252,65 @@ def test_bad_config_values_are_one_line_errors(shannon_cfg, patch, message) -> N
     assert "\n" not in str(err.value)
 
 
-def test_missing_table_and_expert_mismatch(table_path) -> None:
+def test_missing_table(table_path) -> None:
     with pytest.raises(ValueError, match="quality table not found"):
         EdgeMoEEnv({"backend": "shannon", "tasks": {"table": "/nope.parquet"}})
+
+
+def _experts(n: int) -> list[dict]:
+    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
+
+
+def test_devices_run_writers_eight_on_a_three_writer_table(table_path) -> None:
+    """N = 8 devices on a table of W = 3 writers: device i runs writer ((i-1) mod 3) + 1
+    by default, so two devices of one writer have the same texts and fused scores."""
     cfg = {
         "backend": "shannon",
-        "tasks": {"table": str(table_path)},
-        "scenario": {"experts": [{"position": [1, 1, 1]}]},
+        "tasks": {"table": str(table_path), "episode_tasks": 3},
+        "scenario": {"experts": _experts(8)},
     }
-    with pytest.raises(ValueError, match="table has 3 experts but the scenario has 1"):
+    env = EdgeMoEEnv(cfg)
+    assert env.action_space == gym.spaces.MultiDiscrete([9, 9, 9])
+    assert env.table.num_experts == 8
+    assert env.table.writers.tolist() == [0, 1, 2, 3, 1, 2, 3, 1, 2]
+    np.testing.assert_array_equal(env.table.words[:, :, 4], env.table.words[:, :, 1])
+    p = 0
+    assert env.table.quality(p, (4, 8, 0)) == env.table.quality(p, (1, 2, 0))
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(np.array([8, 4, 0]))
+    assert np.isfinite(reward) and info["snr_db"].shape == (8,)
+    env.close()
+    # an explicit mapping: every device runs writer 2
+    cfg["tasks"]["expert_writers"] = [2] * 8
+    env = EdgeMoEEnv(cfg)
+    assert env.table.quality(p, (1, 5, 8)) == env.table.quality(p, (2, 2, 2))
+    env.close()
+
+
+def test_default_mapping_keeps_the_table_when_devices_are_writers(table_path) -> None:
+    from pybridge.tasks import QualityTable
+
+    table = QualityTable.load(table_path)
+    env = EdgeMoEEnv({"backend": "shannon", "tasks": {"table": str(table_path)}})
+    for name in ("words", "bytes", "score", "route"):
+        np.testing.assert_array_equal(getattr(env.table, name), getattr(table, name))
+    assert env.table.quality(1, (1, 2, 3)) == table.quality(1, (1, 2, 3))
+    env.close()
+
+
+@pytest.mark.parametrize(
+    "writers, message",
+    [
+        ([0, 1, 2], r"tasks\.expert_writers: writers are numbered from 1"),
+        ([1, 2, 4], r"tasks\.expert_writers: writer 4 is not in 1\.\.3"),
+        ([1, 2], r"tasks\.expert_writers: names 2 writers for 3 expert devices"),
+    ],
+)
+def test_bad_expert_writers_are_one_line_errors(table_path, writers, message) -> None:
+    cfg = {"backend": "shannon", "tasks": {"table": str(table_path), "expert_writers": writers}}
+    with pytest.raises(ConfigError, match=message) as err:
         EdgeMoEEnv(cfg)
+    assert "\n" not in str(err.value)
 
 
 def test_yaml_errors(tmp_path) -> None:

@@ -22,6 +22,7 @@ from llm_pipeline.backends import OpenAIBackend
 from llm_pipeline.config import config_from_dict
 from llm_pipeline.errors import BackendError
 from llm_pipeline.journal import read_journal
+from llm_pipeline.scoring import journaled_scores
 from llm_pipeline.testing import HashEmbedder
 from llm_pipeline.testing_server import DEFAULT_CONFIG
 from netmoe.cli import main
@@ -159,6 +160,12 @@ def test_judge_without_a_number_is_retried_recorded_missing_and_resumed(
     # each distinct (text, reference, seed) once, now scored at the first attempt
     # (6 rows, 3 distinct texts: p0's fused answers are all alike here)
     assert _judge_requests(server) == len(missing) == 3
+    # ... going on with the third attempt (temperature 0.7, a new seed): a deterministic
+    # server (llama.cpp's) would answer a repeat of the first two the same way again
+    asked = [r for r in server.log() if r["judge"]]
+    assert all(r["temperature"] == 0.7 for r in asked)
+    latest = journaled_scores(tmp_path / "table.parquet.parts" / "p0.jsonl")
+    assert [latest[m["key"]]["attempts"] for m in missing] == [3] * len(missing)
     assert sum(not r["judge"] for r in server.log()) == 0  # no text regenerated
     table = pd.read_parquet(tmp_path / "table.parquet")
     assert sorted(table.prompt_id.unique()) == ["p0", "p1"]

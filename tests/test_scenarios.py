@@ -272,20 +272,42 @@ def test_scenario_runs_through_the_environment(name: str, tmp_path: Path) -> Non
     except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
         pytest.skip(f"{cfg['scenario']['program']} is not built")
     cfg["tasks"].update(table=str(_table(tmp_path)), episode_tasks=3, gap_s=1.0)
+    if len(load_config(cfg).scenario.user_nodes) > 1:
+        _runs_with_several_users(cfg)
+        return
     env = EdgeMoEEnv(cfg)
     try:
         obs, _ = env.reset(seed=2)
         assert env.observation_space.contains(obs)
         for _ in range(3):
             obs, reward, _, _, info = env.step(np.array([1, 2]))
-            assert math.isfinite(reward)
-            d = info["distance_m"]
-            assert np.all(np.isfinite(d)) and np.all(d > 0)
-            snr = info["snr_db"][:2]
-            delivered = info["bytes_delivered"][:2] > 0
-            # an expert that delivered was heard, at a plausible SNR, in a plausible time
-            assert np.all(np.isfinite(snr[delivered])) and np.all(snr[delivered] > 0)
-            assert np.all(snr[delivered] < 100)
-            assert np.all(info["delay_s"][:2][delivered] < cfg["tasks"]["deadline_s"])
+            _plausible(reward, info, cfg)
     finally:
         env.close()
+
+
+def _runs_with_several_users(cfg: dict) -> None:
+    import pybridge
+
+    env = pybridge.parallel_env(config=cfg)
+    try:
+        observations, _ = env.reset(seed=2)
+        assert all(env.observation_space(a).contains(o) for a, o in observations.items())
+        for _ in range(3):
+            _, rewards, _, _, infos = env.step({a: np.array([1, 2]) for a in env.agents})
+            for agent, reward in rewards.items():
+                _plausible(reward, infos[agent], cfg)
+    finally:
+        env.close()
+
+
+def _plausible(reward: float, info: dict, cfg: dict) -> None:
+    assert math.isfinite(reward)
+    d = info["distance_m"]
+    assert np.all(np.isfinite(d)) and np.all(d > 0)
+    snr = info["snr_db"][:2]
+    delivered = info["bytes_delivered"][:2] > 0
+    # an expert that delivered was heard, at a plausible SNR, in a plausible time
+    assert np.all(np.isfinite(snr[delivered])) and np.all(snr[delivered] > 0)
+    assert np.all(snr[delivered] < 100)
+    assert np.all(info["delay_s"][:2][delivered] < cfg["tasks"]["deadline_s"])

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pybridge.config import ConfigError, load_config
     from pybridge.paths import ScenarioNotBuiltError
     from pybridge.scenario_check import check_scenario
-    from pybridge.tasks import QualityTable, TableError
+    from pybridge.tasks import QualityTable, TableError, expert_writers
     from validation.study import TaskSource, run_scenario, summarize, write_tables
 
     if args.tasks < 1:
@@ -66,11 +66,13 @@ def run(args: argparse.Namespace) -> int:
             table = None
             if not args.synthetic:
                 table = QualityTable.load(args.table or cfg.tasks.table_path())
-                if table.num_experts != cfg.scenario.num_experts:
-                    return _fail(
-                        f"{name}: table has {table.num_experts} experts, scenario "
-                        f"{cfg.scenario.num_experts}"
+                try:  # the table by device: the writer each expert device runs
+                    writers = expert_writers(
+                        cfg.tasks.expert_writers, cfg.scenario.num_experts, table.num_experts
                     )
+                except ValueError as exc:
+                    return _fail(f"{name}: tasks.expert_writers: {exc}")
+                table = table.for_devices(writers)
             sources.append(
                 TaskSource(
                     table, args.subtasks, cfg.tasks.request_overhead_bytes,

@@ -231,14 +231,14 @@ shm_layout(PyObject* self, PyObject* noargs)
     return NULL;
   }
   return Py_BuildValue(
-      "{s:N,s:N,s:N,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "header", header,
+      "{s:N,s:N,s:N,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "header", header,
       "action", action, "report", report, "header_size", (Py_ssize_t)sizeof(NetmoeHeader),
       "action_size", (Py_ssize_t)sizeof(NetmoeAction), "report_size",
       (Py_ssize_t)sizeof(NetmoeReport), "action_offset", (Py_ssize_t)offsetof(NetmoeShm, action),
       "report_offset", (Py_ssize_t)offsetof(NetmoeShm, report), "segment_size",
       (Py_ssize_t)sizeof(NetmoeShm), "magic", (unsigned)NETMOE_BRIDGE_MAGIC, "version",
       (unsigned)NETMOE_BRIDGE_VERSION, "max_experts", NETMOE_MAX_EXPERTS, "max_subtasks",
-      NETMOE_MAX_SUBTASKS, "cmd_step", (unsigned)NETMOE_CMD_STEP, "cmd_stop",
+      NETMOE_MAX_SUBTASKS, "max_users", NETMOE_MAX_USERS, "cmd_step", (unsigned)NETMOE_CMD_STEP, "cmd_stop",
       (unsigned)NETMOE_CMD_STOP, "cmd_try", (unsigned)NETMOE_CMD_TRY, "cmd_reset",
       (unsigned)NETMOE_CMD_RESET, "status_ready", (unsigned)NETMOE_STATUS_READY, "status_stepped",
       (unsigned)NETMOE_STATUS_STEPPED);

@@ -69,13 +69,13 @@ main(int argc, char** argv)
     try
     {
         netmoe::ScenarioBridge bridge(fd, name, spinUs, timeout);
-        NetmoeReport& r = bridge.Report();
+        NetmoeReport& r = bridge.Reports()[0]; // one user: echoes user 0
         r.status = NETMOE_STATUS_READY;
         r.num_experts = experts;
         uint32_t steps = 0;
         while (bridge.Exchange())
         {
-            const NetmoeAction& a = bridge.Action();
+            const NetmoeAction& a = bridge.Actions()[0];
             if (stallMs > 0)
             {
                 std::this_thread::sleep_for(std::chrono::milliseconds(stallMs));

@@ -6,9 +6,9 @@
  * (memfd, so nothing can be left behind in /dev/shm), starts the scenario process
  * with the descriptor inherited and passes --bridgeFd=N. The scenario then loops:
  *
- *     bridge.Report() = ...;            // measurements + observation
- *     if (!bridge.Exchange()) break;    // publish, wait for the next action
- *     use(bridge.Action());
+ *     bridge.Reports()[u] = ...;        // each user's measurements + observation
+ *     if (!bridge.Exchange()) break;    // publish, wait for the next round
+ *     use(bridge.Actions());            // each user's task; command etc. in [0]
  *
  * A TRY command ("what if?") is served by fork(): the child runs the task exactly as
  * a STEP would and exits right after publishing its report, while the parent waits
@@ -127,14 +127,17 @@ class ScenarioBridge
     ScenarioBridge(const ScenarioBridge&) = delete;
     ScenarioBridge& operator=(const ScenarioBridge&) = delete;
 
-    /** The report to fill before Exchange(). */
-    NetmoeReport& Report()
+    /** The reports to fill before Exchange(): user u's at index u (NETMOE_MAX_USERS). */
+    NetmoeReport* Reports()
     {
         return m_shm->report;
     }
 
-    /** The action Python wrote, valid after Exchange() returned true. */
-    const NetmoeAction& Action() const
+    /**
+     * The actions Python wrote, valid after Exchange() returned true: user u's task at
+     * index u; the round's command, num_users and next_gap_s are action[0]'s.
+     */
+    const NetmoeAction* Actions() const
     {
         return m_shm->action;
     }
@@ -155,9 +158,9 @@ class ScenarioBridge
         for (;;)
         {
             WaitForAction();
-            if (m_shm->action.command != NETMOE_CMD_TRY)
+            if (m_shm->action[0].command != NETMOE_CMD_TRY)
             {
-                return m_shm->action.command == NETMOE_CMD_STEP;
+                return m_shm->action[0].command == NETMOE_CMD_STEP;
             }
             pid_t child = fork();
             if (child < 0)
@@ -208,13 +211,13 @@ class ScenarioBridge
                 }
                 m_episodeParent = parent;
                 m_shm->header.scenario_pid = static_cast<int32_t>(getpid());
-                run = m_episodes++ == 0 ? -1 : static_cast<int64_t>(m_shm->action.rng_run);
+                run = m_episodes++ == 0 ? -1 : static_cast<int64_t>(m_shm->action[0].rng_run);
                 return true;
             }
             ++m_episodes;
             WaitForEpisode(child);
             m_lastAction = netmoe_load(&m_shm->header.to_scenario_seq);
-            if (m_shm->action.command != NETMOE_CMD_RESET)
+            if (m_shm->action[0].command != NETMOE_CMD_RESET)
             {
                 return false;
             }

@@ -21,9 +21,10 @@
 #include <stdint.h>
 
 #define NETMOE_BRIDGE_MAGIC 0x454f4d4eu /* "NMOE" little-endian */
-#define NETMOE_BRIDGE_VERSION 4u
+#define NETMOE_BRIDGE_VERSION 5u
 #define NETMOE_MAX_EXPERTS 32
 #define NETMOE_MAX_SUBTASKS 16
+#define NETMOE_MAX_USERS 16 /* user devices of one scenario (--numUsers) */
 
 /* NetmoeAction.command */
 #define NETMOE_CMD_STEP 1u /* run one generative task with the given assignment */
@@ -35,9 +36,14 @@
 #define NETMOE_STATUS_READY 1u /* first report of an episode: observation only */
 #define NETMOE_STATUS_STEPPED 2u /* measurements of the task just run + next observation */
 
-/* Python -> scenario: one generative task and where each subtask runs. */
+/*
+ * Python -> scenario: one user device's generative task and where each subtask runs.
+ * A round is every user's task (action[u] for user u < num_users); command, rng_run,
+ * num_users and next_gap_s are read from action[0] only.
+ */
 #define NETMOE_ACTION_FIELDS(S, A)                                                       \
   S(uint32_t, "<u4", command)                                                            \
+  S(uint32_t, "<u4", num_users)          /* users in the round (action[0]; 0 means 1) */ \
   S(uint32_t, "<u4", task_id)            /* counter, for logs */                         \
   S(uint32_t, "<u4", num_subtasks)       /* K <= NETMOE_MAX_SUBTASKS */                  \
   S(uint32_t, "<u4", rng_run)            /* RESET: the new episode's ns-3 run number */  \
@@ -51,7 +57,8 @@
   S(uint32_t, "<u4", fusion_prompt_tokens) /* the user device fuses the replies */       \
   S(uint32_t, "<u4", fusion_reply_tokens)                                                \
   S(double, "<f8", deadline_s)           /* give up on replies after this long */        \
-  S(double, "<f8", next_gap_s)           /* simulated idle time before the next task */
+  S(double, "<f8", next_gap_s)           /* simulated idle time before the next task */  \
+  S(double, "<f8", start_offset_s)       /* the task starts this long after the round */
 
 /* Scenario -> Python: what the task measured, and what the user device knows now. */
 #define NETMOE_REPORT_FIELDS(S, A)                                                       \
@@ -85,7 +92,8 @@
   A(uint32_t, "<u4", obs_associated, NETMOE_MAX_EXPERTS) /* link layer up */             \
   /* ground truth for analysis only: never put in the observation */                     \
   A(double, "<f8", distance_m, NETMOE_MAX_EXPERTS)                                       \
-  NETMOE_REPORT_SERVING_FIELDS(S, A)
+  NETMOE_REPORT_SERVING_FIELDS(S, A)                                                     \
+  NETMOE_REPORT_ROUND_FIELDS(S, A)
 
 /*
  * The serving model's measurements (--serving; in a standalone run's JSON only with it,
@@ -104,6 +112,16 @@
   /* per expert, what the user device knows (never the future) */                        \
   A(double, "<f8", obs_queue_len, NETMOE_MAX_EXPERTS)   /* last in a reply header, NaN: none */ \
   A(double, "<f8", obs_queue_age_s, NETMOE_MAX_EXPERTS) /* since it arrived */
+
+/*
+ * Per expert over the round (every user's report has the same values): ground truth for
+ * analysis, never an observation. In a standalone run's JSON only with --numUsers > 1,
+ * so that one user prints what it printed before users existed.
+ */
+#define NETMOE_REPORT_ROUND_FIELDS(S, A)                                                 \
+  A(double, "<f8", expert_queue_len_mean, NETMOE_MAX_EXPERTS) /* time-average, waiting + */ \
+                                                     /* in service, over the round */     \
+  A(uint32_t, "<u4", expert_queue_len_max, NETMOE_MAX_EXPERTS)
 
 #define NETMOE_DECLARE_SCALAR(ctype, code, name) ctype name;
 #define NETMOE_DECLARE_ARRAY(ctype, code, name, count) ctype name[count];
@@ -142,12 +160,12 @@ typedef struct NetmoeHeader
   NETMOE_HEADER_FIELDS(NETMOE_DECLARE_SCALAR, NETMOE_DECLARE_ARRAY)
 } NetmoeHeader;
 
-/* The whole segment. */
+/* The whole segment: user u's task in action[u], its measurements in report[u]. */
 typedef struct NetmoeShm
 {
   NetmoeHeader header;
-  NetmoeAction action;
-  NetmoeReport report;
+  NetmoeAction action[NETMOE_MAX_USERS];
+  NetmoeReport report[NETMOE_MAX_USERS];
 } NetmoeShm;
 
 #ifdef __cplusplus
