@@ -98,6 +98,35 @@ class LeastLoadedPolicy:
         return action
 
 
+class RoundRobinPolicy:
+    """Round-robin: subtask after subtask, task after task, to the next expert in turn
+    (1, 2, ..., N, 1, ...), skipping experts the observation says are not usable (not
+    associated, or heard below ``min_snr_db``); local when none is. Knows only the
+    observation and its own turn; ``start`` is where the turn begins (user u of several
+    starts at expert u + 1, so that users do not all begin at expert 1). The turn goes on
+    across episodes (a device does not know where one ends).
+    """
+
+    name = "round-robin"
+
+    def __init__(self, start: int = 0, min_snr_db: float = 0.0) -> None:
+        self.turn = start
+        self.min_snr_db = min_snr_db
+
+    def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
+        usable = env.obs_layout.usable(np.asarray(obs, dtype=float), self.min_snr_db)
+        action = np.zeros(env.num_subtasks, dtype=np.int64)
+        if not usable.any():
+            return action
+        n = len(usable)
+        for k in range(env.num_subtasks):
+            while not usable[self.turn % n]:
+                self.turn += 1
+            action[k] = self.turn % n + 1
+            self.turn += 1
+        return action
+
+
 class QualityGreedyPolicy:
     """Quality-greedy: each subtask to the device (local included) whose text has the best
     judge score in the quality table; blind to the network."""
@@ -253,8 +282,8 @@ class AgentPolicy:
 
 
 BASELINES = (
-    "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "table-oracle",
-    "table-oracle-masked", "upper-bound",
+    "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "round-robin",
+    "table-oracle", "table-oracle-masked", "upper-bound",
 )  # fmt: skip
 
 
@@ -270,6 +299,8 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
         return LeastLoadedPolicy(**kwargs)
     if name == "quality-greedy":
         return QualityGreedyPolicy()
+    if name == "round-robin":
+        return RoundRobinPolicy(**kwargs)
     if name == "table-oracle":
         return TableOraclePolicy()
     if name == "table-oracle-masked":

@@ -39,7 +39,7 @@ def load(args: Any) -> Any:
 
     exp = load_experiment(args.config)
     changes = {}
-    for name in ("epochs", "num_envs", "seed"):
+    for name in ("epochs", "num_envs", "seed", "eval_episodes"):
         value = getattr(args, name, None)
         if value is not None:
             if value < (0 if name == "seed" else 1):
@@ -49,6 +49,8 @@ def load(args: Any) -> Any:
             changes[name] = value
     if getattr(args, "backend", None):
         exp = exp.with_env({"backend": args.backend})
+    if getattr(args, "users", None) is not None or getattr(args, "experts", None) is not None:
+        exp = exp.with_env(size_overrides(exp, args.users, args.experts))
     return exp.with_train(**changes)
 
 
@@ -59,3 +61,31 @@ def standalone(command: str, module: Any, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"netmoe {command}", description=module.__doc__)
     module.add_arguments(parser)
     return module.run(parser.parse_args(argv))
+
+
+def size_overrides(exp: Any, users: int | None, experts: int | None) -> dict[str, Any]:
+    """Env overrides for ``--users M`` and ``--experts N`` (a smaller run of the same
+    experiment): the first M of ``scenario.users`` (or ``num_users: M`` copies of
+    ``scenario.user`` when the env gives no list) and the first N of the experts."""
+    from agents.experiment import ExperimentError
+
+    scenario = exp.env_config().scenario
+    over: dict[str, Any] = {}
+    if users is not None:
+        if users < 1:
+            raise ExperimentError("--users must be >= 1")
+        if scenario.users is not None:
+            if users > len(scenario.users):
+                raise ExperimentError(
+                    f"--users {users}: the experiment lists {len(scenario.users)} users"
+                )
+            over["users"] = exp.env["scenario"]["users"][:users]
+        else:
+            over["num_users"] = users
+    if experts is not None:
+        if not 1 <= experts <= len(scenario.experts):
+            raise ExperimentError(
+                f"--experts must be in 1..{len(scenario.experts)} (the experiment's experts)"
+            )
+        over["experts"] = exp.env["scenario"]["experts"][:experts]
+    return {"scenario": over}

@@ -16,9 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="override compare.workers")
     parser.add_argument("--epochs", type=int, help="override train.epochs")
     parser.add_argument("--backend", choices=["ns3", "shannon"], help="override env.backend")
+    parser.add_argument("--eval-episodes", type=int, help="override train.eval_episodes")
+    parser.add_argument(
+        "--users", type=int, help="only the first M users (scenario.users or num_users)"
+    )
+    parser.add_argument("--experts", type=int, help="only the first N of the experiment's experts")
     parser.add_argument(
         "--methods", help="comma-separated subset of sac,random,local,greedy-snr,"
-        "least-loaded,quality-greedy,table-oracle,upper-bound",
+        "least-loaded,quality-greedy,round-robin,table-oracle,upper-bound (several users: "
+        "also coordinate-descent)",
     )  # fmt: skip
     parser.add_argument(
         "--cross-model", action="store_true",

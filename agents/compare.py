@@ -83,8 +83,13 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
             "epoch_to_95": epoch95,
             "train_wall_s": float(last["wall_s"]),
             # training epochs cut short because a scenario process died (see epochs.csv)
-            "train_scenario_deaths": int((res.epochs["scenario_died"].fillna("") != "").sum()),
         }
+        if "scenario_died" in res.epochs:  # (the multi-user training has no such column)
+            deaths = int((res.epochs["scenario_died"].fillna("") != "").sum())
+            row["train_scenario_deaths"] = deaths
+        row.update(_multi_user_columns(last.to_dict()))
+        if "rounds_per_s" in res.epochs:
+            row["train_rounds_per_s"] = float(res.epochs["rounds_per_s"].mean())
         curves = curve.to_dict("records")
         training = res.epochs[TRAINING_COLUMNS].assign(method=method).to_dict("records")
     else:
@@ -96,12 +101,27 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
             "final_quality": ev["quality"],
             "final_tx_cost": ev["tx_cost"],
         }
-        if method == "upper-bound":
+        if method in ("upper-bound", "coordinate-descent"):
             row["oracle_exhaustive"] = bool(policy.exhaustive)  # type: ignore[attr-defined]
             row["oracle_evaluations"] = policy.evaluations  # type: ignore[attr-defined]
+        row.update(_multi_user_columns(ev))
         curves, training = [], []
     row.update(method=method, seed=seed, job_wall_s=time.perf_counter() - t0)
     return {"row": row, "curves": curves, "training": training}
+
+
+def _multi_user_columns(ev: dict[str, Any]) -> dict[str, float]:
+    """A multi-user evaluation's extra columns (latency percentiles, lost replies per
+    episode, each user's mean reward); none for a single-user one (its rows unchanged)."""
+    if "p50_latency_s" not in ev:
+        return {}
+    keys = ["p50_latency_s", "p95_latency_s", "replies_lost"]
+    keys += [k for k in ev if k.startswith("user_") and k.endswith("_reward")]
+    return {k: float(ev[k]) for k in keys}
+
+
+#: summary.csv: the mean over seeds of these runs.csv columns, when present
+MULTI_USER_SUMMARY = ("p50_latency_s", "p95_latency_s", "replies_lost")
 
 
 def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
@@ -141,6 +161,9 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "final_reward_ci95": final_hw,
             "job_wall_s": float(g["job_wall_s"].mean()),
         }
+        for col in [*MULTI_USER_SUMMARY, *(c for c in g if str(c).startswith("user_"))]:
+            if col in g and g[col].notna().any():
+                row[col] = float(g[col].mean())
         if "time_to_95_s" in g and g["time_to_95_s"].notna().any():
             row["time_to_95_s"] = float(g["time_to_95_s"].mean())
             row["epoch_to_95"] = float(g["epoch_to_95"].mean())
@@ -240,6 +263,21 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cc = exp.compare
+    from agents.multi import check_methods, default_methods, is_multi_user
+
+    if is_multi_user(exp.env):
+        if "methods" not in cc.model_fields_set:
+            exp = exp.with_compare(methods=default_methods())
+            cc = exp.compare
+        check_methods(cc.methods, exp.source)
+    else:
+        from agents.experiment import MULTI_USER_ONLY, ExperimentError
+
+        if bad := [m for m in cc.methods if m in MULTI_USER_ONLY]:
+            raise ExperimentError(
+                f"{exp.source}: compare.methods: {bad} need several users "
+                "(scenario.num_users or scenario.users)"
+            )
     t0 = time.perf_counter()
     # longest first: SAC, then the oracle, then the cheap rules
     order = sorted(cc.methods, key=lambda m: {"sac": 0, "upper-bound": 1}.get(m, 2))

@@ -13,8 +13,9 @@ Any mistake raises :class:`ExperimentError` with one line.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -32,9 +33,16 @@ from pybridge.config import EnvConfig, load_config
 from pybridge.paths import REPO_ROOT
 
 METHODS = (
-    "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "table-oracle",
-    "table-oracle-masked", "upper-bound",
+    "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "round-robin",
+    "table-oracle", "table-oracle-masked", "upper-bound", "coordinate-descent",
 )  # fmt: skip
+#: methods only a multi-user experiment (its env names its users) has
+MULTI_USER_ONLY = ("coordinate-descent",)
+#: a single-user compare's default methods: the list before round-robin existed, so that
+#: an experiment without compare.methods compares as before (round-robin on request)
+SINGLE_USER_DEFAULT = tuple(m for m in METHODS if m not in ("round-robin", *MULTI_USER_ONLY))
+#: methods that need one user (they read the single-user env's quality table and reward)
+SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked")
 
 
 class ExperimentError(ValueError):
@@ -119,7 +127,11 @@ class CompareConfig(_Section):
     """Every method over several seeds (YAML ``compare:``)."""
 
     seeds: int = Field(5, ge=1, description="seeds 0..seeds-1 per method")
-    methods: list[str] = Field(default_factory=lambda: list(METHODS), description="methods")
+    methods: list[str] = Field(
+        default_factory=lambda: list(SINGLE_USER_DEFAULT),
+        description="methods (default: every one but round-robin with one user; with "
+        "several: sac, the six per-user baselines, upper-bound)",
+    )
     workers: int = Field(2, ge=1, description="parallel processes (one job each)")
     oracle_candidates: int = Field(
         256, ge=0, description="upper bound: exhaustive up to this many joint actions"
@@ -149,6 +161,35 @@ class SweepConfig(_Section):
         default_factory=lambda: ["local", "quality-greedy"],
         description="baselines evaluated beside SAC in every cell",
     )
+    users: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list,
+        description="grid: scenario.num_users of each cell (every scenario x users x experts; "
+        "empty: no such axis)",
+    )
+    experts: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list,
+        description="grid: numbers of experts, expert i of N at expert_radius_m * "
+        "(cos 2 pi i/N, sin 2 pi i/N, 1 m) (empty: the env's experts)",
+    )
+    expert_radius_m: float = Field(10.0, gt=0, description="grid: radius of the experts' circle")
+
+    def grid_scenarios(self) -> dict[str, dict[str, Any]]:
+        """``scenarios`` crossed with the users x experts grid: name -> env overrides
+        (``scenarios`` itself without a grid)."""
+        if not self.users and not self.experts:
+            return self.scenarios
+        out = {}
+        for name, over in self.scenarios.items():
+            for m in self.users or [None]:
+                for n in self.experts or [None]:
+                    grid: dict[str, Any] = {}
+                    if m is not None:  # M copies of scenario.user (a users list gives way)
+                        grid.update(users=None, num_users=m)
+                    if n is not None:
+                        grid["experts"] = expert_circle(n, self.expert_radius_m)
+                    label = "".join(f"-{c}{v}" for c, v in (("m", m), ("n", n)) if v is not None)
+                    out[name + label] = deep_merge(over, {"scenario": grid})
+        return out
 
     @field_validator("baselines")
     @classmethod
@@ -208,6 +249,15 @@ def _changed(section: _Section, changes: dict[str, Any], name: str, source: str)
         raise ExperimentError(one_line(exc, f"{source}: {name}")) from None
     # the validated values (a dict given for a section becomes its model), set as changes
     return section.model_copy(update={k: getattr(checked, k) for k in changes})
+
+
+def expert_circle(n: int, radius_m: float) -> list[dict[str, Any]]:
+    """N expert nodes (default radio settings) evenly on a circle around the origin, 1 m up."""
+    return [
+        {"position": [round(radius_m * math.cos(2 * math.pi * i / n), 3),
+                      round(radius_m * math.sin(2 * math.pi * i / n), 3), 1.0]}
+        for i in range(n)
+    ]  # fmt: skip
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

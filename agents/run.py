@@ -83,6 +83,14 @@ def train_then_evaluate(
     result = RunResult(train_sac(run_exp, out, progress=progress) if train else None)
     if not evaluate:
         return result
+    from agents.multi import evaluate_methods, is_multi_user
+
+    if is_multi_user(run_exp.env if eval_env is None else eval_env):
+        agent = result.training.agent if result.training is not None else None
+        if eval_env is not None:
+            run_exp = run_exp.with_env(eval_env)
+        result.evals, result.policies = evaluate_methods(run_exp, seed, evaluate, agent)
+        return result
     env = EdgeMoEEnv(run_exp.env if eval_env is None else eval_env)
     try:
         seeds = eval_seeds(seed, run_exp.train.eval_episodes)

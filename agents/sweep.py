@@ -23,6 +23,7 @@ import pandas as pd
 
 from agents.experiment import Experiment, ExperimentError
 from agents.jobs import run_isolated
+from agents.multi import is_multi_user
 from agents.run import train_then_evaluate
 from netmoe_runtime.ray_cluster import unreachable
 
@@ -44,13 +45,14 @@ def cells(exp: Experiment) -> list[Cell]:
     return [
         Cell(seed, scen, i, w)
         for scen, (i, w), seed in itertools.product(
-            sw.scenarios, enumerate(sw.reward_weights), sw.seeds
+            sw.grid_scenarios(), enumerate(sw.reward_weights), sw.seeds
         )
     ]
 
 
 def cell_experiment(exp: Experiment, cell: Cell) -> Experiment:
-    cexp = exp.with_env(exp.sweep.scenarios[cell.scenario]).with_env({"reward": cell.weights})
+    over = exp.sweep.grid_scenarios()[cell.scenario]
+    cexp = exp.with_env(over).with_env({"reward": cell.weights})
     return cexp.with_train(seed=cell.seed)
 
 
@@ -61,9 +63,22 @@ def run_cell(exp: Experiment, cell: Cell, out: str) -> list[dict[str, Any]]:
     methods = ["sac", *exp.sweep.baselines]
     run = train_then_evaluate(cexp, cell.seed, Path(out) / cell.name, train=True,
                               evaluate=methods)  # fmt: skip
-    return [{"scenario": cell.scenario, "weights_index": cell.weights_index,
+    rows = [{"scenario": cell.scenario, "weights_index": cell.weights_index,
              "weights": json.dumps(cell.weights, sort_keys=True), "seed": cell.seed,
              "method": method, **run.evals[method]} for method in methods]  # fmt: skip
+    if is_multi_user(cexp.env):  # the cell's size, SAC's training speed, the oracle's tries
+        scenario = cexp.env_config().scenario
+        assert run.training is not None
+        speed = float(run.training.epochs["rounds_per_s"].mean())
+        for row in rows:
+            row.update(users=len(scenario.user_nodes), experts=scenario.num_experts)
+            if row["method"] == "sac":
+                row["train_rounds_per_s"] = speed
+            policy = run.policies[row["method"]]
+            if hasattr(policy, "evaluations"):
+                row["oracle_evaluations"] = policy.evaluations
+                row["oracle_exhaustive"] = bool(policy.exhaustive)
+    return rows
 
 
 def sweep(
@@ -88,7 +103,56 @@ def sweep(
                                progress=progress, desc="sweep")  # fmt: skip
     table = pd.DataFrame([row for rows in results for row in rows])
     table.to_csv(out / "sweep.csv", index=False)
+    if "users" in table:
+        plot_vs_users(table, out)
     return table
+
+
+#: the multi-user sweep's figures: per number of experts, these vs the number of users
+VS_USERS = (
+    ("reward", "mean reward per task"),
+    ("p50_latency_s", "p50 task latency (s)"),
+    ("p95_latency_s", "p95 task latency (s)"),
+    ("replies_lost", "lost replies per episode"),
+)
+
+
+def plot_vs_users(table: pd.DataFrame, out: Path) -> None:
+    """``vs_users_n<N>.png`` per number of experts N: reward, p50/p95 task latency and
+    lost replies vs the number of users M, one line per method (mean over seeds and
+    scenarios); ``rounds_per_s.png``: SAC's training rounds per second vs M, per N."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for n, g in table.groupby("experts"):
+        fig, axes = plt.subplots(1, len(VS_USERS), figsize=(4 * len(VS_USERS), 3.6))
+        for ax, (col, label) in zip(axes, VS_USERS, strict=True):
+            for method, gm in g.groupby("method", sort=False):
+                means = gm.groupby("users")[col].mean()
+                ax.plot(means.index, means.values, marker="o", label=method)
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("users M")
+            ax.set_ylabel(label)
+        axes[0].set_title(f"N = {n} experts")
+        axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        fig.savefig(out / f"vs_users_n{n}.png", dpi=120)
+        plt.close(fig)
+    sac = table[table["method"] == "sac"]
+    if "train_rounds_per_s" in sac and len(sac):
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        for n, g in sac.groupby("experts"):
+            means = g.groupby("users")["train_rounds_per_s"].mean()
+            ax.plot(means.index, means.values, marker="o", label=f"N = {n}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("users M")
+        ax.set_ylabel("training rounds / s (all envs)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "rounds_per_s.png", dpi=120)
+        plt.close(fig)
 
 
 def check_reachable(address: str) -> None:

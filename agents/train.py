@@ -167,7 +167,15 @@ def train(
     kill_after_epoch: int | None = None,
 ) -> TrainResult:
     """Train SAC as ``exp`` says, writing everything to ``out``; resume if a checkpoint is
-    there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests)."""
+    there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests).
+    A multi-user experiment (its env names its users) trains the shared-parameter agent
+    instead (``agents.multi.train_multi``: no resume)."""
+    from agents.multi import is_multi_user
+
+    if is_multi_user(exp.env):
+        from agents.multi import train_multi
+
+        return train_multi(exp, out, progress=progress)
     tc = exp.train
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

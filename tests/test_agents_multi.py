@@ -1,0 +1,247 @@
+"""Several users (issue 16): the shared-parameter SAC, the per-user baselines, the
+references by forked tries, and compare/sweep on multi-user experiments (Shannon)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pybridge
+from agents.baselines import RoundRobinPolicy
+from agents.compare import compare
+from agents.experiment import ExperimentError, load_experiment
+from agents.multi import (
+    MULTI_BASELINES,
+    CoordinateDescentPolicy,
+    ExhaustiveJointPolicy,
+    SharedSACPolicy,
+    UserView,
+    evaluate_multi,
+    is_multi_user,
+    per_user_baseline,
+    team_value,
+    train_multi,
+)
+from agents.sweep import cells, sweep
+from agents.train import train_seeds
+from pybridge.env import EdgeMoEEnv
+from tests.conftest import synthetic_frame
+
+
+def _experts(n: int) -> list[dict]:
+    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
+
+
+@pytest.fixture
+def table22(tmp_path):
+    """4 prompts, K = 2 subtasks, 2 writers."""
+    path = tmp_path / "table22.parquet"
+    synthetic_frame(4, 2, 2).to_parquet(path)
+    return path
+
+
+def _env(table, users: int = 2, experts: int = 2, serving: bool = False, tasks: int = 8) -> dict:
+    return {
+        "backend": "shannon",
+        "scenario": {
+            "num_users": users,
+            "experts": _experts(experts),
+            "serving": {"enabled": serving},
+        },
+        "tasks": {
+            "table": str(table),
+            "episode_tasks": tasks,
+            "arrival": {"mode": "random", "max_offset_s": 1.0},
+        },
+    }
+
+
+def _exp(table, train: dict | None = None, **env) -> object:
+    sac = {"learning_starts": 64, "batch_size": 64, "updates_per_step": 4, "hidden": 64}
+    return load_experiment(
+        {
+            "env": _env(table, **env),
+            "train": {
+                "num_envs": 2,
+                "eval_every": 100,
+                "eval_episodes": 1,
+                "sac": sac,
+                **(train or {}),
+            },
+        }  # fmt: skip
+    )
+
+
+def test_shared_sac_learns_two_users(table22, tmp_path) -> None:
+    """One agent for both users beats random by a margin after 6 short epochs; scored
+    on training-stream episodes (seeds the run's evaluation never uses)."""
+    exp = _exp(table22, {"epochs": 6, "seed": 3})
+    res = train_multi(exp, tmp_path / "sac", progress=False)
+    assert (tmp_path / "sac" / "checkpoint.pt").exists()
+    # every round put M = 2 transitions per env into the one buffer
+    assert res.epochs["env_steps"].iloc[-1] == 6 * 2 * 2 * 8
+    env = pybridge.parallel_env(config=exp.env)
+    seeds = train_seeds(3, 6, 3)  # the epochs after the run's last: training episodes
+    sac = evaluate_multi(env, SharedSACPolicy(res.agent), seeds)["reward"]
+    rnd = evaluate_multi(env, per_user_baseline("random", 2), seeds)["reward"]
+    env.close()
+    assert sac > rnd + 1.0, (sac, rnd)
+
+
+def test_per_user_baselines_act_validly(table_path) -> None:
+    env = pybridge.parallel_env(config=_env(table_path, users=3, experts=4, tasks=3))
+    obs, _ = env.reset(seed=1)
+    for name in MULTI_BASELINES:
+        policy = per_user_baseline(name, 3, seed=0)
+        actions = policy.act(env, obs)
+        assert set(actions) == set(env.agents)
+        for agent, a in actions.items():
+            assert env.action_space(agent).contains(np.asarray(a, dtype=np.int64)), (name, a)
+    # each user acts from its own prompt: quality-greedy reads that user's table row
+    qg = per_user_baseline("quality-greedy", 3).act(env, obs)
+    for u, agent in enumerate(env.possible_agents):
+        best = env.table.score[int(env.current_prompts[u])].argmax(axis=-1)
+        assert np.array_equal(qg[agent], best)
+    # random users draw from their own streams; round-robin users start apart
+    rnd = per_user_baseline("random", 3, seed=0)
+    draws = [p.rng.integers(0, 1000, 5).tolist() for p in rnd.policies]
+    assert draws[0] != draws[1]
+    rr = per_user_baseline("round-robin", 3).act(env, obs)
+    assert [int(rr[a][0]) for a in env.possible_agents] == [1, 2, 3]
+    assert evaluate_multi(env, per_user_baseline("local", 3), [5])["tasks"] == 9.0
+    env.close()
+
+
+def test_round_robin_cycles_and_skips_unusable_experts(table_path) -> None:
+    env = EdgeMoEEnv(
+        {"backend": "shannon", "scenario": {"experts": _experts(3)},
+         "tasks": {"table": str(table_path)}}
+    )  # fmt: skip
+    obs, _ = env.reset(seed=0)
+    rr = RoundRobinPolicy()
+    seq = np.concatenate([rr.act(env, obs) for _ in range(3)]).tolist()
+    assert seq == [1, 2, 3, 1, 2, 3, 1, 2, 3]
+    # an expert the observation marks as not usable is skipped; none usable: local
+    rr = RoundRobinPolicy(min_snr_db=1e9)
+    assert rr.act(env, obs).tolist() == [0, 0, 0]
+    env.close()
+
+
+def test_coordinate_descent_reaches_the_exhaustive_optimum(table22) -> None:
+    """M = 2, N = 2, K = 2: the exhaustive joint search tries all 81 joint actions; coordinate
+    descent over users, from local-only, reaches the same sum of rewards in every round."""
+    env = pybridge.parallel_env(config=_env(table22, tasks=3))
+    obs, _ = env.reset(seed=11)
+    while env.agents:
+        ex = ExhaustiveJointPolicy(max_candidates=81)
+        best = ex.act(env, obs)
+        assert ex.evaluations == 81
+        cd = CoordinateDescentPolicy(start="local")
+        found = cd.act(env, obs)
+        assert cd.evaluations < 81
+        assert team_value(env, found) == pytest.approx(team_value(env, best), abs=1e-9)
+        obs, *_ = env.step(best)
+    with pytest.raises(ValueError, match="joint actions > 80"):
+        env.reset(seed=0)
+        ExhaustiveJointPolicy(max_candidates=80).act(env, obs)
+    env.close()
+
+
+def test_compare_on_a_multi_user_experiment_writes_the_files(table22, tmp_path) -> None:
+    exp = _exp(table22, {"epochs": 1}, tasks=2).with_compare(
+        seeds=2, workers=1, methods=["sac", "random", "round-robin", "upper-bound"],
+        oracle_candidates=81,
+    )  # fmt: skip
+    summary = compare(exp, tmp_path, progress=False)
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert len(runs) == 8 and "error" not in runs
+    for col in ("p50_latency_s", "p95_latency_s", "replies_lost", "user_0_reward",
+                "user_1_reward"):  # fmt: skip
+        assert runs[col].notna().all(), col
+        assert col in summary
+    ub = runs[runs["method"] == "upper-bound"]
+    assert ub["oracle_exhaustive"].all() and (ub["oracle_evaluations"] == 81 * 2).all()
+    # the exhaustive joint search is the best of the methods on every seed
+    best = runs.groupby("seed")["final_reward"].max()
+    assert np.allclose(ub.set_index("seed")["final_reward"], best)
+    for name in ("summary.csv", "curves.csv", "training.csv", "reward_vs_epoch.png"):
+        assert (tmp_path / name).exists()
+
+
+def test_methods_that_need_one_or_several_users_fail_in_one_line(table22, tmp_path) -> None:
+    multi = _exp(table22).with_compare(methods=["table-oracle"])
+    with pytest.raises(ExperimentError, match=r"\['table-oracle'\] need one user"):
+        compare(multi, tmp_path, progress=False)
+    single = load_experiment({"env": {"backend": "shannon", "tasks": {"table": str(table22)}}})
+    assert not is_multi_user(single.env) and is_multi_user(multi.env)
+    with pytest.raises(ExperimentError, match="need several users"):
+        compare(single.with_compare(methods=["coordinate-descent"]), tmp_path, progress=False)
+
+
+def test_sweep_over_users_and_experts(table22, tmp_path) -> None:
+    exp = load_experiment(
+        {
+            "env": _env(table22, users=1, tasks=2),
+            "train": {
+                "epochs": 1,
+                "num_envs": 1,
+                "eval_episodes": 1,
+                "sac": {"learning_starts": 1000},
+            },
+            "sweep": {"seeds": [0], "users": [1, 2], "experts": [2], "baselines": ["round-robin"]},
+        }  # fmt: skip
+    )
+    assert [c.scenario for c in cells(exp)] == ["default-m1-n2", "default-m2-n2"]
+    table = sweep(exp, tmp_path, workers=1, progress=False)
+    assert sorted(zip(table["users"], table["method"], strict=True)) == [
+        (1, "round-robin"), (1, "sac"), (2, "round-robin"), (2, "sac")]  # fmt: skip
+    assert table.loc[table["method"] == "sac", "train_rounds_per_s"].gt(0).all()
+    assert (tmp_path / "vs_users_n2.png").exists() and (tmp_path / "rounds_per_s.png").exists()
+
+
+def test_user_view_is_the_users_prompt(table_path) -> None:
+    env = pybridge.parallel_env(config=_env(table_path, users=3, experts=3, tasks=2))
+    env.reset(seed=4)
+    assert [UserView(env, u).current_prompt for u in range(3)] == list(env.current_prompts)
+    env.close()
+
+
+def _has_ns3() -> bool:
+    from pybridge.paths import ScenarioNotBuiltError, program_path
+
+    try:
+        program_path("edge-moe")
+    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_ns3(), reason="edge-moe is not built")
+def test_compare_on_a_multi_user_ns3_experiment(table22, tmp_path) -> None:
+    """The same pipeline on ns-3: shared SAC trains on real rounds of two users, the
+    coordinate descent forks whole rounds of the scenario."""
+    env = _env(table22, tasks=2) | {"backend": "ns3"}
+    exp = load_experiment(
+        {
+            "env": env,
+            "train": {
+                "epochs": 1,
+                "num_envs": 1,
+                "eval_episodes": 1,
+                "sac": {"learning_starts": 1000},
+            },
+            "compare": {
+                "seeds": 1,
+                "workers": 1,
+                "methods": ["sac", "round-robin", "coordinate-descent"],
+            },
+        }  # fmt: skip
+    )
+    compare(exp, tmp_path, progress=False)
+    runs = pd.read_csv(tmp_path / "runs.csv").set_index("method")
+    assert "error" not in runs and len(runs) == 3
+    assert runs["p95_latency_s"].gt(0).all() and runs["user_1_reward"].notna().all()
+    # per round: the start, then each user's 8 other actions (9 <= 16: all of them)
+    assert runs.loc["coordinate-descent", "oracle_evaluations"] >= 2 * (1 + 2 * 8)
