@@ -171,12 +171,12 @@ def train(
     """Train SAC as ``exp`` says, writing everything to ``out``; resume if a checkpoint is
     there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests).
     A multi-user experiment (its env names its users) trains the shared-parameter agent
-    instead (``agents.multi.train_multi``: the same checkpoints, resume and crash handling;
+    instead (``agents.train_multi.train_multi``: the same checkpoints, resume and crash handling;
     no pretraining)."""
     from agents.multi import is_multi_user
 
     if is_multi_user(exp.env):
-        from agents.multi import train_multi
+        from agents.train_multi import train_multi
 
         return train_multi(
             exp, out, resume=resume, progress=progress, kill_after_epoch=kill_after_epoch

@@ -22,11 +22,11 @@ from agents.multi import (
     is_multi_user,
     per_user_baseline,
     team_value,
-    train_multi,
 )
 from agents.sac import DiscreteSAC
 from agents.sweep import cells, sweep
 from agents.train import train_seeds
+from agents.train_multi import train_multi
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 from pybridge.parallel import EdgeMoEParallelEnv
@@ -62,7 +62,8 @@ def _env(table, users: int = 2, experts: int = 2, serving: bool = False, tasks: 
 
 
 def _exp(table, train: dict | None = None, **env) -> object:
-    sac = {"learning_starts": 64, "batch_size": 64, "updates_per_step": 4, "hidden": 64}
+    # 2 x M = 4 updates per round with M = 2 users (updates per transition as one user)
+    sac = {"learning_starts": 64, "batch_size": 64, "updates_per_step": 2, "hidden": 64}
     return load_experiment(
         {
             "env": _env(table, **env),
