@@ -191,9 +191,13 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     {
         InstallBuilding(config.building); // after every node exists and has its mobility
     }
-    if (!config.pcapPrefix.empty() || !config.flowmonXml.empty())
+    if (!config.pcapPrefix.empty() || !config.flowmonXml.empty() || !config.netanim.empty())
     {
         m_outputs = std::make_unique<ExtraOutputs>(config.pcapPrefix, config.flowmonXml, devices);
+    }
+    if (!config.netanim.empty())
+    {
+        m_outputs->EnableNetAnim(config.netanim, config.netanimPackets, m_ue, m_experts);
     }
 }
 

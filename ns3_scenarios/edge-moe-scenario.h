@@ -57,6 +57,8 @@ struct ScenarioConfig
     BackgroundSpec background;      //!< a neighbouring co-channel BSS loading the channel
     std::string pcapPrefix;         //!< pcap per Wi-Fi device (empty: none)
     std::string flowmonXml;         //!< FlowMonitor XML written by Finish (empty: none)
+    std::string netanim;            //!< NetAnim XML trace, closed by Finish (empty: none)
+    bool netanimPackets = false;    //!< the NetAnim trace has every packet too
 };
 
 /** The scenario, stepped task by task (the task loop is TaskScenario's). */

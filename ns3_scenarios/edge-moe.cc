@@ -37,6 +37,7 @@
  *   edge-moe --standalone --bgStations=4 --bgLoadMbps=20 --bgAp=10,0,1
  *   edge-moe --standalone --nodes="0,0,1|ns2;5,0,1;20,0,1" --ns2Trace=walk.ns2
  *   edge-moe --standalone --pcap=/tmp/em --flowmonXml=/tmp/em-flows.xml
+ *   edge-moe --standalone --netanim=/tmp/em-anim.xml   (open it in NetAnim)
  *   edge-moe --standalone --topology=infrastructure --apPosition=0,0,2.5 --wiredServers=1 \
  *            --wiredLink=p2p --wiredRate=1Gbps --wiredDelay=0.002 --script="1,2,4"
  *   edge-moe --check --standard=80211g --rateManager=aarf --deadline=10 --gap=2
@@ -140,6 +141,12 @@ class EdgeMoeProgram : public ScenarioProgram
         f.Add("pcap", "write a pcap per Wi-Fi device with this path prefix", m_config.pcapPrefix);
         f.Add("flowmonXml", "write FlowMonitor statistics to this XML file at the end",
               m_config.flowmonXml);
+        f.Add("netanim",
+              "write a NetAnim XML trace (nodes: users, experts; their moves) to this file, "
+              "closed when the run ends (empty: none)",
+              m_config.netanim);
+        f.Add("netanimPackets", "--netanim: trace every packet too (large files)",
+              m_config.netanimPackets);
         f.Add("topology",
               "direct (the user device is the access point) or infrastructure (a separate "
               "access point at --apPosition, wired servers behind it)",
@@ -184,6 +191,7 @@ class EdgeMoeProgram : public ScenarioProgram
         }
         ValidateTopology(layout);
         CheckOutputPaths(m_config.pcapPrefix, m_config.flowmonXml);
+        CheckNetAnimPath(m_config.netanim);
         m_config.lowAckThreshold = static_cast<uint32_t>(m_lowAckThreshold);
         ApplyLayout(layout, m_config);
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * pcap and FlowMonitor outputs (see extra-outputs.h).
+ * pcap, FlowMonitor and NetAnim outputs (see extra-outputs.h).
  */
 #include "extra-outputs.h"
 
@@ -10,10 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
+#include "ns3/animation-interface.h"
 #include "ns3/flow-monitor-helper.h"
 #include "ns3/flow-monitor.h"
 #include "ns3/log.h"
+#include "ns3/node-container.h"
+#include "ns3/node-list.h"
 #include "ns3/yans-wifi-helper.h"
 
 #include <fstream>
@@ -55,6 +59,15 @@ CheckOutputPaths(const std::string& pcapPrefix, const std::string& flowmonXml)
     }
 }
 
+void
+CheckNetAnimPath(const std::string& netanim)
+{
+    if (!netanim.empty() && (!Writable(netanim) || netanim.back() == '/'))
+    {
+        throw ConfigError("netanim", "cannot write '" + netanim + "'");
+    }
+}
+
 ExtraOutputs::ExtraOutputs(const std::string& pcapPrefix,
                            const std::string& flowmonXml,
                            const ns3::NetDeviceContainer& devices)
@@ -89,8 +102,56 @@ ExtraOutputs::ExtraOutputs(const std::string& pcapPrefix,
 ExtraOutputs::~ExtraOutputs() = default;
 
 void
+ExtraOutputs::EnableNetAnim(const std::string& path,
+                            bool packets,
+                            const ns3::NodeContainer& users,
+                            const ns3::NodeContainer& experts)
+{
+    using namespace ns3;
+    {
+        std::ofstream probe(path);
+        if (!probe)
+        {
+            throw ConfigError("netanim", "cannot write '" + path + "'");
+        }
+    }
+    m_anim = std::make_unique<AnimationInterface>(path);
+    if (!packets)
+    {
+        m_anim->SkipPacketTracing();
+    }
+    std::vector<bool> described(NodeList::GetNNodes(), false);
+    for (const NodeContainer& c : {users, experts})
+    {
+        for (uint32_t j = 0; j < c.GetN(); ++j)
+        {
+            described[c.Get(j)->GetId()] = true;
+        }
+    }
+    for (uint32_t i = 0; i < described.size(); ++i)
+    {
+        if (!described[i]) // the access point, wired servers, a neighbouring BSS
+        {
+            m_anim->UpdateNodeDescription(i, "other");
+            m_anim->UpdateNodeColor(i, 128, 128, 128);
+        }
+    }
+    for (uint32_t u = 0; u < users.GetN(); ++u)
+    {
+        m_anim->UpdateNodeDescription(users.Get(u), "user " + std::to_string(u));
+        m_anim->UpdateNodeColor(users.Get(u), 0, 0, 255);
+    }
+    for (uint32_t e = 0; e < experts.GetN(); ++e)
+    {
+        m_anim->UpdateNodeDescription(experts.Get(e), "expert " + std::to_string(e + 1));
+        m_anim->UpdateNodeColor(experts.Get(e), 0, 160, 0);
+    }
+}
+
+void
 ExtraOutputs::Finish()
 {
+    m_anim.reset(); // its destructor writes the end of the XML and closes the file
     if (m_monitor)
     {
         m_monitor->CheckForLostPackets();

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
  * Optional outputs for a closer look at a run: a pcap file per Wi-Fi device (radiotap
- * headers, so Wireshark shows the SNR and rate of every frame) and ns-3's FlowMonitor
- * statistics per IP flow as XML, written when the scenario ends.
+ * headers, so Wireshark shows the SNR and rate of every frame), ns-3's FlowMonitor
+ * statistics per IP flow as XML, written when the scenario ends, and a NetAnim trace
+ * (ns-3's AnimationInterface: every node, its description and colour, its moves, and
+ * optionally every packet) for the NetAnim viewer.
  */
 #ifndef NETMOE_EXTRA_OUTPUTS_H
 #define NETMOE_EXTRA_OUTPUTS_H
@@ -15,8 +17,10 @@
 
 namespace ns3
 {
+class AnimationInterface;
 class FlowMonitor;
 class FlowMonitorHelper;
+class NodeContainer;
 } // namespace ns3
 
 namespace netmoe
@@ -27,6 +31,9 @@ namespace netmoe
  * be written (their directory exists and is writable); creates nothing.
  */
 void CheckOutputPaths(const std::string& pcapPrefix, const std::string& flowmonXml);
+
+/** ConfigError unless the --netanim file could be written; creates nothing. */
+void CheckNetAnimPath(const std::string& netanim);
 
 /** pcap and FlowMonitor, each off when its path is empty. */
 class ExtraOutputs
@@ -41,11 +48,23 @@ class ExtraOutputs
                  const ns3::NetDeviceContainer& devices);
     ~ExtraOutputs();
 
-    /** Write the FlowMonitor XML (if enabled); safe to call more than once. */
+    /**
+     * Write a NetAnim XML trace to \p path from now on: every node of the simulation
+     * (users described "user u" in blue, experts "expert i" in green, any other node by
+     * its role in grey), positions as they move, packets only with \p packets.
+     */
+    void EnableNetAnim(const std::string& path,
+                       bool packets,
+                       const ns3::NodeContainer& users,
+                       const ns3::NodeContainer& experts);
+
+    /** Write the FlowMonitor XML and close the NetAnim file (if enabled); safe to call
+     * more than once. */
     void Finish();
 
   private:
     std::string m_flowmonXml;
+    std::unique_ptr<ns3::AnimationInterface> m_anim;
     std::unique_ptr<ns3::FlowMonitorHelper> m_helper;
     ns3::Ptr<ns3::FlowMonitor> m_monitor;
 };

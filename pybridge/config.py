@@ -45,7 +45,7 @@ class _ScenarioBase(StrictModel):
         "edge-moe",
         description="scenario program in the build tree; it decides the radio: edge-moe "
         "(Wi-Fi: takes wifi, topology, propagation, building, background, heartbeat_interval_s, "
-        "pcap_prefix, flowmon_xml) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
+        "pcap_prefix, flowmon_xml, netanim) or edge-moe-lte (LTE cell: takes lte, edge_servers)",
     )
     user: NodeConfig = Field(
         default_factory=NodeConfig,

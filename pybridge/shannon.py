@@ -91,7 +91,13 @@ class ShannonBackend:
         self.heading = np.zeros(len(self.nodes))
         self.time = 0.0
         self.last_goodput = np.zeros((self.num_users, sc.num_experts))
+        # predict_round_at: each user's own node positions (None: everyone's ``pos``)
+        self._user_pos: list[np.ndarray] | None = None
         self._reset_queue_reports()
+
+    def _pos_for(self, u: int) -> np.ndarray:
+        """The node positions user ``u``'s links are measured in."""
+        return self.pos if self._user_pos is None else self._user_pos[u]
 
     # -- channel ---------------------------------------------------------------------
 
@@ -105,8 +111,9 @@ class ShannonBackend:
         if sh.snr == "random":
             lo, hi = sh.random_snr_db
             return self.rng.uniform(lo, hi, m), np.full(m, np.nan)  # one draw per path
-        origin, user = self.pos[self.origin_index[u]], self.pos[self.user_index[u]]
-        experts = self.pos[1 : 1 + n]
+        pos = self._pos_for(u)
+        origin, user = pos[self.origin_index[u]], pos[self.user_index[u]]
+        experts = pos[1 : 1 + n]
         if self.relay is None:
             first = self.link.snr_db(np.linalg.norm(experts - origin, axis=1))
             second = np.full(n, np.nan)
@@ -126,8 +133,9 @@ class ShannonBackend:
         """From user ``u``'s origin to each radio expert; a wired server stands at its
         gateway."""
         n, m = self.num_radio, self.config.scenario.num_experts
-        origin = self.pos[self.origin_index[u]]
-        radio = np.linalg.norm(self.pos[1 : 1 + n] - origin, axis=1)
+        pos = self._pos_for(u)
+        origin = pos[self.origin_index[u]]
+        radio = np.linalg.norm(pos[1 : 1 + n] - origin, axis=1)
         gateway = self.relay if self.relay is not None else origin
         return np.concatenate([radio, np.full(m - n, np.linalg.norm(gateway - origin))])
 
@@ -448,6 +456,33 @@ class ShannonBackend:
             return self.try_task(task)
         finally:
             self.pos, self.time = saved
+
+    def predict_round_at(
+        self, distance_m: np.ndarray, time_s: float, tasks: list[Task]
+    ) -> list[Report]:
+        """``predict_at`` for a round of several users: user u's expert i at
+        ``distance_m[u, i]`` from u's link origin (each user in its own geometry, as the
+        formula has no contention between users), the experts' queues shared as in
+        ``run_round``; the episode's state is left unchanged (``netmoe validate --users``).
+        With one user it is ``[predict_at(distance_m[0], time_s, tasks[0])]``."""
+        distance_m = np.asarray(distance_m, dtype=float)
+        if distance_m.shape != (self.num_users, self.config.scenario.num_experts):
+            raise ValueError(
+                f"distance_m: need shape ({self.num_users}, "
+                f"{self.config.scenario.num_experts}), got {distance_m.shape}"
+            )
+        geometry = []
+        for d in distance_m:  # as predict_at: the user's origin at 0, expert i at (d_i, 0)
+            pos = np.zeros((len(self.nodes), 2))
+            radio = d[: self.num_radio]
+            pos[1 : 1 + self.num_radio, 0] = np.where(np.isfinite(radio), radio, 1e6)
+            geometry.append(pos)
+        saved = (self.pos, self.time, self._user_pos)
+        self.pos, self.time, self._user_pos = geometry[0], time_s, geometry
+        try:
+            return self.try_round(tasks)
+        finally:
+            self.pos, self.time, self._user_pos = saved
 
     def close(self) -> None:
         pass

@@ -12,8 +12,9 @@ import pytest
 
 from pybridge.config import load_config
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.shannon import ShannonBackend
 from validation import cli
-from validation.study import TaskSource, attribute, run_scenario, summarize
+from validation.study import TaskSource, attribute, by_users, run_scenario, summarize, with_users
 
 try:
     program_path("edge-moe")
@@ -85,6 +86,7 @@ def test_attribution_splits_by_effect() -> None:
         (["--config", "configs/default.yaml", "--tasks", "0"], "--tasks must be >= 1"),
         (["--config", "configs/default.yaml", "--local-prob", "1"], "--local-prob"),
         (["--config", "configs/default.yaml", "--table", "no/such.parquet"], "not found"),
+        (["--config", "configs/default.yaml", "--users", "1", "17"], "--users: each M"),
     ],
 )
 def test_bad_input_is_one_line(argv: list[str], message: str, capsys) -> None:  # noqa: ANN001
@@ -149,8 +151,6 @@ def test_validate_runs_over_the_whole_catalogue(tmp_path) -> None:  # noqa: ANN0
 
     configs = []
     for path in sorted((REPO_ROOT / "configs" / "scenarios").glob("*.yaml")):
-        if len(load_config(path).scenario.user_nodes) > 1:
-            continue  # the study pairs one user's tasks (several users: issue 16, later)
         try:
             program_path(load_config(path).scenario.program)
         except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
@@ -169,7 +169,9 @@ def test_validate_runs_over_the_whole_catalogue(tmp_path) -> None:  # noqa: ANN0
     summary = pd.read_csv(out / "summary.csv").query("binning == 'all'")
     names = {Path(c).stem for c in configs}
     assert set(summary["scenario"]) == names  # one row per scenario, named by its file
-    assert (summary["subtasks"] == 2 * 3).all()  # 2 tasks x 3 subtasks, all offloaded
+    users = {Path(c).stem: len(load_config(c).scenario.user_nodes) for c in configs}
+    # 2 rounds x M users x 3 subtasks, all offloaded
+    assert (summary["subtasks"] == 2 * 3 * summary["scenario"].map(users)).all()
     # every scenario delivered something on both models, and ns-3 is slower than the formula
     ok = summary.dropna(subset=["ratio_median"])
     assert len(ok) == len(summary) and (ok["ratio_median"] > 1).all()
@@ -181,3 +183,84 @@ def test_bad_expert_writers_is_one_line(tmp_path, capsys) -> None:  # noqa: ANN0
     assert cli.run(_args("--config", str(config), "--tasks", "1")) == 2
     err = capsys.readouterr().err.strip()
     assert "tasks.expert_writers: writer 7 is not in 1..3" in err and "\n" not in err
+
+
+def _round(cfg, m: int, seed: int = 0) -> list:  # noqa: ANN001
+    rng = np.random.default_rng(seed)
+    source = TaskSource(None, 3, 200, 50.0)
+    return [source.make(rng, 0, np.array([1, 2, 3]), cfg) for _ in range(m)]
+
+
+def test_predict_round_at_one_user_is_predict_at() -> None:
+    cfg = load_config({"backend": "shannon"})
+    sh = ShannonBackend(cfg, 3)
+    sh.start_round(7)
+    d = np.array([4.0, 12.0, 30.0])
+    (task,) = _round(cfg, 1)
+    one = sh.predict_at(d, 3.0, task)
+    (again,) = sh.predict_round_at(d[None, :], 3.0, [task])
+    for name in ("subtask_delay_s", "energy_j", "goodput_mbps", "obs_snr_db"):
+        np.testing.assert_array_equal(one[name], again[name])
+
+
+def test_predict_round_at_puts_each_user_in_its_own_geometry() -> None:
+    cfg = with_users(load_config({"backend": "shannon"}), 2)
+    sh = ShannonBackend(cfg, 3)
+    sh.start_round(7)
+    near, far = np.array([3.0, 3.0, 3.0]), np.array([60.0, 60.0, 60.0])
+    tasks = _round(cfg, 2)
+    a, b = sh.predict_round_at(np.stack([near, far]), 3.0, tasks)
+    assert (a["goodput_mbps"] > b["goodput_mbps"]).all()  # the far user's rate is lower
+    swapped = sh.predict_round_at(np.stack([far, near]), 3.0, tasks)
+    np.testing.assert_array_equal(swapped[0]["goodput_mbps"], b["goodput_mbps"])
+    assert sh.time == cfg.scenario.warmup_s  # the episode's state is unchanged
+    with pytest.raises(ValueError, match="shape"):
+        sh.predict_round_at(near[None, :], 3.0, tasks)
+
+
+def test_with_users_num_users_and_a_users_list() -> None:
+    base = load_config("configs/default.yaml")
+    assert with_users(base, 1).scenario.argv(1) == base.scenario.argv(1)
+    assert len(with_users(base, 8).scenario.user_nodes) == 8
+    listed = load_config("configs/scenarios/multi-user.yaml")
+    two = with_users(listed, 2).scenario.user_nodes
+    assert two == listed.scenario.user_nodes[:2]
+    eight = with_users(listed, 8).scenario.user_nodes
+    assert eight[:4] == listed.scenario.user_nodes
+    # user 4: user 0's copy moved user_spread_m along angle 2 pi 4 / 8 (to -x)
+    assert eight[4].position == pytest.approx((-3.0, 0.0, 1.0))
+    assert eight[4].mobility == listed.scenario.user_nodes[0].mobility
+
+
+def test_by_users_one_row_per_scenario_and_m() -> None:
+    sub = pd.concat(
+        [_sub([0.002, 0.004], [0.001, 0.001]).assign(users=1),
+         _sub([0.006, 0.010], [0.001, 0.001]).assign(users=2)], ignore_index=True,
+    )  # fmt: skip
+    exp = pd.concat([_exp(2).assign(users=1), _exp(2).assign(users=2)], ignore_index=True)
+    table = by_users(sub, exp)
+    assert list(table["users"]) == [1, 2]
+    assert list(table["ratio_median"]) == pytest.approx([3.0, 8.0])
+    assert list(table["goodput_ratio"]) == pytest.approx([0.1, 0.1])
+    assert (table["lost_gap"] == 0).all()
+
+
+@pytest.mark.ns3
+@pytest.mark.skipif(not BUILT, reason="edge-moe is not built")
+def test_cli_users_pairs_every_users_tasks(tmp_path) -> None:  # noqa: ANN001
+    out, plain = tmp_path / "users", tmp_path / "plain"
+    config = tmp_path / "static.yaml"
+    config.write_text("env:\n  scenario: {propagation: {nakagami: false}, warmup_s: 0.5}\n")
+    argv = ["--config", str(config), "--synthetic", "--tasks", "2", "--no-progress"]
+    assert cli.run(_args(*argv, "--users", "1", "3", "--out", str(out))) == 0
+    assert cli.run(_args(*argv, "--out", str(plain), "--no-plots")) == 0
+    table = pd.read_csv(out / "users.csv")
+    assert list(table["users"]) == [1, 3]
+    assert list(table["subtasks"]) == [2 * 3 * 1, 2 * 3 * 3]  # rounds x users x K
+    assert (table["ratio_median"] > 1).all()
+    sub = pd.read_csv(out / "subtasks.csv")
+    assert set(sub.query("users == 3")["user"]) == {0, 1, 2}
+    # M = 1 is the plain one-user study, row for row
+    one = sub.query("users == 1").reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, pd.read_csv(plain / "subtasks.csv"))
+    assert (out / "error_vs_users.png").read_bytes()[:4] == b"\x89PNG"

@@ -124,3 +124,41 @@ def plot_all(out: Path, sub: pd.DataFrame, exp: pd.DataFrame) -> list[Path]:
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
+
+
+#: (column, y label, log scale) of each panel of ``plot_users``
+USER_PANELS = (
+    ("ratio_median", "transfer ns-3 / Shannon (median)", True),
+    ("abs_err_ms", "|ns-3 - Shannon| transfer (median ms)", True),
+    ("goodput_ratio", "ns-3 goodput / Shannon rate (median)", True),
+    ("energy_ratio", "ns-3 / Shannon radio energy (median)", True),
+    ("lost_gap", "lost share: ns-3 - Shannon", False),
+    ("completion_err_ms", "|ns-3 - Shannon| completion (median ms)", True),
+)
+
+
+def plot_users(out: Path, table: pd.DataFrame) -> Path:
+    """``error_vs_users.png``: each error of ``validation.study.by_users`` against the
+    number of users, one line per scenario (a panel without data stays empty)."""
+    plt = _plt()
+    out.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    for ax, (col, label, log) in zip(axes.flat, USER_PANELS, strict=True):
+        if col in table.columns:
+            for name, g in table.groupby("scenario"):
+                g = g.sort_values("users")
+                y = g[col].to_numpy(float)
+                if log:
+                    y = np.where(y > 0, y, np.nan)
+                ax.plot(g["users"], y, "o-", label=name)
+        ax.set(xlabel="users M", ylabel=label, xscale="log", yscale="log" if log else "linear")
+        ax.set_xticks(sorted(table["users"].unique()), minor=False)
+        ax.set_xticks([], minor=True)
+        ax.set_xticklabels([str(m) for m in sorted(table["users"].unique())])
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Shannon backend's error vs the number of users (no contention in the formula)")
+    fig.tight_layout()
+    path = out / "error_vs_users.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

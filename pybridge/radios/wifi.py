@@ -2,7 +2,7 @@
 its stations (``topology.mode: direct``); or a separate access point has them all as
 stations, with wired edge servers behind it (``infrastructure``). Owns ``scenario.wifi``,
 ``topology``, ``propagation``, ``building``, ``background``, ``heartbeat_interval_s``,
-``pcap_prefix`` and ``flowmon_xml``.
+``pcap_prefix``, ``flowmon_xml`` and ``netanim``.
 
 Value rules (which standard allows which band and width, ranges) belong to the scenario
 program and are checked by its ``--check`` run; defaults come from
@@ -173,6 +173,18 @@ FIELDS = {
             description="write ns-3 FlowMonitor statistics to this XML file when the run ends",
         ),
     ),
+    "netanim": (
+        str | None,
+        Field(
+            None,
+            description="write a NetAnim XML trace (users, experts, their moves) to this file; "
+            "each episode rewrites it, closed when the episode ends",
+        ),
+    ),
+    "netanim_packets": (
+        bool,
+        Field(False, description="netanim: trace every packet too (large files)"),
+    ),
 }
 
 
@@ -225,6 +237,13 @@ def flags(sc: ScenarioConfig) -> list[Flag]:
         *wired_flags(t.wired_servers, "scenario.topology.wired_servers"),
         Flag("pcap", sc.pcap_prefix or "", "scenario.pcap_prefix", bool(sc.pcap_prefix)),
         Flag("flowmonXml", sc.flowmon_xml or "", "scenario.flowmon_xml", bool(sc.flowmon_xml)),
+        Flag("netanim", sc.netanim or "", "scenario.netanim", bool(sc.netanim)),
+        Flag(
+            "netanimPackets",
+            str(int(sc.netanim_packets)),
+            "scenario.netanim_packets",
+            sc.netanim_packets,
+        ),  # fmt: skip
     ]
 
 
