@@ -122,6 +122,9 @@ def _multi_user_columns(ev: dict[str, Any]) -> dict[str, float]:
 
 #: summary.csv: the mean over seeds of these runs.csv columns, when present
 MULTI_USER_SUMMARY = ("p50_latency_s", "p95_latency_s", "replies_lost")
+#: the references (know the simulator state); several users: the best of those run is
+#: what ``final_vs_best_reference`` divides by
+REFERENCES = ("upper-bound", "coordinate-descent")
 
 
 def _failed(method: str, seed: int, exc: BaseException) -> dict[str, Any]:
@@ -181,6 +184,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     ub = summary.loc[summary["method"] == "upper-bound", "final_reward"]
     if len(ub):
         summary["final_vs_upper_bound"] = summary["final_reward"] / float(ub.iloc[0])
+    if (summary["method"] == "coordinate-descent").any():  # several users
+        # the best of the references run (coordinate descent is no bound: a lower estimate
+        # of the exhaustive optimum)
+        refs = summary.loc[summary["method"].isin(REFERENCES), "final_reward"]
+        summary["final_vs_best_reference"] = summary["final_reward"] / float(refs.max())
     return summary
 
 
@@ -263,13 +271,14 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cc = exp.compare
-    from agents.multi import check_methods, default_methods, is_multi_user
+    from agents.multi import check_methods, check_upper_bound, default_methods, is_multi_user
 
     if is_multi_user(exp.env):
         if "methods" not in cc.model_fields_set:
-            exp = exp.with_compare(methods=default_methods())
+            exp = exp.with_compare(methods=default_methods(exp))
             cc = exp.compare
         check_methods(cc.methods, exp.source)
+        check_upper_bound(exp, cc.methods)
     else:
         from agents.experiment import MULTI_USER_ONLY, ExperimentError
 
@@ -280,7 +289,9 @@ def compare(exp: Experiment, out: str | Path, progress: bool = True) -> pd.DataF
             )
     t0 = time.perf_counter()
     # longest first: SAC, then the oracle, then the cheap rules
-    order = sorted(cc.methods, key=lambda m: {"sac": 0, "upper-bound": 1}.get(m, 2))
+    order = sorted(
+        cc.methods, key=lambda m: {"sac": 0, "upper-bound": 1, "coordinate-descent": 1}.get(m, 2)
+    )
     jobs = [(m, s) for m in order for s in range(cc.seeds)]
     results = run_jobs(exp, jobs, out, cc.workers, progress)
     runs = pd.DataFrame([r["row"] for r in results])

@@ -130,7 +130,8 @@ class CompareConfig(_Section):
     methods: list[str] = Field(
         default_factory=lambda: list(SINGLE_USER_DEFAULT),
         description="methods (default: every one but round-robin with one user; with "
-        "several: sac, the six per-user baselines, upper-bound)",
+        "several: sac, the six per-user baselines and upper-bound when (N+1)^(M K) <= "
+        "oracle_candidates, else coordinate-descent)",
     )
     workers: int = Field(2, ge=1, description="parallel processes (one job each)")
     oracle_candidates: int = Field(

@@ -9,25 +9,22 @@ reward; an episode's **reward** is the mean over users and rounds (docs/agents.m
 
 - Baselines act per user from that user's observation alone (``PerUser`` wraps the
   single-user rules of ``agents.baselines`` in a :class:`UserView` of the env).
-- References know the simulator state: ``ExhaustiveJointPolicy`` tries every joint
-  action of every user (``env.evaluate_actions``: a forked round on ns-3, a copy of the
-  state on Shannon) and takes the best sum of rewards; ``CoordinateDescentPolicy`` does
-  best responses user by user (others fixed) from quality-greedy, for a few sweeps.
-- Shared SAC (``train_multi``): one ``DiscreteSAC`` (``agents.sac``) that every user's
-  observation goes through; every user's transition goes into one replay buffer
-  (parameter sharing, independent learners: no centralised critic).
+- References know the simulator state, greedy per round: ``upper-bound``
+  (``ExhaustiveJointPolicy``) tries every joint action of every user
+  (``env.evaluate_actions``: a forked round on ns-3, a copy of the state on Shannon) and
+  takes the best sum of rewards, and is refused past ``compare.oracle_candidates``;
+  ``coordinate-descent`` (``CoordinateDescentPolicy``) does best responses user by user
+  (others fixed) from quality-greedy, for a few sweeps: a lower estimate of the former.
+- The shared SAC that ``sac`` evaluates is trained by ``agents.train_multi``.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import time
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from agents.baselines import (
     QualityGreedyPolicy,
@@ -67,10 +64,35 @@ def check_methods(methods: list[str], source: str) -> None:
         )
 
 
-def default_methods() -> list[str]:
-    """sac, the per-user baselines and upper-bound (coordinate descent is upper-bound's
-    own fallback; name it to compare the two on a setting small enough to enumerate)."""
-    return ["sac", *MULTI_BASELINES, "upper-bound"]
+def joint_actions(exp: Experiment) -> int:
+    """(N+1)^(M K): the joint actions of one round, what the exhaustive search tries."""
+    from pybridge.tasks import QualityTable
+
+    cfg = exp.env_config()
+    k = QualityTable.load(cfg.tasks.table_path()).num_subtasks
+    return (cfg.scenario.num_experts + 1) ** (len(cfg.scenario.user_nodes) * k)
+
+
+def check_upper_bound(exp: Experiment, methods: list[str]) -> None:
+    """``upper-bound`` is the exhaustive joint search only: past
+    ``compare.oracle_candidates`` joint actions it is one line pointing to
+    ``coordinate-descent`` (which would be a lower estimate, not a bound)."""
+    if "upper-bound" not in methods:
+        return
+    count, cap = joint_actions(exp), exp.compare.oracle_candidates
+    if count > cap:
+        raise ExperimentError(
+            f"{exp.source}: compare.methods: upper-bound is the exhaustive joint search, "
+            f"(N+1)^(M K) = {count} joint actions > compare.oracle_candidates = {cap}; "
+            "use coordinate-descent (a lower estimate) or raise the cap"
+        )
+
+
+def default_methods(exp: Experiment) -> list[str]:
+    """sac, the per-user baselines and one reference: ``upper-bound`` (exhaustive) when
+    (N+1)^(M K) <= ``compare.oracle_candidates``, else ``coordinate-descent``."""
+    fits = joint_actions(exp) <= exp.compare.oracle_candidates
+    return ["sac", *MULTI_BASELINES, "upper-bound" if fits else "coordinate-descent"]
 
 
 # -- policies ----------------------------------------------------------------------
@@ -144,8 +166,11 @@ def team_value(env: Any, actions: dict[str, np.ndarray]) -> float:
 class ExhaustiveJointPolicy:
     """Exhaustive joint search (a reference): every user's every action, (N+1)^(M K) forked
     tries per round, the best sum of rewards. Knows the exact outcome of each joint
-    action from the current simulator state (this round's fading, queues, contention);
-    greedy per round (later rounds are not optimised)."""
+    action from the current simulator state (this round's fading, queues, contention).
+    Greedy per round: the best of each round given the state the previous rounds left,
+    not a bound over the episode (a worse round now that set up better later rounds
+    could score more; with every reply in or cancelled at a round's end, only the
+    next round's start time and what the devices observe carry over)."""
 
     name = "upper-bound"
     exhaustive = True
@@ -159,7 +184,8 @@ class ExhaustiveJointPolicy:
         count = (n + 1) ** (m * k)
         if count > self.max_candidates:
             raise ValueError(
-                f"exhaustive joint search: {count} joint actions > {self.max_candidates}"
+                f"exhaustive joint search: {count} joint actions > {self.max_candidates}; "
+                "use coordinate-descent"
             )
         agents = env.possible_agents
         best, best_v = None, -np.inf
@@ -234,19 +260,22 @@ class CoordinateDescentPolicy:
 def multi_policy(exp: Experiment, method: str, seed: int, num_users: int, agent: Any = None,
                  num_experts: int = 0, num_subtasks: int = 0) -> Any:  # fmt: skip
     """The multi-user policy of ``method`` with this experiment's settings: ``upper-bound``
-    is the exhaustive joint search when (N+1)^(M K) <= ``compare.oracle_candidates``,
-    else coordinate descent (the row says which)."""
+    is the exhaustive joint search (one-line error past ``compare.oracle_candidates``
+    joint actions), ``coordinate-descent`` the best responses user by user."""
     if method == "sac":
         if agent is None:
             raise ValueError("method 'sac' needs a trained agent")
         return SharedSACPolicy(agent)
     if method == "upper-bound":
         cap = exp.compare.oracle_candidates
-        if (num_experts + 1) ** (num_users * num_subtasks) <= cap:
-            return ExhaustiveJointPolicy(max_candidates=cap)
-        policy = CoordinateDescentPolicy()
-        policy.name = "upper-bound"
-        return policy
+        count = (num_experts + 1) ** (num_users * num_subtasks)
+        if count > cap:
+            raise ExperimentError(
+                f"{exp.source}: compare.methods: upper-bound is the exhaustive joint search, "
+                f"{count} joint actions > compare.oracle_candidates = {cap}; use "
+                "coordinate-descent (a lower estimate) or raise the cap"
+            )
+        return ExhaustiveJointPolicy(max_candidates=cap)
     if method == "coordinate-descent":
         return CoordinateDescentPolicy()
     return per_user_baseline(method, num_users, seed)
@@ -297,123 +326,6 @@ def evaluate_multi(env: Any, policy: Any, seeds: list[int]) -> dict[str, float]:
     for u in range(len(rows[0]["user_rewards"])):
         out[f"user_{u}_reward"] = float(np.mean([r["user_rewards"][u] for r in rows]))
     return out
-
-
-# -- shared-parameter SAC ------------------------------------------------------------
-
-
-def make_shared_agent(env: Any, config: Any, seed: int = 0) -> Any:
-    """One ``DiscreteSAC`` for every user of ``env`` (a user's observation in, its action
-    out), masking as the single-user agent does (``agents.train.make_agent``)."""
-    from functools import partial
-
-    from agents.sac import DiscreteSAC
-
-    reachable = partial(env.obs_layout.usable, min_snr_db=config.mask_min_snr_db)
-    obs_dim = int(env.observation_space(env.possible_agents[0]).shape[0])
-    return DiscreteSAC(obs_dim, env.num_subtasks, env.num_experts + 1, config, seed=seed,
-                       reachable=reachable)  # fmt: skip
-
-
-def train_multi(exp: Experiment, out: str | Path, *, progress: bool = True) -> Any:
-    """Train the shared SAC on ``exp`` (a multi-user experiment), writing ``epochs.csv``,
-    ``evals.csv``, ``experiment.yaml`` and ``checkpoint.pt`` (the final agent) to ``out``.
-
-    One epoch = one episode in each of ``train.num_envs`` parallel envs, stepped in this
-    process, with the single-user run's seeds (``agents.train.train_seeds``); every round
-    adds M transitions per env to the one buffer; ``train.sac.updates_per_step`` gradient
-    steps per round of all envs. Truncation is not terminal (the target bootstraps with
-    ``train.sac.gamma``). No pretraining and no resume (a rerun starts afresh)."""
-    import torch
-    import yaml
-    from tqdm import tqdm
-
-    import pybridge
-    from agents.buffers import ReplayBuffer
-    from agents.sac import SACConfig
-    from agents.train import CHECKPOINT, TrainResult, eval_seeds, train_seeds
-
-    tc = exp.train
-    if tc.pretrain_backend:
-        raise ExperimentError(
-            f"{exp.source}: train.pretrain_backend: not supported with several users yet"
-        )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "experiment.yaml").write_text(yaml.safe_dump(exp.to_dict(), sort_keys=False))
-    sac_cfg = SACConfig.from_dict(tc.sac)
-    eval_env = pybridge.parallel_env(config=exp.env)
-    envs = [pybridge.parallel_env(config=exp.env) for _ in range(tc.num_envs)]
-    agents = eval_env.possible_agents
-    m, k, choices = eval_env.num_users, eval_env.num_subtasks, eval_env.num_experts + 1
-    agent = make_shared_agent(eval_env, sac_cfg, seed=tc.seed)
-    obs_dim = int(eval_env.observation_space(agents[0]).shape[0])
-    buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, k)
-    rng = np.random.default_rng(tc.seed)
-    greedy = SharedSACPolicy(agent)
-    epoch_rows: list[dict[str, Any]] = []
-    eval_rows: list[dict[str, Any]] = []
-    global_step, wall = 0, 0.0
-    bar = tqdm(total=tc.epochs, desc=f"shared sac seed {tc.seed}", unit="epoch",
-               disable=not progress, dynamic_ncols=True)  # fmt: skip
-    try:
-        for epoch in range(tc.epochs):
-            t0 = time.perf_counter()
-            seeds = train_seeds(tc.seed, epoch, len(envs))
-            obs = [env.reset(seed=s)[0] for env, s in zip(envs, seeds, strict=True)]
-            rewards, metrics, rounds = [], [], 0
-            while envs[0].agents:
-                batch = np.stack([o[a] for o in obs for a in agents])  # (E*M, obs_dim)
-                agent.observe(batch)
-                if global_step < sac_cfg.learning_starts:
-                    actions = rng.integers(0, choices, size=(len(batch), k))
-                else:
-                    actions = agent.act(batch)
-                next_obs, r = [], []
-                for e, env in enumerate(envs):
-                    acts = dict(zip(agents, actions[e * m : (e + 1) * m], strict=True))
-                    o, rew, _, _, _ = env.step(acts)
-                    next_obs.append(o)
-                    r.extend(rew[a] for a in agents)
-                rounds += 1
-                nxt = np.stack([o[a] for o in next_obs for a in agents])
-                r_arr = np.asarray(r, dtype=np.float32)
-                buffer.add(batch, actions, r_arr, nxt, np.zeros(len(r_arr), dtype=np.float32))
-                obs = next_obs
-                global_step += len(batch)
-                rewards.append(r_arr)
-                if global_step >= sac_cfg.learning_starts and len(buffer) >= sac_cfg.batch_size:
-                    for _ in range(sac_cfg.updates_per_step):
-                        metrics.append(agent.update(buffer.sample(sac_cfg.batch_size, rng)))
-            dt = time.perf_counter() - t0
-            wall += dt
-            row: dict[str, Any] = {
-                "method": "sac", "seed": tc.seed, "epoch": epoch + 1, "phase": "train",
-                "backend": eval_env.config.backend, "env_steps": global_step,
-                "train_reward": float(np.mean(np.concatenate(rewards))),
-                "wall_s": wall, "rounds_per_s": rounds * len(envs) / dt,
-            }  # fmt: skip
-            for key in metrics[0] if metrics else ():
-                row[key.split("/")[-1]] = float(np.mean([x[key] for x in metrics]))
-            epoch_rows.append(row)
-            if (epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs:
-                t1 = time.perf_counter()
-                ev = evaluate_multi(eval_env, greedy, eval_seeds(tc.seed, tc.eval_episodes))
-                wall += time.perf_counter() - t1
-                eval_rows.append({"method": "sac", "seed": tc.seed, "epoch": epoch + 1,
-                                  "env_steps": global_step, "wall_s": wall, **ev})  # fmt: skip
-                bar.set_postfix(eval_reward=f"{ev['reward']:.3f}")
-            bar.update(1)
-    finally:
-        bar.close()
-        for env in (*envs, eval_env):
-            env.close()
-    epochs, evals = pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows)
-    epochs.to_csv(out / "epochs.csv", index=False)
-    evals.to_csv(out / "evals.csv", index=False)
-    torch.save({"agent": agent.state_dict(), "sac": sac_cfg.to_dict(), "epoch": tc.epochs},
-               out / CHECKPOINT)  # fmt: skip
-    return TrainResult(out, epochs, evals, agent, resumed_from=0)
 
 
 def evaluate_methods(

@@ -115,12 +115,14 @@ def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.Vecto
     return vector(env_fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 
 
-def make_agent(env: EdgeMoEEnv, config: SACConfig, seed: int = 0) -> DiscreteSAC:
+def make_agent(env: Any, config: SACConfig, seed: int = 0) -> DiscreteSAC:
     """A fresh agent sized for ``env``, masking the experts that the observation says are
-    not usable (``env.obs_layout.usable``)."""
+    not usable (``env.obs_layout.usable``). ``env`` is an ``EdgeMoEEnv`` or a several-user
+    ``EdgeMoEParallelEnv`` (every user's observation and action have the same space: one
+    agent that every user shares)."""
     n = env.num_experts
     reachable = partial(env.obs_layout.usable, min_snr_db=config.mask_min_snr_db)
-    obs_dim = int(env.observation_space.shape[0])
+    obs_dim = env.obs_layout.size
     return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable)
 
 
@@ -169,13 +171,16 @@ def train(
     """Train SAC as ``exp`` says, writing everything to ``out``; resume if a checkpoint is
     there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests).
     A multi-user experiment (its env names its users) trains the shared-parameter agent
-    instead (``agents.multi.train_multi``: no resume)."""
+    instead (``agents.train_multi.train_multi``: the same checkpoints, resume and crash handling;
+    no pretraining)."""
     from agents.multi import is_multi_user
 
     if is_multi_user(exp.env):
-        from agents.multi import train_multi
+        from agents.train_multi import train_multi
 
-        return train_multi(exp, out, progress=progress)
+        return train_multi(
+            exp, out, resume=resume, progress=progress, kill_after_epoch=kill_after_epoch
+        )
     tc = exp.train
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

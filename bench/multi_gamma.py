@@ -3,7 +3,7 @@
 With several users the experts' queues carry over from one round to the next, so an
 action changes the next round's state and gamma > 0 can matter. For each ``--gammas``
 value and each ``--seeds`` seed (training seeds: no reported comparison uses them), this
-trains the shared agent (``agents.multi.train_multi``) with the experiment's recipe and
+trains the shared agent (``agents.train_multi.train_multi``) with the experiment's recipe and
 scores its greedy policy on ``--episodes`` episodes from the *training* seed stream
 after the run's last epoch (``agents.train.train_seeds``), never on evaluation seeds.
 Prints one row per (gamma, seed) and the mean per gamma; two runs at a time.
@@ -26,8 +26,9 @@ def one(config: str, users: int, experts: int, epochs: int, gamma: float, seed: 
     import pybridge
     from agents.cli_common import size_overrides
     from agents.experiment import load_experiment
-    from agents.multi import SharedSACPolicy, evaluate_multi, train_multi
+    from agents.multi import SharedSACPolicy, evaluate_multi
     from agents.train import train_seeds
+    from agents.train_multi import train_multi
 
     exp = load_experiment(config)
     exp = exp.with_env(size_overrides(exp, users, experts))  # as compare's --users/--experts

@@ -7,6 +7,7 @@ file resolve from the file's directory (or its ``base_dir``, relative to the fil
     netmoe table build --config configs/table_default.yaml [--out PATH] [--workers W]
         [--executor ray [--ray-address HOST:PORT]]
     netmoe table info [PATH]          (alias: check)
+    netmoe table margin [PATH] [--boot N] [--seed S]
     netmoe table tokens [--table PATH] [--config X] [--out PATH] [--recount]
     netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
     netmoe table check-backend --config X [--backend NAME]
@@ -19,7 +20,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the ``build``, ``info`` (``check``), ``tokens``, ``validate-judge`` and
+    """Register the ``build``, ``info`` (``check``), ``margin``, ``tokens``, ``validate-judge`` and
     ``check-backend`` sub-subcommands."""
     sub = parser.add_subparsers(dest="table_command", required=True)
     b = sub.add_parser("build", help="generate, judge and write a quality table (resumable)")
@@ -39,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "RAY_ADDRESS, else a local Ray instance with --workers CPUs)",
     )
     b.add_argument("--max-prompts", type=int, default=None, help="only the first M prompts")
+    b.add_argument(
+        "--prompt-ids",
+        default=None,
+        help="only these prompts of the set, comma-separated (e.g. p000,p006,p012,p025)",
+    )
     b.add_argument("--seed", type=int, default=None, help="override the config's seed")
     b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -48,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i.add_argument(
         "path", nargs="?", default=None, help="table to inspect (default: the environment's)"
     )
+    m = sub.add_parser(
+        "margin",
+        help="the edge experts' judged quality above the local writer's, 95% CIs over prompts",
+    )
+    m.add_argument(
+        "path", nargs="?", default=None, help="table to inspect (default: the environment's)"
+    )
+    m.add_argument("--boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    m.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     t = sub.add_parser(
         "tokens",
         help="add prompt/completion token counts to an existing table (no regeneration)",
@@ -107,6 +122,20 @@ def _build(args: argparse.Namespace) -> int:
     if args.seed is not None:
         cfg = cfg.with_overrides(seed=args.seed)
     out = Path(args.out).expanduser().absolute() if args.out else None
+    prompts = None
+    if args.prompt_ids:
+        from .prompts import load_prompts
+
+        want = [p.strip() for p in args.prompt_ids.split(",") if p.strip()]
+        every = load_prompts(cfg.resolve(cfg.prompts), cfg.max_prompt_chars)
+        known = {p.prompt_id: p for p in every}
+        unknown = [p for p in want if p not in known]
+        if unknown or not want:
+            raise ValueError(
+                f"--prompt-ids: {', '.join(unknown) or 'none given'} not in {cfg.prompts} "
+                f"(it has {every[0].prompt_id}..{every[-1].prompt_id})"
+            )
+        prompts = [known[p] for p in want]
     t0 = time.time()
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
@@ -118,6 +147,7 @@ def _build(args: argparse.Namespace) -> int:
             args.executor,
             args.fresh,
             progress=not args.no_progress,
+            prompts=prompts,
             ray_address=args.ray_address,
         )
     except BackendError as exc:
@@ -248,7 +278,7 @@ def _print_tokens(df, path) -> None:  # noqa: ANN001 - a DataFrame and a path
 
 
 def _info(args: argparse.Namespace) -> int:
-    from netmoe_table import default_table_path, load_table
+    from netmoe_table import default_table_path, has_writers, load_table
 
     path = args.path or default_table_path()
     df = load_table(path)
@@ -266,6 +296,32 @@ def _info(args: argparse.Namespace) -> int:
     if len(fused):
         print(f"  fused: mean score {fused.score.mean():.2f}, mean words {fused.words.mean():.0f}")
     _print_tokens(df, path)
+    if has_writers(df):
+        for e, r in sub.groupby("expert").first().iterrows():
+            print(
+                f"  writer {e} {r.writer}: best_of {r.best_of}, max_tokens {r.max_tokens}, "
+                f"min_tokens {r.min_tokens}, context {r.context}"
+            )
+    else:
+        print(f"{path}: no writer columns (a table built before issue 17: one budget for all)")
+    return 0
+
+
+def _margin(args: argparse.Namespace) -> int:
+    from netmoe_table import default_table_path, load_table
+
+    from .margin import writer_costs, writer_margins
+
+    if args.boot < 100:
+        raise ValueError("--boot must be >= 100")
+    path = args.path or default_table_path()
+    df = load_table(path)
+    print(f"{path}: {df.prompt_id.nunique()} prompts, judge {', '.join(sorted(df.judge.unique()))}")
+    for m in writer_margins(df, args.boot, args.seed):
+        print(f"  {m.line()}")
+    costs = writer_costs(df)
+    print("per writer (subtask rows; tokens = kept reply, decoded and seconds = all candidates):")
+    print("  " + costs.round(2).to_string().replace("\n", "\n  "))
     return 0
 
 
@@ -297,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
         "build": _build,
         "info": _info,
         "check": _info,
+        "margin": _margin,
         "tokens": _tokens,
         "validate-judge": _validate_judge,
         "check-backend": _check_backend,

@@ -64,8 +64,13 @@ class BackendConfig(StrictModel):
         return self
 
 
+Context = Literal["subtask", "prompt", "prompt+neighbours"]
+"""How much of the request a writer sees (``messages.writer_messages``)."""
+
+
 class ExpertConfig(StrictModel):
-    """One text expert: a model (backend) plus a specialty."""
+    """One writer (the local model or an edge expert): a model (backend), a specialty, and
+    a compute budget: ``best_of`` candidates, ``max_tokens``/``min_tokens``, ``context``."""
 
     name: str = Field(description="short name, stored in the table's model column")
     specialty: str = Field(description="what it is good at; the gate routes on this")
@@ -74,6 +79,30 @@ class ExpertConfig(StrictModel):
     temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature")
     top_p: float = Field(0.95, description="nucleus sampling")
     max_tokens: int = Field(96, ge=1, description="generation budget (tokens)")
+    min_tokens: int = Field(
+        0,
+        ge=0,
+        description="length target (tokens): > 0 asks for min..max tokens in words "
+        "(0: one short paragraph)",
+    )
+    best_of: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="candidates sampled (different seeds), scored by the table's judge "
+        "against the subtask; the best is kept, every score recorded",
+    )
+    context: Context = Field(
+        "subtask", description="what the writer sees: subtask, prompt, or prompt+neighbours"
+    )
+
+    @model_validator(mode="after")
+    def _length_target_below_budget(self) -> ExpertConfig:
+        if self.min_tokens >= self.max_tokens:
+            raise ValueError(
+                f"min_tokens ({self.min_tokens}) must be below max_tokens ({self.max_tokens})"
+            )
+        return self
 
     @field_validator("specialty")
     @classmethod
@@ -220,6 +249,7 @@ class TableConfig(StrictModel):
             _check_backend(info, e.backend, f"expert {e.name}")
         local = info.data.get("local")
         names = [e.name for e in ([local] if local else []) + v]
+
         if len(set(names)) != len(names):
             raise ValueError(f"expert names must be unique, got {names}")
         return v
@@ -238,6 +268,17 @@ class TableConfig(StrictModel):
         if v.type == "llm":
             _check_backend(info, v.backend)
         return v
+
+    @model_validator(mode="after")
+    def _best_of_needs_concat(self) -> TableConfig:
+        many = [e.name for e in self.all_experts if e.best_of > 1]
+        if many and self.fusion.mode == "llm":
+            raise ValueError(
+                f"fusion.mode: llm needs best_of 1 for every writer ({', '.join(many)}: "
+                "more; the best candidate is chosen by the judge after generation, an LLM "
+                "fusion would need it before): use fusion.mode: concat"
+            )
+        return self
 
     @property
     def all_experts(self) -> list[ExpertConfig]:
@@ -261,6 +302,12 @@ class TableConfig(StrictModel):
         d = self.model_dump()
         for key in ("out", "base_dir", "max_prompts", "judge"):
             d.pop(key)
+        for e in [d["local"], *d["experts"]]:
+            # Budget fields added with issue 17, hashed only when set: a config without
+            # them (configs/table_v1.yaml) keeps the fingerprint of its journal.
+            for key, default in _WRITER_DEFAULTS.items():
+                if e[key] == default:
+                    e.pop(key)
         for b in d["backends"].values():
             b.pop("n_threads")
             # Hashed at their defaults, not dropped: the fingerprints of configs that
@@ -274,6 +321,10 @@ TRANSPORT = ("base_url", "api_key_env", "timeout", "max_retries", "backoff")
 
 _TRANSPORT_DEFAULTS = {k: BackendConfig.model_fields[k].default for k in TRANSPORT}
 
+
+_WRITER_DEFAULTS = {
+    k: ExpertConfig.model_fields[k].default for k in ("min_tokens", "best_of", "context")
+}
 
 _SECTIONS = ("backends", "local", "gate", "fusion", "judge")
 

@@ -2,7 +2,10 @@
 and, with ``fusion.mode: llm``, every selected fused text, each yielded as a journal
 record as soon as it exists. llama.cpp starts each text from an empty cache and every
 text has its own seed (``plan.item_seed``), so a record depends on nothing else. Each
-text record carries its token counts (``tokens.generation_counts``)."""
+text record carries its token counts (``tokens.generation_counts``) and the tokens the
+writer decoded (``decoded_tokens``, before a cut to the last full sentence). A writer
+with ``best_of: n`` writes n candidates here (seeds ``plan.candidate_seed``); the judge
+picks one in phase 2 (``merge``)."""
 
 from __future__ import annotations
 
@@ -12,9 +15,9 @@ from collections.abc import Callable, Iterator
 from . import backends
 from .config import TableConfig
 from .gate import split_prompt
-from .journal import GATE_KEY, Record, record_key
-from .messages import expert_messages, fusion_messages, trim_to_sentence
-from .plan import assignment_name, fused_assignments, item_seed
+from .journal import GATE_KEY, Record, candidate_tag, record_key
+from .messages import fusion_messages, trim_to_sentence, writer_messages
+from .plan import assignment_name, candidate_seed, fused_assignments, item_seed
 from .prompts import PromptSpec
 from .tokens import generation_counts
 
@@ -64,34 +67,51 @@ class Generator:
             }
             yield gate
         texts: dict[tuple[int, int], str] = {}
-        for k, subtask in enumerate(gate["subtasks"]):
+        subtasks = gate["subtasks"]
+        for k, subtask in enumerate(subtasks):
             for e, expert in enumerate(cfg.all_experts):
-                rec = have.get(("text", k, e, ""))
-                if rec is None:
-                    seed = item_seed(cfg.seed, pid, k, e)
-                    msgs = expert_messages(expert.system_prompt, subtask)
-                    g = self.backends[expert.backend].generate(
-                        msgs,
-                        max_tokens=expert.max_tokens,
-                        temperature=expert.temperature,
-                        seed=seed,
-                        top_p=expert.top_p,
-                    )
-                    text = trim_to_sentence(g.text)
-                    counts = generation_counts(cfg.backends[expert.backend], msgs, g, text)
-                    rec = {
-                        "type": "text",
-                        "k": k,
-                        "expert": e,
-                        "text": text,
-                        "model": f"{expert.name}:{g.model}",
-                        "backend": g.backend,
-                        "seed": seed,
-                        "gen_seconds": round(g.seconds, 4),
-                        **counts.as_row(),
-                    }
-                    yield rec
-                texts[(k, e)] = rec["text"]
+                msgs = writer_messages(
+                    expert.system_prompt,
+                    subtask,
+                    context=expert.context,
+                    prompt=spec.prompt,
+                    subtasks=subtasks,
+                    k=k,
+                    min_tokens=expert.min_tokens,
+                    max_tokens=expert.max_tokens,
+                )
+                for j in range(expert.best_of):
+                    rec = have.get(("text", k, e, candidate_tag(j)))
+                    if rec is None:
+                        seed = candidate_seed(cfg.seed, pid, k, e, j)
+                        g = self.backends[expert.backend].generate(
+                            msgs,
+                            max_tokens=expert.max_tokens,
+                            temperature=expert.temperature,
+                            seed=seed,
+                            top_p=expert.top_p,
+                        )
+                        text = trim_to_sentence(g.text)
+                        counts = generation_counts(cfg.backends[expert.backend], msgs, g, text)
+                        decoded = g.completion_tokens
+                        rec = {
+                            "type": "text",
+                            "k": k,
+                            "expert": e,
+                            **({"cand": j} if j else {}),
+                            "text": text,
+                            "model": f"{expert.name}:{g.model}",
+                            "backend": g.backend,
+                            "seed": seed,
+                            "gen_seconds": round(g.seconds, 4),
+                            **counts.as_row(),
+                            "decoded_tokens": (
+                                decoded if decoded is not None else counts.completion_tokens
+                            ),
+                        }
+                        yield rec
+                    if j == 0:
+                        texts[(k, e)] = rec["text"]
         if cfg.fusion.mode == "llm":
             backend = self.backends[cfg.fusion.backend]
             for a in fused_assignments(cfg, pid):

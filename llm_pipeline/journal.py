@@ -1,5 +1,6 @@
 """The per-prompt journals of a build: ``<out>.parts/<prompt_id>.jsonl``, one JSON record
-per line (the gate split, an expert's text, a fused text), each flushed and fsynced as
+per line (the gate split, a writer's text or best-of candidate, a fused text, an LLM
+judge's score), each flushed and fsynced as
 soon as its text exists. A kill loses at most the line being written; that torn line is
 dropped on reading and cut off before the next append."""
 
@@ -27,9 +28,17 @@ def journal_path(parts: Path, prompt_id: str) -> Path:
     return parts / f"{prompt_id}.jsonl"
 
 
+def candidate_tag(j: int) -> str:
+    """The last key part of a writer's best-of candidate ``j``: "" for the first (the
+    record a best_of 1 writer writes), ``c1``, ``c2``, ... for the others."""
+    return f"c{j}" if j else ""
+
+
 def record_key(r: Record) -> RecordKey:
-    """Identity of a journal record: (type, subtask, expert, assignment)."""
-    return (r["type"], r.get("k", -1), r.get("expert", -1), r.get("assignment", ""))
+    """Identity of a journal record: (type, subtask, expert, assignment), where a text
+    record's last part is its best-of candidate (``candidate_tag``)."""
+    last = r.get("assignment", candidate_tag(r.get("cand", 0)))
+    return (r["type"], r.get("k", -1), r.get("expert", -1), last)
 
 
 def read_journal(path: Path) -> list[Record]:

@@ -1,12 +1,15 @@
 """Phase 2 of a build, on the driver: from the journals, the table's rows with routing
-scores (embeddings), concatenated fused answers for ``fusion.mode: concat``, and judge
-scores (``scoring``: the LLM judge's journaled, a missing score leaves rows out), in
-canonical order. Scoring from the journal means a changed judge needs no regeneration.
+scores (embeddings), each best-of writer's candidates judged against the subtask and the
+best kept (every score in ``candidate_scores``), concatenated fused answers of the kept
+texts for ``fusion.mode: concat``, and judge scores (``scoring``: the LLM judge's
+journaled, a missing score leaves rows out), in canonical order. Scoring from the
+journal means a changed judge needs no regeneration (and may choose other candidates).
 Token counts come from the journal records; records written before they existed, and
 concatenated fused rows, are counted here (``tokens.add_tokens``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from . import backends, embed
 from .config import TableConfig
 from .errors import PipelineError
 from .gate import route_scores
-from .journal import GATE_KEY, journal_path, read_journal, record_key
+from .journal import GATE_KEY, candidate_tag, journal_path, read_journal, record_key
 from .judge import LLMJudge, OfflineJudge, make_offline_judge
 from .plan import assignment_name, fused_assignments, is_complete
 from .prompts import PromptSpec
@@ -47,10 +50,17 @@ class Merged:
     judge_counts: dict[str, int] = field(default_factory=dict)
 
 
+def _candidates(cfg: TableConfig, recs: dict, k: int, e: int) -> list[dict[str, Any]]:
+    """The journal records of writer ``e``'s best-of candidates on subtask ``k``."""
+    return [recs[("text", k, e, candidate_tag(j))] for j in range(cfg.all_experts[e].best_of)]
+
+
 def _prompt_rows(
     cfg: TableConfig, spec: PromptSpec, parts: Path, embedder: Any
 ) -> list[dict[str, Any]]:
-    """One prompt's rows, unscored; ``_ref`` is what a row is judged against."""
+    """One prompt's subtask rows, unscored, each with its best-of candidates in ``_cands``
+    and, in ``_fused``, the prompt's fused rows to make once candidates are chosen;
+    ``_ref`` is what a row is judged against."""
     recs = {record_key(r): r for r in read_journal(journal_path(parts, spec.prompt_id))}
     if not is_complete(cfg, spec.prompt_id, list(recs.values())):
         raise PipelineError(f"prompt {spec.prompt_id}: generation incomplete")
@@ -64,11 +74,8 @@ def _prompt_rows(
         "split_method": gate["split"],
     }
     rows: list[dict[str, Any]] = []
-    texts: dict[tuple[int, int], str] = {}
     for k, subtask in enumerate(subtasks):
-        for e in range(len(cfg.all_experts)):
-            r = recs[("text", k, e, "")]
-            texts[(k, e)] = r["text"]
+        for e, w in enumerate(cfg.all_experts):
             rows.append(
                 {
                     **base,
@@ -78,75 +85,138 @@ def _prompt_rows(
                     "expert": e,
                     "assignment": "",
                     "route_score": float(route[k, e]),
-                    "text": r["text"],
-                    "model": r["model"],
-                    "backend": r["backend"],
-                    "seed": r["seed"],
-                    "gen_seconds": r["gen_seconds"],
-                    **{c: r.get(c) for c in TOKEN_COLUMNS},
+                    "writer": w.name,
+                    "best_of": w.best_of,
+                    "max_tokens": w.max_tokens,
+                    "min_tokens": w.min_tokens,
+                    "context": w.context,
                     "_ref": subtask,
+                    "_cands": _candidates(cfg, recs, k, e),
                 }
             )
+    fused = []
     for a in fused_assignments(cfg, spec.prompt_id):
         name = assignment_name(a)
-        tokens: dict[str, Any] = {c: None for c in TOKEN_COLUMNS}
+        row = {
+            **base,
+            "kind": "fused",
+            "subtask_index": -1,
+            "subtask": "",
+            "expert": -1,
+            "assignment": name,
+            "route_score": float("nan"),
+            "candidate_scores": "[]",
+            "_ref": spec.prompt,
+            "_action": a,
+        }
         if cfg.fusion.mode == "llm":
             r = recs[("fused", -1, -1, name)]
-            tokens = {c: r.get(c) for c in TOKEN_COLUMNS}
-            text, model, backend, seed, secs = (
-                r["text"],
-                r["model"],
-                r["backend"],
-                r["seed"],
-                r["gen_seconds"],
+            row.update(_from_record(r))
+            row.update(
+                writer="fusion",
+                best_of=1,
+                max_tokens=cfg.fusion.max_tokens,
+                min_tokens=0,
+                context="passages",
             )
         else:
-            text = " ".join(texts[(k, e)] for k, e in enumerate(a))
-            model, backend, seed, secs = "concat", "concat", cfg.seed, 0.0
-        rows.append(
-            {
-                **base,
-                "kind": "fused",
-                "subtask_index": -1,
-                "subtask": "",
-                "expert": -1,
-                "assignment": name,
-                "route_score": float("nan"),
-                "text": text,
-                "model": model,
-                "backend": backend,
-                "seed": seed,
-                "gen_seconds": secs,
-                **tokens,
-                "_ref": spec.prompt,
-            }
-        )
+            row.update(
+                model="concat",
+                backend="concat",
+                seed=cfg.seed,
+                gen_seconds=0.0,
+                decoded_tokens=0,
+                writer="concat",
+                best_of=0,
+                max_tokens=0,
+                min_tokens=0,
+                context="passages",
+                **{c: None for c in TOKEN_COLUMNS},
+            )
+        fused.append(row)
+    if rows:
+        rows[0]["_fused"] = fused
     return rows
+
+
+def _from_record(r: dict[str, Any]) -> dict[str, Any]:
+    """A row's fields taken from one journal text record."""
+    return {
+        "text": r["text"],
+        "model": r["model"],
+        "backend": r["backend"],
+        "seed": r["seed"],
+        "gen_seconds": r["gen_seconds"],
+        **{c: r.get(c) for c in TOKEN_COLUMNS},
+        "decoded_tokens": r.get("decoded_tokens", r.get("completion_tokens")),
+    }
+
+
+def _choose(row: dict[str, Any], scores: list[float | None]) -> None:
+    """Fill a subtask row from its best-scored candidate (the first of equal ones; a
+    candidate without a score never wins, and a row whose candidates all lack one keeps
+    ``score`` None). Generation time and decoded tokens are the sum over candidates: what
+    the writer spent for this reply."""
+    cands = row.pop("_cands")
+    scored = [(s, -j) for j, s in enumerate(scores) if s is not None]
+    best = -max(scored)[1] if scored else 0
+    row.update(_from_record(cands[best]))
+    row["score"] = scores[best]
+    row["gen_seconds"] = round(sum(float(c["gen_seconds"]) for c in cands), 4)
+    decoded = [c.get("decoded_tokens", c.get("completion_tokens")) for c in cands]
+    row["decoded_tokens"] = None if None in decoded else int(sum(decoded))
+    row["candidate_scores"] = json.dumps(
+        [None if s is None else round(float(s), 3) for s in scores]
+    )
+
+
+def _candidate_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One pseudo-row per best-of candidate, for the judge (``_row``: its subtask row)."""
+    out = []
+    for i, row in enumerate(rows):
+        for c in row["_cands"]:
+            out.append(
+                {
+                    **{k: row[k] for k in ("prompt_id", "kind", "subtask_index", "expert")},
+                    "assignment": "",
+                    "text": c["text"],
+                    "seed": c["seed"],
+                    "_ref": row["_ref"],
+                    "_row": i,
+                }
+            )
+    return out
 
 
 def merge(
     cfg: TableConfig, prompts: list[PromptSpec], parts: Path, progress: bool = True
 ) -> Merged:
-    """Phase 2: routing, concat fusion, judging; the whole table as a DataFrame."""
+    """Phase 2: routing, best-of choice, concat fusion, judging; the whole table."""
     from tqdm import tqdm
 
     embedder = embed.get_embedder(cfg.gate.embedding_model)
     judge = make_judge(cfg, embedder)
-    rows: list[dict[str, Any]] = []
+    subs: list[dict[str, Any]] = []
     for spec in tqdm(prompts, desc="judge", unit="prompt", disable=not progress):
-        rows.extend(_prompt_rows(cfg, spec, parts, embedder))
+        subs.extend(_prompt_rows(cfg, spec, parts, embedder))
+    fused = [f for r in subs for f in r.pop("_fused", [])]
+    cands = _candidate_rows(subs)
     counts: dict[str, int] = {}
-    if isinstance(judge, LLMJudge):
-        counts = llm_scores(cfg, judge, rows, parts, progress)
-    else:
-        if isinstance(judge, OfflineJudge):
-            judge.prefetch(
-                [r["text"] for r in rows if r["kind"] == "subtask"],
-                sorted({r["_ref"] for r in rows}),
-            )
-        for row in tqdm(rows, desc="score", unit="text", disable=not progress, mininterval=2):
-            row["score"] = judge.score(row["text"], row["_ref"], row["seed"])
-    rows, missing, dropped = drop_missing(rows)
+    if isinstance(judge, OfflineJudge):
+        judge.prefetch([c["text"] for c in cands], sorted({r["_ref"] for r in subs + fused}))
+    _score(cfg, judge, cands, parts, progress, counts)
+    by_row: list[list[float | None]] = [[] for _ in subs]
+    for c in cands:
+        by_row[c["_row"]].append(c["score"])
+    for row, scores in zip(subs, by_row, strict=True):
+        _choose(row, scores)
+    chosen = {(r["prompt_id"], r["subtask_index"], r["expert"]): r["text"] for r in subs}
+    for f in fused:
+        a = f.pop("_action")
+        if cfg.fusion.mode != "llm":
+            f["text"] = " ".join(chosen[(f["prompt_id"], k, e)] for k, e in enumerate(a))
+    _score(cfg, judge, fused, parts, progress, counts)
+    rows, missing, dropped = drop_missing(subs + fused)
     if not rows:
         raise PipelineError(
             f"the judge gave no score for {len(missing)} text(s) ({missing[0]} ...), "
@@ -160,4 +230,25 @@ def merge(
         row["judge"] = judge.name
         del row["_ref"]
     table = add_tokens(pd.DataFrame(rows), cfg)
+    # journal records older than decoded_tokens: what the stored text holds
+    table["decoded_tokens"] = table["decoded_tokens"].fillna(table["completion_tokens"])
     return Merged(normalise(table), missing, dropped, counts)
+
+
+def _score(
+    cfg: TableConfig,
+    judge: OfflineJudge | LLMJudge,
+    rows: list[dict[str, Any]],
+    parts: Path,
+    progress: bool,
+    counts: dict[str, int],
+) -> None:
+    """Set ``score`` of every row (the LLM judge's journaled; None when missing)."""
+    from tqdm import tqdm
+
+    if isinstance(judge, LLMJudge):
+        for key, n in llm_scores(cfg, judge, rows, parts, progress).items():
+            counts[key] = counts.get(key, 0) + n
+        return
+    for row in tqdm(rows, desc="score", unit="text", disable=not progress, mininterval=2):
+        row["score"] = judge.score(row["text"], row["_ref"], row["seed"])

@@ -2,7 +2,8 @@
 the journal records that make the prompt complete.
 
 Every text has its own seed, derived from (base seed, prompt id, subtask, expert /
-assignment), so a text does not depend on order, worker count or resumes.
+assignment), so a text does not depend on order, worker count or resumes. A writer's
+best-of candidate 0 has the seed a best_of 1 writer's text has; candidate j > 0 adds j.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import itertools
 import numpy as np
 
 from .config import TableConfig
-from .journal import GATE_KEY, Record, RecordKey, record_key
+from .journal import GATE_KEY, Record, RecordKey, candidate_tag, record_key
 
 
 def item_seed(base: int, *parts: object) -> int:
     """Stable 31-bit seed of one text from the base seed and the text's identity."""
     key = ":".join(str(p) for p in (base, *parts))
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+def candidate_seed(base: int, prompt_id: str, k: int, e: int, j: int) -> int:
+    """Seed of best-of candidate ``j`` of writer ``e`` on subtask ``k``."""
+    return item_seed(base, prompt_id, k, e) if j == 0 else item_seed(base, prompt_id, k, e, j)
 
 
 def all_assignments(k: int, n_experts: int) -> list[tuple[int, ...]]:
@@ -47,9 +53,13 @@ def fused_assignments(cfg: TableConfig, prompt_id: str) -> list[tuple[int, ...]]
 
 def required_keys(cfg: TableConfig, prompt_id: str) -> set[RecordKey]:
     """The journal records a prompt needs: its gate split, every (subtask, expert) text
-    and, with ``fusion.mode: llm``, every selected fused text."""
-    n = len(cfg.all_experts)
-    need = {GATE_KEY} | {("text", k, e, "") for k in range(cfg.num_subtasks) for e in range(n)}
+    (each best-of candidate) and, with ``fusion.mode: llm``, every selected fused text."""
+    need = {GATE_KEY} | {
+        ("text", k, e, candidate_tag(j))
+        for k in range(cfg.num_subtasks)
+        for e, w in enumerate(cfg.all_experts)
+        for j in range(w.best_of)
+    }
     if cfg.fusion.mode == "llm":
         need |= {("fused", -1, -1, assignment_name(a)) for a in fused_assignments(cfg, prompt_id)}
     return need

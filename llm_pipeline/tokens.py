@@ -41,7 +41,7 @@ from netmoe_table import TOKEN_COLUMNS, TOKENS_ATTR, TableError
 from .backends import Generation, bundled_gguf, prefer_passive_openmp
 from .config import BackendConfig, TableConfig
 from .errors import BackendError
-from .messages import Messages, expert_messages, fusion_messages
+from .messages import Messages, fusion_messages, writer_messages
 
 TEMPLATE_NOTE = (
     "the GGUF's tokenizer.chat_template rendered by llama-cpp-python's Jinja2ChatFormatter "
@@ -187,7 +187,8 @@ def describe(cfg: TableConfig) -> dict[str, Any]:
 
 
 def _writer(row: Any, cfg: TableConfig, source: str) -> int:
-    """Check that a subtask row's writer is the config's expert of that index."""
+    """Check that a subtask row's writer is the config's expert of that index, with the
+    budget that shapes its prompt."""
     experts = cfg.all_experts
     e = int(row.expert)
     if not 0 <= e < len(experts) or not str(row.model).startswith(f"{experts[e].name}:"):
@@ -196,6 +197,19 @@ def _writer(row: Any, cfg: TableConfig, source: str) -> int:
             f"{source}: row {row.prompt_id}/{row.subtask_index}/{e} was written by "
             f"{str(row.model).split(':')[0]!r} but the config's expert {e} is {name!r}: "
             "pass the table config it was built with (--config)"
+        )
+    w = experts[e]
+    if "best_of" in row.index:  # a table with writer columns: the same budget
+        have = (int(row.best_of), int(row.max_tokens), int(row.min_tokens), str(row.context))
+        want = (w.best_of, w.max_tokens, w.min_tokens, w.context)
+    else:  # a v1 table: every writer asked the subtask alone for one short paragraph
+        have, want = ("subtask", 0), (w.context, w.min_tokens)
+    if have != want:
+        raise TableError(
+            f"{source}: row {row.prompt_id}/{row.subtask_index}/{e} was written with budget "
+            f"{have} but the config's writer {w.name!r} has {want}: its prompts would be "
+            "counted wrong; pass the table config it was built with (--config; a v1 table: "
+            "configs/table_v1.yaml)"
         )
     return e
 
@@ -214,10 +228,23 @@ def add_tokens(df: pd.DataFrame, cfg: TableConfig, source: str = "table") -> pd.
     texts: dict[tuple[str, int, int], str] = {}
     for row in df[sub].itertuples():
         texts[(str(row.prompt_id), int(row.subtask_index), int(row.expert))] = str(row.text)
+    subtasks: dict[str, dict[int, str]] = {}
+    for row in df[sub].itertuples():
+        subtasks.setdefault(str(row.prompt_id), {})[int(row.subtask_index)] = str(row.subtask)
     for i, row in df[sub & need].iterrows():
         e = _writer(row, cfg, source)
         expert = cfg.all_experts[e]
-        msgs = expert_messages(expert.system_prompt, str(row.subtask))
+        own = subtasks[str(row.prompt_id)]
+        msgs = writer_messages(
+            expert.system_prompt,
+            str(row.subtask),
+            context=expert.context,
+            prompt=str(row.get("prompt", "")),
+            subtasks=[own[k] for k in sorted(own)],
+            k=int(row.subtask_index),
+            min_tokens=expert.min_tokens,
+            max_tokens=expert.max_tokens,
+        )
         c = counted(cfg.backends[expert.backend], msgs, str(row.text))
         df.loc[i, list(TOKEN_COLUMNS)] = list(c.as_row().values())
     completion = {

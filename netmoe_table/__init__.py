@@ -16,7 +16,9 @@ Two levels of checking:
   routing scores within 0..1, only ``subtask``/``fused`` rows, fused rows marked -1, no
   duplicate fused row, and the token columns (``TOKEN_COLUMNS``) either all absent (a
   table written before they existed: ``token_note`` says how to add them) or all
-  present, whole numbers >= 0 with a source on every row.
+  present, whole numbers >= 0 with a source on every row; likewise the writer columns
+  (``WRITER_COLUMNS``: all or none; ``candidate_scores`` a JSON list of ``best_of``
+  scores on subtask rows).
 
 Paths: a relative table path from a config file resolves from the repository root
 (``resolve_path``), whatever the current directory; a path typed on a command line is
@@ -69,6 +71,17 @@ TOKEN_COLUMNS: dict[str, str] = {
 }
 """Token counts: optional as a group (tables built before them lack all three); written by
 ``llm_pipeline`` (the builder, and ``netmoe table tokens`` for an existing table)."""
+WRITER_COLUMNS: dict[str, str] = {
+    "writer": "str",  # the writer's name (config), `concat` / `fusion` on fused rows
+    "best_of": "int",  # candidates sampled for this text (0: concatenated, nothing sampled)
+    "max_tokens": "int",  # the writer's token budget per candidate
+    "min_tokens": "int",  # its length target (0: none)
+    "context": "str",  # what it saw: subtask, prompt, prompt+neighbours; fused: passages
+    "candidate_scores": "str",  # JSON list: the judge's score of every candidate, in seed order
+    "decoded_tokens": "int",  # tokens decoded for this text, all candidates (before any cut)
+}
+"""The writer and its budget (issue 17): optional as a group (tables built before it lack
+all of them); written by ``llm_pipeline``'s builder."""
 TOKENS_ATTR = "netmoe_tokens"
 """``DataFrame.attrs`` key (kept in the Parquet file's pandas metadata) describing how the
 token counts were made: tokenizer, chat template, counting library."""
@@ -190,6 +203,46 @@ def _check_tokens(df: pd.DataFrame, source: str) -> None:
         raise TableError(f"{source}: column token_source is empty on some rows")
 
 
+def has_writers(df: pd.DataFrame) -> bool:
+    """Whether ``df`` carries the writer columns (all of ``WRITER_COLUMNS``)."""
+    return all(c in df.columns for c in WRITER_COLUMNS)
+
+
+def candidate_scores(value: object) -> list[float | None]:
+    """The list a ``candidate_scores`` cell holds (``TableError`` if it holds none)."""
+    import json
+
+    try:
+        got = json.loads(str(value))
+    except json.JSONDecodeError:
+        got = None
+    if not isinstance(got, list) or not all(x is None or isinstance(x, (int, float)) for x in got):
+        raise TableError(f"candidate_scores {str(value)[:40]!r} is not a JSON list of scores")
+    return got
+
+
+def _check_writers(df: pd.DataFrame, source: str) -> None:
+    present = [c for c in WRITER_COLUMNS if c in df.columns]
+    if not present:
+        return
+    if len(present) != len(WRITER_COLUMNS):
+        missing = [c for c in WRITER_COLUMNS if c not in df.columns]
+        raise TableError(f"{source}: writer columns incomplete, missing {missing}")
+    _check_kinds(df, WRITER_COLUMNS, source)
+    for col in ("best_of", "max_tokens", "min_tokens", "decoded_tokens"):
+        if (df[col] < 0).any():
+            raise TableError(f"{source}: column {col} must be >= 0")
+    sub = df[df["kind"] == "subtask"]
+    if (sub["best_of"] < 1).any():
+        raise TableError(f"{source}: best_of of subtask rows must be >= 1")
+    try:
+        n = sub["candidate_scores"].map(lambda v: len(candidate_scores(v)))
+    except TableError as exc:
+        raise TableError(f"{source}: {exc}") from None
+    if (n != sub["best_of"]).any():
+        raise TableError(f"{source}: candidate_scores must hold best_of scores per subtask row")
+
+
 def _check_kinds(df: pd.DataFrame, kinds: dict[str, str], source: str) -> None:
     for col, kind in kinds.items():
         s = df[col]
@@ -216,6 +269,7 @@ def _check(df: pd.DataFrame, source: str, complete: bool) -> Layout:
     if complete:
         _check_types(df, source)
         _check_tokens(df, source)
+        _check_writers(df, source)
     sub, fused = df[df["kind"] == "subtask"], df[df["kind"] == "fused"]
     if sub.empty:
         raise TableError(f"{source}: no subtask rows")
@@ -294,9 +348,10 @@ def load_table(path: str | Path) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- writing
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns in schema order (then the token columns, then any others) with schema
-    dtypes, rows in canonical order."""
-    known = {**SCHEMA, **{c: k for c, k in TOKEN_COLUMNS.items() if c in df.columns}}
+    """Columns in schema order (then the token and writer columns, then any others) with
+    schema dtypes, rows in canonical order."""
+    optional = {**TOKEN_COLUMNS, **WRITER_COLUMNS}
+    known = {**SCHEMA, **{c: k for c, k in optional.items() if c in df.columns}}
     cols = list(known) + [c for c in df.columns if c not in known]
     df = df[cols].copy()
     for col, kind in known.items():

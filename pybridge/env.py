@@ -11,28 +11,16 @@ from gymnasium import spaces
 
 from pybridge.backends import Backend, Report, Task, make_backend
 from pybridge.config import ConfigError, EnvConfig, config_source
-from pybridge.observation import SNR_FLOOR_DB, ObservationLayout
 from pybridge.pricing import (
     BYTES_PER_TOKEN,
-    INFO_ARRAYS,
-    SERVING_INFO,
     TOKENS_PER_WORD,
     load_pricing,
     network_share_s,
     offload_task,
 )
 
-__all__ = [
-    "BYTES_PER_TOKEN",
-    "INFO_ARRAYS",
-    "SERVING_INFO",
-    "SNR_FLOOR_DB",
-    "TOKENS_PER_WORD",
-    "EdgeMoEEnv",
-    "ObservationLayout",
-    "network_share_s",
-    "offload_task",
-]
+# the pricing names that docs and validation/ import from here
+__all__ = ["BYTES_PER_TOKEN", "TOKENS_PER_WORD", "EdgeMoEEnv", "network_share_s", "offload_task"]
 
 
 class EdgeMoEEnv(gym.Env):
@@ -113,10 +101,18 @@ class EdgeMoEEnv(gym.Env):
                 f"{config_source(config)}: scenario: {users} user devices; EdgeMoEEnv drives "
                 "one: use pybridge.parallel_env(config=...) or netmoe/EdgeMoEJoint-v0"
             )
+        if self.config.tasks.arrival.mode == "random":
+            # one task per step has no round to be offset in; the parallel env applies it
+            # (even to one user), so one config would give two different episodes
+            raise ConfigError(
+                f"{config_source(config)}: tasks.arrival.mode: random offsets a user's task "
+                "within a round of several users; EdgeMoEEnv has none: use "
+                "pybridge.parallel_env(config=...)"
+            )
         n, k = self.pricing.num_experts, self.pricing.num_subtasks
         self.num_experts, self.num_subtasks = n, k
         self.action_space = spaces.MultiDiscrete(np.full(k, n + 1, dtype=np.int64))
-        self.obs_layout = ObservationLayout(n, k, self.config.scenario.serving.enabled)
+        self.obs_layout = self.pricing.obs_layout
         self.observation_space = spaces.Box(self.obs_layout.low, self.obs_layout.high)
         self._backend: Backend | None = None
         self._prompts = np.zeros(0, dtype=np.int64)
@@ -153,7 +149,7 @@ class EdgeMoEEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         task = self.build_task(action)
         report = self._backend.run_task(task)  # type: ignore[union-attr]  # build_task checked
-        reward, info = self._outcome(task, report)
+        reward, info = self.pricing.outcome(self.current_prompt, task, report)
         self._last = report
         self._t += 1
         truncated = self._t >= len(self._prompts)
@@ -169,7 +165,8 @@ class EdgeMoEEnv(gym.Env):
         if self._backend is None or self._last is None or self._t >= len(self._prompts):
             raise RuntimeError("evaluate_action() needs a running episode")
         task = self.build_task(action)
-        return self._outcome(task, self._backend.try_task(task))  # type: ignore[union-attr]
+        report = self._backend.try_task(task)  # type: ignore[union-attr]
+        return self.pricing.outcome(self.current_prompt, task, report)
 
     @property
     def current_prompt(self) -> int:
@@ -197,13 +194,6 @@ class EdgeMoEEnv(gym.Env):
             self.current_prompt, target, self._t, next_gap_s=float(self._gaps[self._t])
         )
 
-    def subtask_tokens(self, prompt: int, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(prompt tokens, reply tokens) of each subtask of ``prompt`` on its ``target``:
-        the table's ``prompt_tokens`` / ``completion_tokens`` columns when it has them,
-        else estimates: the request's bytes (text + ``tasks.request_overhead_bytes``) /
-        ``BYTES_PER_TOKEN`` and the reply's words x ``TOKENS_PER_WORD``."""
-        return self.pricing.subtask_tokens(prompt, target)
-
     def price(self, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
         """The reward of ``task`` (built by ``build_task`` for the current prompt) had the
         network reported ``report``, and its parts (``quality``, ``compute_cost``,
@@ -214,11 +204,6 @@ class EdgeMoEEnv(gym.Env):
         energy (the upper bound's pruning relies on it)."""
         return self.pricing.price(self.current_prompt, task, report)
 
-    # -- internals -------------------------------------------------------------------
-
-    def _outcome(self, task: Task, report: Report) -> tuple[float, dict[str, Any]]:
-        return self.pricing.outcome(self.current_prompt, task, report)
-
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
@@ -227,10 +212,4 @@ class EdgeMoEEnv(gym.Env):
 
     def _observation(self) -> np.ndarray:
         assert self._last is not None
-        tb, p = self.table, self.current_prompt
-        return self.obs_layout.encode(
-            self._last,
-            tb.subtask_bytes[p] + self.config.tasks.request_overhead_bytes,
-            tb.words[p],
-            tb.route[p],
-        )
+        return self.pricing.observe(self._last, self.current_prompt)

@@ -20,12 +20,12 @@ from pettingzoo import ParallelEnv
 
 from pybridge.backends import Backend, Report, Task, make_backend
 from pybridge.config import ConfigError, EnvConfig, config_source
-from pybridge.observation import ObservationLayout
+from pybridge.observation import QUEUE_SCALE
 from pybridge.pricing import load_pricing
 
-#: state(): distances in units of this (m), queue lengths in units of QUEUE_SCALE requests
+#: state(): distances in units of this (m), queue lengths in units of the observation's
+#: QUEUE_SCALE requests
 DISTANCE_SCALE_M = 100.0
-QUEUE_SCALE = 10.0
 
 
 class EdgeMoEParallelEnv(ParallelEnv):
@@ -84,7 +84,7 @@ class EdgeMoEParallelEnv(ParallelEnv):
         self.num_users, self.num_experts, self.num_subtasks = m, n, k
         self.possible_agents = [f"user_{u}" for u in range(m)]
         self.agents: list[str] = []
-        self.obs_layout = ObservationLayout(n, k, self.config.scenario.serving.enabled)
+        self.obs_layout = self.pricing.obs_layout
         self._action_spaces = {
             a: spaces.MultiDiscrete(np.full(k, n + 1, dtype=np.int64)) for a in self.possible_agents
         }
@@ -98,8 +98,7 @@ class EdgeMoEParallelEnv(ParallelEnv):
             [np.tile(self.obs_layout.high, m), np.full(m * n, 1e3), np.full(2 * n, 1e3)]
         ).astype(np.float32)
         self.state_space = spaces.Box(low, high)
-        self.np_random, self._seed = seeding.np_random(None)
-        self._seeded = False
+        self._np_random: np.random.Generator | None = None
         self._backend: Backend | None = None
         self._prompts = np.zeros((m, 0), dtype=np.int64)
         self._gaps = np.zeros(0)
@@ -109,6 +108,14 @@ class EdgeMoEParallelEnv(ParallelEnv):
         self._last_round: tuple[list[Task], list[Report]] | None = None
         self._renderer: Any = None
         self._closed = False
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The episode RNG, as ``gymnasium.Env.np_random``: seeded by ``reset(seed=...)``,
+        from OS entropy if used before any seed."""
+        if self._np_random is None:
+            self._np_random, _ = seeding.np_random()
+        return self._np_random
 
     # -- spaces ----------------------------------------------------------------------
 
@@ -128,9 +135,8 @@ class EdgeMoEParallelEnv(ParallelEnv):
         stream, the gaps and the run number are drawn exactly as there)."""
         if self._closed:
             raise RuntimeError("environment is closed")
-        if seed is not None or not self._seeded:
-            self.np_random, self._seed = seeding.np_random(seed)
-            self._seeded = True
+        if seed is not None:  # as gymnasium.Env.reset
+            self._np_random, _ = seeding.np_random(seed)
         rng, cfg, m = self.np_random, self.config.tasks, self.num_users
         t = cfg.episode_tasks
         first = rng.integers(0, self.table.num_prompts, t)
@@ -296,11 +302,9 @@ class EdgeMoEParallelEnv(ParallelEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         assert self._last is not None
-        tb, prompts = self.table, self.current_prompts
-        overhead = self.config.tasks.request_overhead_bytes
         return {
-            agent: self.obs_layout.encode(
-                self._last[u], tb.subtask_bytes[p] + overhead, tb.words[p], tb.route[p]
+            agent: self.pricing.observe(self._last[u], int(p))
+            for u, (agent, p) in enumerate(
+                zip(self.possible_agents, self.current_prompts, strict=True)
             )
-            for u, (agent, p) in enumerate(zip(self.possible_agents, prompts, strict=True))
         }

@@ -12,6 +12,7 @@ scenario's values (asked of its program), the quality table laid out by device
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from pybridge.backends import Report, Task
 from pybridge.bridge import MAX_SUBTASKS
 from pybridge.config import ConfigError, EnvConfig, config_source, load_config
+from pybridge.observation import ObservationLayout
 from pybridge.scenario_check import check_for_backend
 from pybridge.tasks import QualityTable, expert_writers
 
@@ -59,6 +61,20 @@ class TaskPricing:
     @property
     def num_subtasks(self) -> int:
         return self.table.num_subtasks
+
+    @cached_property
+    def obs_layout(self) -> ObservationLayout:
+        """The observation vector of this config (``scenario.serving`` adds the queues)."""
+        serving = self.config.scenario.serving.enabled
+        return ObservationLayout(self.num_experts, self.num_subtasks, serving)
+
+    def observe(self, report: Report, prompt: int) -> np.ndarray:
+        """What a user device observes before its next task, ``prompt``: the backend's
+        ``report`` of it and that prompt's table rows, encoded by ``obs_layout`` (one
+        encoding for both envs)."""
+        tb = self.table
+        request = tb.subtask_bytes[prompt] + self.config.tasks.request_overhead_bytes
+        return self.obs_layout.encode(report, request, tb.words[prompt], tb.route[prompt])
 
     def check_action(self, action: Any) -> np.ndarray:
         """``action`` as int64 targets (K,), or a one-line ``ValueError``."""

@@ -16,7 +16,7 @@ from llm_pipeline.config import (
 from llm_pipeline.errors import TableConfigError
 from netmoe_table import REPO_ROOT
 
-DEFAULT = REPO_ROOT / "configs" / "table_default.yaml"
+DEFAULT = REPO_ROOT / "configs" / "table_v1.yaml"  # the shipped (v1) table's recipe
 EXPERT = {"name": "e1", "specialty": "stories", "system_prompt": "Tell stories."}
 
 

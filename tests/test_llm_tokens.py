@@ -32,7 +32,7 @@ from netmoe_table import (
     write_table,
 )
 
-SHIPPED_CFG = "configs/table_default.yaml"
+SHIPPED_CFG = "configs/table_v1.yaml"  # the recipe of the shipped (v1) table
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ round API (the ns-3 round API's own tests are in the scenario's test files)."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
@@ -121,7 +123,11 @@ def test_spaces_state_and_infos(table_path) -> None:
 @pytest.mark.parametrize("serving", [False, True])
 def test_one_user_equals_the_gymnasium_env_shannon(table_path, serving) -> None:
     cfg = _cfg(table_path, users=1, experts=3, serving=serving, episode_tasks=6)
-    del cfg["tasks"]["arrival"]
+    # random arrival offsets a user within a round: EdgeMoEEnv has no rounds and refuses
+    # it (one config, one episode); with every task at its round's start the two agree
+    with pytest.raises(ConfigError, match="tasks.arrival.mode: random.*parallel_env"):
+        EdgeMoEEnv(cfg)
+    cfg["tasks"]["arrival"]["mode"] = "simultaneous"
     _one_user_equal(cfg)
 
 
@@ -154,7 +160,7 @@ def test_one_user_equals_the_gymnasium_env_ns3(table_path) -> None:
     cfg = _cfg(table_path, users=1, experts=3, serving=False, episode_tasks=3, gap_s=0.5)
     cfg["backend"] = "ns3"
     cfg["scenario"]["warmup_s"] = 0.5
-    del cfg["tasks"]["arrival"]
+    cfg["tasks"]["arrival"]["mode"] = "simultaneous"
     _one_user_equal(cfg)
 
 
@@ -288,21 +294,85 @@ def test_shannon_users_share_the_experts_queues(table_path) -> None:
     assert float(np.nanmax(reports[0]["queue_wait_s"])) < waits[3]
 
 
+def _backend_state(b: ShannonBackend) -> dict:
+    """Everything the Shannon backend holds: arrays, numbers, RNG states, and the bytes
+    of any other object (config, link, nodes)."""
+    out = {}
+    for name, value in vars(b).items():
+        if isinstance(value, np.random.Generator):
+            out[name] = value.bit_generator.state
+        elif isinstance(value, np.ndarray):
+            out[name] = value.copy()
+        elif isinstance(value, (int, float, bool, str, type(None))):
+            out[name] = value
+        else:
+            out[name] = pickle.dumps(value)
+    return out
+
+
 def test_shannon_try_round_changes_nothing(table_path) -> None:
+    """A try leaves the backend's whole state as it was (queues and queue reports, last
+    goodput, RNG, positions and headings, time), before and after a run; the run after
+    a try reports what the try did."""
     raw = _cfg(table_path, users=2, serving=True)
     raw["scenario"]["user"] = {"mobility": "random-walk"}
     cfg = load_config(raw)
     b = ShannonBackend(cfg, 3)
     b.start_round(2)
     tasks = [_task([1, 2, 0]), _task([2, 2, 2], 0.3)]
+    before = _backend_state(b)
     tried = b.try_round(tasks)
+    assert _same(_backend_state(b), before)
     ran = b.run_round(tasks)
     for t, r in zip(tried, ran, strict=True):
-        assert _same({k: v for k, v in t.items()}, {k: v for k, v in r.items()})
+        assert _same(dict(t), dict(r))
+    after = _backend_state(b)
+    assert not _same(after, before)  # a run does move the state on
+    again = [_task([3, 1, 1]), _task([0, 2, 4], 0.1)]
+    tried = b.try_round(again)
+    assert _same(_backend_state(b), after)
+    for t, r in zip(tried, b.run_round(again), strict=True):
+        assert _same(dict(t), dict(r))
     with pytest.raises(ValueError, match="needs 2 tasks"):
         b.run_round(tasks[:1])
     with pytest.raises(ValueError, match="use the round API"):
         b.run_task(tasks[0])
+
+
+#: Shannon: what another user's action may change in a user's observation. serving: the
+#: experts' shared queues (the reply's timing, so its goodput, and the queue reports);
+#: the round lasts as long as its longest task, which sets when the next round starts
+#: (the reports' ages) and, when nodes move, where they are (SNR, goodput, association)
+COUPLED = {
+    (False, "constant"): (),
+    (True, "constant"): ("goodput", "queue", "queue_age"),
+    (True, "random-walk"): ("snr", "goodput", "age", "associated_slice", "queue", "queue_age"),
+}
+
+
+@pytest.mark.parametrize("serving, mobility", list(COUPLED))
+def test_shannon_observation_depends_on_others_only_through_the_couplings(
+    table_path, serving, mobility
+) -> None:
+    cfg = _cfg(table_path, users=2, experts=3, serving=serving)
+    cfg["scenario"]["user"] = {"mobility": mobility}
+    slices = ("snr", "goodput", "age", "associated_slice", "request", "expected_words",
+              "routing", "queue", "queue_age")  # fmt: skip
+    seen = []
+    for other in ([0, 0, 0], [1, 1, 1], [2, 3, 1], [3, 3, 3]):
+        env = pybridge.parallel_env(config=cfg)
+        env.reset(seed=3)
+        rounds = [env.step({"user_0": mine, "user_1": other})[0]["user_0"]
+                  for mine in ([1, 2, 0], [1, 1, 0], [3, 0, 2])]  # fmt: skip
+        seen.append(np.stack(rounds))
+        env.close()
+    layout, coupled, changed = env.obs_layout, COUPLED[(serving, mobility)], set()
+    for obs in seen[1:]:
+        for name in slices:
+            if not np.array_equal(obs[:, getattr(layout, name)], seen[0][:, getattr(layout, name)]):
+                changed.add(name)
+    assert changed <= set(coupled), changed
+    assert changed or not coupled  # where the couplings exist, this setting shows them
 
 
 # -- one controller for every user (Gymnasium, SB3) ---------------------------------------
