@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     m = sub.add_parser(
         "margin",
-        help="the edge experts' judged quality above the local writer's, 95% CIs over prompts",
+        help="the edge experts' judged quality above the local writer's, 95%% CIs over prompts",
     )
     m.add_argument(
         "path", nargs="?", default=None, help="table to inspect (default: the environment's)"
