@@ -354,3 +354,8 @@ def run_episode(env: EdgeMoEEnv, policy: Policy, seed: int) -> dict[str, float]:
         tally.add(r, info)
     return tally.summary()
 
+
+def evaluate(env: EdgeMoEEnv, policy: Policy, seeds: list[int]) -> dict[str, float]:
+    """Mean over episodes of each episode's mean per-task reward (and its parts)."""
+    rows = [run_episode(env, policy, s) for s in seeds]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
