@@ -144,16 +144,14 @@ def test_a_users_observation_of_an_expert_ages_while_another_user_uses_it(topolo
         bridge.start([EDGE_MOE, *flags])
         for r in range(4):
             mine = [1] if r == 0 else [0]
-            rounds.append(
-                bridge.step_round([task([0], gap_s=0.1), task([1]), task(mine)])
-            )
+            rounds.append(bridge.step_round([task([0], gap_s=0.1), task([1]), task(mine)]))
     for users in rounds:
         assert users[1]["subtask_delivered"][0] == 1  # user 1 reached expert 1
         assert users[1]["obs_age_s"][0] < 0.3  # and measured it this round
         assert math.isnan(users[1]["obs_age_s"][1]) and math.isnan(users[2]["obs_age_s"][1])
         assert math.isnan(users[1]["obs_snr_db"][1]) and math.isnan(users[2]["obs_snr_db"][1])
     assert rounds[0][2]["obs_age_s"][0] < 0.3  # user 2's own exchange in round 0
-    for before, after in zip(rounds, rounds[1:]):
+    for before, after in zip(rounds[:-1], rounds[1:], strict=True):
         elapsed = float(after[2]["sim_time_s"] - before[2]["sim_time_s"])
         assert elapsed > 0.1
         # no new sample of expert 1's hop for user 2: its age grows by the round's length
