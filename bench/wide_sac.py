@@ -100,7 +100,7 @@ def main() -> None:
             "transitions": int(rows["env_steps"].iloc[-1]),
             "wall_s_with_eval": round(wall, 1),
             "cpu_s_with_eval": round(cpu, 1),
-            "scenario_died": [str(s) for s in rows["scenario_died"].fillna("")],
+            "scenario_died": [s if isinstance(s, str) else "" for s in rows["scenario_died"]],
         }
 
     env = pybridge.parallel_env(config=exp.env)

@@ -170,3 +170,12 @@ def test_bad_k_is_one_line(table_path, k, message) -> None:
     with pytest.raises(ConfigError, match=message) as err:
         EdgeMoEEnv(_cfg(table_path, k))
     assert "\n" not in str(err.value)
+
+
+def test_exhaustive_search_counts_the_composed_subtasks(table_path) -> None:
+    from agents.experiment import load_experiment
+    from agents.multi import joint_actions
+
+    cfg = _cfg(table_path, 8, experts=2)
+    cfg["scenario"]["num_users"] = 2
+    assert joint_actions(load_experiment({"env": cfg})) == 3 ** (2 * 8)
