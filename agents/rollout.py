@@ -78,6 +78,7 @@ class Rollout(Protocol):
     heads: int  # subtasks: one action head each
     choices: int  # experts + 1 (local)
     users: int  # transitions per env per round: updates per round = users x updates_per_step
+    state_dim: int  # length of a centralised critic's state row (0: no global state)
 
     def open(self, pretrain: bool) -> int:
         """Training envs for this phase (kept if open for it); how many."""
@@ -90,6 +91,11 @@ class Rollout(Protocol):
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Act (one row per observation row): next observations, rewards, terminal flags
         (float32) and whether the episode goes on."""
+        ...
+
+    def states(self) -> np.ndarray:
+        """A centralised critic's input for each observation row of the last ``reset`` or
+        ``step``, (rows, ``state_dim``); only called when ``state_dim`` > 0."""
         ...
 
     def summary(self, wall: float, seconds: float) -> dict[str, Any]:
@@ -114,6 +120,7 @@ class VectorRollout:
 
     label = "sac"
     users = 1
+    state_dim = 0  # one user: no global state beyond its observation
 
     def __init__(self, exp: Experiment) -> None:
         self.exp = exp
@@ -147,6 +154,9 @@ class VectorRollout:
         # truncation (end of the episode's task list) is not a terminal state: the target
         # still bootstraps from next_obs
         return next_obs, r, terminated.astype(np.float32), self.steps < self.episode_tasks
+
+    def states(self) -> np.ndarray:
+        raise NotImplementedError("one user: no global state")
 
     def summary(self, wall: float, seconds: float) -> dict[str, Any]:
         return {

@@ -22,6 +22,13 @@ order. Every loss below sums over groups and choices, so the same functions serv
 and with the policy a product of independent categoricals over groups, every
 expectation discrete SAC needs (E_{a~pi}[Q(s, a)], the entropy) is an exact sum.
 
+With several users sharing the agent, ``critic: central`` gives the critics a
+centralised view (centralised training, decentralised execution, as MADDPG, Lowe et al.
+2017, and MAPPO's agent-specific global state, Yu et al. 2022): they read a state of
+``state_dim`` (the env's global ``state()`` with the acting user's rows first, made by
+the rollout and stored in replay beside each observation) instead of the observation,
+while the actor, and so acting and evaluation, still use the user's own observation.
+
 Hyperparameters: ``agents.sac_config.SACConfig`` (re-exported here). Losses are plain
 functions (``soft_state_value``, ``critic_target``, ``critic_loss``, ``actor_loss``,
 ``alpha_loss``) so each can be checked on hand-worked numbers.
@@ -205,6 +212,8 @@ class DiscreteSAC:
     :param seed: seeds torch's generator for the initial weights and action sampling
     :param reachable: raw observations (B, obs_dim) -> (B, N) bool, the experts that can
         be used (used when ``config.mask_unreachable``; the user device always can)
+    :param state_dim: length of the centralised critics' state (``config.critic ==
+        'central'``; batches then carry ``state`` and ``next_state``)
     """
 
     def __init__(
@@ -215,8 +224,12 @@ class DiscreteSAC:
         config: SACConfig,
         seed: int = 0,
         reachable: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        state_dim: int | None = None,
     ):
         self.config = config
+        self.central = config.critic == "central"
+        if self.central and not state_dim:
+            raise ValueError("sac: critic: 'central' needs the state's length (state_dim)")
         self.reachable = reachable if config.mask_unreachable else None
         self.heads, self.choices = heads, choices
         self.joint = config.use_joint(heads, choices)
@@ -231,8 +244,11 @@ class DiscreteSAC:
         h, g, c = config.hidden, self.groups, self.group_choices
         self.norm = RunningNorm(obs_dim)
         self.actor = Actor(obs_dim, g, c, h)
-        self.q1 = FactoredCritic(obs_dim, g, c, h)
-        self.q2 = FactoredCritic(obs_dim, g, c, h)
+        # the critics' input: the observation, or the centralised state (own statistics)
+        critic_dim = state_dim if self.central and state_dim else obs_dim
+        self.state_norm = RunningNorm(critic_dim) if self.central else None
+        self.q1 = FactoredCritic(critic_dim, g, c, h)
+        self.q2 = FactoredCritic(critic_dim, g, c, h)
         self.q1_target, self.q2_target = copy.deepcopy(self.q1), copy.deepcopy(self.q2)
         # the pairs Polyak averaging updates (load_state_dict copies into these tensors)
         self._online_params = [*self.q1.parameters(), *self.q2.parameters()]
@@ -279,16 +295,30 @@ class DiscreteSAC:
             return device_ok[:, self._codes].all(-1).unsqueeze(1)  # (B, 1, (N+1)^K)
         return device_ok.unsqueeze(1).expand(-1, self.heads, -1)
 
-    def observe(self, obs: np.ndarray) -> None:
-        """Update the observation statistics with a batch of observations (B, obs_dim)."""
+    def observe(self, obs: np.ndarray, state: np.ndarray | None = None) -> None:
+        """Update the observation statistics with a batch of observations (B, obs_dim)
+        (and the central critics' with their states (B, state_dim))."""
         if self.config.obs_norm:
             self.norm.update(torch.as_tensor(obs))
+            if self.state_norm is not None and state is not None:
+                self.state_norm.update(torch.as_tensor(state))
 
     def normalize(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """The networks' input: observations (B, obs_dim) standardised with the running
         statistics (as they are without ``obs_norm``)."""
         o = torch.as_tensor(obs, dtype=torch.float32)
         return self.norm(o) if self.config.obs_norm else o
+
+    def _critic_inputs(
+        self, batch: ReplaySample, obs: torch.Tensor, next_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the critics read for the batch's s and s': the (normalised) observations,
+        or with a central critic the states stored beside them."""
+        if self.state_norm is None:
+            return obs, next_obs
+        assert batch.state is not None and batch.next_state is not None
+        s = torch.as_tensor(np.concatenate([batch.state, batch.next_state]))
+        return (self.state_norm(s) if self.config.obs_norm else s).split(len(batch.rewards))
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
@@ -303,7 +333,9 @@ class DiscreteSAC:
 
     @torch.no_grad()
     def q_values(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        """min(Q1, Q2)(s, a) for observations (B, obs_dim) and actions (B, K); (B,)."""
+        """min(Q1, Q2)(s, a) for observations (B, obs_dim) and actions (B, K); (B,)
+        (local critics only)."""
+        assert self.state_norm is None, "a central critic reads states, not observations"
         o = self.normalize(obs)
         a = self.encode(torch.as_tensor(actions, dtype=torch.int64))
         return torch.min(joint_q(self.q1(o), a), joint_q(self.q2(o), a)).numpy()
@@ -316,6 +348,7 @@ class DiscreteSAC:
         masks = self.allowed(both)
         allowed, next_allowed = (None, None) if masks is None else (masks[:b], masks[b:])
         obs, next_obs = self.normalize(both).split(b)
+        c_obs, c_next = self._critic_inputs(batch, obs, next_obs)  # the critics' s and s'
         actions = self.encode(torch.as_tensor(batch.actions))
         rewards = torch.as_tensor(batch.rewards)
         dones = torch.as_tensor(batch.dones)
@@ -324,11 +357,11 @@ class DiscreteSAC:
         with torch.no_grad():
             next_probs, next_log_probs = self.actor(next_obs, next_allowed)
             v_next = soft_state_value(
-                self.q1_target(next_obs), self.q2_target(next_obs), next_probs, next_log_probs,
+                self.q1_target(c_next), self.q2_target(c_next), next_probs, next_log_probs,
                 alpha,
             )  # fmt: skip
             y = critic_target(rewards, dones, self.config.gamma, v_next)
-        q1, q2 = self.q1(obs), self.q2(obs)
+        q1, q2 = self.q1(c_obs), self.q2(c_obs)
         qf_loss = critic_loss(q1, q2, actions, y)
         self.q_opt.zero_grad()
         qf_loss.backward()
@@ -336,7 +369,7 @@ class DiscreteSAC:
 
         probs, log_probs = self.actor(obs, allowed)
         with torch.no_grad():
-            q1_pi, q2_pi = self.q1(obs), self.q2(obs)
+            q1_pi, q2_pi = self.q1(c_obs), self.q2(c_obs)
         pi_loss = actor_loss(probs, log_probs, q1_pi, q2_pi, alpha)
         self.actor_opt.zero_grad()
         pi_loss.backward()
@@ -368,14 +401,18 @@ class DiscreteSAC:
         "actor", "q1", "q2", "q1_target", "q2_target", "q_opt", "actor_opt", "alpha_opt", "norm",
     )  # fmt: skip
 
+    @property
+    def _modules(self) -> tuple[str, ...]:
+        return (*self._MODULES, "state_norm") if self.state_norm is not None else self._MODULES
+
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {m: getattr(self, m).state_dict() for m in self._MODULES}
+        state: dict[str, Any] = {m: getattr(self, m).state_dict() for m in self._modules}
         state["log_alpha"] = self.log_alpha.detach().clone()
         state["generator"] = self.generator.get_state()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for m in self._MODULES:
+        for m in self._modules:
             getattr(self, m).load_state_dict(state[m])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])

@@ -86,6 +86,15 @@ class SACConfig(StrictModel):
             "training seeds 8-15, which no reported evaluation uses; docs/results.md)"
         ),
     )
+    critic: Literal["local", "central"] = Field(
+        "local",
+        description=(
+            "what the critics see: 'local', the user's own observation (as the actor); "
+            "'central' (several users only), the env's global state() with that user's "
+            "rows first (centralised training, decentralised execution: the actor still "
+            "acts on its own observation; docs/agents.md, 'Several users')"
+        ),
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | SACConfig | None) -> SACConfig:

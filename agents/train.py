@@ -72,11 +72,14 @@ def make_agent(env: Any, config: SACConfig, seed: int = 0) -> DiscreteSAC:
     """A fresh agent sized for ``env``, masking the experts that the observation says are
     not usable (``env.obs_layout.usable``). ``env`` is an ``EdgeMoEEnv`` or a several-user
     ``EdgeMoEParallelEnv`` (every user's observation and action have the same space: one
-    agent that every user shares)."""
+    agent that every user shares; with ``critic: central`` its critics read the several-user
+    env's ``state()``, of ``env.state_space``'s length)."""
     n = env.num_experts
     reachable = partial(env.obs_layout.usable, min_snr_db=config.mask_min_snr_db)
     obs_dim = env.obs_layout.size
-    return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable)
+    state_dim = env.state_space.shape[0] if config.critic == "central" else None
+    return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable,
+                       state_dim=state_dim)  # fmt: skip
 
 
 def run_fingerprint(exp: Experiment) -> str:
@@ -170,8 +173,16 @@ def train_loop(
     rollout = make_rollout(exp)
     eval_env = rollout.eval_env
     heads, choices, obs_dim = rollout.heads, rollout.choices, rollout.obs_dim
+    # a centralised critic: each transition also stores its user's global state
+    state_dim = rollout.state_dim if sac_cfg.critic == "central" else 0
+    if sac_cfg.critic == "central" and not state_dim:
+        rollout.close()
+        raise ExperimentError(
+            f"{exp.source}: train.sac.critic: 'central' needs several users (the env's state())"
+        )
     agent = make_agent(eval_env, sac_cfg, seed=tc.seed)
-    buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+    new_buffer = partial(ReplayBuffer, sac_cfg.buffer_size, obs_dim, heads, state_dim)
+    buffer = new_buffer()
     # after the switch with pretrain_replay_share: the pretraining transitions, replayed
     # beside (not among) the env's own
     prior: ReplayBuffer | None = None
@@ -190,7 +201,7 @@ def train_loop(
         agent.load_state_dict(ckpt["agent"])
         buffer.load_state_dict(ckpt["buffer"])
         if ckpt.get("prior") is not None:
-            prior = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+            prior = new_buffer()
             prior.load_state_dict(ckpt["prior"])
         rng.bit_generator.state = ckpt["rng"]
         start_epoch, global_step, wall = ckpt["epoch"], ckpt["global_step"], ckpt["wall_s"]
@@ -246,7 +257,7 @@ def train_loop(
                 if not tc.pretrain_keep_buffer:
                     buffer.clear()
                 elif from_prior:
-                    prior, buffer = buffer, ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
+                    prior, buffer = buffer, new_buffer()
             t0 = time.perf_counter()
             seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
                      else train_seeds(tc.seed, epoch - pre, num_envs))  # fmt: skip
@@ -254,16 +265,18 @@ def train_loop(
             crashed = ""
             try:
                 obs = rollout.reset(seeds)
+                state = rollout.states() if state_dim else None
                 running = True
                 while running:
-                    agent.observe(obs)
+                    agent.observe(obs, state)
                     if global_step < sac_cfg.learning_starts:
                         actions = rng.integers(0, choices, size=(len(obs), heads))
                     else:
                         actions = agent.act(obs)
                     next_obs, r, terminal, running = rollout.step(actions)
-                    buffer.add(obs, actions, r, next_obs, terminal)
-                    obs = next_obs
+                    next_state = rollout.states() if state_dim else None
+                    buffer.add(obs, actions, r, next_obs, terminal, state, next_state)
+                    obs, state = next_obs, next_state
                     global_step += len(obs)
                     # learn only once the buffer holds its part of a batch: right after the
                     # switch to ns-3 it holds a handful of transitions, which would be

@@ -1,11 +1,12 @@
 """Several users (issue 16): training the shared-parameter SAC (``train_multi``).
 
 One ``DiscreteSAC`` (``agents.sac``) that every user's observation goes through; every
-user's transition goes into one replay buffer (parameter sharing, independent learners:
-no centralised critic). The policies and the scoring are in ``agents.multi``; the loop
-(epochs, seeds, updates, evaluations, checkpoints and resume, a dying scenario) is
-``agents.train.train_loop``, which steps the several users' envs through
-``SharedRollout`` (docs/agents.md, "Several users").
+user's transition goes into one replay buffer (parameter sharing). Its critics see the
+user's own observation (``train.sac.critic: local``, independent learners) or the env's
+global state from that user's side (``central``, ``user_states``). The policies and the
+scoring are in ``agents.multi``; the loop (epochs, seeds, updates, evaluations,
+checkpoints and resume, a dying scenario) is ``agents.train.train_loop``, which steps the
+several users' envs through ``SharedRollout`` (docs/agents.md, "Several users").
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class SharedRollout:
         self.users = self.eval_env.num_users
         self.heads, self.choices = self.eval_env.num_subtasks, self.eval_env.num_experts + 1
         self.obs_dim = self.eval_env.obs_layout.size
+        self.state_dim = int(self.eval_env.state_space.shape[0])
         self.envs: list[Any] = []
 
     def open(self, pretrain: bool) -> int:
@@ -70,6 +72,10 @@ class SharedRollout:
         self.rewards.append(r_arr)
         done = np.zeros(len(r_arr), dtype=np.float32)
         return self._rows(next_obs), r_arr, done, bool(self.envs[0].agents)
+
+    def states(self) -> np.ndarray:
+        """Each (env, user) row's global state from that user's side (``user_states``)."""
+        return np.concatenate([user_states(env) for env in self.envs])  # (E*M, state_dim)
 
     def summary(self, wall: float, seconds: float) -> dict[str, Any]:
         return {
@@ -136,6 +142,25 @@ def train_multi(
         exp, out, SharedRollout, resume=resume, progress=progress,
         kill_after_epoch=kill_after_epoch,
     )  # fmt: skip
+
+
+def user_states(env: Any) -> np.ndarray:
+    """``env.state()`` as seen by each user, (M, state_dim): user u's observation and
+    distances first, then the others' in turn (u+1, ..., u-1), then the experts' queues.
+
+    One critic serves every user (shared parameters) and predicts the acting user's own
+    reward, so its input must say which user acts; putting that user's rows first does so
+    at the state's own length (rather than appending a user index), and treats every user
+    alike as the shared actor does (MAPPO's agent-specific global state, Yu et al. 2022)."""
+    m, n, d = env.num_users, env.num_experts, env.obs_layout.size
+    state = env.state()
+    obs = state[: m * d].reshape(m, d)
+    dist = state[m * d : m * d + m * n].reshape(m, n)
+    queues = state[m * d + m * n :]
+    order = (np.arange(m)[:, None] + np.arange(m)[None, :]) % m  # row u: u, u+1, ..., u-1
+    return np.concatenate(
+        [obs[order].reshape(m, -1), dist[order].reshape(m, -1), np.tile(queues, (m, 1))], axis=1
+    )
 
 
 def _close_quietly(env: Any) -> None:
