@@ -17,12 +17,15 @@ from __future__ import annotations
 import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 
-def one(config: str, users: int, experts: int, epochs: int, gamma: float, seed: int,
-        episodes: int, out: str) -> dict[str, float]:  # fmt: skip
+def one(config: str, users: int, experts: int, epochs: int, sac_over: dict[str, Any],
+        seed: int, episodes: int, out: str) -> dict[str, Any]:  # fmt: skip
+    """Train with the experiment's ``train.sac`` updated by ``sac_over`` (also
+    bench/multi_critic.py's); the greedy policy's scores on training-stream episodes."""
     import pybridge
     from agents.cli_common import size_overrides
     from agents.experiment import load_experiment
@@ -32,13 +35,14 @@ def one(config: str, users: int, experts: int, epochs: int, gamma: float, seed: 
 
     exp = load_experiment(config)
     exp = exp.with_env(size_overrides(exp, users, experts))  # as compare's --users/--experts
-    sac = {**exp.train.sac.model_dump(exclude_unset=True), "gamma": gamma}
+    sac = {**exp.train.sac.model_dump(exclude_unset=True), **sac_over}
     exp = exp.with_train(epochs=epochs, seed=seed, eval_every=10**6, sac=sac)
-    res = train_multi(exp, Path(out) / f"gamma{gamma}_seed{seed}", progress=False)
+    name = "_".join(f"{k}{v}" for k, v in sac_over.items())
+    res = train_multi(exp, Path(out) / f"{name}_seed{seed}", progress=False)
     env = pybridge.parallel_env(config=exp.env)
     ev = evaluate_multi(env, SharedSACPolicy(res.agent), train_seeds(seed, epochs, episodes))
     env.close()
-    return {"gamma": gamma, "seed": seed, "reward": ev["reward"],
+    return {**sac_over, "seed": seed, "reward": ev["reward"],
             "p95_latency_s": ev["p95_latency_s"], "replies_lost": ev["replies_lost"]}  # fmt: skip
 
 
@@ -54,7 +58,7 @@ def main() -> None:
     p.add_argument("--out", default="runs/multi_gamma")
     p.add_argument("--workers", type=int, default=2)
     a = p.parse_args()
-    calls = [(a.config, a.users, a.experts, a.epochs, g, s, a.episodes, a.out)
+    calls = [(a.config, a.users, a.experts, a.epochs, {"gamma": g}, s, a.episodes, a.out)
              for g in a.gammas for s in a.seeds]  # fmt: skip
     with ProcessPoolExecutor(a.workers) as pool:
         rows = list(pool.map(one, *zip(*calls, strict=True)))

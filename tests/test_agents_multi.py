@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import pybridge
 from agents.baselines import RoundRobinPolicy
@@ -26,7 +27,7 @@ from agents.multi import (
 from agents.sac import DiscreteSAC
 from agents.sweep import cells, sweep
 from agents.train import train_seeds
-from agents.train_multi import train_multi
+from agents.train_multi import train_multi, user_states
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 from pybridge.parallel import EdgeMoEParallelEnv
@@ -117,6 +118,57 @@ def test_train_multi_survives_a_dying_scenario(table22, tmp_path, monkeypatch) -
     # the 3rd env step died: the first round (2 envs x 2 users) counts, then a whole epoch
     assert res.epochs["train_reward"].notna().all()
     assert res.epochs["env_steps"].tolist() == [4, 4 + 2 * 2 * 4]
+
+
+def test_central_critic_trains_on_the_state_deterministically(table22, tmp_path) -> None:
+    """train.sac.critic: central on M = 2, N = 3: the critics read the env's state()
+    (its length, from the acting user's side), the actor its own observation; two runs
+    from one seed give the same rows and weights, and other values than local's."""
+    train = {"epochs": 3, "seed": 5, "eval_every": 3}
+    sac = {
+        **_exp(table22).train.sac.model_dump(exclude_unset=True),
+        "learning_starts": 16,
+        "batch_size": 16,
+    }
+    exp = _exp(table22, {**train, "sac": {**sac, "critic": "central"}}, experts=3, tasks=4)
+    env = pybridge.parallel_env(config=exp.env)
+    state_dim, obs_dim = env.state_space.shape[0], env.obs_layout.size
+    env.reset(seed=0)
+    env.step({a: np.array([1, 2]) for a in env.possible_agents})
+    rows, state = user_states(env), env.state()
+    env.close()
+    assert state_dim == 2 * obs_dim + 2 * 3 + 2 * 3
+    np.testing.assert_array_equal(rows[0], state)  # user 0: the state as it is
+    d = obs_dim  # user 1: its observation and distances first, then user 0's
+    np.testing.assert_array_equal(rows[1][:d], state[d : 2 * d])
+    np.testing.assert_array_equal(rows[1][d : 2 * d], state[:d])
+    np.testing.assert_array_equal(rows[1][2 * d : 2 * d + 3], state[2 * d + 3 : 2 * d + 6])
+    np.testing.assert_array_equal(rows[1][-6:], state[-6:])  # the experts' queues
+
+    one = train_multi(exp, tmp_path / "one", progress=False)
+    two = train_multi(exp, tmp_path / "two", progress=False)
+    agent = one.agent
+    assert agent.q1.net[0].in_features == state_dim and agent.q2.net[0].in_features == state_dim
+    assert agent.actor.net[0].in_features == obs_dim
+    assert one.epochs["qf_loss"].notna().any()  # it learned
+    pd.testing.assert_frame_equal(_without_times(one.epochs), _without_times(two.epochs))
+    pd.testing.assert_frame_equal(_without_times(one.evals), _without_times(two.evals))
+    for key, value in one.agent.q1.state_dict().items():
+        assert torch.equal(value, two.agent.q1.state_dict()[key]), key
+    local = train_multi(_exp(table22, {**train, "sac": sac}, experts=3, tasks=4),
+                        tmp_path / "local", progress=False)  # fmt: skip
+    assert not local.epochs["qf_loss"].equals(one.epochs["qf_loss"])
+
+
+def test_central_critic_needs_several_users(table_path, tmp_path) -> None:
+    """One user's run has no global state: critic: central is one line."""
+    from agents.train import train
+
+    exp = load_experiment({"env": {"backend": "shannon", "tasks": {"table": str(table_path)}},
+                           "train": {"epochs": 1, "sac": {"critic": "central"}}})  # fmt: skip
+    with pytest.raises(ExperimentError, match="critic: 'central' needs several users") as err:
+        train(exp, tmp_path, progress=False)
+    assert "\n" not in str(err.value)
 
 
 def test_train_multi_refuses_what_it_does_not_run(table22, tmp_path) -> None:
