@@ -279,15 +279,25 @@ def test_sweep_over_users_and_experts(table22, tmp_path) -> None:
                 "eval_episodes": 1,
                 "sac": {"learning_starts": 1000},
             },
-            "sweep": {"seeds": [0], "users": [1, 2], "experts": [2], "baselines": ["round-robin"]},
+            "sweep": {
+                "seeds": [0],
+                "users": [1, 2],
+                "experts": [2],
+                "baselines": ["round-robin", "least-loaded"],
+                "max_users": {"least-loaded": 1},
+            },  # not in the 2-user cell
         }  # fmt: skip
     )
     assert [c.scenario for c in cells(exp)] == ["default-m1-n2", "default-m2-n2"]
     table = sweep(exp, tmp_path, workers=1, progress=False)
     assert sorted(zip(table["users"], table["method"], strict=True)) == [
-        (1, "round-robin"), (1, "sac"), (2, "round-robin"), (2, "sac")]  # fmt: skip
+        (1, "least-loaded"), (1, "round-robin"), (1, "sac"),
+        (2, "round-robin"), (2, "sac")]  # fmt: skip
     assert table.loc[table["method"] == "sac", "train_rounds_per_s"].gt(0).all()
     assert (tmp_path / "vs_users_n2.png").exists() and (tmp_path / "rounds_per_s.png").exists()
+    bad = {"env": _env(table22), "sweep": {"baselines": ["round-robin"], "max_users": {"local": 1}}}
+    with pytest.raises(ExperimentError, match=r"sweep.*max_users: \['local'\] not in baselines"):
+        load_experiment(bad)
 
 
 def test_user_view_is_the_users_prompt(table_path) -> None:
