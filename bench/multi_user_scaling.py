@@ -3,7 +3,8 @@ rounds (``parallel_env`` steps) per second, user tasks per second, ns-3 wall ms 
 events per round, and the scenario's peak memory, for each (M, N).
 
     python bench/multi_user_scaling.py [--users 1 2 4 8 16] [--experts 3 8 16 32]
-        [--rounds 5] [--episodes 1] [--json out.json] [--csv out.csv] [--plot out.png]
+        [--rounds 5] [--episodes 1] [--cell-budget-s 120]
+        [--json out.json] [--csv out.csv] [--plot out.png]
 
 The scenario is ``--config`` (default ``configs/default.yaml``) with ``scenario.num_users
 = M`` (copies of its user on a circle of ``user_spread_m``), its experts replaced by N
@@ -13,6 +14,11 @@ static experts on a circle of ``--radius`` m around the user, the serving model 
 task at the round's start. Every agent acts at random. "ns-3 ms per round" is the wall
 time Python waits in ``Bridge.exchange``; "events per round" the scenario's ns-3 event
 count (report field ``sim_events``) over the episode's rounds, warm-up excluded.
+
+``--cell-budget-s`` caps the grid's cost: a cell stops after the round in which its wall
+time passes the budget (``rounds`` says how many it measured), and a cell with at least
+as many users and experts as one that passed the budget is skipped (``skipped``), since
+it would cost more.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ from measure import peak_rss_mib, timed_bridge
 import pybridge
 from pybridge.config import EnvConfig, load_config
 
-COLUMNS = ["users", "experts", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_round",
-           "events_per_round", "scenario_peak_rss_mib"]  # fmt: skip
+COLUMNS = ["users", "experts", "rounds", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_round",
+           "events_per_round", "scenario_peak_rss_mib", "cell_wall_s"]  # fmt: skip
 
 
 def scaled_config(
@@ -63,8 +69,11 @@ def scaled_config(
     return cfg
 
 
-def measure(config: dict, episodes: int, seed: int) -> dict[str, float]:
-    """One parallel env: rounds/s, user tasks/s, ns-3 ms and events per round, peak MiB."""
+def measure(config: dict, episodes: int, seed: int, budget_s: float = math.inf) -> dict[str, float]:
+    """One parallel env: rounds/s, user tasks/s, ns-3 ms and events per round, peak MiB;
+    the episode stops after the round in which the cell's wall time passes ``budget_s``."""
+    start = time.perf_counter()
+    over = False
     with timed_bridge() as in_bridge:
         env = pybridge.parallel_env(config=config)
         rng = np.random.default_rng(seed)
@@ -84,18 +93,25 @@ def measure(config: dict, episodes: int, seed: int) -> dict[str, float]:
                         }
                     )
                     rounds += 1
+                    if time.perf_counter() - start > budget_s:
+                        over = True
+                        break
                 wall += time.perf_counter() - t
                 events += int(bridge.report["sim_events"]) - first
                 peaks.append(peak_rss_mib(bridge.scenario_pid))
+                if over:
+                    break
         finally:
             env.close()
     m = env.num_users
     return {
+        "rounds": rounds,
         "steps_per_s": rounds / wall,
         "user_tasks_per_s": rounds * m / wall,
         "ns3_ms_per_round": 1e3 * in_bridge.seconds / rounds,
         "events_per_round": events / rounds,
         "scenario_peak_rss_mib": max(peaks),
+        "cell_wall_s": time.perf_counter() - start,
     }
 
 
@@ -106,6 +122,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if not r.get("skipped")]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, x, line in ((axes[0], "users", "experts"), (axes[1], "experts", "users")):
         for value in sorted({r[line] for r in rows}):
@@ -139,6 +156,12 @@ def main() -> int:
     parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
     parser.add_argument("--no-serving", action="store_true", help="experts without LLM servers")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cell-budget-s",
+        type=float,
+        default=math.inf,
+        help="stop a cell after the round that passes it; skip larger cells",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N")
@@ -148,16 +171,23 @@ def main() -> int:
     from tests.conftest import synthetic_frame
 
     base = load_config(args.config)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    over_budget: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmoe-mu-scaling-") as tmp:
         for n in args.experts:
             table = Path(tmp) / f"table{n}.parquet"
             synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
             for m in args.users:
-                config = scaled_config(
-                    base, m, n, args.radius, table, args.rounds, not args.no_serving
-                )
-                row = {"users": m, "experts": n, **measure(config, args.episodes, args.seed)}
+                if any(m >= r["users"] and n >= r["experts"] for r in over_budget):
+                    row = {"users": m, "experts": n, "skipped": True}
+                else:
+                    config = scaled_config(
+                        base, m, n, args.radius, table, args.rounds, not args.no_serving
+                    )
+                    cost = measure(config, args.episodes, args.seed, args.cell_budget_s)
+                    row = {"users": m, "experts": n, **cost}
+                    if row["cell_wall_s"] > args.cell_budget_s:
+                        over_budget.append(row)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     result = {
@@ -165,6 +195,7 @@ def main() -> int:
         "rounds_per_episode": args.rounds,
         "episodes": args.episodes,
         "serving": not args.no_serving,
+        "cell_budget_s": args.cell_budget_s,
         "rows": rows,
     }
     if args.json:
@@ -173,14 +204,15 @@ def main() -> int:
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer = csv.DictWriter(f, fieldnames=[*COLUMNS, "skipped"])
             writer.writeheader()
             writer.writerows(rows)
     if args.plot:
         plot(rows, args.plot)
     print("\n| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
     for row in rows:
-        print("| " + " | ".join(f"{row[c]:.4g}" for c in COLUMNS) + " |")
+        cells = [f"{row[c]:.4g}" if c in row else "skipped" for c in COLUMNS]
+        print("| " + " | ".join(cells) + " |")
     return 0
 
 
