@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -27,7 +28,8 @@ def test_cell_budget_stops_a_cell_and_skips_larger_ones(tmp_path) -> None:
         [sys.executable, "bench/multi_user_scaling.py", "--users", "1", "2", "--experts", "2",
          "--rounds", "3", "--cell-budget-s", "0", "--json", str(out), "--csv",
          str(tmp_path / "scaling.csv"), "--plot", str(tmp_path / "scaling.png")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), capture_output=True,
+        text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     first, second = json.loads(out.read_text())["rows"]
