@@ -24,7 +24,7 @@ from agents.multi import (
     team_value,
 )
 from agents.sac import DiscreteSAC
-from agents.sweep import cells, sweep
+from agents.sweep import cell_baselines, cell_experiment, cells, sweep
 from agents.train import train_seeds
 from agents.train_multi import train_multi
 from pybridge.bridge import BridgeError
@@ -298,6 +298,20 @@ def test_sweep_over_users_and_experts(table22, tmp_path) -> None:
     bad = {"env": _env(table22), "sweep": {"baselines": ["round-robin"], "max_users": {"local": 1}}}
     with pytest.raises(ExperimentError, match=r"sweep.*max_users: \['local'\] not in baselines"):
         load_experiment(bad)
+
+
+def test_the_vs_users_experiment_evaluates_coordinate_descent_up_to_two_users() -> None:
+    from pybridge.paths import REPO_ROOT
+
+    exp = load_experiment(REPO_ROOT / "configs" / "experiment_multi_user_vs_users.yaml")
+    grid = cells(exp)
+    assert len(grid) == 5 * 3  # M in {16, 8, 4, 2, 1} x 3 seeds
+    for cell in grid:
+        cexp = cell_experiment(exp, cell)
+        m = len(cexp.env_config().scenario.user_nodes)
+        assert cexp.env_config().scenario.num_experts == 8 and cell.scenario == f"default-m{m}"
+        assert ("coordinate-descent" in cell_baselines(cexp)) == (m <= 2)
+        assert len(cell_baselines(cexp)) == (7 if m <= 2 else 6)
 
 
 def test_user_view_is_the_users_prompt(table_path) -> None:
