@@ -24,7 +24,6 @@ it would cost more.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -34,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from measure import peak_rss_mib, timed_bridge
+from measure import (
+    add_scaling_arguments,
+    peak_rss_mib,
+    scaled_config,
+    synthetic_table,
+    timed_bridge,
+    write_results,
+)
 
 import pybridge
 from pybridge.config import EnvConfig, load_config
@@ -43,27 +49,14 @@ COLUMNS = ["users", "experts", "rounds", "steps_per_s", "user_tasks_per_s", "ns3
            "events_per_round", "scenario_peak_rss_mib", "cell_wall_s"]  # fmt: skip
 
 
-def scaled_config(
+def multi_user_config(
     base: EnvConfig, m: int, n: int, radius: float, table: Path, rounds: int, serving: bool
 ) -> dict:
-    """``base`` with M users, N static experts on a circle around the user and ``table``."""
-    cfg = base.model_dump(mode="json")
-    sc = cfg["scenario"]
-    user = sc["user"]["position"]
-    sc["experts"] = [
-        {
-            "position": [
-                round(user[0] + radius * math.cos(2 * math.pi * i / n), 3),
-                round(user[1] + radius * math.sin(2 * math.pi * i / n), 3),
-                user[2],
-            ]
-        }
-        for i in range(n)
-    ]
-    sc["num_users"] = m if m > 1 else None
-    sc["serving"]["enabled"] = serving
-    cfg["tasks"]["table"] = str(table)
-    cfg["tasks"]["episode_tasks"] = rounds
+    """``scaled_config`` (N static experts on a circle, ``table``) with M users, the serving
+    model on or off, on ns-3."""
+    cfg = scaled_config(base, n, radius, table, rounds)
+    cfg["scenario"]["num_users"] = m if m > 1 else None
+    cfg["scenario"]["serving"]["enabled"] = serving
     cfg["tasks"]["expert_writers"] = None
     cfg["backend"] = "ns3"
     return cfg
@@ -154,41 +147,31 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/default.yaml")
+    add_scaling_arguments(parser, experts=[3, 8, 16, 32])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 2, 4, 8, 16])
-    parser.add_argument("--experts", type=int, nargs="+", default=[3, 8, 16, 32])
     parser.add_argument("--rounds", type=int, default=5, help="rounds per episode")
     parser.add_argument("--episodes", type=int, default=1)
-    parser.add_argument("--subtasks", type=int, default=3, help="K of the synthetic table")
-    parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
     parser.add_argument("--no-serving", action="store_true", help="experts without LLM servers")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--cell-budget-s",
         type=float,
         default=math.inf,
         help="stop a cell after the round that passes it; skip larger cells",
     )
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--csv", type=Path)
     parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N, events vs M")
     args = parser.parse_args()
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.conftest import synthetic_frame
 
     base = load_config(args.config)
     rows: list[dict[str, Any]] = []
     over_budget: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmoe-mu-scaling-") as tmp:
         for n in args.experts:
-            table = Path(tmp) / f"table{n}.parquet"
-            synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
+            table = synthetic_table(Path(tmp), n, args.subtasks, args.seed)
             for m in args.users:
                 if any(m >= r["users"] and n >= r["experts"] for r in over_budget):
                     row = {"users": m, "experts": n, "skipped": True}
                 else:
-                    config = scaled_config(
+                    config = multi_user_config(
                         base, m, n, args.radius, table, args.rounds, not args.no_serving
                     )
                     cost = measure(config, args.episodes, args.seed, args.cell_budget_s)
@@ -205,21 +188,9 @@ def main() -> int:
         "cell_budget_s": args.cell_budget_s,
         "rows": rows,
     }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[*COLUMNS, "skipped"])
-            writer.writeheader()
-            writer.writerows(rows)
     if args.plot:
         plot(rows, args.plot)
-    print("\n| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
-    for row in rows:
-        cells = [f"{row[c]:.4g}" if c in row else "skipped" for c in COLUMNS]
-        print("| " + " | ".join(cells) + " |")
+    write_results(args, result, [*COLUMNS, "skipped"], shown=COLUMNS)
     return 0
 
 
