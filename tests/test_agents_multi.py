@@ -122,8 +122,10 @@ def test_train_multi_survives_a_dying_scenario(table22, tmp_path, monkeypatch) -
 
 def test_central_critic_trains_on_the_state_deterministically(table22, tmp_path) -> None:
     """train.sac.critic: central on M = 2, N = 3: the critics read the env's state()
-    (its length, from the acting user's side), the actor its own observation; two runs
-    from one seed give the same rows and weights, and other values than local's."""
+    (its length, from the acting user's side), the actor its own observation; a second
+    run from the seed, stopped after epoch 2 and resumed from its checkpoint (which holds
+    the states in replay and their statistics), gives the same rows and weights; local
+    critics give other values."""
     train = {"epochs": 3, "seed": 5, "eval_every": 3}
     sac = {
         **_exp(table22).train.sac.model_dump(exclude_unset=True),
@@ -146,13 +148,17 @@ def test_central_critic_trains_on_the_state_deterministically(table22, tmp_path)
     np.testing.assert_array_equal(rows[1][-6:], state[-6:])  # the experts' queues
 
     one = train_multi(exp, tmp_path / "one", progress=False)
+    # the same seed again, stopped after epoch 2 (learning already) and resumed
+    train_multi(exp.with_train(epochs=2), tmp_path / "two", progress=False)
     two = train_multi(exp, tmp_path / "two", progress=False)
+    assert two.resumed_from == 2
     agent = one.agent
     assert agent.q1.net[0].in_features == state_dim and agent.q2.net[0].in_features == state_dim
     assert agent.actor.net[0].in_features == obs_dim
     assert one.epochs["qf_loss"].notna().any()  # it learned
     pd.testing.assert_frame_equal(_without_times(one.epochs), _without_times(two.epochs))
-    pd.testing.assert_frame_equal(_without_times(one.evals), _without_times(two.evals))
+    last = two.evals.iloc[[-1]].reset_index(drop=True)  # (the cut run also evaluated at 2)
+    pd.testing.assert_frame_equal(_without_times(one.evals), _without_times(last))
     for key, value in one.agent.q1.state_dict().items():
         assert torch.equal(value, two.agent.q1.state_dict()[key]), key
     local = train_multi(_exp(table22, {**train, "sac": sac}, experts=3, tasks=4),
