@@ -18,9 +18,7 @@ count (report field ``sim_events``) over the episode's rounds, warm-up excluded.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import sys
 import tempfile
 import time
@@ -28,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from measure import peak_rss_mib, timed_bridge
+from measure import (
+    add_scaling_arguments,
+    peak_rss_mib,
+    scaled_config,
+    synthetic_table,
+    timed_bridge,
+    write_results,
+)
 
 import pybridge
 from pybridge.config import EnvConfig, load_config
@@ -37,27 +42,14 @@ COLUMNS = ["users", "experts", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_ro
            "events_per_round", "scenario_peak_rss_mib"]  # fmt: skip
 
 
-def scaled_config(
+def multi_user_config(
     base: EnvConfig, m: int, n: int, radius: float, table: Path, rounds: int, serving: bool
 ) -> dict:
-    """``base`` with M users, N static experts on a circle around the user and ``table``."""
-    cfg = base.model_dump(mode="json")
-    sc = cfg["scenario"]
-    user = sc["user"]["position"]
-    sc["experts"] = [
-        {
-            "position": [
-                round(user[0] + radius * math.cos(2 * math.pi * i / n), 3),
-                round(user[1] + radius * math.sin(2 * math.pi * i / n), 3),
-                user[2],
-            ]
-        }
-        for i in range(n)
-    ]
-    sc["num_users"] = m if m > 1 else None
-    sc["serving"]["enabled"] = serving
-    cfg["tasks"]["table"] = str(table)
-    cfg["tasks"]["episode_tasks"] = rounds
+    """``scaled_config`` (N static experts on a circle, ``table``) with M users, the serving
+    model on or off, on ns-3."""
+    cfg = scaled_config(base, n, radius, table, rounds)
+    cfg["scenario"]["num_users"] = m if m > 1 else None
+    cfg["scenario"]["serving"]["enabled"] = serving
     cfg["tasks"]["expert_writers"] = None
     cfg["backend"] = "ns3"
     return cfg
@@ -130,31 +122,21 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/default.yaml")
+    add_scaling_arguments(parser, experts=[3, 8, 16, 32])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 2, 4, 8, 16])
-    parser.add_argument("--experts", type=int, nargs="+", default=[3, 8, 16, 32])
     parser.add_argument("--rounds", type=int, default=5, help="rounds per episode")
     parser.add_argument("--episodes", type=int, default=1)
-    parser.add_argument("--subtasks", type=int, default=3, help="K of the synthetic table")
-    parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
     parser.add_argument("--no-serving", action="store_true", help="experts without LLM servers")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--csv", type=Path)
     parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N")
     args = parser.parse_args()
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.conftest import synthetic_frame
 
     base = load_config(args.config)
     rows = []
     with tempfile.TemporaryDirectory(prefix="netmoe-mu-scaling-") as tmp:
         for n in args.experts:
-            table = Path(tmp) / f"table{n}.parquet"
-            synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
+            table = synthetic_table(Path(tmp), n, args.subtasks, args.seed)
             for m in args.users:
-                config = scaled_config(
+                config = multi_user_config(
                     base, m, n, args.radius, table, args.rounds, not args.no_serving
                 )
                 row = {"users": m, "experts": n, **measure(config, args.episodes, args.seed)}
@@ -167,20 +149,9 @@ def main() -> int:
         "serving": not args.no_serving,
         "rows": rows,
     }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
     if args.plot:
         plot(rows, args.plot)
-    print("\n| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
-    for row in rows:
-        print("| " + " | ".join(f"{row[c]:.4g}" for c in COLUMNS) + " |")
+    write_results(args, result, COLUMNS)
     return 0
 
 

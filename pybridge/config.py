@@ -62,7 +62,11 @@ class _ScenarioBase(StrictModel):
         "user_spread_m * (cos(2 pi u/M), sin(2 pi u/M), 0); instead of users",
     )
     user_spread_m: float = Field(
-        3.0, ge=0, le=1e5, description="num_users: radius of the circle the users stand on (m)"
+        DEFAULTS["userSpread"],
+        ge=0,
+        le=1e5,
+        description="num_users: radius of the circle the users stand on (m; the programs' "
+        "default without --nodes, scenario-defaults.h)",
     )
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [NodeConfig(position=p) for p in default_layout()[1:]],
@@ -322,6 +326,14 @@ class TaskConfig(StrictModel):
     )
     arrival: ArrivalConfig = Field(
         default_factory=ArrivalConfig, description="when each user's task starts in a round"
+    )
+    subtasks_per_task: int | None = Field(
+        None,
+        ge=1,
+        description="K, the subtasks of one task: the subtasks of ceil(K / K_t) consecutive "
+        "table prompts (K_t: the table's split; the last prompt cut short), the quality the "
+        "sum of theirs weighted by subtasks / K_t; at most the bridge's 16; default: the "
+        "table's K_t (today's tasks)",
     )
 
     @field_validator("expert_writers")

@@ -30,11 +30,7 @@ from agents.train_multi import train_multi
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 from pybridge.parallel import EdgeMoEParallelEnv
-from tests.conftest import synthetic_frame
-
-
-def _experts(n: int) -> list[dict]:
-    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
+from tests.conftest import experts_near, multi_user_env, synthetic_frame
 
 
 @pytest.fixture
@@ -46,19 +42,8 @@ def table22(tmp_path):
 
 
 def _env(table, users: int = 2, experts: int = 2, serving: bool = False, tasks: int = 8) -> dict:
-    return {
-        "backend": "shannon",
-        "scenario": {
-            "num_users": users,
-            "experts": _experts(experts),
-            "serving": {"enabled": serving},
-        },
-        "tasks": {
-            "table": str(table),
-            "episode_tasks": tasks,
-            "arrival": {"mode": "random", "max_offset_s": 1.0},
-        },
-    }
+    return multi_user_env(table, users=users, experts=experts, serving=serving,
+                          episode_tasks=tasks)  # fmt: skip
 
 
 def _exp(table, train: dict | None = None, **env) -> object:
@@ -197,7 +182,7 @@ def test_per_user_baselines_act_validly(table_path) -> None:
 
 def test_round_robin_cycles_and_skips_unusable_experts(table_path) -> None:
     env = EdgeMoEEnv(
-        {"backend": "shannon", "scenario": {"experts": _experts(3)},
+        {"backend": "shannon", "scenario": {"experts": experts_near(3)},
          "tasks": {"table": str(table_path)}}
     )  # fmt: skip
     obs, _ = env.reset(seed=0)
