@@ -122,4 +122,5 @@ def write_results(
             writer.writerows(rows)
     print("\n| " + " | ".join(shown) + " |\n|" + "---|" * len(shown))
     for row in rows:
-        print("| " + " | ".join(f"{row[c]:.4g}" for c in shown) + " |")
+        # a row without a column is a cell the run skipped (multi_user_scaling's budget)
+        print("| " + " | ".join(f"{row[c]:.4g}" if c in row else "skipped" for c in shown) + " |")
