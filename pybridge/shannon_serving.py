@@ -13,19 +13,26 @@ import numpy as np
 
 from pybridge.backends import Report, Task
 from pybridge.config import EnvConfig
-from pybridge.serving_model import Served, profiles_for, stream_reply
+from pybridge.serving_model import Profile, Served, profiles_for, stream_reply
 
 
 def served_report(
-    config: EnvConfig, report: Report, task: Task, p: Requests, served: dict[int, Served]
+    config: EnvConfig,
+    report: Report,
+    task: Task,
+    p: Requests,
+    served: dict[int, Served],
+    local: Profile | None = None,
 ) -> tuple[float, dict[int, tuple[int, float]]]:
     """Fill ``report``'s delivery, timing, byte and energy fields for ``task`` from what the
     servers did (``served``, by subtask, times from the task's start) as ns-3 does
     (``transfer-report.cc``). (How long the task took, {expert: (the queue length in the
-    header of the last reply whose first byte came in, when it came in)})."""
+    header of the last reply whose first byte came in, when it came in)}). ``local``: the
+    user device's profile (None: parsed from ``config``)."""
     sh, sv = config.shannon, config.scenario.serving
-    n, k_all = config.scenario.num_experts, len(task.target)
-    _, local = profiles_for(sv, n)
+    n, k_all = len(p.rate), len(task.target)  # (N,) rates: every expert
+    if local is None:
+        _, local = profiles_for(sv, n)
     chunk = sv.tokens_per_chunk if sv.streaming else 0
     overhead = sv.chunk_overhead_bytes if sv.streaming else 0
     rate, latency = p.rate, p.latency
