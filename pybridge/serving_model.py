@@ -229,7 +229,7 @@ class ServeCache:
     one user's action changed; most servers then see exactly the requests they saw in
     the previous try, and get the same answer without re-running. Exact (``serve`` is a
     pure function); the answers are shared, so nobody may change them. Forgets
-    everything past ``limit`` entries."""
+    everything past ``limit`` entries; ``limit`` 0 memoises nothing."""
 
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
@@ -243,6 +243,8 @@ class ServeCache:
         tokens_per_chunk: int,
         bounded: bool = True,
     ) -> dict[int, Served]:
+        if self.limit <= 0:
+            return serve(profile, arrivals, tokens_per_chunk, bounded)
         key = (profile, tuple(arrivals), tokens_per_chunk, bounded)
         out = self._memo.get(key)
         if out is None:

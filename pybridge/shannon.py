@@ -17,7 +17,13 @@ from pybridge.bridge import MAX_SUBTASKS, REPORT_DTYPE
 from pybridge.config import ConfigError, EnvConfig
 from pybridge.scenario_defaults import mobility_default
 from pybridge.serving_model import ServeCache, Served, profiles_for
-from pybridge.shannon_serving import Requests, queue_truth, served_report, shifted
+from pybridge.shannon_serving import (
+    ReportMemo,
+    Requests,
+    queue_truth,
+    served_report,
+    shifted,
+)
 
 #: per-expert ground truth of a round (same in every user's report): the time-average
 #: and the largest number of requests waiting or in service at the expert's server
@@ -97,7 +103,7 @@ class ShannonBackend:
         # the servers' profiles, parsed once; their answers memoised (a reference's forked
         # tries re-run rounds where most servers see the same requests)
         self.profiles = profiles_for(sc.serving, sc.num_experts) if sc.serving.enabled else None
-        self.serve_cache = ServeCache()
+        self.serve_cache, self.report_memo = ServeCache(), ReportMemo()
         self._reset_queue_reports()
 
     def _pos_for(self, u: int) -> np.ndarray:
@@ -393,14 +399,28 @@ class ShannonBackend:
             arrivals_at.append(arrivals)
         reports, spans = [], []
         for u, (task, p) in enumerate(zip(tasks, prepared, strict=True)):
-            served = {
-                k: shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s, p.arrive[k])
-                for k in range(len(task.target))
-                if u * MAX_SUBTASKS + k in served_all
-            }
             ks = [k for k in range(len(task.target)) if task.target[k] == 0]
-            served.update(serve(local, [(0.0, k, *p.tokens(k)) for k in ks], 0, False))
-            report, span = self._served_task(u, task, p, served, t0 + task.start_offset_s)
+            on_device = serve(local, [(0.0, k, *p.tokens(k)) for k in ks], 0, False)
+            answers = [served_all.get(u * MAX_SUBTASKS + k) for k in range(len(task.target))]
+            answers.append(on_device)
+            start_s = t0 + task.start_offset_s
+            key = self.report_memo.key(u, task, p, answers, start_s, self.last_goodput[u])
+            memo = self.report_memo.get(key)
+            if memo is None:
+                served = {
+                    k: shifted(s, task.start_offset_s, p.arrive[k])
+                    for k, s in enumerate(answers[:-1])
+                    if s is not None
+                }
+                served.update(on_device)
+                report, span, heard = self._served_task(task, p, served, start_s)
+                self.report_memo.put(key, report, span, heard, answers)
+            else:
+                report, span, heard = memo
+            for i, (queue_len, heard_s) in heard.items():
+                self.queue_len[u, i], self.queue_heard_s[u, i] = queue_len, heard_s
+            used = report["bytes_expected"] > 0
+            self.last_goodput[u] = np.where(used, report["goodput_mbps"], self.last_goodput[u])
             reports.append(report)
             spans.append(span)
         round_s = max(task.start_offset_s + span for task, span in zip(tasks, spans, strict=True))
@@ -429,9 +449,10 @@ class ShannonBackend:
         )  # fmt: skip
 
     def _served_task(
-        self, u: int, task: Task, p: Requests, served: dict[int, Served], start_s: float
-    ) -> tuple[Report, float]:
-        """User ``u``'s served task from what the servers did (times from its start)."""
+        self, task: Task, p: Requests, served: dict[int, Served], start_s: float
+    ) -> tuple[Report, float, dict[int, tuple[int, float]]]:
+        """A user's served task from what the servers did (times from its start): its
+        report, how long it took, {expert: (the queue length it heard, when)}."""
         n = self.num_experts
         report = self._empty()
         report["status"] = np.array(2)
@@ -442,13 +463,9 @@ class ShannonBackend:
         report["snr_db"] = np.where(_addressed(task.target, n), p.snr_db, nan)
         assert self.profiles is not None  # serving on
         task_s, heard = served_report(self.config, report, task, p, served, self.profiles[1])
-        for i, (queue_len, ttft) in heard.items():
-            self.queue_len[u, i] = queue_len
-            self.queue_heard_s[u, i] = start_s + ttft
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
-        used = report["bytes_expected"] > 0
-        self.last_goodput[u] = np.where(used, report["goodput_mbps"], self.last_goodput[u])
-        return report, task_s
+        heard_at = {i: (queue_len, start_s + ttft) for i, (queue_len, ttft) in heard.items()}
+        return report, task_s, heard_at
 
     def predict_at(self, distance_m: np.ndarray, time_s: float, task: Task) -> Report:
         """What ``task`` would report with expert i at ``distance_m[i]`` from the link's

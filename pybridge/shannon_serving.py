@@ -151,3 +151,59 @@ def queue_truth(
             level += step
             peak[i] = max(peak[i], level)
     return mean, peak
+
+
+class ReportMemo:
+    """Each user's served report, memoised on everything it is made from: the user, its
+    task and requests (by value), when it started, its last goodput (by value) and the
+    servers' answers (by identity: ``ServeCache`` hands back the same objects for the
+    same requests, and an entry holds on to them, so an identity is not reused while its
+    entry lives). A reference's try that changes one user's action then re-prices only
+    the users whose servers answered differently. Exact; forgets past ``limit``
+    entries; ``limit`` 0 memoises nothing."""
+
+    def __init__(self, limit: int = 2048) -> None:
+        self.limit = limit
+        self.hits = self.misses = 0
+        self._memo: dict[tuple, tuple] = {}
+
+    @staticmethod
+    def key(
+        u: int, task: Task, p: Requests, answers: list[object], start_s: float, goodput: np.ndarray
+    ) -> tuple:
+        arrays = (
+            task.target, task.request_bytes, task.reply_bytes, task.compute_s, p.snr_db,
+            p.rate, p.latency, p.up, p.stalled, p.dropped, p.tokens_p, p.tokens_r, p.t_up,
+            p.arrive, goodput,
+        )  # fmt: skip
+        scalars = (
+            u, task.task_id, task.deadline_s, task.next_gap_s, task.fusion_prompt_tokens,
+            task.fusion_reply_tokens, task.start_offset_s, start_s,
+        )  # fmt: skip
+        return (*scalars, *(np.asarray(a).tobytes() for a in arrays), *map(id, answers))
+
+    def get(self, key: tuple) -> tuple[Report, float, dict[int, tuple[int, float]]] | None:
+        """(a fresh copy of the report, the task's span, {expert: (queue length, when
+        heard)}) stored under ``key``, or None."""
+        entry = self._memo.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        report, span, heard, _ = entry
+        return {name: value.copy() for name, value in report.items()}, span, heard
+
+    def put(
+        self,
+        key: tuple,
+        report: Report,
+        span: float,
+        heard: dict[int, tuple[int, float]],
+        answers: list[object],
+    ) -> None:
+        if self.limit <= 0:
+            return
+        if len(self._memo) >= self.limit:
+            self._memo.clear()
+        snapshot = {name: value.copy() for name, value in report.items()}
+        self._memo[key] = (snapshot, span, dict(heard), answers)
