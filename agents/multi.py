@@ -69,7 +69,7 @@ def joint_actions(exp: Experiment) -> int:
     from pybridge.tasks import QualityTable
 
     cfg = exp.env_config()
-    k = QualityTable.load(cfg.tasks.table_path()).num_subtasks
+    k = cfg.tasks.subtasks_per_task or QualityTable.load(cfg.tasks.table_path()).num_subtasks
     return (cfg.scenario.num_experts + 1) ** (len(cfg.scenario.user_nodes) * k)
 
 

@@ -96,7 +96,7 @@ InfraMonitor::InfraMonitor(const WifiNetwork& net,
     m_uePhy->TraceConnectWithoutContext("PhyTxPsduBegin", MakeCallback(&InfraMonitor::UeTx, this));
     m_ueRx.ConnectRx(m_uePhy, MakeCallback(&InfraMonitor::UeRx, this));
     m_ueRx.ConnectSnr(m_uePhy, MakeCallback(&InfraMonitor::UeSnr, this));
-    m_apRx.ConnectSnr(apDev->GetPhy(), MakeCallback(&InfraMonitor::ApSnr, this));
+    m_apRx.ConnectMpduSnr(apDev->GetPhy(), MakeCallback(&InfraMonitor::ApSnr, this));
 }
 
 void
@@ -133,15 +133,29 @@ InfraMonitor::WindowSnrDb(uint32_t e) const
     return MinKnown(m_userWindow.SnrMeanDb(), IsWired(e) ? kNaN : m_window.at(e).SnrMeanDb());
 }
 
+bool
+InfraMonitor::HopUnknown(uint32_t e) const
+{
+    return m_user.Filtering() && !IsWired(e) && std::isnan(m_expertHop.AverageDb(e));
+}
+
 double
 InfraMonitor::ObservedSnrDb(uint32_t e) const
 {
+    if (HopUnknown(e))
+    {
+        return kNaN;
+    }
     return MinKnown(m_userHop.AverageDb(0), IsWired(e) ? kNaN : m_expertHop.AverageDb(e));
 }
 
 double
 InfraMonitor::SecondsSinceHeard(uint32_t e) const
 {
+    if (HopUnknown(e))
+    {
+        return kNaN;
+    }
     return MaxKnown(m_userHop.SecondsSinceLast(0),
                     IsWired(e) ? kNaN : m_expertHop.SecondsSinceLast(e));
 }
@@ -260,15 +274,23 @@ InfraMonitor::UeSnr(Mac48Address addr2, double snrDb)
     }
 }
 
-void
-InfraMonitor::ApSnr(Mac48Address addr2, double snrDb)
+bool
+InfraMonitor::ApSnr(const WifiMacHeader& h, Ptr<const Packet> body, double snrDb)
 {
-    auto it = m_byMac.find(addr2);
-    if (it != m_byMac.end())
+    auto it = m_byMac.find(h.GetAddr2());
+    if (it == m_byMac.end())
     {
-        m_expertHop.Add(it->second, snrDb);
-        m_window[it->second].AddSnr(snrDb);
+        return true; // not an expert's PPDU (its subframes share the transmitter)
     }
+    const uint32_t e = it->second;
+    if (m_user.Filtering() &&
+        (!h.IsData() || IsAmsdu(h) || ExpertOfLlc(body) != static_cast<int>(e)))
+    {
+        return false; // not this user's exchange with the expert: maybe the next subframe
+    }
+    m_expertHop.Add(e, snrDb);
+    m_window[e].AddSnr(snrDb);
+    return true;
 }
 
 void

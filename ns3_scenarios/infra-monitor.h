@@ -13,6 +13,12 @@
  *    reports). A wired server has no radio hop of its own: its path SNR is the user's hop.
  *    Each hop is a moving average of per-PPDU samples (WifiRxParser: one per A-MPDU), all
  *    taken before the observation time. Age: the older of the hops' last samples.
+ *    Several user devices (SetUserIp): the access point measures an expert's hop from
+ *    every frame it receives, but user u learns only the samples of frames of its own
+ *    exchanges with the expert (data frames carrying u's IPv4 packets; as if the AP
+ *    stamped the hop's quality on what it relays to u), not those of other users'
+ *    traffic, heartbeats to another user or management frames. Until u has one, the
+ *    expert's path is unknown to u: NaN SNR and age.
  *  - Data frames sent / retransmitted: "PhyTxPsduBegin" on every device of the BSS (the
  *    user's, the AP's, the experts'), each data MPDU carrying expert e's traffic counted
  *    once per attempt on each hop, Retry bit = retransmission.
@@ -84,8 +90,14 @@ class InfraMonitor
     void UeRx(const ns3::WifiMacHeader& h, ns3::Ptr<ns3::Packet> body, ns3::Time duration);
     /** A sample of the user's hop (the AP's frames at the user device). */
     void UeSnr(ns3::Mac48Address addr2, double snrDb);
-    /** A sample of a radio expert's hop (its frames at the AP). */
-    void ApSnr(ns3::Mac48Address addr2, double snrDb);
+    /**
+     * A sample of a radio expert's hop (its frame at the AP, header \p h and body \p body);
+     * with SetUserIp only from a data frame of this user's traffic. Returns whether the
+     * PPDU needs no more offers (WifiRxParser::MpduSnrCallback).
+     */
+    bool ApSnr(const ns3::WifiMacHeader& h, ns3::Ptr<const ns3::Packet> body, double snrDb);
+    /** Several users, and this one has not yet measured radio expert \p e's hop. */
+    bool HopUnknown(uint32_t e) const;
     void MpduDropped(ns3::WifiMacDropReason reason, ns3::Ptr<const ns3::WifiMpdu> mpdu);
     void PacketDropped(ns3::Ptr<const ns3::Packet> p);
 
@@ -99,7 +111,7 @@ class InfraMonitor
     std::map<ns3::Ipv4Address, uint32_t> m_byIp;
     UserTraffic m_user; //!< whose traffic counts
     ExpertSignal m_userHop;   //!< the AP's frames at the user device (one "expert")
-    ExpertSignal m_expertHop; //!< each radio expert's frames at the AP
+    ExpertSignal m_expertHop; //!< each radio expert's frames at the AP (this user's only)
     std::vector<LinkWindow> m_window; //!< snrSumDb/snrSamples: the expert's own hop
     LinkWindow m_userWindow;          //!< snrSumDb/snrSamples: the user's hop
     int m_lastTxTarget{-1}; //!< expert whose traffic the user device last sent

@@ -82,6 +82,14 @@ WifiRxParser::ConnectSnr(Ptr<WifiPhy> phy, SnrCallback snr)
 }
 
 void
+WifiRxParser::ConnectMpduSnr(Ptr<WifiPhy> phy, MpduSnrCallback snr)
+{
+    m_mpduSnr = snr;
+    phy->TraceConnectWithoutContext("MonitorSnifferRx",
+                                    MakeCallback(&WifiRxParser::SniffRx, this));
+}
+
+void
 WifiRxParser::ConnectRx(Ptr<WifiPhy> phy, RxCallback rx)
 {
     m_rx = rx;
@@ -115,12 +123,24 @@ WifiRxParser::SniffRx(Ptr<const Packet> p,
     {
         return; // no transmitter address
     }
+    const double snrDb = sn.signal - sn.noise;
+    if (!m_mpduSnr.IsNull())
+    {
+        copy->RemoveHeader(h);
+        if (!m_mpduSnr(h, copy, snrDb))
+        {
+            return; // not taken: the A-MPDU's next subframe is offered
+        }
+    }
     if (info.type != NORMAL_MPDU)
     {
         m_lastAmpduRef = info.mpduRefNumber;
         m_ampduSampled = true;
     }
-    m_snr(h.GetAddr2(), sn.signal - sn.noise);
+    if (!m_snr.IsNull())
+    {
+        m_snr(h.GetAddr2(), snrDb);
+    }
 }
 
 void

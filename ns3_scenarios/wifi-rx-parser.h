@@ -7,7 +7,10 @@
  *    PPDU, keyed by the transmitter address (Addr2) of its first correctly received MPDU.
  *    Subframes of an A-MPDU (and S-MPDUs) arrive with an AmpduSubframeHeader in front of
  *    the WifiMacHeader: it is removed before peeking, and the subframes of one A-MPDU (same
- *    mpduRefNumber) give one sample. An ACK or CTS has no Addr2 and gives none.
+ *    mpduRefNumber) give one sample. An ACK or CTS has no Addr2 and gives none. A monitor
+ *    that takes only some frames' samples (one user's among several, ConnectMpduSnr) is
+ *    offered each MPDU of the PPDU with its body until it takes one: the PPDU's sample is
+ *    then the SNR of a frame that user's traffic rode on.
  *  - Receptions (airtime): "PhyRxBegin" + "PhyRxPayloadBegin": the MAC header of the PSDU's
  *    first MPDU, that MPDU's body (an LLC/SNAP packet for a data frame) and the payload
  *    duration, i.e. the time the radio is in RX state.
@@ -87,6 +90,13 @@ class WifiRxParser
     /** One SNR sample of a PPDU: its transmitter (Addr2) and signal - noise (dB). */
     using SnrCallback = ns3::Callback<void, ns3::Mac48Address, double>;
     /**
+     * An MPDU of a PPDU offered as the PPDU's SNR sample: its MAC header, its body (after
+     * the header) and signal - noise (dB). Returns whether the sample is taken, or the
+     * PPDU holds none for the monitor; false: offer the A-MPDU's next subframe.
+     */
+    using MpduSnrCallback =
+        ns3::Callback<bool, const ns3::WifiMacHeader&, ns3::Ptr<const ns3::Packet>, double>;
+    /**
      * A PSDU's payload starts: its first MPDU's MAC header, that MPDU's body (after the
      * header) and the payload's duration.
      */
@@ -99,6 +109,11 @@ class WifiRxParser
 
     /** Hook \p phy's "MonitorSnifferRx": \p snr gets one sample per PPDU with an Addr2. */
     void ConnectSnr(ns3::Ptr<ns3::WifiPhy> phy, SnrCallback snr);
+    /**
+     * Hook \p phy's "MonitorSnifferRx": \p snr is offered each MPDU with an Addr2 until it
+     * takes one per PPDU (instead of ConnectSnr; one of the two per parser).
+     */
+    void ConnectMpduSnr(ns3::Ptr<ns3::WifiPhy> phy, MpduSnrCallback snr);
     /** Hook \p phy's "PhyRxBegin" + "PhyRxPayloadBegin": \p rx gets each reception. */
     void ConnectRx(ns3::Ptr<ns3::WifiPhy> phy, RxCallback rx);
 
@@ -113,6 +128,7 @@ class WifiRxParser
     void RxPayloadBegin(ns3::WifiTxVector txVector, ns3::Time duration);
 
     SnrCallback m_snr;
+    MpduSnrCallback m_mpduSnr;
     RxCallback m_rx;
     uint32_t m_lastAmpduRef{0};             //!< A-MPDU already sampled
     bool m_ampduSampled{false};             //!< whether m_lastAmpduRef is valid

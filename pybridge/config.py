@@ -323,6 +323,14 @@ class TaskConfig(StrictModel):
     arrival: ArrivalConfig = Field(
         default_factory=ArrivalConfig, description="when each user's task starts in a round"
     )
+    subtasks_per_task: int | None = Field(
+        None,
+        ge=1,
+        description="K, the subtasks of one task: the subtasks of ceil(K / K_t) consecutive "
+        "table prompts (K_t: the table's split; the last prompt cut short), the quality the "
+        "sum of theirs weighted by subtasks / K_t; at most the bridge's 16; default: the "
+        "table's K_t (today's tasks)",
+    )
 
     @field_validator("expert_writers")
     @classmethod

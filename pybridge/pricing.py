@@ -6,7 +6,8 @@ env (``EdgeMoEParallelEnv``) and every reference that prices a hypothetical repo
 
 :func:`load_pricing` is the construction both envs share: the config's types, the
 scenario's values (asked of its program), the quality table laid out by device
-(``tasks.expert_writers``) and the subtask count the bridge can carry.
+(``tasks.expert_writers``), its tasks composed to ``tasks.subtasks_per_task`` subtasks,
+and the subtask count the bridge can carry.
 """
 
 from __future__ import annotations
@@ -232,6 +233,17 @@ def load_pricing(
             f"{source}: tasks.table: the table has {table.num_subtasks} subtasks; the bridge "
             f"carries at most {MAX_SUBTASKS}"
         )
+    k = cfg.tasks.subtasks_per_task
+    if k is not None:
+        if k > MAX_SUBTASKS:
+            raise ConfigError(
+                f"{source}: tasks.subtasks_per_task: {k} subtasks; the bridge carries at "
+                f"most {MAX_SUBTASKS}"
+            )
+        try:
+            table = table.compose(k)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: tasks.subtasks_per_task: {exc}") from None
     return TaskPricing(cfg, table.for_devices(writers)), scenario_values
 
 

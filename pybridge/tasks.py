@@ -9,6 +9,12 @@ configurations), and each of the scenario's N expert devices runs one of them
 (``tasks.expert_writers``; many devices may run the same writer). :func:`expert_writers`
 resolves that mapping and :meth:`QualityTable.for_devices` lays the table out by device,
 so every reader that indexes it by expert (the env, the baselines) sees N devices.
+
+Tasks are not table prompts either: ``tasks.subtasks_per_task`` K composes one task from
+the subtasks of ceil(K / K_t) consecutive table prompts (K_t: the table's subtasks per
+prompt), :meth:`QualityTable.compose`, so K is not tied to the table's split. Each subtask
+keeps its own request, reply and per-writer score; the task's quality adds up its prompts'
+qualities (:meth:`QualityTable.quality`; docs/environment.md, "Subtasks per task").
 """
 
 from __future__ import annotations
@@ -46,6 +52,12 @@ class QualityTable:
     #: (N+1,) the writer each device runs (0: the local model) when the table is laid out
     #: by device (:meth:`for_devices`); None: devices are the table's writers
     writers: np.ndarray | None = None
+    #: (P, C) the table prompts a composed task is made of (:meth:`compose`), in subtask
+    #: order, ``part_size`` subtasks each (the last may be cut short); None: one each
+    components: np.ndarray | None = None
+    #: the table's subtasks per prompt K_t when composed (``fused`` is keyed by table
+    #: prompt and K_t-long writer assignments); 0 when not composed
+    part_size: int = 0
 
     @property
     def num_prompts(self) -> int:
@@ -83,21 +95,88 @@ class QualityTable:
             completion_tokens=columns(self.completion_tokens),
             prompt_tokens=columns(self.prompt_tokens),
             writers=w,
+            components=self.components,
+            part_size=self.part_size,
+        )
+
+    def compose(self, num_subtasks: int) -> QualityTable:
+        """Tasks of ``num_subtasks`` K subtasks: task p is made of the subtasks of table
+        prompts p, p+1, ..., p+C-1 (mod P), C = ceil(K / K_t), in that order, the last one
+        cut to its first subtasks when K_t does not divide K. Each subtask keeps its
+        request bytes, reply bytes, words, tokens, routing and judge scores; the prompt
+        ids are joined with ``+``. K = K_t returns this table itself (today's tasks).
+        ``ValueError`` (one line) when K < 1 or C > P (a task would repeat a prompt)."""
+        kt, count = self.num_subtasks, self.num_prompts
+        if num_subtasks == kt:
+            return self
+        if self.writers is not None or self.components is not None:
+            raise ValueError("compose the table as read, before laying it out by device")
+        if num_subtasks < 1:
+            raise ValueError(f"{num_subtasks} subtasks per task; at least 1")
+        parts = -(-num_subtasks // kt)
+        if parts > count:
+            raise ValueError(
+                f"{num_subtasks} subtasks per task need {parts} prompts of {kt} subtasks; "
+                f"the table has {count}"
+            )
+        components = (np.arange(count)[:, None] + np.arange(parts)[None, :]) % count
+        prompt = np.repeat(components, kt, axis=1)[:, :num_subtasks]  # (P, K) table prompt
+        subtask = np.tile(np.arange(kt), parts)[None, :num_subtasks]  # (1, K) its subtask
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[prompt, subtask]
+
+        return QualityTable(
+            prompt_ids=["+".join(self.prompt_ids[i] for i in row) for row in components],
+            words=pick(self.words),  # type: ignore[arg-type]
+            bytes=pick(self.bytes),  # type: ignore[arg-type]
+            score=pick(self.score),  # type: ignore[arg-type]
+            route=pick(self.route),  # type: ignore[arg-type]
+            subtask_bytes=pick(self.subtask_bytes),  # type: ignore[arg-type]
+            fused=self.fused,
+            completion_tokens=pick(self.completion_tokens),
+            prompt_tokens=pick(self.prompt_tokens),
+            components=components,
+            part_size=kt,
         )
 
     def quality(self, prompt: int, assignment: tuple[int, ...]) -> float:
         """Score of the fused answer; the mean of the chosen texts' scores if not in the table.
 
         On a table laid out by device (:meth:`for_devices`) ``assignment`` names devices
-        and the fused answer is looked up by the writers they run."""
+        and the fused answer is looked up by the writers they run. On a composed table
+        (:meth:`compose`) the task's quality is the sum over its table prompts of
+        (its subtasks in the task / K_t) x that prompt's quality as above, a prompt cut
+        short counting the mean of its chosen texts' scores: each prompt answered is worth
+        what it is worth alone, as the costs add up over subtasks; K = K_t is today's."""
         key = (
             assignment if self.writers is None else tuple(int(self.writers[a]) for a in assignment)
         )
-        fused = self.fused.get((prompt, key))
+        if self.components is None:
+            return self._part_quality(prompt, prompt, 0, assignment, key)
+        kt, total = self.part_size, 0.0
+        for c, table_prompt in enumerate(self.components[prompt]):
+            s = slice(c * kt, (c + 1) * kt)
+            part = self._part_quality(prompt, int(table_prompt), c * kt, assignment[s], key[s])
+            total += part * len(assignment[s]) / kt
+        return total
+
+    def _part_quality(
+        self,
+        prompt: int,
+        table_prompt: int,
+        first: int,
+        devices: tuple[int, ...],
+        writers: tuple[int, ...],
+    ) -> float:
+        """The fused score of ``table_prompt`` answered by ``writers`` (its subtasks in
+        order; a full set only), else the mean of the texts' scores, subtasks ``first``..
+        of this table's ``prompt`` on ``devices``."""
+        fused = self.fused.get((table_prompt, writers))
         if fused is not None:
             return fused
-        k = np.arange(len(assignment))
-        return float(self.score[prompt, k, list(assignment)].mean())
+        k = np.arange(first, first + len(devices))
+        return float(self.score[prompt, k, list(devices)].mean())
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, source: str = "table") -> QualityTable:

@@ -126,6 +126,44 @@ def test_users_measure_their_own_links(topology: str) -> None:
     assert u0["distance_m"] != u1["distance_m"]  # they stand apart
 
 
+@pytest.mark.parametrize("topology", ["direct", "infrastructure"])
+def test_a_users_observation_of_an_expert_ages_while_another_user_uses_it(topology: str) -> None:
+    """Each user observes an expert's radio hop only through its own exchanges with it.
+
+    User 1 sends to expert 1 every round; user 2 does once, then computes locally; user 0
+    always computes locally; nobody uses expert 2. No heartbeats, so an exchange is the
+    only way to measure an expert's hop. User 2's observation of expert 1 must age by the
+    rounds' lengths (no sample from user 1's traffic), and a user that never exchanged with
+    an expert knows nothing of its hop (NaN), except the hotspot (user 0 in direct mode),
+    whose own radio receives every frame the experts send.
+    """
+    flags = ["--numUsers=3", "--numExperts=2", f"--topology={topology}", "--RngRun=2",
+             "--heartbeatBytes=0"]  # fmt: skip
+    rounds = []
+    with Bridge(timeout_s=60) as bridge:
+        bridge.start([EDGE_MOE, *flags])
+        for r in range(4):
+            mine = [1] if r == 0 else [0]
+            rounds.append(bridge.step_round([task([0], gap_s=0.1), task([1]), task(mine)]))
+    for users in rounds:
+        assert users[1]["subtask_delivered"][0] == 1  # user 1 reached expert 1
+        assert users[1]["obs_age_s"][0] < 0.3  # and measured it this round
+        assert math.isnan(users[1]["obs_age_s"][1]) and math.isnan(users[2]["obs_age_s"][1])
+        assert math.isnan(users[1]["obs_snr_db"][1]) and math.isnan(users[2]["obs_snr_db"][1])
+    assert rounds[0][2]["obs_age_s"][0] < 0.3  # user 2's own exchange in round 0
+    for before, after in zip(rounds[:-1], rounds[1:], strict=True):
+        elapsed = float(after[2]["sim_time_s"] - before[2]["sim_time_s"])
+        assert elapsed > 0.1
+        # no new sample of expert 1's hop for user 2: its age grows by the round's length
+        assert after[2]["obs_age_s"][0] == pytest.approx(
+            before[2]["obs_age_s"][0] + elapsed, abs=1e-9
+        )
+    if topology == "infrastructure":  # user 0 is a station that never used an expert
+        assert np.isnan(rounds[-1][0]["obs_age_s"][:2]).all()
+    else:  # user 0 is the hotspot: its radio receives user 1's exchanges with expert 1
+        assert rounds[-1][0]["obs_age_s"][0] < 0.3
+
+
 def test_random_offsets_start_each_user_late_and_try_round_equals_step_round() -> None:
     flags = ["--numUsers=3", "--numExperts=2", "--RngRun=5", *SERVING]
     offsets = [0.0, 0.35, 1.1]
