@@ -310,23 +310,52 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
 
 
+class EpisodeTally:
+    """One episode's score, task by task: the one definition of an episode's summary, for
+    one user (``run_episode``) and several (``agents.multi.run_round_episode``, every
+    user's task of every round)."""
+
+    def __init__(self) -> None:
+        self.rewards: list[float] = []
+        self.quality: list[float] = []
+        self.compute: list[float] = []
+        self.tx: list[float] = []
+        self.latencies: list[float] = []
+        self.lost = 0
+
+    def add(self, reward: float, info: dict[str, Any]) -> None:
+        """One task's reward and its env's step info."""
+        self.rewards.append(reward)
+        self.quality.append(info["quality"])
+        self.compute.append(info["compute_cost"])
+        self.tx.append(info["tx_cost"])
+        self.latencies.append(info["task_latency_s"])
+        self.lost += info["replies_lost"]
+
+    def summary(self) -> dict[str, float]:
+        """Mean per-task reward and its parts, lost replies (a count) and tasks."""
+        return {
+            "reward": float(np.mean(self.rewards)),
+            "quality": float(np.mean(self.quality)),
+            "compute_cost": float(np.mean(self.compute)),
+            "tx_cost": float(np.mean(self.tx)),
+            "replies_lost": float(self.lost),
+            "tasks": float(len(self.rewards)),
+        }
+
+
 def run_episode(env: EdgeMoEEnv, policy: Policy, seed: int) -> dict[str, float]:
     """One episode from ``reset(seed=seed)``; mean per-task reward and its parts."""
     obs, _ = env.reset(seed=seed)
-    rewards, quality, compute, tx, lost = [], [], [], [], 0
+    tally = EpisodeTally()
     truncated = terminated = False
     while not (truncated or terminated):
         obs, r, terminated, truncated, info = env.step(policy.act(env, obs))
-        rewards.append(r)
-        quality.append(info["quality"])
-        compute.append(info["compute_cost"])
-        tx.append(info["tx_cost"])
-        lost += info["replies_lost"]
-    return {
-        "reward": float(np.mean(rewards)),
-        "quality": float(np.mean(quality)),
-        "compute_cost": float(np.mean(compute)),
-        "tx_cost": float(np.mean(tx)),
-        "replies_lost": float(lost),
-        "tasks": float(len(rewards)),
-    }
+        tally.add(r, info)
+    return tally.summary()
+
+
+def evaluate(env: EdgeMoEEnv, policy: Policy, seeds: list[int]) -> dict[str, float]:
+    """Mean over episodes of each episode's mean per-task reward (and its parts)."""
+    rows = [run_episode(env, policy, s) for s in seeds]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

@@ -173,6 +173,11 @@ class SweepConfig(_Section):
         "(cos 2 pi i/N, sin 2 pi i/N, 1 m) (empty: the env's experts)",
     )
     expert_radius_m: float = Field(10.0, gt=0, description="grid: radius of the experts' circle")
+    max_users: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="baseline -> the most users a cell may have for it to be evaluated there "
+        "(a reference whose tries grow with M); the others are evaluated in every cell",
+    )
 
     def grid_scenarios(self) -> dict[str, dict[str, Any]]:
         """``scenarios`` crossed with the users x experts grid: name -> env overrides
@@ -200,6 +205,12 @@ class SweepConfig(_Section):
         if bad:
             raise ValueError(f"unknown {bad}; known: {known}")
         return v
+
+    @model_validator(mode="after")
+    def _capped_are_baselines(self) -> SweepConfig:
+        if bad := sorted(set(self.max_users) - set(self.baselines)):
+            raise ValueError(f"max_users: {bad} not in baselines")
+        return self
 
 
 class Experiment(StrictModel):

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agents.baselines import (
+    EpisodeTally,
     QualityGreedyPolicy,
     RandomPolicy,
     RoundRobinPolicy,
@@ -289,26 +290,16 @@ def run_round_episode(env: Any, policy: Any, seed: int) -> dict[str, Any]:
     lost replies (all users), every task's latency and each user's mean reward."""
     obs, _ = env.reset(seed=seed)
     agents = list(env.possible_agents)
-    rewards, quality, compute, tx, latency, lost = [], [], [], [], [], 0
+    tally = EpisodeTally()
     per_user: list[list[float]] = [[] for _ in agents]
     while env.agents:
         obs, r, _, _, info = env.step(policy.act(env, obs))
         for u, a in enumerate(agents):
-            rewards.append(r[a])
+            tally.add(r[a], info[a])
             per_user[u].append(r[a])
-            quality.append(info[a]["quality"])
-            compute.append(info[a]["compute_cost"])
-            tx.append(info[a]["tx_cost"])
-            latency.append(info[a]["task_latency_s"])
-            lost += info[a]["replies_lost"]
     return {
-        "reward": float(np.mean(rewards)),
-        "quality": float(np.mean(quality)),
-        "compute_cost": float(np.mean(compute)),
-        "tx_cost": float(np.mean(tx)),
-        "replies_lost": float(lost),
-        "tasks": float(len(rewards)),
-        "latencies": latency,
+        **tally.summary(),
+        "latencies": tally.latencies,
         "user_rewards": [float(np.mean(x)) for x in per_user],
     }
 

@@ -41,7 +41,7 @@ def policy_for(exp: Experiment, method: str, seed: int, agent: Any = None) -> Po
 @dataclass
 class RunResult:
     """What one run gives: the training (None when nothing trained) and, per evaluated
-    method, its mean episode results (``agents.train.evaluate``) and its policy."""
+    method, its mean episode results (``agents.baselines.evaluate``) and its policy."""
 
     training: TrainResult | None
     evals: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -74,8 +74,8 @@ def train_then_evaluate(
     import torch
 
     torch.set_num_threads(1)
+    from agents.baselines import evaluate as evaluate_policy
     from agents.train import eval_seeds
-    from agents.train import evaluate as evaluate_policy
     from agents.train import train as train_sac
     from pybridge.env import EdgeMoEEnv
 

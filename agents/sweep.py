@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from agents.experiment import Experiment, ExperimentError
@@ -56,11 +57,21 @@ def cell_experiment(exp: Experiment, cell: Cell) -> Experiment:
     return cexp.with_train(seed=cell.seed)
 
 
+def cell_baselines(cexp: Experiment) -> list[str]:
+    """The sweep's baselines a cell evaluates: those of ``sweep.max_users`` only in cells
+    with at most that many users."""
+    sw = cexp.sweep
+    if not sw.max_users or not is_multi_user(cexp.env):
+        return list(sw.baselines)
+    m = len(cexp.env_config().scenario.user_nodes)
+    return [b for b in sw.baselines if m <= sw.max_users.get(b, m)]
+
+
 def run_cell(exp: Experiment, cell: Cell, out: str) -> list[dict[str, Any]]:
     """Train and evaluate one cell; rows for SAC and each baseline (the baselines with
     the experiment's oracle and mask settings, as in compare)."""
     cexp = cell_experiment(exp, cell)
-    methods = ["sac", *exp.sweep.baselines]
+    methods = ["sac", *cell_baselines(cexp)]
     run = train_then_evaluate(cexp, cell.seed, Path(out) / cell.name, train=True,
                               evaluate=methods)  # fmt: skip
     rows = [{"scenario": cell.scenario, "weights_index": cell.weights_index,
@@ -118,27 +129,41 @@ VS_USERS = (
 
 
 def plot_vs_users(table: pd.DataFrame, out: Path) -> None:
-    """``vs_users_n<N>.png`` per number of experts N: reward, p50/p95 task latency and
-    lost replies vs the number of users M, one line per method (mean over seeds and
-    scenarios); ``rounds_per_s.png``: SAC's training rounds per second vs M, per N."""
+    """``vs_users_n<N>.png`` per number of experts N: a 2 x 2 figure of reward, p50 and
+    p95 task latency and lost replies vs the number of users M, one line per method: the
+    mean over the cells' seeds (and scenarios), with a band for its 95% t confidence
+    interval over the seeds (none with one seed); ``rounds_per_s.png``: SAC's training
+    rounds per second vs M, per N."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from agents.compare import mean_ci
+
     for n, g in table.groupby("experts"):
-        fig, axes = plt.subplots(1, len(VS_USERS), figsize=(4 * len(VS_USERS), 3.6))
-        for ax, (col, label) in zip(axes, VS_USERS, strict=True):
+        fig, axes = plt.subplots(2, 2, figsize=(9.5, 7), sharex=True)
+        for ax, (col, label) in zip(axes.flat, VS_USERS, strict=True):
             for method, gm in g.groupby("method", sort=False):
-                means = gm.groupby("users")[col].mean()
-                ax.plot(means.index, means.values, marker="o", label=method)
+                stats = [(m, *mean_ci(gu[col].dropna())) for m, gu in gm.groupby("users")]
+                m, mean, hw = (np.array(v, dtype=float) for v in zip(*stats, strict=True))
+                (line,) = ax.plot(m, mean, marker="o", markersize=3, label=method)
+                ax.fill_between(m, mean - hw, mean + hw, color=line.get_color(), alpha=0.15,
+                                linewidth=0)  # fmt: skip
             ax.set_xscale("log", base=2)
-            ax.set_xlabel("users M")
+            ticks = sorted(g["users"].unique())
+            ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.set_ylabel(label)
-        axes[0].set_title(f"N = {n} experts")
-        axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        fig.savefig(out / f"vs_users_n{n}.png", dpi=120)
+            ax.grid(alpha=0.3)
+        for ax in axes[-1]:
+            ax.set_xlabel("users M")
+        seeds = sorted(set(g.groupby(["users", "method"])["seed"].nunique()))
+        fig.suptitle(f"N = {n} experts: mean over seeds ({'/'.join(map(str, seeds))} per "
+                     "point), band: 95% CI over seeds")  # fmt: skip
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(len(labels), 4))
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        fig.savefig(out / f"vs_users_n{n}.png", dpi=100)
         plt.close(fig)
     sac = table[table["method"] == "sac"]
     if "train_rounds_per_s" in sac and len(sac):

@@ -1,16 +1,20 @@
-"""Training loop for discrete SAC on EdgeMoE: vector envs, evaluation, checkpoints, logs.
+"""Training loop for discrete SAC on EdgeMoE: evaluation, checkpoints, logs; the one loop
+for one user (``VectorRollout``: a Gymnasium vector env) and several users sharing one
+agent (``agents.train_multi``), which differ only in the ``Rollout`` they step
+(``agents.rollout``).
 
 One *epoch* is one episode in each of the ``num_envs`` environments (``episode_tasks``
-tasks each). With ``pretrain_backend`` set, the first ``pretrain_epochs`` epochs run on
-that backend (``pretrain_num_envs`` in-process envs; same table and reward, another
-network model) and the ``epochs`` after them on the env's own backend; evaluations are
-on the env's own backend only, the first right after pretraining (epoch 0), and their
-wall time includes the pretraining. Each epoch starts with ``reset(seed=...)`` seeds
-derived from the run's seed and the epoch number, so the environment state at an epoch
-boundary is a function of (seed, epoch) alone. A checkpoint at an epoch boundary holds
-everything else the run depends on (networks, optimisers, alpha, observation statistics,
-replay buffer, random generators, the result rows so far), so a killed run resumed from
-it continues exactly as if never stopped (tests/test_cli_train.py kills one and compares).
+tasks, or rounds of several users, each). With ``pretrain_backend`` set, the first
+``pretrain_epochs`` epochs run on that backend (``pretrain_num_envs`` in-process envs;
+same table and reward, another network model) and the ``epochs`` after them on the env's
+own backend; evaluations are on the env's own backend only, the first right after
+pretraining (epoch 0), and their wall time includes the pretraining. Each epoch starts
+with ``reset(seed=...)`` seeds derived from the run's seed and the epoch number, so the
+environment state at an epoch boundary is a function of (seed, epoch) alone. A
+checkpoint at an epoch boundary holds everything else the run depends on (networks,
+optimisers, alpha, observation statistics, replay buffer, random generators, the result
+rows so far), so a killed run resumed from it continues exactly as if never stopped
+(tests/test_cli_train.py kills one and compares).
 
 Outputs in ``out/``: ``checkpoint.pt``, ``epochs.csv|parquet`` (one row per epoch),
 ``evals.csv|parquet`` (one row per evaluation), ``tb/`` (TensorBoard), ``experiment.yaml``.
@@ -24,22 +28,21 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import torch
 import yaml
 from tqdm import tqdm
 
-import pybridge
-from agents.baselines import AgentPolicy, Policy, run_episode
 from agents.buffers import ReplayBuffer, concat
 from agents.experiment import Experiment, ExperimentError
+from agents.rollout import Rollout, VectorRollout
 from agents.sac import DiscreteSAC, SACConfig
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
@@ -60,59 +63,9 @@ def eval_seeds(seed: int, episodes: int) -> list[int]:
     return [2**31 - 1 - (seed * 1000 + j) for j in range(episodes)]
 
 
-def evaluate(env: EdgeMoEEnv, policy: Policy, seeds: list[int]) -> dict[str, float]:
-    """Mean over episodes of each episode's mean per-task reward (and its parts)."""
-    rows = [run_episode(env, policy, s) for s in seeds]
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-
-
 def pretrain_seeds(seed: int, epoch: int, num_envs: int) -> list[int]:
     """Env seeds of one pretraining epoch (disjoint from training and evaluation seeds)."""
     return [seed * 10_000_019 + 5_000_000 + epoch * num_envs + i for i in range(num_envs)]
-
-
-# the entries of an env's step info that the training loop reads
-TRAINING_INFO = ("quality", "tx_cost")
-
-
-class _TrainingInfo:
-    """A vector env batching only ``TRAINING_INFO`` of its envs' infos. Gymnasium batches
-    every entry (23, most of them per-expert or per-subtask arrays), which cost ~3-5 ms
-    of CPU per step of 32 Shannon envs, 10-20% of the envs' own stepping; observations,
-    rewards and flags are gymnasium's own."""
-
-    def _add_info(
-        self, vector_infos: dict[str, Any], env_info: dict[str, Any], env_num: int
-    ) -> dict[str, Any]:
-        kept = {k: env_info[k] for k in TRAINING_INFO if k in env_info}
-        return super()._add_info(vector_infos, kept, env_num)  # type: ignore[misc]
-
-
-class _SyncVectorEnv(_TrainingInfo, gym.vector.SyncVectorEnv):
-    pass
-
-
-class _AsyncVectorEnv(_TrainingInfo, gym.vector.AsyncVectorEnv):
-    pass
-
-
-def make_vector_env(exp: Experiment, pretrain: bool = False) -> gym.vector.VectorEnv:
-    """``num_envs`` EdgeMoE envs; 'async' runs each (and its scenario process) in its own
-    process. Autoreset is off: the loop resets every env at each epoch with known seeds.
-    ``pretrain``: ``pretrain_num_envs`` in-process envs on ``pretrain_backend``. Step
-    infos hold only ``TRAINING_INFO``."""
-    tc = exp.train
-    if pretrain:
-        env, num, mode = exp.with_env({"backend": tc.pretrain_backend}).env, \
-            tc.pretrain_num_envs, "sync"  # fmt: skip
-    else:
-        env, num, mode = exp.env, tc.num_envs, tc.vector
-    # what gym.make_vec builds (gym.make's wrappers around each env), with lean infos; by
-    # spec, not id, so that an 'async' worker process needs no registry
-    spec = gym.spec(pybridge.ENV_ID)
-    env_fns = [partial(gym.make, spec, config=env) for _ in range(num)]
-    vector = _SyncVectorEnv if mode == "sync" else _AsyncVectorEnv
-    return vector(env_fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 
 
 def make_agent(env: Any, config: SACConfig, seed: int = 0) -> DiscreteSAC:
@@ -171,8 +124,8 @@ def train(
     """Train SAC as ``exp`` says, writing everything to ``out``; resume if a checkpoint is
     there. ``kill_after_epoch`` SIGKILLs this process after that epoch (crash tests).
     A multi-user experiment (its env names its users) trains the shared-parameter agent
-    instead (``agents.train_multi.train_multi``: the same checkpoints, resume and crash handling;
-    no pretraining)."""
+    instead (``agents.train_multi.train_multi``: this loop on several users' envs; no
+    pretraining)."""
     from agents.multi import is_multi_user
 
     if is_multi_user(exp.env):
@@ -181,6 +134,24 @@ def train(
         return train_multi(
             exp, out, resume=resume, progress=progress, kill_after_epoch=kill_after_epoch
         )
+    return train_loop(
+        exp, out, VectorRollout, resume=resume, progress=progress,
+        kill_after_epoch=kill_after_epoch,
+    )  # fmt: skip
+
+
+def train_loop(
+    exp: Experiment,
+    out: str | Path,
+    make_rollout: Callable[[Experiment], Rollout],
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    kill_after_epoch: int | None = None,
+) -> TrainResult:
+    """The one training loop (the module's docstring: epochs, seeds, pretraining,
+    evaluations, checkpoints and resume, a dying scenario) on the envs of
+    ``make_rollout(exp)``."""
     tc = exp.train
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,10 +167,9 @@ def train(
     (out / "experiment.yaml").write_text(yaml.safe_dump(exp.to_dict(), sort_keys=False))
     sac_cfg = SACConfig.from_dict(tc.sac)
 
-    eval_env = EdgeMoEEnv(exp.env)
-    heads, choices = eval_env.num_subtasks, eval_env.num_experts + 1
-    obs_dim = int(eval_env.observation_space.shape[0])
-    episode_tasks = eval_env.config.tasks.episode_tasks
+    rollout = make_rollout(exp)
+    eval_env = rollout.eval_env
+    heads, choices, obs_dim = rollout.heads, rollout.choices, rollout.obs_dim
     agent = make_agent(eval_env, sac_cfg, seed=tc.seed)
     buffer = ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
     # after the switch with pretrain_replay_share: the pretraining transitions, replayed
@@ -208,6 +178,9 @@ def train(
     pre = tc.pretrain_epochs if tc.pretrain_backend else 0
     share = tc.pretrain_replay_share if pre and tc.pretrain_keep_buffer else 0.0
     from_prior = round(share * sac_cfg.batch_size)
+    # updates per transition are one user's: updates_per_step per step of every env
+    # for each of its users
+    updates = rollout.users * sac_cfg.updates_per_step
     rng = np.random.default_rng(tc.seed)
     start_epoch, global_step, wall = 0, 0, 0.0
     epoch_rows: list[dict[str, Any]] = []
@@ -246,11 +219,8 @@ def train(
 
     writer = _summary_writer(out / "tb", purge_step=global_step)
     total = pre + tc.epochs
-    envs: gym.vector.VectorEnv | None = None
-    envs_pretrain: bool | None = None
-    greedy = AgentPolicy(agent, deterministic=True)
     bar = tqdm(
-        total=total, initial=start_epoch, desc=f"sac seed {tc.seed}", unit="epoch",
+        total=total, initial=start_epoch, desc=f"{rollout.label} seed {tc.seed}", unit="epoch",
         disable=not progress, dynamic_ncols=True,
     )  # fmt: skip
 
@@ -258,7 +228,7 @@ def train(
         """Greedy policy on the fixed evaluation episodes (env's own backend)."""
         nonlocal wall
         t1 = time.perf_counter()
-        ev = evaluate(eval_env, greedy, eval_seeds(tc.seed, tc.eval_episodes))
+        ev = rollout.evaluate(agent, eval_seeds(tc.seed, tc.eval_episodes))
         eval_rows.append(
             {"method": "sac", "seed": tc.seed, "epoch": epoch - pre, "env_steps": global_step,
              "wall_s": wall, **ev}
@@ -270,45 +240,37 @@ def train(
     try:
         for epoch in range(start_epoch, total):
             pretraining = epoch < pre
-            if envs is None or envs_pretrain is not pretraining:  # first, switch, after a crash
-                if envs is not None:
-                    envs.close()
-                envs, envs_pretrain = make_vector_env(exp, pretrain=pretraining), pretraining
+            num_envs = rollout.open(pretraining)
             if pre and epoch == pre:  # the switch to the env's own backend
                 agent.norm.carry(tc.pretrain_norm_carry)
                 if not tc.pretrain_keep_buffer:
                     buffer.clear()
                 elif from_prior:
                     prior, buffer = buffer, ReplayBuffer(sac_cfg.buffer_size, obs_dim, heads)
-            num_envs = envs.num_envs
             t0 = time.perf_counter()
             seeds = (pretrain_seeds(tc.seed, epoch, num_envs) if pretraining
                      else train_seeds(tc.seed, epoch - pre, num_envs))  # fmt: skip
-            rewards, quality, tx, metrics = [], [], [], []
+            metrics: list[dict[str, float]] = []
             crashed = ""
             try:
-                obs, _ = envs.reset(seed=seeds)
-                for _ in range(episode_tasks):
+                obs = rollout.reset(seeds)
+                running = True
+                while running:
                     agent.observe(obs)
                     if global_step < sac_cfg.learning_starts:
-                        actions = rng.integers(0, choices, size=(num_envs, heads))
+                        actions = rng.integers(0, choices, size=(len(obs), heads))
                     else:
                         actions = agent.act(obs)
-                    next_obs, r, terminated, _, info = envs.step(actions)
-                    # truncation (end of the episode's task list) is not a terminal state:
-                    # the target still bootstraps from next_obs
-                    buffer.add(obs, actions, r, next_obs, terminated.astype(np.float32))
+                    next_obs, r, terminal, running = rollout.step(actions)
+                    buffer.add(obs, actions, r, next_obs, terminal)
                     obs = next_obs
-                    global_step += num_envs
-                    rewards.append(r)
-                    quality.append(info["quality"])
-                    tx.append(info["tx_cost"])
+                    global_step += len(obs)
                     # learn only once the buffer holds its part of a batch: right after the
                     # switch to ns-3 it holds a handful of transitions, which would be
                     # resampled over and over
                     own = sac_cfg.batch_size - (from_prior if prior is not None else 0)
                     if global_step >= sac_cfg.learning_starts and len(buffer) >= own:
-                        for _ in range(sac_cfg.updates_per_step):
+                        for _ in range(updates):
                             batch = buffer.sample(own, rng)
                             if prior is not None:
                                 batch = concat(prior.sample(from_prior, rng), batch)
@@ -320,9 +282,9 @@ def train(
                 crashed = str(exc).splitlines()[0][:300]
                 log.warning("seed %d epoch %d: scenario died, epoch cut short: %s",
                             tc.seed, epoch + 1, crashed)  # fmt: skip
-                _close_quietly(envs)
-                envs, envs_pretrain = None, None
-            wall += time.perf_counter() - t0
+                rollout.discard()
+            seconds = time.perf_counter() - t0
+            wall += seconds
             row: dict[str, Any] = {
                 "method": "sac",
                 "seed": tc.seed,
@@ -330,10 +292,7 @@ def train(
                 "phase": "pretrain" if pretraining else "train",
                 "backend": tc.pretrain_backend if pretraining else eval_env.config.backend,
                 "env_steps": global_step,
-                "train_reward": float(np.mean(rewards)) if rewards else float("nan"),
-                "train_quality": float(np.mean(quality)) if quality else float("nan"),
-                "train_tx_cost": float(np.mean(tx)) if tx else float("nan"),
-                "wall_s": wall,
+                **rollout.summary(wall, seconds),
                 "scenario_died": crashed,
             }
             for key in metrics[0] if metrics else ():
@@ -357,20 +316,10 @@ def train(
     finally:
         bar.close()
         writer.close()
-        if envs is not None:
-            envs.close()
-        eval_env.close()
+        rollout.close()
     return TrainResult(
         out, pd.DataFrame(epoch_rows), pd.DataFrame(eval_rows), agent, resumed_from=start_epoch
     )
-
-
-def _close_quietly(envs: gym.vector.VectorEnv) -> None:
-    """Close a vector env whose worker died; errors of the dead worker are already known."""
-    try:
-        envs.close(terminate=True)
-    except Exception as exc:  # noqa: BLE001 - the env is being discarded
-        log.debug("closing a broken vector env: %s", exc)
 
 
 def _summary_writer(path: Path, purge_step: int) -> Any:

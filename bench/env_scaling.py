@@ -17,9 +17,7 @@ episode's tasks, warm-up excluded. Vector rows give steps/s of all workers toget
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -29,30 +27,18 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from measure import peak_rss_mib, timed_bridge
+from measure import (
+    add_scaling_arguments,
+    peak_rss_mib,
+    scaled_config,
+    synthetic_table,
+    timed_bridge,
+    write_results,
+)
 
 import pybridge
-from pybridge.config import EnvConfig, load_config
+from pybridge.config import load_config
 from pybridge.env import EdgeMoEEnv
-
-
-def scaled_config(base: EnvConfig, n: int, radius: float, table: Path, tasks: int) -> dict:
-    """``base`` with N static experts on a circle around the user and ``table``."""
-    cfg = base.model_dump(mode="json")
-    user = cfg["scenario"]["user"]["position"]
-    cfg["scenario"]["experts"] = [
-        {
-            "position": [
-                round(user[0] + radius * math.cos(2 * math.pi * i / n), 3),
-                round(user[1] + radius * math.sin(2 * math.pi * i / n), 3),
-                user[2],
-            ]
-        }
-        for i in range(n)
-    ]
-    cfg["tasks"]["table"] = str(table)
-    cfg["tasks"]["episode_tasks"] = tasks
-    return cfg
 
 
 def single(config: dict, episodes: int, seed: int) -> dict[str, float]:
@@ -116,27 +102,17 @@ def vector(config: dict, num_envs: int, steps: int, seed: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/default.yaml")
-    parser.add_argument("--experts", type=int, nargs="+", default=[3, 8, 16, 32])
+    add_scaling_arguments(parser, experts=[3, 8, 16, 32])
     parser.add_argument("--vector", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--episodes", type=int, default=3, help="episodes of the single env")
     parser.add_argument("--tasks", type=int, default=20, help="tasks per episode")
-    parser.add_argument("--subtasks", type=int, default=3, help="K of the synthetic table")
-    parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--csv", type=Path)
     args = parser.parse_args()
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.conftest import synthetic_frame
 
     base = load_config(args.config)
     rows = []
     with tempfile.TemporaryDirectory(prefix="netmoe-scaling-") as tmp:
         for n in args.experts:
-            table = Path(tmp) / f"table{n}.parquet"
-            synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
+            table = synthetic_table(Path(tmp), n, args.subtasks, args.seed)
             config = scaled_config(base, n, args.radius, table, args.tasks)
             row: dict[str, Any] = {"experts": n, **single(config, args.episodes, args.seed)}
             for v in args.vector:
@@ -147,20 +123,9 @@ def main() -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     result = {"config": args.config, "tasks_per_episode": args.tasks, "rows": rows}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
     cols = ["experts", "steps_per_s", "ns3_ms_per_task", "events_per_task", "reset_ms",
             "scenario_peak_rss_mib"] + [f"vector{v}_steps_per_s" for v in args.vector]  # fmt: skip
-    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-    for row in rows:
-        print("| " + " | ".join(f"{row[c]:.4g}" for c in cols) + " |")
+    write_results(args, result, list(rows[0]), cols)
     return 0
 
 

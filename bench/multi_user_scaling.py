@@ -3,7 +3,8 @@ rounds (``parallel_env`` steps) per second, user tasks per second, ns-3 wall ms 
 events per round, and the scenario's peak memory, for each (M, N).
 
     python bench/multi_user_scaling.py [--users 1 2 4 8 16] [--experts 3 8 16 32]
-        [--rounds 5] [--episodes 1] [--json out.json] [--csv out.csv] [--plot out.png]
+        [--rounds 5] [--episodes 1] [--cell-budget-s 120]
+        [--json out.json] [--csv out.csv] [--plot out.png]
 
 The scenario is ``--config`` (default ``configs/default.yaml``) with ``scenario.num_users
 = M`` (copies of its user on a circle of ``user_spread_m``), its experts replaced by N
@@ -13,12 +14,16 @@ static experts on a circle of ``--radius`` m around the user, the serving model 
 task at the round's start. Every agent acts at random. "ns-3 ms per round" is the wall
 time Python waits in ``Bridge.exchange``; "events per round" the scenario's ns-3 event
 count (report field ``sim_events``) over the episode's rounds, warm-up excluded.
+
+``--cell-budget-s`` caps the grid's cost: a cell stops after the round in which its wall
+time passes the budget (``rounds`` says how many it measured), and a cell with at least
+as many users and experts as one that passed the budget is skipped (``skipped``), since
+it would cost more.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -28,43 +33,40 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from measure import peak_rss_mib, timed_bridge
+from measure import (
+    add_scaling_arguments,
+    peak_rss_mib,
+    scaled_config,
+    synthetic_table,
+    timed_bridge,
+    write_results,
+)
 
 import pybridge
 from pybridge.config import EnvConfig, load_config
 
-COLUMNS = ["users", "experts", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_round",
-           "events_per_round", "scenario_peak_rss_mib"]  # fmt: skip
+COLUMNS = ["users", "experts", "rounds", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_round",
+           "events_per_round", "scenario_peak_rss_mib", "cell_wall_s"]  # fmt: skip
 
 
-def scaled_config(
+def multi_user_config(
     base: EnvConfig, m: int, n: int, radius: float, table: Path, rounds: int, serving: bool
 ) -> dict:
-    """``base`` with M users, N static experts on a circle around the user and ``table``."""
-    cfg = base.model_dump(mode="json")
-    sc = cfg["scenario"]
-    user = sc["user"]["position"]
-    sc["experts"] = [
-        {
-            "position": [
-                round(user[0] + radius * math.cos(2 * math.pi * i / n), 3),
-                round(user[1] + radius * math.sin(2 * math.pi * i / n), 3),
-                user[2],
-            ]
-        }
-        for i in range(n)
-    ]
-    sc["num_users"] = m if m > 1 else None
-    sc["serving"]["enabled"] = serving
-    cfg["tasks"]["table"] = str(table)
-    cfg["tasks"]["episode_tasks"] = rounds
+    """``scaled_config`` (N static experts on a circle, ``table``) with M users, the serving
+    model on or off, on ns-3."""
+    cfg = scaled_config(base, n, radius, table, rounds)
+    cfg["scenario"]["num_users"] = m if m > 1 else None
+    cfg["scenario"]["serving"]["enabled"] = serving
     cfg["tasks"]["expert_writers"] = None
     cfg["backend"] = "ns3"
     return cfg
 
 
-def measure(config: dict, episodes: int, seed: int) -> dict[str, float]:
-    """One parallel env: rounds/s, user tasks/s, ns-3 ms and events per round, peak MiB."""
+def measure(config: dict, episodes: int, seed: int, budget_s: float = math.inf) -> dict[str, float]:
+    """One parallel env: rounds/s, user tasks/s, ns-3 ms and events per round, peak MiB;
+    the episode stops after the round in which the cell's wall time passes ``budget_s``."""
+    start = time.perf_counter()
+    over = False
     with timed_bridge() as in_bridge:
         env = pybridge.parallel_env(config=config)
         rng = np.random.default_rng(seed)
@@ -84,80 +86,98 @@ def measure(config: dict, episodes: int, seed: int) -> dict[str, float]:
                         }
                     )
                     rounds += 1
+                    if time.perf_counter() - start > budget_s:
+                        over = True
+                        break
                 wall += time.perf_counter() - t
                 events += int(bridge.report["sim_events"]) - first
                 peaks.append(peak_rss_mib(bridge.scenario_pid))
+                if over:
+                    break
         finally:
             env.close()
     m = env.num_users
     return {
+        "rounds": rounds,
         "steps_per_s": rounds / wall,
         "user_tasks_per_s": rounds * m / wall,
         "ns3_ms_per_round": 1e3 * in_bridge.seconds / rounds,
         "events_per_round": events / rounds,
         "scenario_peak_rss_mib": max(peaks),
+        "cell_wall_s": time.perf_counter() - start,
     }
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    """Steps/s against M (one line per N) and against N (one line per M)."""
+    """Steps/s against M (one line per N) and against N (one line per M), and ns-3 events
+    per round against M (the deterministic measure; wall times move with the machine)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, x, line in ((axes[0], "users", "experts"), (axes[1], "experts", "users")):
+    rows = [r for r in rows if not r.get("skipped")]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    panels = (
+        (axes[0], "users", "experts", "steps_per_s", "rounds (steps) / s"),
+        (axes[1], "experts", "users", "steps_per_s", "rounds (steps) / s"),
+        (axes[2], "users", "experts", "events_per_round", "ns-3 events per round"),
+    )
+    for ax, x, line, y, ylabel in panels:
         for value in sorted({r[line] for r in rows}):
-            pts = sorted((r[x], r["steps_per_s"]) for r in rows if r[line] == value)
+            pts = sorted((r[x], r[y]) for r in rows if r[line] == value)
             ax.plot(
                 *zip(*pts, strict=True),
                 "o-",
                 label=f"{'N' if line == 'experts' else 'M'} = {value}",
             )
-        ax.set(xlabel="users M" if x == "users" else "experts N", ylabel="rounds (steps) / s",
+        ax.set(xlabel="users M" if x == "users" else "experts N", ylabel=ylabel,
                xscale="log", yscale="log")  # fmt: skip
         ticks = sorted({r[x] for r in rows})
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([str(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())  # no log-scale minor labels
+        ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.legend(fontsize=7)
-    fig.suptitle("parallel_env on ns-3: rounds per second (random actions, serving on)")
+    fig.suptitle("parallel_env on ns-3 (random actions, serving on)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/default.yaml")
+    add_scaling_arguments(parser, experts=[3, 8, 16, 32])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 2, 4, 8, 16])
-    parser.add_argument("--experts", type=int, nargs="+", default=[3, 8, 16, 32])
     parser.add_argument("--rounds", type=int, default=5, help="rounds per episode")
     parser.add_argument("--episodes", type=int, default=1)
-    parser.add_argument("--subtasks", type=int, default=3, help="K of the synthetic table")
-    parser.add_argument("--radius", type=float, default=10.0, help="experts' circle (m)")
     parser.add_argument("--no-serving", action="store_true", help="experts without LLM servers")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--csv", type=Path)
-    parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N")
+    parser.add_argument(
+        "--cell-budget-s",
+        type=float,
+        default=math.inf,
+        help="stop a cell after the round that passes it; skip larger cells",
+    )
+    parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N, events vs M")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.conftest import synthetic_frame
-
     base = load_config(args.config)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    over_budget: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmoe-mu-scaling-") as tmp:
         for n in args.experts:
-            table = Path(tmp) / f"table{n}.parquet"
-            synthetic_frame(8, args.subtasks, n, seed=args.seed).to_parquet(table)
+            table = synthetic_table(Path(tmp), n, args.subtasks, args.seed)
             for m in args.users:
-                config = scaled_config(
-                    base, m, n, args.radius, table, args.rounds, not args.no_serving
-                )
-                row = {"users": m, "experts": n, **measure(config, args.episodes, args.seed)}
+                if any(m >= r["users"] and n >= r["experts"] for r in over_budget):
+                    row = {"users": m, "experts": n, "skipped": True}
+                else:
+                    config = multi_user_config(
+                        base, m, n, args.radius, table, args.rounds, not args.no_serving
+                    )
+                    cost = measure(config, args.episodes, args.seed, args.cell_budget_s)
+                    row = {"users": m, "experts": n, **cost}
+                    if row["cell_wall_s"] > args.cell_budget_s:
+                        over_budget.append(row)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     result = {
@@ -165,22 +185,12 @@ def main() -> int:
         "rounds_per_episode": args.rounds,
         "episodes": args.episodes,
         "serving": not args.no_serving,
+        "cell_budget_s": args.cell_budget_s,
         "rows": rows,
     }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with args.csv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
     if args.plot:
         plot(rows, args.plot)
-    print("\n| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
-    for row in rows:
-        print("| " + " | ".join(f"{row[c]:.4g}" for c in COLUMNS) + " |")
+    write_results(args, result, [*COLUMNS, "skipped"], shown=COLUMNS)
     return 0
 
 

@@ -350,7 +350,7 @@ LayoutOptions::Resolve(std::vector<NodeSpec>& specs, Area& bounds, const std::st
         specs = DefaultNodeSpecs(numExperts ? numExperts : defaults::numExperts, radius, height);
         if (numUsers > 1)
         {
-            std::vector<NodeSpec> users = SpreadUsers(specs[0], numUsers, 3.0);
+            std::vector<NodeSpec> users = SpreadUsers(specs[0], numUsers, defaults::userSpread);
             specs.erase(specs.begin());
             specs.insert(specs.begin(), users.begin(), users.end());
         }

@@ -43,7 +43,39 @@ namespace
  */
 class SynOnlyListener : public TcpSocketBase
 {
+  public:
+    /**
+     * The congestion control and recovery types of the connections this listener forks
+     * (a fresh object each, see Fork).
+     */
+    void SetForkedAlgorithms(const ObjectFactory& congestion, const ObjectFactory& recovery)
+    {
+        m_congestion = congestion;
+        m_recovery = recovery;
+    }
+
   protected:
+    /**
+     * A connection forked from this listener gets a freshly constructed congestion
+     * control and recovery, not copies of the listener's. Why: ns-3 3.44's TcpCubic copy
+     * constructor (tcp-cubic.cc, TcpCubic::TcpCubic(const TcpCubic&)) leaves the
+     * TcpFriendliness attribute (m_tcpFriendliness) uninitialised, so every accepted
+     * connection ran Cubic with TCP-friendliness on or off depending on whatever bytes
+     * the heap held there: a reply's congestion window, and so the results, changed with
+     * the allocator's layout (another build, GLIBC_TUNABLES, NS_LOG, --pcap). The
+     * listener never sends data, so its algorithms are still in their initial state and
+     * a fresh object from the same type and attribute defaults is what a correct copy
+     * would be; SetCongestionControlAlgorithm calls Init(tcb) as the copy constructor
+     * does, at the same simulated time.
+     */
+    Ptr<TcpSocketBase> Fork() override
+    {
+        Ptr<TcpSocketBase> s = TcpSocketBase::Fork();
+        s->SetCongestionControlAlgorithm(m_congestion.Create<TcpCongestionOps>());
+        s->SetRecoveryAlgorithm(m_recovery.Create<TcpRecoveryOps>());
+        return s;
+    }
+
     void DoForwardUp(Ptr<Packet> packet, const Address& from, const Address& to) override
     {
         if (m_state == LISTEN)
@@ -61,6 +93,10 @@ class SynOnlyListener : public TcpSocketBase
         }
         TcpSocketBase::DoForwardUp(packet, from, to);
     }
+
+  private:
+    ObjectFactory m_congestion; //!< congestion control of a forked connection
+    ObjectFactory m_recovery;   //!< recovery of a forked connection
 };
 
 } // namespace
@@ -88,6 +124,7 @@ CreateSynOnlyListener(Ptr<Node> node)
     s->SetRtt(rtt.Create<RttEstimator>());
     s->SetCongestionControlAlgorithm(congestion.Create<TcpCongestionOps>());
     s->SetRecoveryAlgorithm(recovery.Create<TcpRecoveryOps>());
+    s->SetForkedAlgorithms(congestion, recovery);
     return s;
 }
 

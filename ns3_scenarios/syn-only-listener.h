@@ -4,6 +4,9 @@
  * A stray segment (the RST of a connection abandoned in SYN_SENT, an ACK advertising a
  * zero window) reaching a listener arms its zero-window persist timer, which later
  * crashes TcpSocketBase; RFC 793's LISTEN state ignores every segment but a SYN anyway.
+ * A second workaround: the connections it accepts get a freshly constructed congestion
+ * control (ns-3 3.44's TcpCubic copy leaves TcpFriendliness uninitialised, which made
+ * results depend on the heap layout).
  */
 #ifndef NETMOE_SYN_ONLY_LISTENER_H
 #define NETMOE_SYN_ONLY_LISTENER_H

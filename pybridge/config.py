@@ -62,7 +62,11 @@ class _ScenarioBase(StrictModel):
         "user_spread_m * (cos(2 pi u/M), sin(2 pi u/M), 0); instead of users",
     )
     user_spread_m: float = Field(
-        3.0, ge=0, le=1e5, description="num_users: radius of the circle the users stand on (m)"
+        DEFAULTS["userSpread"],
+        ge=0,
+        le=1e5,
+        description="num_users: radius of the circle the users stand on (m; the programs' "
+        "default without --nodes, scenario-defaults.h)",
     )
     experts: list[NodeConfig] = Field(
         default_factory=lambda: [NodeConfig(position=p) for p in default_layout()[1:]],

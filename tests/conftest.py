@@ -49,6 +49,36 @@ def table_path(tmp_path):
     return path
 
 
+# -- several users -------------------------------------------------------------------
+
+
+def experts_near(n: int) -> list[dict]:
+    """N static experts a few metres from the user, alternating sides of the x axis."""
+    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
+
+
+def multi_user_env(
+    table, *, users: int, experts: int, serving: bool, episode_tasks: int, **tasks
+) -> dict:
+    """A Shannon env of ``users`` copies of the default user and ``experts_near(experts)``
+    on ``table``, every user's task at a random offset in the round's first second;
+    ``tasks``: more of the config's tasks section."""
+    return {
+        "backend": "shannon",
+        "scenario": {
+            "num_users": users,
+            "experts": experts_near(experts),
+            "serving": {"enabled": serving},
+        },
+        "tasks": {
+            "table": str(table),
+            "episode_tasks": episode_tasks,
+            "arrival": {"mode": "random", "max_offset_s": 1.0},
+            **tasks,
+        },
+    }
+
+
 # -- Ray ---------------------------------------------------------------------------
 
 

@@ -279,7 +279,7 @@ def test_training_vector_env_steps_as_gymnasiums_and_keeps_the_infos_it_reads(
 
     import pybridge
     from agents.experiment import load_experiment
-    from agents.train import TRAINING_INFO, make_vector_env
+    from agents.rollout import TRAINING_INFO, make_vector_env
 
     env = {"backend": "shannon", "tasks": {"table": str(table_path), "episode_tasks": 4}}
     exp = load_experiment({"env": env, "train": {"pretrain_backend": "shannon",
@@ -306,7 +306,7 @@ def test_training_vector_env_steps_as_gymnasiums_and_keeps_the_infos_it_reads(
 
 
 def _step_async_envs(exp) -> tuple[int, ...]:
-    from agents.train import make_vector_env
+    from agents.rollout import make_vector_env
 
     envs = make_vector_env(exp)
     try:

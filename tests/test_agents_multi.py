@@ -24,17 +24,13 @@ from agents.multi import (
     team_value,
 )
 from agents.sac import DiscreteSAC
-from agents.sweep import cells, sweep
+from agents.sweep import cell_baselines, cell_experiment, cells, sweep
 from agents.train import train_seeds
 from agents.train_multi import train_multi
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 from pybridge.parallel import EdgeMoEParallelEnv
-from tests.conftest import synthetic_frame
-
-
-def _experts(n: int) -> list[dict]:
-    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
+from tests.conftest import experts_near, multi_user_env, synthetic_frame
 
 
 @pytest.fixture
@@ -46,19 +42,8 @@ def table22(tmp_path):
 
 
 def _env(table, users: int = 2, experts: int = 2, serving: bool = False, tasks: int = 8) -> dict:
-    return {
-        "backend": "shannon",
-        "scenario": {
-            "num_users": users,
-            "experts": _experts(experts),
-            "serving": {"enabled": serving},
-        },
-        "tasks": {
-            "table": str(table),
-            "episode_tasks": tasks,
-            "arrival": {"mode": "random", "max_offset_s": 1.0},
-        },
-    }
+    return multi_user_env(table, users=users, experts=experts, serving=serving,
+                          episode_tasks=tasks)  # fmt: skip
 
 
 def _exp(table, train: dict | None = None, **env) -> object:
@@ -197,7 +182,7 @@ def test_per_user_baselines_act_validly(table_path) -> None:
 
 def test_round_robin_cycles_and_skips_unusable_experts(table_path) -> None:
     env = EdgeMoEEnv(
-        {"backend": "shannon", "scenario": {"experts": _experts(3)},
+        {"backend": "shannon", "scenario": {"experts": experts_near(3)},
          "tasks": {"table": str(table_path)}}
     )  # fmt: skip
     obs, _ = env.reset(seed=0)
@@ -320,15 +305,39 @@ def test_sweep_over_users_and_experts(table22, tmp_path) -> None:
                 "eval_episodes": 1,
                 "sac": {"learning_starts": 1000},
             },
-            "sweep": {"seeds": [0], "users": [1, 2], "experts": [2], "baselines": ["round-robin"]},
+            "sweep": {
+                "seeds": [0],
+                "users": [1, 2],
+                "experts": [2],
+                "baselines": ["round-robin", "least-loaded"],
+                "max_users": {"least-loaded": 1},
+            },  # not in the 2-user cell
         }  # fmt: skip
     )
     assert [c.scenario for c in cells(exp)] == ["default-m1-n2", "default-m2-n2"]
     table = sweep(exp, tmp_path, workers=1, progress=False)
     assert sorted(zip(table["users"], table["method"], strict=True)) == [
-        (1, "round-robin"), (1, "sac"), (2, "round-robin"), (2, "sac")]  # fmt: skip
+        (1, "least-loaded"), (1, "round-robin"), (1, "sac"),
+        (2, "round-robin"), (2, "sac")]  # fmt: skip
     assert table.loc[table["method"] == "sac", "train_rounds_per_s"].gt(0).all()
     assert (tmp_path / "vs_users_n2.png").exists() and (tmp_path / "rounds_per_s.png").exists()
+    bad = {"env": _env(table22), "sweep": {"baselines": ["round-robin"], "max_users": {"local": 1}}}
+    with pytest.raises(ExperimentError, match=r"sweep.*max_users: \['local'\] not in baselines"):
+        load_experiment(bad)
+
+
+def test_the_vs_users_experiment_evaluates_coordinate_descent_up_to_two_users() -> None:
+    from pybridge.paths import REPO_ROOT
+
+    exp = load_experiment(REPO_ROOT / "configs" / "experiment_multi_user_vs_users.yaml")
+    grid = cells(exp)
+    assert len(grid) == 5 * 3  # M in {16, 8, 4, 2, 1} x 3 seeds
+    for cell in grid:
+        cexp = cell_experiment(exp, cell)
+        m = len(cexp.env_config().scenario.user_nodes)
+        assert cexp.env_config().scenario.num_experts == 8 and cell.scenario == f"default-m{m}"
+        assert ("coordinate-descent" in cell_baselines(cexp)) == (m <= 2)
+        assert len(cell_baselines(cexp)) == (7 if m <= 2 else 6)
 
 
 def test_user_view_is_the_users_prompt(table_path) -> None:

@@ -1,7 +1,8 @@
 """`netmoe sweep --address` for real: a one-node Ray cluster started with `ray start --head`
 on loopback (1 CPU, no dashboard) in a subprocess, a tiny grid on the Shannon backend,
-and the rows must equal those of the local sweep for the same seeds. Slow (Ray start-up
-takes 10-30 s); `ray stop` in the teardown."""
+and the rows must equal those of the local sweep for the same seeds; the same for a tiny
+multi-user grid (M in {1, 2} users, N = 3 experts). Slow (Ray start-up takes 10-30 s);
+`ray stop` in the teardown."""
 
 from __future__ import annotations
 
@@ -35,6 +36,24 @@ def experiment(tmp_path, table_path) -> Path:
     return path
 
 
+@pytest.fixture
+def multi_user_experiment(tmp_path, table_path) -> Path:
+    """A tiny users grid: M in {1, 2}, N = 3 experts on a circle, K = 3, serving on."""
+    exp = {
+        "env": {"backend": "shannon",
+                "scenario": {"num_users": 1, "serving": {"enabled": True}},
+                "tasks": {"table": str(table_path), "episode_tasks": 3,
+                          "arrival": {"mode": "random", "max_offset_s": 1.0}}},
+        "train": {"epochs": 2, "num_envs": 1, "eval_every": 1, "eval_episodes": 1,
+                  "sac": {"learning_starts": 4, "batch_size": 4, "hidden": 8}},
+        "sweep": {"seeds": [0], "users": [1, 2], "experts": [3],
+                  "baselines": ["least-loaded", "round-robin"]},
+    }  # fmt: skip
+    path = tmp_path / "multi_user.yaml"
+    path.write_text(yaml.safe_dump(exp))
+    return path
+
+
 def _sweep(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "agents.cli_sweep", *args],
@@ -55,6 +74,30 @@ def test_sweep_on_a_ray_cluster_equals_the_local_sweep(experiment, tmp_path, ray
     # the cells really ran on the cluster's workers: their run directories are there
     assert sorted(p.name for p in (tmp_path / "ray" / "near" / "w1").iterdir()) == [
         "seed0", "seed1"]  # fmt: skip
+
+
+def test_multi_user_sweep_on_a_ray_cluster_equals_the_local_sweep(
+    multi_user_experiment, tmp_path, ray_cluster
+) -> None:
+    config = str(multi_user_experiment)
+    local = _sweep("--config", config, "--out", str(tmp_path / "local"), "--workers", "1")
+    assert local.returncode == 0, local.stderr[-2000:]
+    on_ray = _sweep("--config", config, "--out", str(tmp_path / "ray"), "--address", ray_cluster)
+    assert on_ray.returncode == 0, on_ray.stderr[-2000:]
+    a = pd.read_csv(tmp_path / "local" / "sweep.csv")
+    b = pd.read_csv(tmp_path / "ray" / "sweep.csv")
+    methods = ("least-loaded", "round-robin", "sac")
+    assert sorted(zip(a["users"], a["method"], strict=True)) == [
+        (m, method) for m in (1, 2) for method in methods]  # fmt: skip
+    assert (a["experts"] == 3).all() and a["reward"].notna().all()
+    # every column but SAC's training speed (wall clock) is the same on Ray
+    wall = ["train_rounds_per_s"]
+    pd.testing.assert_frame_equal(a.drop(columns=wall), b.drop(columns=wall))
+    assert b["train_rounds_per_s"].notna().sum() == 2  # one SAC row per cell
+    for out in ("local", "ray"):  # the figures of both runs
+        assert (tmp_path / out / "vs_users_n3.png").exists()
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir() if p.is_dir()) == [
+        "default-m1-n3", "default-m2-n3"]  # fmt: skip
 
 
 def test_unreachable_address_is_one_line_error(experiment, tmp_path) -> None:

@@ -213,12 +213,13 @@ def test_pretraining_transitions_replayed_beside_the_env_own(
 def test_training_survives_a_dying_scenario(experiment, tmp_path, monkeypatch) -> None:
     """A scenario process that dies mid-epoch cuts that epoch short (marked in epochs.csv);
     the next epoch starts fresh environments."""
+    import agents.rollout as rollout_mod
     import agents.train as train_mod
     from agents.experiment import load_experiment
     from pybridge.bridge import ScenarioDied
 
     made = []
-    real = train_mod.make_vector_env
+    real = rollout_mod.make_vector_env
 
     def flaky(exp, pretrain=False):
         envs = real(exp, pretrain)
@@ -235,7 +236,7 @@ def test_training_survives_a_dying_scenario(experiment, tmp_path, monkeypatch) -
             envs.step = dying_step
         return envs
 
-    monkeypatch.setattr(train_mod, "make_vector_env", flaky)
+    monkeypatch.setattr(rollout_mod, "make_vector_env", flaky)
     exp = load_experiment(experiment)
     exp = exp.with_train(epochs=4)
     res = train_mod.train(exp, tmp_path / "run", progress=False)

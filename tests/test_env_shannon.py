@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import pybridge
 from pybridge.config import ConfigError
 from pybridge.env import EdgeMoEEnv
+from tests.conftest import experts_near
 
 
 @pytest.fixture
@@ -257,17 +258,13 @@ def test_missing_table(table_path) -> None:
         EdgeMoEEnv({"backend": "shannon", "tasks": {"table": "/nope.parquet"}})
 
 
-def _experts(n: int) -> list[dict]:
-    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
-
-
 def test_devices_run_writers_eight_on_a_three_writer_table(table_path) -> None:
     """N = 8 devices on a table of W = 3 writers: device i runs writer ((i-1) mod 3) + 1
     by default, so two devices of one writer have the same texts and fused scores."""
     cfg = {
         "backend": "shannon",
         "tasks": {"table": str(table_path), "episode_tasks": 3},
-        "scenario": {"experts": _experts(8)},
+        "scenario": {"experts": experts_near(8)},
     }
     env = EdgeMoEEnv(cfg)
     assert env.action_space == gym.spaces.MultiDiscrete([9, 9, 9])

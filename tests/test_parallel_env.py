@@ -4,6 +4,7 @@ round API (the ns-3 round API's own tests are in the scenario's test files)."""
 from __future__ import annotations
 
 import pickle
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from pybridge.config import ConfigError, load_config
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import ScenarioNotBuiltError, program_path
 from pybridge.shannon import ShannonBackend
+from tests.conftest import experts_near, multi_user_env
 
 try:
     program_path("edge-moe")
@@ -25,25 +27,8 @@ except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
 needs_ns3 = pytest.mark.skipif(not HAVE_NS3, reason="edge-moe is not built")
 
 
-def _experts(n: int) -> list[dict]:
-    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
-
-
-def _cfg(table_path, users: int = 3, experts: int = 4, serving: bool = True, **tasks) -> dict:
-    return {
-        "backend": "shannon",
-        "scenario": {
-            "num_users": users,
-            "experts": _experts(experts),
-            "serving": {"enabled": serving},
-        },
-        "tasks": {
-            "table": str(table_path),
-            "episode_tasks": 4,
-            "arrival": {"mode": "random", "max_offset_s": 1.0},
-            **tasks,
-        },
-    }
+# three users, four experts, serving on, 4 rounds unless a test says otherwise
+_cfg = partial(multi_user_env, users=3, experts=4, serving=True, episode_tasks=4)
 
 
 def _rollout(env: ParallelEnv, seed: int, actions_seed: int = 0) -> list:
@@ -182,7 +167,7 @@ def test_four_users_on_ns3(table_path) -> None:
 def test_eight_devices_on_a_three_writer_table_ns3(table_path) -> None:
     cfg = {
         "backend": "ns3",
-        "scenario": {"experts": _experts(8), "warmup_s": 0.5},
+        "scenario": {"experts": experts_near(8), "warmup_s": 0.5},
         "tasks": {"table": str(table_path), "episode_tasks": 2, "gap_s": 0.5},
     }
     env = EdgeMoEEnv(cfg)
@@ -265,7 +250,7 @@ def test_shannon_users_do_not_contend_for_the_channel(table_path) -> None:
         alone = load_config(
             {**_cfg(table_path, users=1, serving=False), "scenario": {
                 "user": {"position": list(cfg.scenario.user_nodes[u].position)},
-                "experts": _experts(4)}}
+                "experts": experts_near(4)}}
         )  # fmt: skip
         b = ShannonBackend(alone, 3)
         b.start(5)

@@ -114,6 +114,17 @@ def test_default_layout_is_the_programs(program: str, prefix: str) -> None:
         assert program_nodes[0] == pytest.approx(sc.user.position)
 
 
+def test_users_stand_where_the_program_spreads_them() -> None:
+    """Without --nodes, --numUsers=M copies of the user stand on a circle of userSpread
+    (scenario-defaults.h) where the config's num_users puts them (its user_spread_m
+    default is read from the header: one owner)."""
+    program_nodes = _positions(resolved("edge-moe", "--numUsers=3")["nodes"])
+    sc = ScenarioConfig(num_users=3)
+    assert sc.user_spread_m == DEFAULTS["userSpread"]
+    users = _flat(u.position for u in sc.user_nodes)
+    assert _flat(program_nodes[:3]) == pytest.approx(users, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [

@@ -16,7 +16,7 @@ from netmoe_table import DEFAULT_TABLE, resolve_path
 from pybridge.config import ConfigError
 from pybridge.env import EdgeMoEEnv
 from pybridge.tasks import QualityTable
-from tests.conftest import synthetic_frame
+from tests.conftest import experts_near, synthetic_frame
 
 try:
     from pybridge.scenario_check import ScenarioNotBuiltError, program_path
@@ -28,17 +28,13 @@ except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
 needs_ns3 = pytest.mark.skipif(not HAVE_NS3, reason="edge-moe is not built")
 
 
-def _experts(n: int) -> list[dict]:
-    return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]
-
-
 def _cfg(table_path, k: int | None, experts: int = 3, backend: str = "shannon") -> dict:
     tasks = {"table": str(table_path), "episode_tasks": 6, "gap_s": 0.5}
     if k is not None:
         tasks["subtasks_per_task"] = k
     return {
         "backend": backend,
-        "scenario": {"experts": _experts(experts), "warmup_s": 0.5},
+        "scenario": {"experts": experts_near(experts), "warmup_s": 0.5},
         "tasks": tasks,
     }
 

@@ -13,7 +13,9 @@
  *  - band80211ax, band80211ac, ... are not flags: the default --band of each standard
  *    (edge-moe's --band default is its --standard's band);
  *  - <model>_<key> (randomWalk_speed, ...) are not flags either: the default of a mobility
- *    model's parameter in --nodes (the model's name in camelCase).
+ *    model's parameter in --nodes (the model's name in camelCase);
+ *  - userSpread is not a flag: the radius (m) of the circle that --numUsers copies of the
+ *    user stand on when --nodes is not given (Python's scenario.user_spread_m).
  * Python's regex: ^\s*X\((\w+),\s*("[^"]*"|[-+0-9.eE]+)\)
  *
  * Value rules (ranges, allowed names) are not here: the programs own them, and
@@ -25,6 +27,7 @@
 #define NETMOE_SCENARIO_DEFAULTS(X)                                                      \
   /* both programs: layout, timing, TCP */                                              \
   X(numExperts, 3)                                                                      \
+  X(userSpread, 3.0)                                                                    \
   X(warmup, 1.0)                                                                        \
   X(synTimeout, 1.0)                                                                    \
   X(snrAlpha, 0.3)                                                                      \
