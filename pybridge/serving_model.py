@@ -89,7 +89,7 @@ class Served:
         return self.chunks[-1][0] if self.chunks else float("nan")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Seq:
     prompt: int
     reply: int
@@ -97,6 +97,7 @@ class _Seq:
     produced: float = 0.0
     reported: int = 0
     decoding: bool = False
+    target: int = 0  # the next report point (tokens), kept in step with ``reported``
 
 
 def serve(
@@ -107,11 +108,13 @@ def serve(
 ) -> dict[int, Served]:
     """Run ``profile``'s server over ``arrivals`` = [(time, id, prompt tokens, reply
     tokens)]; what each request got, by id. ``tokens_per_chunk`` 0: only the last token
-    is reported; ``bounded`` False: the FIFO never rejects."""
+    is reported; ``bounded`` False: the FIFO never rejects. A pure function of its
+    arguments (``ServeCache`` memoises it); the caller must not change what it returns."""
     pending = deque(sorted(arrivals))
     out: dict[int, Served] = {a[1]: Served() for a in arrivals}
     running: dict[int, _Seq] = {}
     waiting: deque[tuple[int, int, int]] = deque()
+    slots, rates, inf = profile.slots, profile.decode_tok_s, np.inf
     now = 0.0
 
     def next_report(s: _Seq) -> int:
@@ -120,7 +123,9 @@ def serve(
         return min(s.reply, (s.reported // tokens_per_chunk + 1) * tokens_per_chunk)
 
     def start(rid: int, prompt: int, reply: int) -> None:
-        running[rid] = _Seq(prompt, max(1, reply), now + prompt / profile.prefill_tok_s)
+        s = _Seq(prompt, max(1, reply), now + prompt / profile.prefill_tok_s)
+        s.target = next_report(s)
+        running[rid] = s
         out[rid].start_s = now
 
     def settle() -> None:
@@ -129,27 +134,37 @@ def serve(
             if not s.decoding:
                 continue
             before = s.reported
-            while s.reported < s.reply and s.produced + TOKEN_EPS >= next_report(s):
-                s.reported = next_report(s)
+            while s.reported < s.reply and s.produced + TOKEN_EPS >= s.target:
+                s.reported = s.target
+                s.target = next_report(s)
             if s.reported != before:
                 reports.append((rid, s.reported))
             if s.reported >= s.reply:
                 del running[rid]
-        while len(running) < profile.slots and waiting:  # freed slots: the FIFO's head
+        while len(running) < slots and waiting:  # freed slots: the FIFO's head
             start(*waiting.popleft())
         for rid, tokens in reports:
             if not out[rid].chunks:
                 out[rid].queue_len = len(waiting)  # in the reply's header
             out[rid].chunks.append((now, tokens))
 
+    # the same arithmetic, in the same order, as the plain event loop it replaced (every
+    # result bit-identical: tests/test_serving_model.py); only the bookkeeping is cheaper
     while pending or running:
-        decoding = [s for s in running.values() if s.decoding]
-        rate = profile.decode_rate(len(decoding)) if decoding else 0.0
-        t_report = min(
-            (now + (next_report(s) - s.produced) / rate for s in decoding), default=np.inf
-        )
-        t_prefill = min((s.prefill_end for s in running.values() if not s.decoding), default=np.inf)
-        t_arrival = pending[0][0] if pending else np.inf
+        decoding, t_prefill = [], inf
+        for s in running.values():
+            if s.decoding:
+                decoding.append(s)
+            elif s.prefill_end < t_prefill:
+                t_prefill = s.prefill_end
+        t_report, rate = inf, 0.0
+        if decoding:
+            rate = rates[min(len(decoding), len(rates)) - 1]  # Profile.decode_rate
+            for s in decoding:
+                t = now + (s.target - s.produced) / rate
+                if t < t_report:
+                    t_report = t
+        t_arrival = pending[0][0] if pending else inf
         t_next = min(t_report, t_prefill, t_arrival)
         for s in decoding:
             s.produced = min(s.reply, s.produced + (t_next - now) * rate)
@@ -162,7 +177,7 @@ def serve(
             settle()
         else:
             _, rid, prompt, reply = pending.popleft()
-            if len(running) < profile.slots and not waiting:
+            if len(running) < slots and not waiting:
                 start(rid, prompt, reply)
             elif bounded and len(waiting) >= profile.queue:
                 out[rid].rejected = True
@@ -170,19 +185,6 @@ def serve(
             else:
                 waiting.append((rid, prompt, reply))
     return out
-
-
-def reply_bytes_ready(
-    tokens: int, reply_tokens: int, reply_bytes: int, total: int, chunk: int, overhead: int
-) -> int:
-    """Bytes of the reply ready after ``tokens`` tokens: the text's share plus one framing
-    per chunk (``chunk`` 0: no streaming), as ``TaskRunner::TokensOut`` counts them."""
-    if tokens >= reply_tokens:
-        return total
-    ready = reply_bytes * tokens // reply_tokens
-    if chunk:
-        ready += -(-tokens // chunk) * overhead
-    return min(max(ready, 1), total)
 
 
 def stream_reply(
@@ -204,11 +206,52 @@ def stream_reply(
     total = reply_bytes + (-(-reply_tokens // chunk) * overhead if chunk else 0)
     sent, free, first, air = 0, 0.0, np.nan, 0.0
     for t, tokens in served.chunks:
-        ready = reply_bytes_ready(tokens, reply_tokens, reply_bytes, total, chunk, overhead)
+        # the bytes ready after ``tokens`` tokens: the text's share plus one framing per
+        # chunk (``chunk`` 0: no streaming), as ``TaskRunner::TokensOut`` counts them
+        if tokens >= reply_tokens:
+            ready = total
+        else:
+            ready = reply_bytes * tokens // reply_tokens
+            if chunk:
+                ready += -(-tokens // chunk) * overhead
+            ready = min(max(ready, 1), total)
         if ready <= sent:
             continue
         dt = (ready - sent) * 8 / rate_bps
         free, sent, air = max(free, t) + dt, ready, air + dt
-        if np.isnan(first):
+        if first != first:  # NaN: no chunk sent yet
             first = free
     return float(first), free, total, air
+
+
+class ServeCache:
+    """``serve`` memoised on its arguments. A reference's forked tries re-run a round with
+    one user's action changed; most servers then see exactly the requests they saw in
+    the previous try, and get the same answer without re-running. Exact (``serve`` is a
+    pure function); the answers are shared, so nobody may change them. Forgets
+    everything past ``limit`` entries; ``limit`` 0 memoises nothing."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.hits = self.misses = 0
+        self._memo: dict[tuple, dict[int, Served]] = {}
+
+    def serve(
+        self,
+        profile: Profile,
+        arrivals: list[tuple[float, int, int, int]],
+        tokens_per_chunk: int,
+        bounded: bool = True,
+    ) -> dict[int, Served]:
+        if self.limit <= 0:
+            return serve(profile, arrivals, tokens_per_chunk, bounded)
+        key = (profile, tuple(arrivals), tokens_per_chunk, bounded)
+        out = self._memo.get(key)
+        if out is None:
+            self.misses += 1
+            if len(self._memo) >= self.limit:
+                self._memo.clear()
+            out = self._memo[key] = serve(profile, arrivals, tokens_per_chunk, bounded)
+        else:
+            self.hits += 1
+        return out

@@ -16,8 +16,14 @@ from pybridge.backends import Report, Task, _trim
 from pybridge.bridge import MAX_SUBTASKS, REPORT_DTYPE
 from pybridge.config import ConfigError, EnvConfig
 from pybridge.scenario_defaults import mobility_default
-from pybridge.serving_model import Served, profiles_for, serve
-from pybridge.shannon_serving import Requests, queue_truth, served_report, shifted
+from pybridge.serving_model import ServeCache, Served, profiles_for
+from pybridge.shannon_serving import (
+    ReportMemo,
+    Requests,
+    queue_truth,
+    served_report,
+    shifted,
+)
 
 #: per-expert ground truth of a round (same in every user's report): the time-average
 #: and the largest number of requests waiting or in service at the expert's server
@@ -60,6 +66,7 @@ class ShannonBackend:
         self.link = sc.radio.shannon_link(sc, config.shannon)
         users = sc.user_nodes
         self.num_users = len(users)
+        self.num_experts = sc.num_experts  # every expert the action addresses
         # distances are from the link's origin: the user device itself on Wi-Fi (each
         # user from its own position), a fixed node (the eNB) otherwise
         at_user = self.at_user = self.link.origin is sc.user
@@ -93,6 +100,10 @@ class ShannonBackend:
         self.last_goodput = np.zeros((self.num_users, sc.num_experts))
         # predict_round_at: each user's own node positions (None: everyone's ``pos``)
         self._user_pos: list[np.ndarray] | None = None
+        # the servers' profiles, parsed once; their answers memoised (a reference's forked
+        # tries re-run rounds where most servers see the same requests)
+        self.profiles = profiles_for(sc.serving, sc.num_experts) if sc.serving.enabled else None
+        self.serve_cache, self.report_memo = ServeCache(), ReportMemo()
         self._reset_queue_reports()
 
     def _pos_for(self, u: int) -> np.ndarray:
@@ -107,7 +118,7 @@ class ShannonBackend:
         relay <-> expert. A wired server: the user's hop to the gateway (relay, else
         origin) only."""
         sh = self.config.shannon
-        n, m = self.num_radio, self.config.scenario.num_experts
+        n, m = self.num_radio, self.num_experts
         if sh.snr == "random":
             lo, hi = sh.random_snr_db
             return self.rng.uniform(lo, hi, m), np.full(m, np.nan)  # one draw per path
@@ -132,7 +143,7 @@ class ShannonBackend:
     def _distances(self, u: int = 0) -> np.ndarray:
         """From user ``u``'s origin to each radio expert; a wired server stands at its
         gateway."""
-        n, m = self.num_radio, self.config.scenario.num_experts
+        n, m = self.num_radio, self.num_experts
         pos = self._pos_for(u)
         origin = pos[self.origin_index[u]]
         radio = np.linalg.norm(pos[1 : 1 + n] - origin, axis=1)
@@ -177,7 +188,7 @@ class ShannonBackend:
         self.pos = np.array([n.position[:2] for n in self.nodes], dtype=float)
         self.heading = self.rng.uniform(0, 2 * math.pi, len(self.nodes))
         self.time = self.config.scenario.warmup_s
-        self.last_goodput = np.zeros((self.num_users, self.config.scenario.num_experts))
+        self.last_goodput = np.zeros((self.num_users, self.num_experts))
         self._reset_queue_reports()
         reports = []
         for u in range(self.num_users):
@@ -206,7 +217,7 @@ class ShannonBackend:
                 report, span = self._plain_task(u, task, t0 + task.start_offset_s)
                 reports.append(report)
                 spans.append(span)
-            n = self.config.scenario.num_experts
+            n = self.num_experts
             for report in reports:  # without serving the experts hold no queue
                 for name in QUEUE_TRUTH:
                     report[name] = np.zeros(n)
@@ -239,7 +250,7 @@ class ShannonBackend:
     def _empty(self) -> Report:
         zero = np.zeros((), REPORT_DTYPE)
         raw = {name: zero[name] for name in REPORT_DTYPE.names}  # _trim copies
-        return _trim(raw, self.config.scenario.num_experts, self.num_subtasks)
+        return _trim(raw, self.num_experts, self.num_subtasks)
 
     def _observe(self, report: Report, u: int) -> None:
         snr = self._snr_db(u)
@@ -254,7 +265,7 @@ class ShannonBackend:
 
     def _reset_queue_reports(self) -> None:
         """No expert has reported its queue to any user yet (``scenario.serving``)."""
-        shape = (self.num_users, self.config.scenario.num_experts)
+        shape = (self.num_users, self.num_experts)
         self.queue_len, self.queue_heard_s = np.full(shape, np.nan), np.full(shape, np.nan)
 
     def _end_round(
@@ -280,7 +291,7 @@ class ShannonBackend:
 
         Hops in series: each at its own Shannon rate (a relay stores and forwards); a
         wired server adds the wire's rate in series and its delay once per direction."""
-        sh, n = self.config.shannon, self.config.scenario.num_experts
+        sh, n = self.config.shannon, self.num_experts
         first, second = self._hops_snr_db(u)
         shannon = sh.efficiency * self.bandwidth_hz
         rate = shannon * np.log2(1 + 10 ** (first / 10))  # bit/s
@@ -296,7 +307,7 @@ class ShannonBackend:
     def _draws(self, task: Task, snr_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(stalled per expert, dropped per subtask): drawn for every expert, used or not,
         so the random stream does not depend on the action."""
-        sh, n = self.config.shannon, self.config.scenario.num_experts
+        sh, n = self.config.shannon, self.num_experts
         stalled = self.rng.random(n) < sh.stall_prob if sh.stall_prob > 0 else np.zeros(n, bool)
         dropped = np.zeros(len(task.target), bool)  # a reply lost on a link that is up
         if sh.loss_snr50_db is not None:
@@ -308,7 +319,7 @@ class ShannonBackend:
         """User ``u``'s task without the serving model, started at ``start_s``: its report
         (but the end and the next observation) and how long it took."""
         sh = self.config.shannon
-        n = self.config.scenario.num_experts
+        n = self.num_experts
         report = self._empty()
         report["status"] = np.array(2)
         report["task_id"] = np.array(task.task_id)
@@ -367,8 +378,10 @@ class ShannonBackend:
         requests in the experts' shared queues, filling the report's serving fields as
         ns-3 does (``transfer-report.cc``)."""
         sv = self.config.scenario.serving
-        n = self.config.scenario.num_experts
-        experts, local = profiles_for(sv, n)
+        n = self.num_experts
+        assert self.profiles is not None  # serving on
+        experts, local = self.profiles
+        serve = self.serve_cache.serve
         chunk = sv.tokens_per_chunk if sv.streaming else 0
         t0 = self.time
         # each user's requests: when each arrives at its expert (round time)
@@ -386,14 +399,28 @@ class ShannonBackend:
             arrivals_at.append(arrivals)
         reports, spans = [], []
         for u, (task, p) in enumerate(zip(tasks, prepared, strict=True)):
-            served = {
-                k: shifted(served_all[u * MAX_SUBTASKS + k], task.start_offset_s, p.arrive[k])
-                for k in range(len(task.target))
-                if u * MAX_SUBTASKS + k in served_all
-            }
             ks = [k for k in range(len(task.target)) if task.target[k] == 0]
-            served.update(serve(local, [(0.0, k, *p.tokens(k)) for k in ks], 0, False))
-            report, span = self._served_task(u, task, p, served, t0 + task.start_offset_s)
+            on_device = serve(local, [(0.0, k, *p.tokens(k)) for k in ks], 0, False)
+            answers = [served_all.get(u * MAX_SUBTASKS + k) for k in range(len(task.target))]
+            answers.append(on_device)
+            start_s = t0 + task.start_offset_s
+            key = self.report_memo.key(u, task, p, answers, start_s, self.last_goodput[u])
+            memo = self.report_memo.get(key)
+            if memo is None:
+                served = {
+                    k: shifted(s, task.start_offset_s, p.arrive[k])
+                    for k, s in enumerate(answers[:-1])
+                    if s is not None
+                }
+                served.update(on_device)
+                report, span, heard = self._served_task(task, p, served, start_s)
+                self.report_memo.put(key, report, span, heard, answers)
+            else:
+                report, span, heard = memo
+            for i, (queue_len, heard_s) in heard.items():
+                self.queue_len[u, i], self.queue_heard_s[u, i] = queue_len, heard_s
+            used = report["bytes_expected"] > 0
+            self.last_goodput[u] = np.where(used, report["goodput_mbps"], self.last_goodput[u])
             reports.append(report)
             spans.append(span)
         round_s = max(task.start_offset_s + span for task, span in zip(tasks, spans, strict=True))
@@ -422,25 +449,23 @@ class ShannonBackend:
         )  # fmt: skip
 
     def _served_task(
-        self, u: int, task: Task, p: Requests, served: dict[int, Served], start_s: float
-    ) -> tuple[Report, float]:
-        """User ``u``'s served task from what the servers did (times from its start)."""
-        n = self.config.scenario.num_experts
+        self, task: Task, p: Requests, served: dict[int, Served], start_s: float
+    ) -> tuple[Report, float, dict[int, tuple[int, float]]]:
+        """A user's served task from what the servers did (times from its start): its
+        report, how long it took, {expert: (the queue length it heard, when)}."""
+        n = self.num_experts
         report = self._empty()
         report["status"] = np.array(2)
         report["task_id"] = np.array(task.task_id)
         report["task_start_s"] = np.array(start_s)
         report["queue_wait_s"][:] = np.nan
         nan = np.full(n, np.nan)
-        report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), p.snr_db, nan)
-        task_s, heard = served_report(self.config, report, task, p, served)
-        for i, (queue_len, ttft) in heard.items():
-            self.queue_len[u, i] = queue_len
-            self.queue_heard_s[u, i] = start_s + ttft
+        report["snr_db"] = np.where(_addressed(task.target, n), p.snr_db, nan)
+        assert self.profiles is not None  # serving on
+        task_s, heard = served_report(self.config, report, task, p, served, self.profiles[1])
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
-        used = report["bytes_expected"] > 0
-        self.last_goodput[u] = np.where(used, report["goodput_mbps"], self.last_goodput[u])
-        return report, task_s
+        heard_at = {i: (queue_len, start_s + ttft) for i, (queue_len, ttft) in heard.items()}
+        return report, task_s, heard_at
 
     def predict_at(self, distance_m: np.ndarray, time_s: float, task: Task) -> Report:
         """What ``task`` would report with expert i at ``distance_m[i]`` from the link's
@@ -466,10 +491,10 @@ class ShannonBackend:
         ``run_round``; the episode's state is left unchanged (``netmoe validate --users``).
         With one user it is ``[predict_at(distance_m[0], time_s, tasks[0])]``."""
         distance_m = np.asarray(distance_m, dtype=float)
-        if distance_m.shape != (self.num_users, self.config.scenario.num_experts):
+        if distance_m.shape != (self.num_users, self.num_experts):
             raise ValueError(
                 f"distance_m: need shape ({self.num_users}, "
-                f"{self.config.scenario.num_experts}), got {distance_m.shape}"
+                f"{self.num_experts}), got {distance_m.shape}"
             )
         geometry = []
         for d in distance_m:  # as predict_at: the user's origin at 0, expert i at (d_i, 0)
@@ -486,6 +511,14 @@ class ShannonBackend:
 
     def close(self) -> None:
         pass
+
+
+def _addressed(target: np.ndarray, n: int) -> np.ndarray:
+    """(n,) whether each expert 1..n is in ``target``: ``np.isin(np.arange(1, n + 1),
+    target)`` without its sorting (per user in every reference's try)."""
+    used = np.zeros(n, bool)
+    used[target[(target >= 1) & (target <= n)] - 1] = True
+    return used
 
 
 _RATE_UNITS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}

@@ -13,19 +13,26 @@ import numpy as np
 
 from pybridge.backends import Report, Task
 from pybridge.config import EnvConfig
-from pybridge.serving_model import Served, profiles_for, stream_reply
+from pybridge.serving_model import Profile, Served, profiles_for, stream_reply
 
 
 def served_report(
-    config: EnvConfig, report: Report, task: Task, p: Requests, served: dict[int, Served]
+    config: EnvConfig,
+    report: Report,
+    task: Task,
+    p: Requests,
+    served: dict[int, Served],
+    local: Profile | None = None,
 ) -> tuple[float, dict[int, tuple[int, float]]]:
     """Fill ``report``'s delivery, timing, byte and energy fields for ``task`` from what the
     servers did (``served``, by subtask, times from the task's start) as ns-3 does
     (``transfer-report.cc``). (How long the task took, {expert: (the queue length in the
-    header of the last reply whose first byte came in, when it came in)})."""
+    header of the last reply whose first byte came in, when it came in)}). ``local``: the
+    user device's profile (None: parsed from ``config``)."""
     sh, sv = config.shannon, config.scenario.serving
-    n, k_all = config.scenario.num_experts, len(task.target)
-    _, local = profiles_for(sv, n)
+    n, k_all = len(p.rate), len(task.target)  # (N,) rates: every expert
+    if local is None:
+        _, local = profiles_for(sv, n)
     chunk = sv.tokens_per_chunk if sv.streaming else 0
     overhead = sv.chunk_overhead_bytes if sv.streaming else 0
     rate, latency = p.rate, p.latency
@@ -144,3 +151,59 @@ def queue_truth(
             level += step
             peak[i] = max(peak[i], level)
     return mean, peak
+
+
+class ReportMemo:
+    """Each user's served report, memoised on everything it is made from: the user, its
+    task and requests (by value), when it started, its last goodput (by value) and the
+    servers' answers (by identity: ``ServeCache`` hands back the same objects for the
+    same requests, and an entry holds on to them, so an identity is not reused while its
+    entry lives). A reference's try that changes one user's action then re-prices only
+    the users whose servers answered differently. Exact; forgets past ``limit``
+    entries; ``limit`` 0 memoises nothing."""
+
+    def __init__(self, limit: int = 2048) -> None:
+        self.limit = limit
+        self.hits = self.misses = 0
+        self._memo: dict[tuple, tuple] = {}
+
+    @staticmethod
+    def key(
+        u: int, task: Task, p: Requests, answers: list[object], start_s: float, goodput: np.ndarray
+    ) -> tuple:
+        arrays = (
+            task.target, task.request_bytes, task.reply_bytes, task.compute_s, p.snr_db,
+            p.rate, p.latency, p.up, p.stalled, p.dropped, p.tokens_p, p.tokens_r, p.t_up,
+            p.arrive, goodput,
+        )  # fmt: skip
+        scalars = (
+            u, task.task_id, task.deadline_s, task.next_gap_s, task.fusion_prompt_tokens,
+            task.fusion_reply_tokens, task.start_offset_s, start_s,
+        )  # fmt: skip
+        return (*scalars, *(np.asarray(a).tobytes() for a in arrays), *map(id, answers))
+
+    def get(self, key: tuple) -> tuple[Report, float, dict[int, tuple[int, float]]] | None:
+        """(a fresh copy of the report, the task's span, {expert: (queue length, when
+        heard)}) stored under ``key``, or None."""
+        entry = self._memo.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        report, span, heard, _ = entry
+        return {name: value.copy() for name, value in report.items()}, span, heard
+
+    def put(
+        self,
+        key: tuple,
+        report: Report,
+        span: float,
+        heard: dict[int, tuple[int, float]],
+        answers: list[object],
+    ) -> None:
+        if self.limit <= 0:
+            return
+        if len(self._memo) >= self.limit:
+            self._memo.clear()
+        snapshot = {name: value.copy() for name, value in report.items()}
+        self._memo[key] = (snapshot, span, dict(heard), answers)

@@ -276,6 +276,47 @@ def test_coordinate_descent_reaches_the_exhaustive_optimum(table22) -> None:
     env.close()
 
 
+def test_coordinate_descent_is_unchanged_by_the_memoised_tries(tmp_path) -> None:
+    """M = 3, N = 4, K = 3 with the serving model (subtask-by-subtask tries, shared
+    queues): coordinate descent's actions and rewards are exactly those measured before
+    the Shannon backend memoised its servers' answers and users' reports (commit d045e88,
+    the same episode); with both memos off the same; and the memos are used."""
+    from pybridge.serving_model import ServeCache
+    from pybridge.shannon_serving import ReportMemo
+
+    path = tmp_path / "table43.parquet"
+    synthetic_frame(4, 3, 2).to_parquet(path)
+    before = [  # (actions per user, rewards per user) per round, at d045e88
+        ([[2, 1, 1], [1, 2, 1], [1, 1, 2]],
+         [5.370296998923847, 6.142975005880714, 6.228088783285054]),
+        ([[2, 1, 2], [2, 1, 1], [1, 2, 1]],
+         [6.442725755207419, 5.324259877658592, 6.127730095249354]),
+        ([[2, 1, 2], [2, 1, 1], [2, 1, 1]],
+         [6.442725755207419, 5.324259877658592, 5.318064644554118]),
+    ]  # fmt: skip
+    runs = []
+    for memo in (True, False):
+        env = pybridge.parallel_env(config=_env(path, users=3, experts=4, serving=True, tasks=3))
+        obs, _ = env.reset(seed=7)
+        if not memo:
+            env.backend.serve_cache, env.backend.report_memo = ServeCache(0), ReportMemo(0)
+        cd, rounds, infos = CoordinateDescentPolicy(), [], []
+        while env.agents:
+            a = cd.act(env, obs)
+            obs, r, _, _, info = env.step(a)
+            rounds.append(([a[x].tolist() for x in env.possible_agents],
+                           [r[x] for x in env.possible_agents]))  # fmt: skip
+            infos.append([np.nan_to_num(info[x]["completion_s"], nan=-1.0).tolist()
+                          for x in env.possible_agents])  # fmt: skip
+        runs.append((rounds, infos, cd.evaluations))
+        if memo:
+            assert env.backend.serve_cache.hits > env.backend.serve_cache.misses
+            assert env.backend.report_memo.hits > 0
+        env.close()
+    assert runs[0][0] == before and runs[0][2] == 223
+    assert runs[0] == runs[1]
+
+
 def test_compare_on_a_multi_user_experiment_writes_the_files(table22, tmp_path) -> None:
     exp = _exp(table22, {"epochs": 1}, tasks=2).with_compare(
         seeds=2, workers=1,
