@@ -281,9 +281,13 @@ def test_shannon_users_share_the_experts_queues(table_path) -> None:
 
 def _backend_state(b: ShannonBackend) -> dict:
     """Everything the Shannon backend holds: arrays, numbers, RNG states, and the bytes
-    of any other object (config, link, nodes)."""
+    of any other object (config, link, nodes). The memo caches are left out: a try may
+    fill them, but they map inputs to the answers those inputs always give (pinned by
+    test_coordinate_descent_is_unchanged_by_the_memoised_tries)."""
     out = {}
     for name, value in vars(b).items():
+        if name in ("serve_cache", "report_memo"):
+            continue
         if isinstance(value, np.random.Generator):
             out[name] = value.bit_generator.state
         elif isinstance(value, np.ndarray):
