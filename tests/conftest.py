@@ -52,6 +52,31 @@ def table_path(tmp_path):
 # -- several users -------------------------------------------------------------------
 
 
+def same_nested(a: object, b: object) -> bool:
+    """Exactly equal (NaN equal to NaN), through dicts, tuples and lists."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_nested(a[k], b[k]) for k in a)  # type: ignore[attr-defined]
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same_nested(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, np.ndarray):
+        nan = a.dtype.kind == "f"
+        return a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=nan))  # type: ignore[attr-defined]
+    return bool(a == b) or (a != a and b != b)
+
+
+def ns3_built() -> bool:
+    """Whether the edge-moe scenario program is built (tests that run it skip otherwise)."""
+    from pybridge.paths import ScenarioNotBuiltError, program_path
+
+    try:
+        program_path("edge-moe")
+    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
+        return False
+    return True
+
+
 def experts_near(n: int) -> list[dict]:
     """N static experts a few metres from the user, alternating sides of the x axis."""
     return [{"position": [3.0 + 2 * i, (-1) ** i * 2.0, 1.0]} for i in range(n)]

@@ -31,7 +31,7 @@ from agents.train_multi import train_multi, user_states
 from pybridge.bridge import BridgeError
 from pybridge.env import EdgeMoEEnv
 from pybridge.parallel import EdgeMoEParallelEnv
-from tests.conftest import experts_near, multi_user_env, synthetic_frame
+from tests.conftest import experts_near, multi_user_env, ns3_built, synthetic_frame
 
 
 @pytest.fixture
@@ -405,18 +405,8 @@ def test_user_view_is_the_users_prompt(table_path) -> None:
     env.close()
 
 
-def _has_ns3() -> bool:
-    from pybridge.paths import ScenarioNotBuiltError, program_path
-
-    try:
-        program_path("edge-moe")
-    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
-        return False
-    return True
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _has_ns3(), reason="edge-moe is not built")
+@pytest.mark.skipif(not ns3_built(), reason="edge-moe is not built")
 def test_compare_on_a_multi_user_ns3_experiment(table22, tmp_path) -> None:
     """The same pipeline on ns-3: shared SAC trains on real rounds of two users, the
     coordinate descent forks whole rounds of the scenario."""

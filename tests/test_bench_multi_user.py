@@ -10,18 +10,11 @@ import sys
 
 import pytest
 
-from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.paths import REPO_ROOT
+from tests.conftest import ns3_built
 
 
-def _built() -> bool:
-    try:
-        program_path("edge-moe")
-    except ScenarioNotBuiltError:  # pragma: no cover - depends on the build
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _built(), reason="edge-moe not built")
+@pytest.mark.skipif(not ns3_built(), reason="edge-moe not built")
 def test_cell_budget_stops_a_cell_and_skips_larger_ones(tmp_path) -> None:
     out = tmp_path / "scaling.json"
     r = subprocess.run(

@@ -17,7 +17,7 @@ from pybridge.config import ConfigError, load_config
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import ScenarioNotBuiltError, program_path
 from pybridge.shannon import ShannonBackend
-from tests.conftest import experts_near, multi_user_env
+from tests.conftest import experts_near, multi_user_env, same_nested
 
 try:
     program_path("edge-moe")
@@ -41,20 +41,6 @@ def _rollout(env: ParallelEnv, seed: int, actions_seed: int = 0) -> list:
     return out
 
 
-def _same(a: object, b: object) -> bool:
-    """Exactly equal (NaN equal to NaN), through dicts, tuples and lists."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)  # type: ignore[attr-defined]
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
-    if isinstance(a, np.ndarray):
-        nan = a.dtype.kind == "f"
-        return a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=nan))  # type: ignore[attr-defined]
-    return bool(a == b) or (a != a and b != b)
-
-
 # -- the PettingZoo contract -----------------------------------------------------------
 
 
@@ -75,8 +61,8 @@ def test_same_seed_same_rollout_other_seed_differs(table_path) -> None:
     first, again = _rollout(env, 7), _rollout(env, 7)
     other = _rollout(env, 8)
     env.close()
-    assert _same(first, again)
-    assert not _same(first, other)
+    assert same_nested(first, again)
+    assert not same_nested(first, other)
 
 
 def test_spaces_state_and_infos(table_path) -> None:
@@ -134,7 +120,7 @@ def _one_user_equal(cfg: dict) -> None:
         assert reward == prewards["user_0"]
         assert np.array_equal(obs, pobs["user_0"]) and truncated == ptrunc["user_0"]
         assert pinfos["user_0"].pop("start_offset_s") == 0.0
-        assert _same(info, pinfos["user_0"])
+        assert same_nested(info, pinfos["user_0"])
     single.close()
     multi.close()
 
@@ -311,17 +297,17 @@ def test_shannon_try_round_changes_nothing(table_path) -> None:
     tasks = [_task([1, 2, 0]), _task([2, 2, 2], 0.3)]
     before = _backend_state(b)
     tried = b.try_round(tasks)
-    assert _same(_backend_state(b), before)
+    assert same_nested(_backend_state(b), before)
     ran = b.run_round(tasks)
     for t, r in zip(tried, ran, strict=True):
-        assert _same(dict(t), dict(r))
+        assert same_nested(dict(t), dict(r))
     after = _backend_state(b)
-    assert not _same(after, before)  # a run does move the state on
+    assert not same_nested(after, before)  # a run does move the state on
     again = [_task([3, 1, 1]), _task([0, 2, 4], 0.1)]
     tried = b.try_round(again)
-    assert _same(_backend_state(b), after)
+    assert same_nested(_backend_state(b), after)
     for t, r in zip(tried, b.run_round(again), strict=True):
-        assert _same(dict(t), dict(r))
+        assert same_nested(dict(t), dict(r))
     with pytest.raises(ValueError, match="needs 2 tasks"):
         b.run_round(tasks[:1])
     with pytest.raises(ValueError, match="use the round API"):

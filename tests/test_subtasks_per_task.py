@@ -16,7 +16,7 @@ from netmoe_table import DEFAULT_TABLE, resolve_path
 from pybridge.config import ConfigError
 from pybridge.env import EdgeMoEEnv
 from pybridge.tasks import QualityTable
-from tests.conftest import experts_near, synthetic_frame
+from tests.conftest import experts_near, same_nested, synthetic_frame
 
 try:
     from pybridge.scenario_check import ScenarioNotBuiltError, program_path
@@ -50,27 +50,13 @@ def _rollout(env: EdgeMoEEnv, seed: int) -> list:
     return out
 
 
-def _same(a: object, b: object) -> bool:
-    """Exactly equal (NaN equal to NaN), through dicts, tuples and lists."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)  # type: ignore[attr-defined]
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
-    if isinstance(a, np.ndarray):
-        nan = a.dtype.kind == "f"
-        return a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=nan))  # type: ignore[attr-defined]
-    return bool(a == b) or (a != a and b != b)
-
-
 def test_k_equal_to_the_table_split_is_todays_env(table_path) -> None:
     table = QualityTable.load(table_path)
     assert table.compose(3) is table
     today, explicit = EdgeMoEEnv(_cfg(table_path, None)), EdgeMoEEnv(_cfg(table_path, 3))
     assert today.observation_space == explicit.observation_space
     a, b = _rollout(today, 4), _rollout(explicit, 4)
-    assert len(a) == 7 and _same(a, b)  # observations, rewards and infos
+    assert len(a) == 7 and same_nested(a, b)  # observations, rewards and infos
     assert len({step[1] for step in a[1:]}) > 1
     today.close()
     explicit.close()
