@@ -10,6 +10,7 @@ file resolve from the file's directory (or its ``base_dir``, relative to the fil
     netmoe table margin [PATH] [--boot N] [--seed S]
     netmoe table tokens [--table PATH] [--config X] [--out PATH] [--recount]
     netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
+        [--long]
     netmoe table check-backend --config X [--backend NAME]
 """
 
@@ -89,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "offline-minilm-lm-v4 (adds the SmolLM2 coherence term; judged the shipped table)",
     )
     v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
+    v.add_argument(
+        "--long",
+        action="store_true",
+        help="also run both checks on long texts: each passage followed by the next one of "
+        "its type, against the first one's prompt (like the table's fused answers)",
+    )
     c = sub.add_parser(
         "check-backend",
         help="one generation and one judge call on a config's backends (checks a server)",
@@ -330,20 +337,24 @@ def _validate_judge(args: argparse.Namespace) -> int:
 
     from .embed import get_embedder
     from .judge import make_offline_judge
-    from .judge_validation import HELDOUT_SETS, load_items, validate_judge
+    from .judge_validation import HELDOUT_SETS, load_items, long_items, validate_judge
 
     sets = args.set or HELDOUT_SETS
     judge = make_offline_judge(args.judge, get_embedder())
     print(f"judge {judge.name}, seed {args.seed}, 3 shuffles and 3 off-topic foils per item")
     for path in sets:
         items = load_items(path)
-        t0 = time.perf_counter()
-        r = validate_judge(judge, items, seed=args.seed)
-        dt = time.perf_counter() - t0
-        print(f"{path} ({len(items)} items): {r.summary()}")
-        print(f"  {r.texts} distinct texts judged in {dt:.0f} s ({dt / r.texts:.2f} s per text)")
-        for kind, (sw, sp, tw, tp) in r.by_type.items():
-            print(f"  {kind}: coherent > shuffled {sw}/{sp}, on-topic > off-topic {tw}/{tp}")
+        runs = [("", items)] + ([(" long (2 passages)", long_items(items))] if args.long else [])
+        for label, run_items in runs:
+            t0 = time.perf_counter()
+            r = validate_judge(judge, run_items, seed=args.seed)
+            dt = time.perf_counter() - t0
+            print(f"{path}{label} ({len(items)} items): {r.summary()}")
+            print(
+                f"  {r.texts} distinct texts judged in {dt:.0f} s ({dt / r.texts:.2f} s per text)"
+            )
+            for kind, (sw, sp, tw, tp) in r.by_type.items():
+                print(f"  {kind}: coherent > shuffled {sw}/{sp}, on-topic > off-topic {tw}/{tp}")
     return 0
 
 

@@ -4,7 +4,11 @@ sentences shuffled, and an on-topic passage must outscore an off-topic one (anot
 passage judged against this item's prompt). Ties count as failures. Shuffles and foils are
 drawn from one seed, so a run is reproducible. Rates come with Wilson 95 % intervals
 (``wilson_interval``); the pairs of one item share its passage, so the interval is a
-little optimistic about how much the items vary."""
+little optimistic about how much the items vary.
+
+``long_items`` builds the same checks on texts twice as long, like the quality table's
+fused answers: each item's passage followed by the next passage of its type, judged
+against the first item's prompt; its shuffles mix the sentences of both passages."""
 
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ from .judge import OfflineJudge, OfflineLMJudge, sentences
 
 HELDOUT = Path(__file__).resolve().parent.parent / "data" / "judge_heldout.yaml"
 # Every held-out set, oldest first. Sets 1-3 are development sets since judge v4 (v4 was
-# tuned on them); set 4 was written after v4 was frozen.
-_NAMES = [f"judge_heldout{k}.yaml" for k in ("", "2", "3", "4")]
+# tuned on them); sets 4 (50-100 words a passage) and 5 (150-260 words, the v2 table's
+# reply lengths) were written after v4 was frozen.
+_NAMES = [f"judge_heldout{k}.yaml" for k in ("", "2", "3", "4", "5")]
 HELDOUT_SETS = [HELDOUT.with_name(n) for n in _NAMES if HELDOUT.with_name(n).is_file()]
 
 
@@ -89,14 +94,34 @@ def load_items(path: str | Path = HELDOUT) -> list[dict[str, str]]:
     return items
 
 
+def long_items(items: list[dict[str, str]]) -> list[dict]:
+    """Items twice as long: item ``i``'s passage, a space, then the passage of the next item
+    of the same ``type`` (cyclically, in file order; all items form one type when the set has
+    none), with item ``i``'s prompt. ``parts`` names both source items, so ``validate_judge``
+    never takes as off-topic foil a long item that contains this item's own passage."""
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(str(item.get("type", "")), []).append(i)
+    out: list[dict] = []
+    for i, item in enumerate(items):
+        group = groups[str(item.get("type", ""))]
+        if len(group) < 2:
+            raise ValueError(f"type {item.get('type')!r} needs at least 2 items for long texts")
+        j = group[(group.index(i) + 1) % len(group)]
+        long = {**item, "text": f"{item['text']} {items[j]['text']}", "parts": (i, j)}
+        out.append(long)
+    return out
+
+
 def validate_judge(
     judge: OfflineJudge | OfflineLMJudge,
-    items: list[dict[str, str]],
+    items: list[dict],
     shuffles: int = 3,
     off_topic: int = 3,
     seed: int = 0,
 ) -> ValidationResult:
-    """Run both pairwise checks; ``shuffles`` orders and ``off_topic`` foils per item."""
+    """Run both pairwise checks; ``shuffles`` orders and ``off_topic`` foils per item.
+    Items from ``long_items`` carry ``parts``: a foil never shares a source passage."""
     rng = np.random.default_rng(seed)
     n = len(items)
     sw = sp = tw = tp = 0
@@ -118,7 +143,8 @@ def validate_judge(
             shuffled = " ".join(sents[j] for j in perm)
             sp += 1
             sw += base > score(shuffled, item["prompt"])
-        foils = [j for j in range(n) if j != i]
+        own = set(item.get("parts", (i,)))
+        foils = [j for j in range(n) if j != i and not own & set(items[j].get("parts", (j,)))]
         others = rng.choice(foils, size=min(off_topic, len(foils)), replace=False)
         for j in others:
             tp += 1
