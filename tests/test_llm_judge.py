@@ -119,3 +119,60 @@ def test_offline_judge_validation_rates(name, min_shuffle):
     r = validate_judge(OfflineJudge(get_embedder()), load_items(HELDOUT.parent / name))
     assert r.topic_rate >= 0.9
     assert r.shuffle_rate >= min_shuffle
+
+
+def test_heldout_set_5_holds_36_long_passages():
+    """Set 5 (issue 17: the v2 table's reply lengths) is a default held-out set: 6 content
+    types x 6 items, every passage 150-260 words and at least 8 sentences, prompts distinct."""
+    from collections import Counter
+
+    from llm_pipeline.judge_validation import HELDOUT, HELDOUT_SETS, load_items
+
+    path = HELDOUT.with_name("judge_heldout5.yaml")
+    assert path in HELDOUT_SETS
+    items = load_items(path)
+    assert len(items) == 36
+    kinds = Counter(item["type"] for item in items)
+    assert kinds == dict.fromkeys(("story", "explainer", "howto", "product", "travel", "news"), 6)
+    for item in items:
+        assert 150 <= len(item["text"].split()) <= 260, item["prompt"]
+        assert len(sentences(item["text"])) >= 8, item["prompt"]
+    assert len({item["prompt"] for item in items}) == 36
+
+
+class _RecordingJudge:
+    """Scores a text by its length and records every (text, reference) pair it sees."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def score(self, text: str, reference: str) -> float:
+        self.seen.append((text, reference))
+        return float(len(text))
+
+
+def test_long_items_join_a_passage_with_the_next_of_its_type():
+    """Long texts for the fused-answer check: item i + the next item of its type (wrapping
+    round), item i's prompt; no off-topic foil contains item i's own passage."""
+    from llm_pipeline.judge_validation import long_items, validate_judge
+
+    items = [
+        {"type": t, "prompt": f"prompt {t}{k}", "text": f"{t}{k} one. {t}{k} two. {t}{k} three."}
+        for t in ("a", "b")
+        for k in range(3)
+    ]
+    long = long_items(items)
+    assert [x["parts"] for x in long] == [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)]
+    assert long[2]["text"] == f"{items[2]['text']} {items[0]['text']}"
+    assert long[2]["prompt"] == items[2]["prompt"] and long[2]["type"] == "a"
+    judge = _RecordingJudge()
+    r = validate_judge(judge, long, shuffles=2, off_topic=3)
+    assert (r.shuffle_pairs, r.topic_pairs) == (12, 18)
+    for i, item in enumerate(long):
+        own = items[i]["text"]
+        foils = [
+            t for t, ref in judge.seen if ref == item["prompt"] and t in (x["text"] for x in long)
+        ]
+        assert all(own not in t for t in foils if t != item["text"])
+    with pytest.raises(ValueError, match="at least 2 items"):
+        long_items(items[:4])
