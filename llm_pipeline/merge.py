@@ -35,7 +35,7 @@ def make_judge(cfg: TableConfig, embedder: Any) -> OfflineJudge | LLMJudge:
     if cfg.judge.type == "llm":
         backend = backends.make_text_backend(cfg.backends[cfg.judge.backend])
         return LLMJudge(backend, cfg.judge.attempts)
-    return make_offline_judge(cfg.judge.offline, embedder)
+    return make_offline_judge(cfg.judge.offline, embedder, cfg.judge.lm_chunk_tokens)
 
 
 @dataclass
