@@ -10,7 +10,7 @@ file resolve from the file's directory (or its ``base_dir``, relative to the fil
     netmoe table margin [PATH] [--boot N] [--seed S]
     netmoe table tokens [--table PATH] [--config X] [--out PATH] [--recount]
     netmoe table validate-judge [--judge offline-minilm-v3|offline-minilm-lm-v4] [--set PATH]
-        [--long]
+        [--lm-chunk-tokens N] [--long]
     netmoe table check-backend --config X [--backend NAME]
 """
 
@@ -90,6 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "offline-minilm-lm-v4 (adds the SmolLM2 coherence term; judged the shipped table)",
     )
     v.add_argument("--seed", type=int, default=0, help="seed of the shuffles and foils")
+    v.add_argument(
+        "--lm-chunk-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="v4 only: evaluate the LM in chunks of N tokens, as a table config's "
+        "judge.lm_chunk_tokens does (default: one pass per text)",
+    )
     v.add_argument(
         "--long",
         action="store_true",
@@ -340,8 +348,12 @@ def _validate_judge(args: argparse.Namespace) -> int:
     from .judge_validation import HELDOUT_SETS, load_items, long_items, validate_judge
 
     sets = args.set or HELDOUT_SETS
-    judge = make_offline_judge(args.judge, get_embedder())
-    print(f"judge {judge.name}, seed {args.seed}, 3 shuffles and 3 off-topic foils per item")
+    judge = make_offline_judge(args.judge, get_embedder(), args.lm_chunk_tokens)
+    chunk = getattr(getattr(judge, "lm", None), "chunk_tokens", None)  # v4 only
+    chunks = f", LM chunks of {chunk} tokens" if chunk else ""
+    print(
+        f"judge {judge.name}{chunks}, seed {args.seed}, 3 shuffles and 3 off-topic foils per item"
+    )
     for path in sets:
         items = load_items(path)
         runs = [("", items)] + ([(" long (2 passages)", long_items(items))] if args.long else [])
