@@ -123,6 +123,10 @@ class LMScorer:
         self.positions_computed = 0
         """Forward-pass positions run so far (what prefix reuse saves; for benchmarks)."""
 
+    def clear_cache(self) -> None:
+        """Forget cached values (values never depend on them; this bounds memory)."""
+        self._cache.clear()
+
     def _model(self) -> tuple:
         tok, model = _load_causal_lm(self.model_path)
         import torch
