@@ -235,7 +235,45 @@ TaskScenario::RepairQuery()
     }
     if (any)
     {
-        m_probes->Query(asked, std::vector<bool>(m_probeReachable, false));
+        m_probes->Ask(asked);
+    }
+}
+
+void
+TaskScenario::ExpertDropped(uint32_t e)
+{
+    if (!m_probes || e >= m_probeReachable || m_taskRepair.IsPending() ||
+        !m_runners[0]->WaitsFor(e))
+    {
+        return;
+    }
+    // After the event that dropped it (the access point's MAC is still in it), in the
+    // user device's context.
+    m_taskRepair = Simulator::ScheduleNow(&TaskScenario::RepairDuringTask, this);
+}
+
+void
+TaskScenario::RepairDuringTask()
+{
+    // The user device dropped an expert whose reply its task waits for. Left alone, the
+    // expert still believes it is associated and, with nothing to send (it waits for
+    // request bytes the access point now discards), stays cut off until the next gap's
+    // repair query: the reply is lost. Asked now, it answers, is deauthenticated on that
+    // frame and associates again (range-edge.h), and TCP's retransmissions get through.
+    // A query or an answer can be lost, and a re-association takes a beacon interval or
+    // more: ask again every --probeLead while the task waits and the expert is still out.
+    std::vector<bool> asked(m_probeReachable, false);
+    bool any = false;
+    for (uint32_t e = 0; e < m_probeReachable; ++e)
+    {
+        asked[e] = !IsAssociated(0, e) && m_runners[0]->WaitsFor(e);
+        any = any || asked[e];
+    }
+    if (any)
+    {
+        m_probes->Ask(asked);
+        m_taskRepair = Simulator::Schedule(Seconds(m_observe.probeLead),
+                                           &TaskScenario::RepairDuringTask, this);
     }
 }
 
@@ -368,6 +406,7 @@ TaskScenario::Step(const NetmoeAction* a, NetmoeReport* r)
         Simulator::Run();
     }
     Simulator::Cancel(m_deadline);
+    Simulator::Cancel(m_taskRepair); // the gap has its own repair query
     for (uint32_t u = 0; u < m_numUsers; ++u)
     {
         Simulator::Cancel(m_userDeadlines[u]);

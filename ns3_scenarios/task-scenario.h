@@ -110,6 +110,14 @@ class TaskScenario : public SteppedScenario
     /** One line on std::clog: probes sent and answered (nothing without probes). */
     void PrintProbeSummary(const std::string& program) const;
 
+    /**
+     * The access point, which is user device 0, has just dropped expert \p e (0-based;
+     * the range edge's low-ack disassociation). With --observe=probe and a task waiting
+     * for a reply of \p e, ask \p e at once and again every --probeLead while it is not
+     * associated and the task still waits for it (probes.h, "Repair"); otherwise nothing.
+     */
+    void ExpertDropped(uint32_t e);
+
     /** Start the link measurements of a round (every user's; just before it starts). */
     virtual void BeginTask() = 0;
 
@@ -152,6 +160,8 @@ class TaskScenario : public SteppedScenario
     void FillRoundReport(NetmoeReport& report) const;
     /** At the start of a gap: ask the experts the access point does not count associated. */
     void RepairQuery();
+    /** During a task: ask the dropped experts it waits for; again in --probeLead if any. */
+    void RepairDuringTask();
     /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
     void ProbeStale(ns3::Time decision);
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
@@ -162,6 +172,7 @@ class TaskScenario : public SteppedScenario
     std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
     uint32_t m_probeReachable{0};      //!< experts 1..this hear the query
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
+    ns3::EventId m_taskRepair;         //!< the next RepairDuringTask, while a task runs
 
     std::vector<std::vector<double>> m_lastGoodput; //!< per user, per expert, Mbit/s, 0: never
     std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i's at i-1
