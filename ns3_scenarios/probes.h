@@ -22,12 +22,13 @@
  * and while it only waits for request bytes it sends nothing, so nothing tells it either:
  * a heartbeat would, within one interval. The user device is the access point and knows
  * whom it dropped (hostapd reports AP-STA-DISCONNECTED to the programs on the device), so
- * it asks such an expert at once (Ask: a query that awaits nothing) if its task waits for
- * that expert's reply, and again every --probeLead while the expert is still out and the
- * task still waits; the answer gets the expert deauthenticated and associated again, and
- * TCP's retransmissions then get through. At the start of each gap it asks every expert it
- * does not count associated, once. Otherwise nothing is sent between decisions: the device
- * learns from the task traffic it hears.
+ * it asks (Ask: a query that awaits nothing) every expert it does not count associated:
+ * during a task, those the task waits for, at its launch, at once when one is dropped,
+ * and again every --probeLead while one is still out; in a gap, at its start and again
+ * every --probeMaxAge (one heartbeat period) while one is still out. The answer gets the
+ * expert deauthenticated and associated again (range-edge.h), and TCP's retransmissions
+ * then get through. Otherwise nothing is sent between decisions: the device learns from
+ * the task traffic it hears.
  *
  * ObserveConfig holds the observation flags shared by every scenario program:
  *   --observe=probe|heartbeat  on-demand probes (default), or the continuous 10 Hz

@@ -183,6 +183,7 @@ TaskScenario::Advance(double seconds)
     }
     Simulator::Stop(Seconds(seconds));
     Simulator::Run();
+    Simulator::Cancel(m_gapRepair); // the decision's own query asks whoever is still out
     if (m_probes && m_probes->Outstanding() > 0)
     {
         // Answers missing at the decision: ask the missing experts again every
@@ -217,11 +218,13 @@ TaskScenario::ProbesAnswered()
 void
 TaskScenario::RepairQuery()
 {
-    // An expert the access point dropped during the task (edge of range) still believes
-    // it is associated until it sends something; with heartbeats that is within 0.1 s.
-    // Asking it now, at the start of the gap, gets it deauthenticated and associated
-    // again before the decision (re-association takes a beacon interval or more, longer
-    // than --probeLead). Nothing is awaited: one out of range cannot answer.
+    // An expert the access point dropped (edge of range) still believes it is associated
+    // until it sends something; with heartbeats that is within 0.1 s. Asking it at the
+    // start of the gap, and again every --probeMaxAge (one heartbeat period) while it is
+    // still out, gets it deauthenticated and associated again before the decision
+    // (re-association takes a beacon interval or more, longer than --probeLead): a lost
+    // query or answer, or a failed re-association, no longer leaves it out until the
+    // next gap. Nothing is awaited: one out of range cannot answer.
     if (Simulator::Now().IsZero())
     {
         return; // the warm-up: nobody has associated yet
@@ -236,6 +239,8 @@ TaskScenario::RepairQuery()
     if (any)
     {
         m_probes->Ask(asked);
+        m_gapRepair = Simulator::Schedule(Seconds(m_observe.probeMaxAge),
+                                          &TaskScenario::RepairQuery, this);
     }
 }
 
@@ -253,9 +258,18 @@ TaskScenario::ExpertDropped(uint32_t e)
 }
 
 void
+TaskScenario::LaunchAndRepair()
+{
+    m_runners[0]->Launch();
+    RepairDuringTask(); // the task waits for its experts from now on
+}
+
+void
 TaskScenario::RepairDuringTask()
 {
-    // The user device dropped an expert whose reply its task waits for. Left alone, the
+    // The user device does not count associated an expert whose reply its task waits for
+    // (it dropped it during the task, or the gap's repair queries did not bring it back
+    // in time). Left alone, the
     // expert still believes it is associated and, with nothing to send (it waits for
     // request bytes the access point now discards), stays cut off until the next gap's
     // repair query: the reply is lost. Asked now, it answers, is deauthenticated on that
@@ -389,8 +403,16 @@ TaskScenario::Step(const NetmoeAction* a, NetmoeReport* r)
         ++m_unsettled;
         if (m_numUsers == 1)
         {
-            Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset, &TaskRunner::Launch,
-                                           m_runners[0].get());
+            if (m_probes)
+            {
+                Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset,
+                                               &TaskScenario::LaunchAndRepair, this);
+            }
+            else
+            {
+                Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset,
+                                               &TaskRunner::Launch, m_runners[0].get());
+            }
             m_deadline = Simulator::Stop(offset + Seconds(a[0].deadline_s));
         }
         else
