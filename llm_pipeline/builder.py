@@ -104,8 +104,11 @@ def build_table(
     progress: bool = True,
     prompts: Iterable[PromptSpec] | None = None,
     ray_address: str | None = None,
+    rejudge: bool = False,
 ) -> dict[str, Any]:
-    """Generate (resumable), judge and atomically write the table. Returns stats.
+    """Generate (resumable), judge (resumable; ``workers`` processes for an offline
+    judge; ``rejudge`` ignores journaled scores) and atomically write the table. Returns
+    stats.
 
     ``out`` (default: the config's) and the config's prompt set resolve from the config's
     ``base_dir`` (default: the repository root) when relative."""
@@ -124,7 +127,7 @@ def build_table(
     t0 = time.perf_counter()
     gen = generate(cfg, specs, parts, workers, executor, progress, ray_address)
     t1 = time.perf_counter()
-    merged = merge(cfg, specs, parts, progress)
+    merged = merge(cfg, specs, parts, progress, workers, rejudge)
     df = merged.table
     write_table(df, out_path)
     t2 = time.perf_counter()

@@ -26,7 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="generate, judge and write a quality table (resumable)")
     b.add_argument("--config", default="configs/table_default.yaml", help="table config YAML")
     b.add_argument("--out", default=None, help="output table (.parquet or .csv); default: config")
-    b.add_argument("--workers", type=int, default=1, help="generation processes (default 1)")
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="generation processes, and judging processes for an offline judge (default 1)",
+    )
     b.add_argument(
         "--executor",
         choices=("local", "ray"),
@@ -47,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     b.add_argument("--seed", type=int, default=None, help="override the config's seed")
     b.add_argument("--fresh", action="store_true", help="discard journaled texts first")
+    b.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="judge every text again, ignoring journaled scores (after a judge's formula "
+        "changed in code under the same name)",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
     i = sub.add_parser(
         "info", aliases=["check"], help="validate a table and print its shape and score summary"
@@ -149,6 +160,7 @@ def _build(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             prompts=prompts,
             ray_address=args.ray_address,
+            rejudge=args.rejudge,
         )
     except BackendError as exc:
         # A server that failed mid-build: say that what was written so far is kept.
@@ -165,8 +177,12 @@ def _build(args: argparse.Namespace) -> int:
         f"{stats['generated_texts']} new texts in {time.time() - t0:.0f} s"
         + (f" ({stats['texts_per_minute']} texts/min)" if "texts_per_minute" in stats else "")
     )
-    if stats["judge_counts"]:
-        c = stats["judge_counts"]
+    c = stats["judge_counts"]
+    if "offline judged" in c:
+        print(
+            f"judge: {c['offline journaled']} scores from the journal, {c['offline judged']} judged"
+        )
+    if "asked" in c:
         reused = f" ({c['reused']} rows with a text already asked)" if c["reused"] else ""
         print(f"llm judge: {c['journaled']} scores from the journal, {c['asked']} asked{reused}")
     if stats["missing_scores"]:

@@ -170,6 +170,16 @@ class JudgeConfig(StrictModel):
             "table, chosen in configs/table_default.yaml; docs/llm-pipeline.md)"
         ),
     )
+    lm_chunk_tokens: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "judge v4: evaluate texts in chunks of this many tokens and reuse the chunks a "
+            "fused answer shares with the one before (about 2.3x fewer forward passes for "
+            "64 fused answers; values differ from one-pass by float rounding, "
+            "judge_lm.LMScorer); null: one pass per text"
+        ),
+    )
 
 
 def _default_local() -> ExpertConfig:

@@ -52,8 +52,13 @@ DEFAULT_OFFLINE_JUDGE = OfflineLMJudge.name
 v3, the faster embedding-only judge."""
 
 
-def make_offline_judge(name: str, embedder: Embedder) -> OfflineJudge:
-    """The offline judge called ``name`` (one of ``JUDGES``); ``ValueError`` otherwise."""
+def make_offline_judge(
+    name: str, embedder: Embedder, lm_chunk_tokens: int | None = None
+) -> OfflineJudge:
+    """The offline judge called ``name`` (one of ``JUDGES``); ``ValueError`` otherwise.
+    ``lm_chunk_tokens``: v4's ``LMScorer(chunk_tokens=...)`` (ignored by v3)."""
     if name not in JUDGES:
         raise ValueError(f"unknown offline judge {name!r} (known: {', '.join(JUDGES)})")
+    if JUDGES[name] is OfflineLMJudge:
+        return OfflineLMJudge(embedder, lm=LMScorer(chunk_tokens=lm_chunk_tokens))
     return JUDGES[name](embedder)

@@ -27,6 +27,8 @@ these terms: how much the text's own sentence order raises SmolLM2's likelihood
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -172,6 +174,20 @@ class OfflineJudge:
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
 
+    @property
+    def version(self) -> str:
+        """Name and a hash of the parameters: the key of this judge's journaled scores."""
+        blob = json.dumps(self._recipe(), sort_keys=True)
+        return f"{self.name}:{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+    def _recipe(self) -> dict:
+        return {"params": self.params}
+
+    def clear_caches(self) -> None:
+        """Forget cached embeddings (and, in v4, LM values): what a prompt's scores depend
+        on is then that prompt alone (``merge.judge_prompt`` calls it per prompt)."""
+        self._cache.clear()
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Embeddings with a per-judge cache: fused texts reuse their passages' sentences."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -257,6 +273,14 @@ class OfflineLMJudge(OfflineJudge):
     ) -> None:
         super().__init__(embedder, cache_size, params)
         self.lm = lm if lm is not None else LMScorer()
+
+    def _recipe(self) -> dict:
+        return {"params": self.params, "lm_chunk_tokens": getattr(self.lm, "chunk_tokens", None)}
+
+    def clear_caches(self) -> None:
+        super().clear_caches()
+        if hasattr(self.lm, "clear_cache"):
+            self.lm.clear_cache()
 
     def details(self, text: str, reference: str) -> OfflineScore:
         """Score ``text`` against ``reference`` and return every term."""

@@ -26,7 +26,7 @@ from .journal import GATE_KEY, candidate_tag, journal_path, read_journal, record
 from .judge import LLMJudge, OfflineJudge, make_offline_judge
 from .plan import assignment_name, fused_assignments, is_complete
 from .prompts import PromptSpec
-from .scoring import drop_missing, llm_scores
+from .scoring import drop_missing, llm_scores, offline_scores
 from .tokens import add_tokens
 
 
@@ -35,7 +35,7 @@ def make_judge(cfg: TableConfig, embedder: Any) -> OfflineJudge | LLMJudge:
     if cfg.judge.type == "llm":
         backend = backends.make_text_backend(cfg.backends[cfg.judge.backend])
         return LLMJudge(backend, cfg.judge.attempts)
-    return make_offline_judge(cfg.judge.offline, embedder)
+    return make_offline_judge(cfg.judge.offline, embedder, cfg.judge.lm_chunk_tokens)
 
 
 @dataclass
@@ -188,34 +188,104 @@ def _candidate_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def merge(
-    cfg: TableConfig, prompts: list[PromptSpec], parts: Path, progress: bool = True
-) -> Merged:
-    """Phase 2: routing, best-of choice, concat fusion, judging; the whole table."""
-    from tqdm import tqdm
-
-    embedder = embed.get_embedder(cfg.gate.embedding_model)
-    judge = make_judge(cfg, embedder)
-    subs: list[dict[str, Any]] = []
-    for spec in tqdm(prompts, desc="judge", unit="prompt", disable=not progress):
-        subs.extend(_prompt_rows(cfg, spec, parts, embedder))
-    fused = [f for r in subs for f in r.pop("_fused", [])]
+def judge_prompt(
+    cfg: TableConfig,
+    judge: OfflineJudge | LLMJudge,
+    spec: PromptSpec,
+    parts: Path,
+    embedder: Any,
+    counts: dict[str, int],
+    rejudge: bool = False,
+) -> list[dict[str, Any]]:
+    """One prompt's rows, judged: its best-of candidates scored against the subtask and
+    the best kept, then its fused answers scored against the prompt (``scoring``:
+    journaled, so a killed build resumes). An offline judge starts every prompt with empty
+    caches, so a prompt's scores do not depend on which prompts the same process judged
+    before: any number of judging processes gives the same table."""
+    if isinstance(judge, OfflineJudge):
+        judge.clear_caches()
+    subs = _prompt_rows(cfg, spec, parts, embedder)
+    fused = subs[0].pop("_fused", []) if subs else []
     cands = _candidate_rows(subs)
-    counts: dict[str, int] = {}
     if isinstance(judge, OfflineJudge):
         judge.prefetch([c["text"] for c in cands], sorted({r["_ref"] for r in subs + fused}))
-    _score(cfg, judge, cands, parts, progress, counts)
+    _score(cfg, judge, cands, parts, counts, rejudge)
     by_row: list[list[float | None]] = [[] for _ in subs]
     for c in cands:
         by_row[c["_row"]].append(c["score"])
     for row, scores in zip(subs, by_row, strict=True):
         _choose(row, scores)
-    chosen = {(r["prompt_id"], r["subtask_index"], r["expert"]): r["text"] for r in subs}
+    chosen = {(r["subtask_index"], r["expert"]): r["text"] for r in subs}
     for f in fused:
         a = f.pop("_action")
         if cfg.fusion.mode != "llm":
-            f["text"] = " ".join(chosen[(f["prompt_id"], k, e)] for k, e in enumerate(a))
-    _score(cfg, judge, fused, parts, progress, counts)
+            f["text"] = " ".join(chosen[(k, e)] for k, e in enumerate(a))
+    _score(cfg, judge, fused, parts, counts, rejudge)
+    return subs + fused
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_judge_worker(cfg_dict: dict[str, Any], parts: Path, rejudge: bool) -> None:
+    """A judging process: its own embedder and judge, loaded once."""
+    from .config import config_from_dict
+
+    cfg = config_from_dict(cfg_dict)
+    embedder = embed.get_embedder(cfg.gate.embedding_model)
+    _WORKER.update(
+        cfg=cfg, parts=parts, rejudge=rejudge, embedder=embedder, judge=make_judge(cfg, embedder)
+    )
+
+
+def _judge_in_worker(spec: PromptSpec) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    counts: dict[str, int] = {}
+    w = _WORKER
+    rows = judge_prompt(w["cfg"], w["judge"], spec, w["parts"], w["embedder"], counts, w["rejudge"])
+    return rows, counts
+
+
+def merge(
+    cfg: TableConfig,
+    prompts: list[PromptSpec],
+    parts: Path,
+    progress: bool = True,
+    workers: int = 1,
+    rejudge: bool = False,
+) -> Merged:
+    """Phase 2: routing, best-of choice, concat fusion, judging; the whole table.
+
+    ``workers`` > 1 judges prompts in that many processes (offline judges only; each
+    loads its own models, ~1.3 GB with judge v4); ``rejudge`` ignores journaled scores."""
+    from tqdm import tqdm
+
+    counts: dict[str, int] = {}
+    subs_and_fused: list[dict[str, Any]] = []
+    bar = tqdm(total=len(prompts), desc="judge", unit="prompt", disable=not progress)
+    if workers > 1 and cfg.judge.type == "offline" and len(prompts) > 1:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        n = min(workers, len(prompts))
+        with ctx.Pool(n, _init_judge_worker, (cfg.model_dump(), parts, rejudge)) as pool:
+            # map keeps the prompts' order: the table's rows do not depend on who finished first
+            for rows, c in pool.imap(_judge_in_worker, prompts):
+                subs_and_fused.extend(rows)
+                for key, v in c.items():
+                    counts[key] = counts.get(key, 0) + v
+                bar.update()
+        judge_name = cfg.judge.offline
+    else:
+        embedder = embed.get_embedder(cfg.gate.embedding_model)
+        judge = make_judge(cfg, embedder)
+        for spec in prompts:
+            subs_and_fused.extend(judge_prompt(cfg, judge, spec, parts, embedder, counts, rejudge))
+            bar.update()
+        judge_name = judge.name
+    bar.close()
+    # canonical order: every prompt's subtask rows, then every prompt's fused rows
+    subs = [r for r in subs_and_fused if r["kind"] == "subtask"]
+    fused = [r for r in subs_and_fused if r["kind"] == "fused"]
     rows, missing, dropped = drop_missing(subs + fused)
     if not rows:
         raise PipelineError(
@@ -227,7 +297,7 @@ def merge(
         row["score"] = float(round(row["score"], 3))
         row["words"] = len(row["text"].split())
         row["bytes"] = len(row["text"].encode("utf-8"))
-        row["judge"] = judge.name
+        row["judge"] = judge_name
         del row["_ref"]
     table = add_tokens(pd.DataFrame(rows), cfg)
     # journal records older than decoded_tokens: what the stored text holds
@@ -240,15 +310,13 @@ def _score(
     judge: OfflineJudge | LLMJudge,
     rows: list[dict[str, Any]],
     parts: Path,
-    progress: bool,
     counts: dict[str, int],
+    rejudge: bool = False,
 ) -> None:
-    """Set ``score`` of every row (the LLM judge's journaled; None when missing)."""
-    from tqdm import tqdm
-
+    """Set ``score`` of every row from the journal or the judge (None when missing)."""
     if isinstance(judge, LLMJudge):
-        for key, n in llm_scores(cfg, judge, rows, parts, progress).items():
-            counts[key] = counts.get(key, 0) + n
-        return
-    for row in tqdm(rows, desc="score", unit="text", disable=not progress, mininterval=2):
-        row["score"] = judge.score(row["text"], row["_ref"], row["seed"])
+        got = llm_scores(cfg, judge, rows, parts, progress=False)
+    else:
+        got = offline_scores(judge, rows, parts, rejudge)
+    for key, n in got.items():
+        counts[key] = counts.get(key, 0) + n

@@ -1,11 +1,12 @@
 """Judge scores of the table's rows, and what a missing one does.
 
-Offline judges (deterministic, local) score every row on every build. The LLM judge's
-scores are journaled: each answer is appended to the prompt's journal
+Every score is journaled: appended to the prompt's journal
 (``<out>.parts/<prompt_id>.jsonl``) as a ``score`` record as soon as it exists, keyed by
-the judge's version (model, prompt, answer budget), the text, its reference and seed,
-so a rerun asks only for what is not journaled, and a build killed while judging
-resumes where it stopped.
+the judge's version (the LLM judge's model, prompt and answer budget; an offline judge's
+name, parameters and LM setting, ``OfflineJudge.version``), the text, its reference and
+seed, so a rerun judges only what is not journaled, and a build killed while judging
+resumes where it stopped (judge v4 takes hours on a v2 table). An offline judge's formula
+changed in code without a new name is not seen by the key: rebuild with ``--rejudge``.
 
 **Missing scores.** The judge is asked up to ``judge.attempts`` times per text
 (``LLMJudge.ask``). A text for which no answer held a score (``judge_llm.parse_score``)
@@ -36,6 +37,7 @@ from .backends import check_served_models
 from .config import TableConfig
 from .journal import append_journal, journal_path, read_journal
 from .judge_llm import LLMJudge
+from .judge_offline import OfflineJudge
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,41 @@ def llm_scores(
                 before + got.attempts,
                 got.answer[:60],
             )
+    return counts
+
+
+def offline_scores(
+    judge: OfflineJudge, rows: list[Row], parts: Path, rejudge: bool = False
+) -> dict[str, int]:
+    """Set ``row["score"]`` of every row from the journal or, for what it lacks (every
+    row with ``rejudge``), from ``judge``, journaling each new score at once. Returns
+    counts: offline journaled, offline judged."""
+    known: dict[str, dict[str, Row]] = {}
+    counts = {"offline journaled": 0, "offline judged": 0}
+    for row in rows:
+        pid = row["prompt_id"]
+        path = journal_path(parts, pid)
+        if pid not in known:
+            known[pid] = {} if rejudge else journaled_scores(path)
+        key = score_key(judge.version, row["text"], row["_ref"], row["seed"])
+        rec = known[pid].get(key)
+        if rec is not None and rec.get("score") is not None:
+            row["score"] = float(rec["score"])
+            counts["offline journaled"] += 1
+            continue
+        row["score"] = judge.score(row["text"], row["_ref"], row["seed"])
+        rec = {
+            "type": "score",
+            "k": row["subtask_index"],
+            "expert": row["expert"],
+            "assignment": row["assignment"],
+            "judge": judge.version,
+            "key": key,
+            "score": row["score"],
+        }
+        append_journal(path, rec)
+        known[pid][key] = rec
+        counts["offline judged"] += 1
     return counts
 
 
