@@ -31,7 +31,7 @@
  * the task traffic it hears.
  *
  * ObserveConfig holds the observation flags shared by every scenario program:
- *   --observe=probe|heartbeat  on-demand probes (default), or the continuous 10 Hz
+ *   --observe=probe|heartbeat  on-demand probes, or the continuous 10 Hz (the default)
  *                              heartbeats (edge-moe; edge-moe-lte sends neither: the
  *                              cell's periodic reports are its observation)
  *   --probeMaxAge              query when an associated expert's last sample would be older
