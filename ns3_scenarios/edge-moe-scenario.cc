@@ -165,6 +165,12 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
         // the BSS's broadcast address (relayed by the access point in infrastructure
         // mode); the wired servers are not on it
         CreateProbes(ueIpv4->GetAddress(ueIfIndex, 0).GetBroadcast(), expertIps, m_numWireless);
+        if (m_rangeEdge && !config.infrastructure)
+        {
+            // The user device is the access point: it knows when it drops an expert.
+            m_rangeEdge->SetDisassociatedCallback(
+                MakeCallback(&EdgeMoeScenario::ExpertDropped, this));
+        }
     }
     else
     {

@@ -13,11 +13,11 @@
  *    --wiredRate, --wiredDelay), experts N+1..N+M. YANS channel
  *    with log-distance (default), Friis or 3GPP indoor-office path loss, optional
  *    Nakagami-m fading; 802.11ax/ac/n/g/a; per-node mobility (--nodes).
- *  - The UE knows each expert's recent SNR from the frames it hears (task traffic) and,
- *    just before a decision, from the answers to one broadcast UDP query to the experts
- *    it has not heard within --probeMaxAge (--observe=probe, the default; probes.h).
- *    --observe=heartbeat instead has every expert send a small UDP heartbeat to the UE
- *    every --heartbeatInterval.
+ *  - Observation: with --observe=heartbeat (the default) every expert sends a small UDP
+ *    heartbeat to the UE every --heartbeatInterval. With --observe=probe the UE knows
+ *    each expert's recent SNR from the frames it hears (task traffic) and, just before a
+ *    decision, from the answers to one broadcast UDP query to the experts it has not
+ *    heard within --probeMaxAge; it repeats a repair query to experts it dropped (probes.h).
  *  - A task: for each offloaded subtask the UE opens a TCP connection to its expert and
  *    sends the request; the expert waits compute_s, then sends the reply. The task ends
  *    when every reply is in or at the deadline; the next one starts next_gap_s later.

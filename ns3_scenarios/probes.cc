@@ -72,6 +72,12 @@ Probes::Query(const std::vector<bool>& asked, const std::vector<bool>& awaited)
 }
 
 void
+Probes::Ask(const std::vector<bool>& asked)
+{
+    Send(asked);
+}
+
+void
 Probes::Requery()
 {
     Send(m_awaited);

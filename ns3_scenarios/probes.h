@@ -16,11 +16,22 @@
  * no answer. Each answer is an uplink frame
  * that gives the link monitor a fresh signal sample, as any frame from the expert does;
  * an expert the access point dropped answers too, is deauthenticated on that frame and
- * associates again (range-edge.h), as it would on its own traffic. Nothing is sent between
- * decisions: the device otherwise learns from the task traffic it hears.
+ * associates again (range-edge.h), as it would on its own traffic.
+ *
+ * Repair. An expert the access point dropped (the low-ack disassociation) does not know it,
+ * and while it only waits for request bytes it sends nothing, so nothing tells it either:
+ * a heartbeat would, within one interval. The user device is the access point and knows
+ * whom it dropped (hostapd reports AP-STA-DISCONNECTED to the programs on the device), so
+ * it asks (Ask: a query that awaits nothing) every expert it does not count associated:
+ * during a task, those the task waits for, at its launch, at once when one is dropped,
+ * and again every --probeLead while one is still out; in a gap, at its start and again
+ * every --probeMaxAge (one heartbeat period) while one is still out. The answer gets the
+ * expert deauthenticated and associated again (range-edge.h), and TCP's retransmissions
+ * then get through. Otherwise nothing is sent between decisions: the device learns from
+ * the task traffic it hears.
  *
  * ObserveConfig holds the observation flags shared by every scenario program:
- *   --observe=probe|heartbeat  on-demand probes (default), or the continuous 10 Hz
+ *   --observe=probe|heartbeat  on-demand probes, or the continuous 10 Hz (the default)
  *                              heartbeats (edge-moe; edge-moe-lte sends neither: the
  *                              cell's periodic reports are its observation)
  *   --probeMaxAge              query when an associated expert's last sample would be older
@@ -85,6 +96,12 @@ class Probes
      * device).
      */
     void Query(const std::vector<bool>& asked, const std::vector<bool>& awaited);
+    /**
+     * Send one query now asking the experts with \p asked[e] set to answer, awaiting
+     * nothing (a repair query: the answer matters for the frame it puts on the air, not
+     * for a decision); the answers a decision still waits for are left as they are.
+     */
+    void Ask(const std::vector<bool>& asked);
     /** Send the query again, to the awaited experts whose answer is not in yet. */
     void Requery();
     /** Awaited answers not received yet (a lost one stays until Forget()). */

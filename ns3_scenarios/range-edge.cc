@@ -71,6 +71,12 @@ RangeEdge::Counts() const
     return m_counts;
 }
 
+void
+RangeEdge::SetDisassociatedCallback(Callback<void, uint32_t> cb)
+{
+    m_disassociated = cb;
+}
+
 int
 RangeEdge::StationOf(Mac48Address a) const
 {
@@ -147,6 +153,10 @@ RangeEdge::Disassociate(uint32_t s)
     }
     // New packets for the station are now dropped at the access point's MAC.
     m_ap->GetWifiRemoteStationManager()->RecordDisassociated(peer);
+    if (!m_disassociated.IsNull())
+    {
+        m_disassociated(s);
+    }
 }
 
 void

@@ -30,6 +30,7 @@
 #ifndef NETMOE_RANGE_EDGE_H
 #define NETMOE_RANGE_EDGE_H
 
+#include "ns3/callback.h"
 #include "ns3/mac48-address.h"
 #include "ns3/net-device-container.h"
 #include "ns3/packet.h"
@@ -66,6 +67,13 @@ class RangeEdge
     /** What happened so far. */
     const RangeEdgeCounts& Counts() const;
 
+    /**
+     * Called with station i-1 right after the access point disassociated station i (its
+     * queued frames dropped): what hostapd reports as AP-STA-DISCONNECTED to the programs
+     * on the access point's device.
+     */
+    void SetDisassociatedCallback(ns3::Callback<void, uint32_t> cb);
+
   private:
     void Unanswered(ns3::Mac48Address station);
     void MpduTimeout(uint8_t reason,
@@ -92,6 +100,7 @@ class RangeEdge
     std::vector<uint32_t> m_silent;          //!< unanswered transmissions in a row
     std::vector<bool> m_deauthPending;       //!< a deauthentication is scheduled
     RangeEdgeCounts m_counts;
+    ns3::Callback<void, uint32_t> m_disassociated; //!< see SetDisassociatedCallback
 };
 
 } // namespace netmoe

@@ -472,6 +472,14 @@ TaskRunner::ReadReply(Ptr<Socket> s)
     }
 }
 
+bool
+TaskRunner::WaitsFor(uint32_t e) const
+{
+    return m_active && std::any_of(m_subtasks.begin(), m_subtasks.end(), [e](const auto& st) {
+               return st.target == static_cast<int>(e) + 1 && !st.finished;
+           });
+}
+
 void
 TaskRunner::Abort()
 {

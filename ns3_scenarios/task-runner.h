@@ -130,6 +130,8 @@ class TaskRunner
     /** --serving: subtask \p k's server has produced \p tokens tokens: send them. */
     void TokensOut(uint32_t k, uint32_t tokens);
 
+    /** Whether the running task still waits for a reply from expert \p e (0-based). */
+    bool WaitsFor(uint32_t e) const;
     /** The subtasks of the last task. */
     const std::vector<SubtaskTransfer>& Subtasks() const;
     /** Whether --serving is on. */

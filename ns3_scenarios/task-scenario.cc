@@ -183,6 +183,7 @@ TaskScenario::Advance(double seconds)
     }
     Simulator::Stop(Seconds(seconds));
     Simulator::Run();
+    Simulator::Cancel(m_gapRepair); // the decision's own query asks whoever is still out
     if (m_probes && m_probes->Outstanding() > 0)
     {
         // Answers missing at the decision: ask the missing experts again every
@@ -217,11 +218,13 @@ TaskScenario::ProbesAnswered()
 void
 TaskScenario::RepairQuery()
 {
-    // An expert the access point dropped during the task (edge of range) still believes
-    // it is associated until it sends something; with heartbeats that is within 0.1 s.
-    // Asking it now, at the start of the gap, gets it deauthenticated and associated
-    // again before the decision (re-association takes a beacon interval or more, longer
-    // than --probeLead). Nothing is awaited: one out of range cannot answer.
+    // An expert the access point dropped (edge of range) still believes it is associated
+    // until it sends something; with heartbeats that is within 0.1 s. Asking it at the
+    // start of the gap, and again every --probeMaxAge (one heartbeat period) while it is
+    // still out, gets it deauthenticated and associated again before the decision
+    // (re-association takes a beacon interval or more, longer than --probeLead): a lost
+    // query or answer, or a failed re-association, no longer leaves it out until the
+    // next gap. Nothing is awaited: one out of range cannot answer.
     if (Simulator::Now().IsZero())
     {
         return; // the warm-up: nobody has associated yet
@@ -235,7 +238,56 @@ TaskScenario::RepairQuery()
     }
     if (any)
     {
-        m_probes->Query(asked, std::vector<bool>(m_probeReachable, false));
+        m_probes->Ask(asked);
+        m_gapRepair = Simulator::Schedule(Seconds(m_observe.probeMaxAge),
+                                          &TaskScenario::RepairQuery, this);
+    }
+}
+
+void
+TaskScenario::ExpertDropped(uint32_t e)
+{
+    if (!m_probes || e >= m_probeReachable || m_taskRepair.IsPending() ||
+        !m_runners[0]->WaitsFor(e))
+    {
+        return;
+    }
+    // After the event that dropped it (the access point's MAC is still in it), in the
+    // user device's context.
+    m_taskRepair = Simulator::ScheduleNow(&TaskScenario::RepairDuringTask, this);
+}
+
+void
+TaskScenario::LaunchAndRepair()
+{
+    m_runners[0]->Launch();
+    RepairDuringTask(); // the task waits for its experts from now on
+}
+
+void
+TaskScenario::RepairDuringTask()
+{
+    // The user device does not count associated an expert whose reply its task waits for
+    // (it dropped it during the task, or the gap's repair queries did not bring it back
+    // in time). Left alone, the
+    // expert still believes it is associated and, with nothing to send (it waits for
+    // request bytes the access point now discards), stays cut off until the next gap's
+    // repair query: the reply is lost. Asked now, it answers, is deauthenticated on that
+    // frame and associates again (range-edge.h), and TCP's retransmissions get through.
+    // A query or an answer can be lost, and a re-association takes a beacon interval or
+    // more: ask again every --probeLead while the task waits and the expert is still out.
+    std::vector<bool> asked(m_probeReachable, false);
+    bool any = false;
+    for (uint32_t e = 0; e < m_probeReachable; ++e)
+    {
+        asked[e] = !IsAssociated(0, e) && m_runners[0]->WaitsFor(e);
+        any = any || asked[e];
+    }
+    if (any)
+    {
+        m_probes->Ask(asked);
+        m_taskRepair = Simulator::Schedule(Seconds(m_observe.probeLead),
+                                           &TaskScenario::RepairDuringTask, this);
     }
 }
 
@@ -351,8 +403,16 @@ TaskScenario::Step(const NetmoeAction* a, NetmoeReport* r)
         ++m_unsettled;
         if (m_numUsers == 1)
         {
-            Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset, &TaskRunner::Launch,
-                                           m_runners[0].get());
+            if (m_probes)
+            {
+                Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset,
+                                               &TaskScenario::LaunchAndRepair, this);
+            }
+            else
+            {
+                Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), offset,
+                                               &TaskRunner::Launch, m_runners[0].get());
+            }
             m_deadline = Simulator::Stop(offset + Seconds(a[0].deadline_s));
         }
         else
@@ -368,6 +428,7 @@ TaskScenario::Step(const NetmoeAction* a, NetmoeReport* r)
         Simulator::Run();
     }
     Simulator::Cancel(m_deadline);
+    Simulator::Cancel(m_taskRepair); // the gap has its own repair query
     for (uint32_t u = 0; u < m_numUsers; ++u)
     {
         Simulator::Cancel(m_userDeadlines[u]);

@@ -110,6 +110,15 @@ class TaskScenario : public SteppedScenario
     /** One line on std::clog: probes sent and answered (nothing without probes). */
     void PrintProbeSummary(const std::string& program) const;
 
+    /**
+     * The access point, which is user device 0, has just dropped expert \p e (0-based;
+     * the range edge's low-ack disassociation). With --observe=probe and a task waiting
+     * for a reply of \p e, ask \p e at once and again every --probeLead while it is not
+     * associated and the task still waits for it (probes.h, "Repair"); otherwise nothing
+     * now (the gap's repair queries ask it).
+     */
+    void ExpertDropped(uint32_t e);
+
     /** Start the link measurements of a round (every user's; just before it starts). */
     virtual void BeginTask() = 0;
 
@@ -150,8 +159,19 @@ class TaskScenario : public SteppedScenario
     void ServerTokens(uint32_t id, uint32_t tokens);
     /** Fill the round's per-expert queue lengths of \p report. */
     void FillRoundReport(NetmoeReport& report) const;
-    /** At the start of a gap: ask the experts the access point does not count associated. */
+    /**
+     * In a gap: ask the experts the access point does not count associated; again every
+     * --probeMaxAge while any is.
+     */
     void RepairQuery();
+    /** --observe=probe, one user: launch the task, then RepairDuringTask. */
+    void LaunchAndRepair();
+    /**
+     * During a task (from its launch, and when the access point drops an expert): ask the
+     * experts it waits for that the access point does not count associated; again every
+     * --probeLead while any is.
+     */
+    void RepairDuringTask();
     /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
     void ProbeStale(ns3::Time decision);
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
@@ -162,6 +182,8 @@ class TaskScenario : public SteppedScenario
     std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
     uint32_t m_probeReachable{0};      //!< experts 1..this hear the query
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
+    ns3::EventId m_taskRepair;         //!< the next RepairDuringTask, while a task runs
+    ns3::EventId m_gapRepair;          //!< the next RepairQuery, while a gap runs
 
     std::vector<std::vector<double>> m_lastGoodput; //!< per user, per expert, Mbit/s, 0: never
     std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i's at i-1
