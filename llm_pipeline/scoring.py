@@ -57,6 +57,21 @@ def score_key(version: str, text: str, reference: str, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def score_record(row: Row, version: str, key: str, score: float | None, **extra: Any) -> Row:
+    """The journal's ``score`` record of one judged row (``extra``: the LLM judge's
+    attempts and last answer)."""
+    return {
+        "type": "score",
+        "k": row["subtask_index"],
+        "expert": row["expert"],
+        "assignment": row["assignment"],
+        "judge": version,
+        "key": key,
+        "score": score,
+        **extra,
+    }
+
+
 def journaled_scores(path: Path) -> dict[str, Row]:
     """The ``score`` records of one journal by key (the last record of a key wins)."""
     return {r["key"]: r for r in read_journal(path) if r.get("type") == "score"}
@@ -93,17 +108,14 @@ def llm_scores(
             checked = True
         before = int(rec.get("attempts") or 0) if rec is not None else 0
         got = judge.ask(row["text"], row["_ref"], row["seed"], first=before)
-        rec = {
-            "type": "score",
-            "k": row["subtask_index"],
-            "expert": row["expert"],
-            "assignment": row["assignment"],
-            "judge": judge.version,
-            "key": key,
-            "score": got.score,
-            "attempts": before + got.attempts,
-            "answer": got.answer[:200],
-        }
+        rec = score_record(
+            row,
+            judge.version,
+            key,
+            got.score,
+            attempts=before + got.attempts,
+            answer=got.answer[:200],
+        )
         append_journal(path, rec)
         known[pid][key] = rec
         asked.add(key)
@@ -141,15 +153,7 @@ def offline_scores(
             counts["offline journaled"] += 1
             continue
         row["score"] = judge.score(row["text"], row["_ref"], row["seed"])
-        rec = {
-            "type": "score",
-            "k": row["subtask_index"],
-            "expert": row["expert"],
-            "assignment": row["assignment"],
-            "judge": judge.version,
-            "key": key,
-            "score": row["score"],
-        }
+        rec = score_record(row, judge.version, key, row["score"])
         append_journal(path, rec)
         known[pid][key] = rec
         counts["offline judged"] += 1
