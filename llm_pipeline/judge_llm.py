@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .backends import TextBackend
@@ -82,11 +83,20 @@ class LLMJudge:
     :param backend: the text backend asked.
     :param attempts: answers asked per text before its score counts as missing; the first
         at temperature 0, the others at 0.7 with the next seeds.
+    :param before_first_ask: called once, before the first request (a build checks the
+        server's ``/v1/models`` there: a judge whose scores are all journaled needs no
+        server at all).
     """
 
-    def __init__(self, backend: TextBackend, attempts: int = 3) -> None:
+    def __init__(
+        self,
+        backend: TextBackend,
+        attempts: int = 3,
+        before_first_ask: Callable[[], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.attempts = attempts
+        self._before_first_ask = before_first_ask
         self.name = f"llm:{backend.model_name}"
         recipe = f"{SYSTEM_PROMPT}\n{PAPER_JUDGE_PROMPT}\n{ANSWER_TOKENS}"
         self.version = f"{self.name}:{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
@@ -104,6 +114,9 @@ class LLMJudge:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"{PAPER_JUDGE_PROMPT}\n\nStory:\n{text}\n\nScore:"},
         ]
+        if self._before_first_ask is not None:
+            check, self._before_first_ask = self._before_first_ask, None
+            check()
         answer = ""
         for attempt in range(first, first + self.attempts):
             answer = self.backend.generate(

@@ -10,7 +10,9 @@ concatenated fused rows, are counted here (``tokens.add_tokens``)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +30,17 @@ from .plan import assignment_name, fused_assignments, is_complete
 from .prompts import PromptSpec
 from .scoring import drop_missing, llm_scores, offline_scores
 from .tokens import add_tokens
+from .workers import map_in_processes
 
 
 def make_judge(cfg: TableConfig, embedder: Any) -> OfflineJudge | LLMJudge:
     """The configured judge: the paper's LLM prompt, or the offline version ``judge.offline``."""
     if cfg.judge.type == "llm":
-        backend = backends.make_text_backend(cfg.backends[cfg.judge.backend])
-        return LLMJudge(backend, cfg.judge.attempts)
+        name = cfg.judge.backend
+        backend = backends.make_text_backend(cfg.backends[name])
+        # the server is checked once, when the first score is not in the journal
+        check = partial(backends.check_served_models, cfg, [name])
+        return LLMJudge(backend, cfg.judge.attempts, before_first_ask=check)
     return make_offline_judge(cfg.judge.offline, embedder, cfg.judge.lm_chunk_tokens)
 
 
@@ -194,8 +200,9 @@ def judge_prompt(
     spec: PromptSpec,
     parts: Path,
     embedder: Any,
-    counts: dict[str, int],
+    counts: Counter[str],
     rejudge: bool = False,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """One prompt's rows, judged: its best-of candidates scored against the subtask and
     the best kept, then its fused answers scored against the prompt (``scoring``:
@@ -209,7 +216,7 @@ def judge_prompt(
     cands = _candidate_rows(subs)
     if isinstance(judge, OfflineJudge):
         judge.prefetch([c["text"] for c in cands], sorted({r["_ref"] for r in subs + fused}))
-    _score(cfg, judge, cands, parts, counts, rejudge)
+    _score(judge, cands, parts, counts, rejudge, progress)
     by_row: list[list[float | None]] = [[] for _ in subs]
     for c in cands:
         by_row[c["_row"]].append(c["score"])
@@ -220,28 +227,32 @@ def judge_prompt(
         a = f.pop("_action")
         if cfg.fusion.mode != "llm":
             f["text"] = " ".join(chosen[(k, e)] for k, e in enumerate(a))
-    _score(cfg, judge, fused, parts, counts, rejudge)
+    _score(judge, fused, parts, counts, rejudge, progress)
+    for row in subs + fused:
+        row["judge"] = judge.name
     return subs + fused
 
 
-_WORKER: dict[str, Any] = {}
+@dataclass
+class _Judging:
+    """What judging one prompt needs, made once per judging process."""
+
+    cfg: TableConfig
+    parts: Path
+    rejudge: bool
+    progress: bool
+    embedder: Any
+    judge: OfflineJudge | LLMJudge
 
 
-def _init_judge_worker(cfg_dict: dict[str, Any], parts: Path, rejudge: bool) -> None:
-    """A judging process: its own embedder and judge, loaded once."""
-    from .config import config_from_dict
-
-    cfg = config_from_dict(cfg_dict)
+def _start_judging(cfg: TableConfig, parts: Path, rejudge: bool, progress: bool) -> _Judging:
     embedder = embed.get_embedder(cfg.gate.embedding_model)
-    _WORKER.update(
-        cfg=cfg, parts=parts, rejudge=rejudge, embedder=embedder, judge=make_judge(cfg, embedder)
-    )
+    return _Judging(cfg, parts, rejudge, progress, embedder, make_judge(cfg, embedder))
 
 
-def _judge_in_worker(spec: PromptSpec) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    counts: dict[str, int] = {}
-    w = _WORKER
-    rows = judge_prompt(w["cfg"], w["judge"], spec, w["parts"], w["embedder"], counts, w["rejudge"])
+def _judge_one(j: _Judging, spec: PromptSpec) -> tuple[list[dict[str, Any]], Counter[str]]:
+    counts: Counter[str] = Counter()
+    rows = judge_prompt(j.cfg, j.judge, spec, j.parts, j.embedder, counts, j.rejudge, j.progress)
     return rows, counts
 
 
@@ -259,29 +270,18 @@ def merge(
     loads its own models, ~1.3 GB with judge v4); ``rejudge`` ignores journaled scores."""
     from tqdm import tqdm
 
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     subs_and_fused: list[dict[str, Any]] = []
     bar = tqdm(total=len(prompts), desc="judge", unit="prompt", disable=not progress)
-    if workers > 1 and cfg.judge.type == "offline" and len(prompts) > 1:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
-        n = min(workers, len(prompts))
-        with ctx.Pool(n, _init_judge_worker, (cfg.model_dump(), parts, rejudge)) as pool:
-            # map keeps the prompts' order: the table's rows do not depend on who finished first
-            for rows, c in pool.imap(_judge_in_worker, prompts):
-                subs_and_fused.extend(rows)
-                for key, v in c.items():
-                    counts[key] = counts.get(key, 0) + v
-                bar.update()
-        judge_name = cfg.judge.offline
-    else:
-        embedder = embed.get_embedder(cfg.gate.embedding_model)
-        judge = make_judge(cfg, embedder)
-        for spec in prompts:
-            subs_and_fused.extend(judge_prompt(cfg, judge, spec, parts, embedder, counts, rejudge))
-            bar.update()
-        judge_name = judge.name
+    # an LLM judge asks a server: one process, with a per-text bar under this one
+    processes = workers if cfg.judge.type == "offline" else 1
+    # the prompts' order is kept: the table's rows do not depend on who finished first
+    for rows, c in map_in_processes(
+        _start_judging, (cfg, parts, rejudge, progress), _judge_one, prompts, processes
+    ):
+        subs_and_fused.extend(rows)
+        counts.update(c)
+        bar.update()
     bar.close()
     # canonical order: every prompt's subtask rows, then every prompt's fused rows
     subs = [r for r in subs_and_fused if r["kind"] == "subtask"]
@@ -297,26 +297,24 @@ def merge(
         row["score"] = float(round(row["score"], 3))
         row["words"] = len(row["text"].split())
         row["bytes"] = len(row["text"].encode("utf-8"))
-        row["judge"] = judge_name
         del row["_ref"]
     table = add_tokens(pd.DataFrame(rows), cfg)
     # journal records older than decoded_tokens: what the stored text holds
     table["decoded_tokens"] = table["decoded_tokens"].fillna(table["completion_tokens"])
-    return Merged(normalise(table), missing, dropped, counts)
+    return Merged(normalise(table), missing, dropped, dict(counts))
 
 
 def _score(
-    cfg: TableConfig,
     judge: OfflineJudge | LLMJudge,
     rows: list[dict[str, Any]],
     parts: Path,
-    counts: dict[str, int],
+    counts: Counter[str],
     rejudge: bool = False,
+    progress: bool = False,
 ) -> None:
-    """Set ``score`` of every row from the journal or the judge (None when missing)."""
+    """Set ``score`` of every row from the journal or the judge (None when missing);
+    ``progress``: the LLM judge's per-text bar."""
     if isinstance(judge, LLMJudge):
-        got = llm_scores(cfg, judge, rows, parts, progress=False)
+        counts.update(llm_scores(judge, rows, parts, progress))
     else:
-        got = offline_scores(judge, rows, parts, rejudge)
-    for key, n in got.items():
-        counts[key] = counts.get(key, 0) + n
+        counts.update(offline_scores(judge, rows, parts, rejudge))

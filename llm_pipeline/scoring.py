@@ -30,11 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .backends import check_served_models
-from .config import TableConfig
 from .journal import append_journal, journal_path, read_journal
 from .judge_llm import LLMJudge
 from .judge_offline import OfflineJudge
@@ -78,18 +77,18 @@ def journaled_scores(path: Path) -> dict[str, Row]:
 
 
 def llm_scores(
-    cfg: TableConfig, judge: LLMJudge, rows: list[Row], parts: Path, progress: bool = True
-) -> dict[str, int]:
+    judge: LLMJudge, rows: list[Row], parts: Path, progress: bool = True
+) -> Counter[str]:
     """Set ``row["score"]`` of every row (None when missing), asking the judge only for
     what the journals lack; a text asked once in this run (same text, reference and seed)
     is not asked twice. Returns counts: journaled, asked, reused, missing."""
     from tqdm import tqdm
 
     known: dict[str, dict[str, Row]] = {}
-    counts = {"journaled": 0, "asked": 0, "reused": 0, "missing": 0}
+    counts = Counter(dict.fromkeys(("journaled", "asked", "reused", "missing"), 0))
     asked: set[str] = set()
-    checked = False
-    for row in tqdm(rows, desc="judge (llm)", unit="text", disable=not progress):
+    bar = tqdm(rows, desc="judge (llm)", unit="text", leave=False, disable=not progress)
+    for row in bar:
         pid = row["prompt_id"]
         path = journal_path(parts, pid)
         if pid not in known:
@@ -103,9 +102,6 @@ def llm_scores(
             if row["score"] is None:
                 counts["missing"] += 1
             continue
-        if not checked:  # the server is needed only now; stop at once on a wrong model
-            check_served_models(cfg, [cfg.judge.backend])
-            checked = True
         before = int(rec.get("attempts") or 0) if rec is not None else 0
         got = judge.ask(row["text"], row["_ref"], row["seed"], first=before)
         rec = score_record(
@@ -135,12 +131,12 @@ def llm_scores(
 
 def offline_scores(
     judge: OfflineJudge, rows: list[Row], parts: Path, rejudge: bool = False
-) -> dict[str, int]:
+) -> Counter[str]:
     """Set ``row["score"]`` of every row from the journal or, for what it lacks (every
     row with ``rejudge``), from ``judge``, journaling each new score at once. Returns
     counts: offline journaled, offline judged."""
     known: dict[str, dict[str, Row]] = {}
-    counts = {"offline journaled": 0, "offline judged": 0}
+    counts = Counter({"offline journaled": 0, "offline judged": 0})
     for row in rows:
         pid = row["prompt_id"]
         path = journal_path(parts, pid)

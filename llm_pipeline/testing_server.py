@@ -18,8 +18,9 @@ Ollama) where the tests need it to:
 
 The behaviour can be changed while it runs: ``POST /_config`` with a JSON object merges
 into ``CONFIG`` below; ``GET /_log`` returns the requests served so far (path, model,
-whether it was a judge request, its temperature and seed, whether the key matched)
-and ``DELETE /_log`` clears it.
+whether it was a judge request, its temperature and seed, whether the key matched),
+``GET /_stats`` how many ``/v1/models`` requests it answered, and ``DELETE /_log`` clears
+both.
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         if self.path == "/_log":
             self._json(200, self.server.log)
+        elif self.path == "/_stats":
+            self._json(200, {"models_requests": self.server.models_requests})
         elif self.path.rstrip("/") == "/v1/models":
+            self.server.models_requests += 1
             if self._authorised():
                 models = [
                     {"id": m, "object": "model", "owned_by": "test"} for m in self.cfg["models"]
@@ -89,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self.server.log.clear()
+        self.server.models_requests = 0
         self._json(200, {})
 
     def do_POST(self) -> None:  # noqa: N802
@@ -190,6 +195,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.config = {**DEFAULT_CONFIG, **config}
         self.log: list[dict[str, Any]] = []
+        self.models_requests = 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,6 +78,9 @@ def server(server_url, monkeypatch):
         def clear(self):
             _control(server_url, "DELETE", "/_log")
 
+        def models_requests(self) -> int:
+            return _control(server_url, "GET", "/_stats")["models_requests"]
+
     s = Server()
     s.set(**DEFAULT_CONFIG)
     s.clear()
@@ -209,6 +212,17 @@ def test_transport_settings_keep_the_journal(tmp_path, server, capsys, monkeypat
     b = config_from_dict({**base, "backends": {"default": backend}})
     c = config_from_dict({**base, "backends": {"default": _backend(moved, model="other")}})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_a_build_checks_the_served_models_once_per_phase(tmp_path, server, capsys):
+    cfg = _write_cfg(tmp_path, server.url)
+    assert _build(capsys, cfg)[0] == 0
+    # one /v1/models before generating, one before the judge's first request (not one
+    # per prompt and per judging pass)
+    assert server.models_requests() == 2
+    server.clear()
+    assert _build(capsys, cfg)[0] == 0  # all journaled: no server needed at all
+    assert server.models_requests() == 0 and server.log() == []
 
 
 def test_wrong_model_name_stops_before_any_text(tmp_path, server, capsys):
