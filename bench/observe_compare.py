@@ -32,8 +32,9 @@ from pybridge.paths import program_path  # noqa: E402
 BATCH = 50
 
 
-def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[dict, int]:
-    """One standalone run; per-task arrays and the ns-3 event count."""
+def standalone_argv(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> list[str]:
+    """The standalone program's command line for a random policy: each task offloads to
+    a random non-empty subset of the experts, drawn from ``seed`` (also the RngRun)."""
     cfg = load_config(cfg_path)
     n = cfg.scenario.num_experts
     rng = np.random.default_rng(seed)
@@ -43,7 +44,13 @@ def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[di
         script.append(",".join(str(e) for e in sorted(rng.choice(n, k, replace=False) + 1)))
     argv = [str(program_path(cfg.scenario.program)), *cfg.scenario.argv(seed)]
     argv += ["--standalone", f"--tasks={tasks}", f"--script={';'.join(script)}", f"--gap={gap}"]
-    argv += [f"--observe={mode}", "--deadline=10"]
+    return argv + [f"--observe={mode}", "--deadline=10"]
+
+
+def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[dict, int]:
+    """One standalone run; per-task arrays and the ns-3 event count."""
+    n = load_config(cfg_path).scenario.num_experts
+    argv = standalone_argv(cfg_path, mode, seed, tasks, gap)
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
     events = int(re.search(r"(\d+) events in all", out.stderr).group(1))
     rows = [json.loads(line) for line in out.stdout.splitlines()]

@@ -1,0 +1,106 @@
+"""Why replies are lost: each lost reply put in one class, from ns-3's own log.
+
+Runs the standalone scenario program as ``observe_compare.py`` does (a random policy:
+each task offloads to a random non-empty subset of the experts; RngRun = seed) with
+``NS_LOG=NetmoeRangeEdge=info|prefix_time``, which prints every low-ack disassociation and
+deauthentication the access point makes, with its time. Each lost reply is then:
+
+- ``not associated at the decision``: its expert was not counted associated in the
+  observation of the decision before the task;
+- ``dropped during the task``: the access point disassociated its expert between the
+  task's start and end;
+- ``neither``.
+
+    python bench/lost_reply_causes.py --tasks 200 --seeds 1 2 3 --mode probe
+
+docs/benchmarks.md ("Lost replies with probes") records its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+from collections import Counter
+
+from observe_compare import standalone_argv
+
+DROP = re.compile(r"^\+?([\d.]+)s .*?(low-ack disassociation of|deauthenticating) station (\d+)")
+
+
+def classify(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> Counter[str]:
+    """One run's counts: offloaded subtasks, lost replies by class, drops, events."""
+    argv = standalone_argv(cfg_path, mode, seed, tasks, gap)
+    env = {**os.environ, "NS_LOG": "NetmoeRangeEdge=info|prefix_time"}
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+    drops = [
+        (float(m[1]), "disassoc" if m[2].startswith("low") else "deauth", int(m[3]) - 1)
+        for m in map(DROP.match, out.stderr.splitlines())
+        if m
+    ]
+    summary = re.search(r"disassociations / deauthentications:((?: \d+/\d+)+)", out.stderr)
+    counted = sum(int(x.split("/")[0]) for x in summary[1].split()) if summary else 0
+    if counted and not any(k == "disassoc" for _, k, _ in drops):
+        raise SystemExit("this ns-3 build prints no NS_LOG output: a build with logging is needed")
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    n = len(rows[0]["bytes_expected"]) if rows else 0
+    c: Counter[str] = Counter(
+        tasks=len(rows),
+        disassociations=sum(k == "disassoc" for _, k, _ in drops),
+        deauthentications=sum(k == "deauth" for _, k, _ in drops),
+        events=int(re.search(r"(\d+) events in all", out.stderr)[1]),
+    )
+    associated_before = [1] * n  # the warm-up associates every expert
+    for r in rows:
+        start, end = r["task_start_s"], r["task_end_s"]
+        for e in range(n):
+            if r["bytes_expected"][e] <= 0:
+                continue
+            c["offloaded subtasks"] += 1
+            lost = r["replies_lost"][e]
+            if not lost:
+                continue
+            c["replies lost"] += lost
+            dropped = any(k == "disassoc" and x == e and start <= t <= end for t, k, x in drops)
+            if not associated_before[e]:
+                c["... not associated at the decision"] += lost
+            elif dropped:
+                c["... dropped during the task"] += lost
+            else:
+                c["... neither"] += lost
+        associated_before = r["obs_associated"][:n]
+    return c
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/default.yaml")
+    ap.add_argument("--tasks", type=int, default=200)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--mode", choices=["heartbeat", "probe"], default="probe")
+    ap.add_argument("--gap", type=float, default=2.0)
+    a = ap.parse_args()
+    per_seed = {s: classify(a.config, a.mode, s, a.tasks, a.gap) for s in a.seeds}
+    total = sum(per_seed.values(), Counter())
+    keys = [
+        "offloaded subtasks",
+        "replies lost",
+        "... not associated at the decision",
+        "... dropped during the task",
+        "... neither",
+        "disassociations",
+        "deauthentications",
+    ]
+    head = " | ".join(f"seed {s}" for s in a.seeds)
+    print(f"| {a.tasks} tasks, `{a.mode}` | {head} | all |")
+    print("|---" * (len(a.seeds) + 2) + "|")
+    for k in keys:
+        cells = [f"{per_seed[s][k]:,}" for s in a.seeds] + [f"{total[k]:,}"]
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    print(f"ns-3 events per task: {total['events'] / max(1, total['tasks']):,.0f}")
+
+
+if __name__ == "__main__":
+    main()
