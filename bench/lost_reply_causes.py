@@ -9,7 +9,12 @@ deauthentication the access point makes, with its time. Each lost reply is then:
   observation of the decision before the task;
 - ``dropped during the task``: the access point disassociated its expert between the
   task's start and end;
+- ``user device dropped during the task`` (configs where the user device is a station
+  of the access point too);
 - ``neither``.
+
+The expert counts of drops in the log must equal the program's own totals (its last
+lines), or the script stops: an ns-3 build without logging prints no drop lines.
 
     python bench/lost_reply_causes.py --tasks 200 --seeds 1 2 3 --mode probe
 
@@ -27,7 +32,19 @@ from collections import Counter
 
 from observe_compare import standalone_argv
 
+KINDS = ("disassoc", "deauth")
 DROP = re.compile(r"^\+?([\d.]+)s .*?(low-ack disassociation of|deauthenticating) station (\d+)")
+
+
+def parse_drops(stderr: str) -> list[tuple[float, str, int]]:
+    """The access point's drops in the program's log: (time s, "disassoc" or "deauth",
+    station index from 0; the experts, then the user device when the user device is a
+    Wi-Fi station too)."""
+    return [
+        (float(m[1]), "disassoc" if m[2].startswith("low") else "deauth", int(m[3]) - 1)
+        for m in map(DROP.match, stderr.splitlines())
+        if m
+    ]
 
 
 def classify(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> Counter[str]:
@@ -35,26 +52,33 @@ def classify(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> Cou
     argv = standalone_argv(cfg_path, mode, seed, tasks, gap)
     env = {**os.environ, "NS_LOG": "NetmoeRangeEdge=info|prefix_time"}
     out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
-    drops = [
-        (float(m[1]), "disassoc" if m[2].startswith("low") else "deauth", int(m[3]) - 1)
-        for m in map(DROP.match, out.stderr.splitlines())
-        if m
-    ]
-    summary = re.search(r"disassociations / deauthentications:((?: \d+/\d+)+)", out.stderr)
-    counted = sum(int(x.split("/")[0]) for x in summary[1].split()) if summary else 0
-    if counted and not any(k == "disassoc" for _, k, _ in drops):
-        raise SystemExit("this ns-3 build prints no NS_LOG output: a build with logging is needed")
+    drops = parse_drops(out.stderr)
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     n = len(rows[0]["bytes_expected"]) if rows else 0
+    # the program's own per-expert totals must be what the log says
+    summary = re.search(r"disassociations / deauthentications:((?: \d+/\d+)+)", out.stderr)
+    if summary:
+        for e, pair in enumerate(summary[1].split()[:n]):
+            logged = [sum(k == kind and x == e for _, k, x in drops) for kind in KINDS]
+            if logged != [int(v) for v in pair.split("/")]:
+                raise SystemExit(
+                    f"expert {e + 1}: the program counted {pair} drops, the log shows "
+                    f"{logged[0]}/{logged[1]} (an ns-3 build without logging, or another "
+                    "log line format)"
+                )
     c: Counter[str] = Counter(
         tasks=len(rows),
-        disassociations=sum(k == "disassoc" for _, k, _ in drops),
-        deauthentications=sum(k == "deauth" for _, k, _ in drops),
+        disassociations=sum(k == "disassoc" and x < n for _, k, x in drops),
+        deauthentications=sum(k == "deauth" and x < n for _, k, x in drops),
         events=int(re.search(r"(\d+) events in all", out.stderr)[1]),
     )
     associated_before = [1] * n  # the warm-up associates every expert
     for r in rows:
         start, end = r["task_start_s"], r["task_end_s"]
+
+        def dropped(station: int, start: float = start, end: float = end) -> bool:
+            return any(k == "disassoc" and x == station and start <= t <= end for t, k, x in drops)
+
         for e in range(n):
             if r["bytes_expected"][e] <= 0:
                 continue
@@ -63,11 +87,12 @@ def classify(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> Cou
             if not lost:
                 continue
             c["replies lost"] += lost
-            dropped = any(k == "disassoc" and x == e and start <= t <= end for t, k, x in drops)
             if not associated_before[e]:
                 c["... not associated at the decision"] += lost
-            elif dropped:
+            elif dropped(e):
                 c["... dropped during the task"] += lost
+            elif dropped(n):  # the user device, when it is a station of the access point
+                c["... user device dropped during the task"] += lost
             else:
                 c["... neither"] += lost
         associated_before = r["obs_associated"][:n]
@@ -89,6 +114,7 @@ def main() -> None:
         "replies lost",
         "... not associated at the decision",
         "... dropped during the task",
+        "... user device dropped during the task",
         "... neither",
         "disassociations",
         "deauthentications",

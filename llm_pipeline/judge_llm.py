@@ -115,8 +115,8 @@ class LLMJudge:
             {"role": "user", "content": f"{PAPER_JUDGE_PROMPT}\n\nStory:\n{text}\n\nScore:"},
         ]
         if self._before_first_ask is not None:
-            check, self._before_first_ask = self._before_first_ask, None
-            check()
+            self._before_first_ask()  # raises: asked again at the next ask
+            self._before_first_ask = None
         answer = ""
         for attempt in range(first, first + self.attempts):
             answer = self.backend.generate(

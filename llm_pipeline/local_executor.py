@@ -1,8 +1,8 @@
-"""Phase 1 of the table build on this machine: in the calling process (one worker) or in
-``workers`` spawned processes (``workers.map_in_processes``), each with its own
-``Generator`` and cores / workers llama.cpp threads (prompt and decoding alike, so W
-workers never run more than the machine's cores; docs/benchmarks.md has the
-measurement), each journaling the prompts it is given."""
+"""Phase 1 of the table build on this machine: in the calling process (one worker, or one
+prompt to generate) or in ``workers`` spawned processes (``workers.map_in_processes``),
+each with its own ``Generator`` and cores / workers llama.cpp threads (prompt and
+decoding alike, so W workers never run more than the machine's cores;
+docs/benchmarks.md has the measurement), each journaling the prompts it is given."""
 
 from __future__ import annotations
 

@@ -87,7 +87,9 @@ def llm_scores(
     known: dict[str, dict[str, Row]] = {}
     counts = Counter(dict.fromkeys(("journaled", "asked", "reused", "missing"), 0))
     asked: set[str] = set()
-    bar = tqdm(rows, desc="judge (llm)", unit="text", leave=False, disable=not progress)
+    bar = tqdm(
+        rows, desc="judge (llm)", unit="text", leave=False, mininterval=2, disable=not progress
+    )
     for row in bar:
         pid = row["prompt_id"]
         path = journal_path(parts, pid)

@@ -7,7 +7,9 @@ item. With one process (or one item) it runs in the caller: the same functions o
 same items, so one process and many share every line but the pool. Processes are
 spawned, not forked: forking a process that already runs llama.cpp's or torch's threads
 is unsafe. ``make_state``, ``work``, the arguments and the results must pickle
-(module-level functions, plain data)."""
+(module-level functions, plain data or pydantic models). An error in ``make_state``
+reaches the caller as itself, from the first item (``multiprocessing.Pool`` would
+otherwise start the failed process again and again, and the caller would wait forever)."""
 
 from __future__ import annotations
 
@@ -23,11 +25,16 @@ _PROCESS: dict[str, Any] = {}
 
 
 def _start(make_state: Callable[..., Any], state_args: tuple, work: Callable) -> None:
-    _PROCESS["state"] = make_state(*state_args)
     _PROCESS["work"] = work
+    try:
+        _PROCESS["state"] = make_state(*state_args)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller by _run
+        _PROCESS["error"] = exc
 
 
 def _run(item: Any) -> Any:
+    if "error" in _PROCESS:
+        raise _PROCESS["error"]
     return _PROCESS["work"](_PROCESS["state"], item)
 
 

@@ -93,6 +93,22 @@ def test_llm_judge_uses_the_papers_prompt_and_retries():
         LLMJudge(_Scripted(["?", "?", "?"])).score("x", "p")
 
 
+def test_before_first_ask_runs_once_and_again_after_it_failed():
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 1:
+            raise BackendError("server down")
+
+    judge = LLMJudge(_Scripted(["7", "8", "9"]), before_first_ask=check)
+    assert calls == []  # made, never asked: no check
+    with pytest.raises(BackendError, match="server down"):
+        judge.ask("x", "p")
+    assert judge.ask("x", "p").score == 7 and judge.ask("y", "p").score == 8
+    assert len(calls) == 2  # failed once, passed once, then never again
+
+
 def test_wilson_interval_matches_a_hand_worked_value():
     from llm_pipeline.judge_validation import wilson_interval
 

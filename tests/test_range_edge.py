@@ -12,13 +12,18 @@ validation study twice: with ``--keepStaticArp=0 --lowAckThreshold=0 --synTimeou
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 
 from pybridge.config import load_config
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from lost_reply_causes import parse_drops  # noqa: E402
 
 try:
     EDGE_MOE: str | None = str(program_path("edge-moe"))
@@ -44,11 +49,13 @@ NS3_OWN = ["--keepStaticArp=0", "--lowAckThreshold=0", "--synTimeout=3"]
 FIXED = ["--keepStaticArp=1", "--lowAckThreshold=50", "--synTimeout=1"]
 
 
-def _run(flags: list[str], switches: list[str], *extra: str) -> tuple[list[dict], str]:
+def _run(
+    flags: list[str], switches: list[str], *extra: str, env: dict | None = None
+) -> tuple[list[dict], str]:
     assert EDGE_MOE is not None
     proc = subprocess.run(
         [EDGE_MOE, *flags, *switches, "--standalone", *extra],
-        capture_output=True, text=True, timeout=300, cwd="/tmp",
+        capture_output=True, text=True, timeout=300, cwd="/tmp", env=env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     return [json.loads(line) for line in proc.stdout.splitlines()], proc.stderr
@@ -94,7 +101,8 @@ def test_returning_expert_is_deauthenticated_and_served_again() -> None:
         return sum(p[0] for p in pairs), len(pairs)
 
     raw, _ = _run(flags, NS3_OWN, "--tasks=60")
-    fixed, err = _run(flags, FIXED, "--tasks=60")
+    log_drops = {**os.environ, "NS_LOG": "NetmoeRangeEdge=info|prefix_time"}
+    fixed, err = _run(flags, FIXED, "--tasks=60", env=log_drops)
     raw_lost, raw_n = lost_within(raw, 40.0)
     fixed_lost, fixed_n = lost_within(fixed, 40.0)
     assert raw_n > 50 and fixed_n > 50
@@ -105,6 +113,16 @@ def test_returning_expert_is_deauthenticated_and_served_again() -> None:
     # Far away, replies are still lost: the model repairs association, not physics.
     far_lost, _ = lost_within(fixed, 1e9)
     assert far_lost > fixed_lost
+
+    # ns-3's log names every drop with its time (bench/lost_reply_causes.py reads it)
+    drops = parse_drops(err)
+    per_expert = [
+        tuple(sum(k == kind and x == e for _, k, x in drops) for kind in ("disassoc", "deauth"))
+        for e in range(3)
+    ]
+    assert per_expert == _summary(err)
+    times = [t for t, _, _ in drops]
+    assert times == sorted(times) and times[0] > 0  # simulation seconds, in order
 
 
 def test_bad_threshold_is_a_one_line_error() -> None:

@@ -1,9 +1,12 @@
 """``llm_pipeline.workers.map_in_processes``: state made once per process, results in the
-items' order, one process (or one item) in the caller, no item and no state."""
+items' order, one process (or one item) in the caller, an error in a process's state
+raised in the caller, no item and no state."""
 
 from __future__ import annotations
 
 import os
+
+import pytest
 
 from llm_pipeline.workers import map_in_processes
 
@@ -32,6 +35,16 @@ def test_one_process_or_one_item_runs_in_the_caller():
     assert list(map_in_processes(_state, ("a",), _work, [3], 2)) == [("a", os.getpid(), 1, 9)]
     out = list(map_in_processes(_state, ("b",), _work, [1, 2], 1))
     assert out == [("b", os.getpid(), 1, 1), ("b", os.getpid(), 2, 4)]
+
+
+def _fails(path: str) -> None:
+    raise FileNotFoundError(f"{path}: no such model file")
+
+
+def test_a_state_that_fails_in_a_process_reaches_the_caller():
+    # (a multiprocessing.Pool whose initializer raises restarts it forever: a hang)
+    with pytest.raises(FileNotFoundError, match="m.gguf: no such model file"):
+        list(map_in_processes(_fails, ("m.gguf",), _work, range(4), 2))
 
 
 def test_no_item_makes_no_state():
