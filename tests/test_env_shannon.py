@@ -116,14 +116,14 @@ def test_protocol_overhead_charges_each_expert_used(shannon_cfg) -> None:
 
 def test_default_model_unchanged_by_the_optional_terms() -> None:
     """With every optional term at its default, an episode gives what the backend gave
-    before they existed (values recorded with commit 4a00efc): same rewards, same random
-    stream (mobility), same observations."""
+    before they existed (values recorded with commit 4a00efc, on the v1 table, the
+    default then): same rewards, same random stream (mobility), same observations."""
     from pybridge.paths import REPO_ROOT
 
     moving = {"mobility": "random-waypoint", "params": {"speed": 1.5, "pause": 2}}
     cfg = {
         "backend": "shannon",
-        "tasks": {"table": str(REPO_ROOT / "data/quality_table.parquet"), "episode_tasks": 12},
+        "tasks": {"table": str(REPO_ROOT / "data/quality_table_v1.parquet"), "episode_tasks": 12},
         "scenario": {
             "experts": [
                 {"position": [4, 3, 1]},

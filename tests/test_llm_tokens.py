@@ -23,21 +23,22 @@ from llm_pipeline.testing_server import _Server
 from llm_pipeline.tokens import counter, generation_counts
 from netmoe.cli import main
 from netmoe_table import (
+    REPO_ROOT,
     TOKEN_COLUMNS,
     TOKENS_ATTR,
     TableError,
-    default_table_path,
     load_table,
     token_note,
     write_table,
 )
 
-SHIPPED_CFG = "configs/table_v1.yaml"  # the recipe of the shipped (v1) table
+SHIPPED_CFG = "configs/table_v1.yaml"  # the recipe of the v1 table, shipped beside v2
+V1_TABLE = REPO_ROOT / "data" / "quality_table_v1.parquet"
 
 
 @pytest.fixture(scope="module")
 def shipped() -> pd.DataFrame:
-    return load_table(default_table_path())
+    return load_table(V1_TABLE)
 
 
 def _old_small(shipped: pd.DataFrame) -> pd.DataFrame:

@@ -222,8 +222,9 @@ def test_writer_columns_round_trip_and_old_tables_load(tmp_path, fakes):
         pd.testing.assert_frame_equal(back[list(WRITER_COLUMNS)], df[list(WRITER_COLUMNS)])
     old = df.drop(columns=list(WRITER_COLUMNS))  # a table written before issue 17
     assert not has_writers(load_table(write_table(old, tmp_path / "old.parquet")))
-    shipped = load_table(default_table_path())  # the shipped v1 table
-    assert not has_writers(shipped) and len(shipped) == 2280
+    v1 = load_table(REPO_ROOT / "data" / "quality_table_v1.parquet")  # before issue 17
+    assert not has_writers(v1) and len(v1) == 2280
+    assert has_writers(load_table(default_table_path()))  # the default: the v2 writers
     for broken, needle in [
         (df.drop(columns=["best_of"]), "writer columns incomplete, missing ['best_of']"),
         (df.assign(candidate_scores="[1.0]"), "candidate_scores must hold best_of scores"),
@@ -297,8 +298,8 @@ def test_margin_intervals_and_the_margin_command(tmp_path, fakes, capsys):
 
 
 def test_recounting_tokens_refuses_a_config_with_another_budget(tmp_path, capsys):
-    shipped = load_table(default_table_path())
-    path = write_table(shipped[shipped.prompt_id == "p000"], tmp_path / "v1.parquet")
+    v1 = load_table(REPO_ROOT / "data" / "quality_table_v1.parquet")
+    path = write_table(v1[v1.prompt_id == "p000"], tmp_path / "v1.parquet")
     args = ["table", "tokens", "--table", str(path), "--recount", "--out", str(tmp_path / "o")]
     assert main([*args, "--config", str(REPO_ROOT / "configs" / "table_default.yaml")]) == 2
     err = capsys.readouterr().err.strip()

@@ -34,6 +34,8 @@ def _config(syn_timeout_s: float | None, name: str = "default.yaml") -> dict:
     # the stalls below were found with heartbeats (the default then); the random draws
     # that produce them depend on the observation traffic
     data["scenario"]["observe"] = "heartbeat"
+    # ... and on the v1 table's replies (one segment each; the default table then)
+    data.setdefault("tasks", {})["table"] = str(REPO_ROOT / "data" / "quality_table_v1.parquet")
     return data
 
 
