@@ -26,31 +26,37 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pybridge.config import load_config  # noqa: E402
+from pybridge.config import EnvConfig, load_config  # noqa: E402
 from pybridge.paths import program_path  # noqa: E402
 
 BATCH = 50
 
 
-def standalone_argv(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> list[str]:
-    """The standalone program's command line for a random policy: each task offloads to
-    a random non-empty subset of the experts, drawn from ``seed`` (also the RngRun)."""
-    cfg = load_config(cfg_path)
-    n = cfg.scenario.num_experts
+def random_subsets(n_experts: int, tasks: int, seed: int) -> str:
+    """A random policy's ``--script``: each task offloads to a random non-empty subset of
+    the experts (1-based), drawn from ``seed``."""
     rng = np.random.default_rng(seed)
     script = []
     for _ in range(tasks):
-        k = int(rng.integers(1, n + 1))
-        script.append(",".join(str(e) for e in sorted(rng.choice(n, k, replace=False) + 1)))
+        k = int(rng.integers(1, n_experts + 1))
+        chosen = sorted(rng.choice(n_experts, k, replace=False) + 1)
+        script.append(",".join(str(e) for e in chosen))
+    return ";".join(script)
+
+
+def standalone_argv(cfg: EnvConfig, mode: str, seed: int, tasks: int, gap: float) -> list[str]:
+    """The standalone program's command line for ``random_subsets`` (RngRun = ``seed``)."""
+    script = random_subsets(cfg.scenario.num_experts, tasks, seed)
     argv = [str(program_path(cfg.scenario.program)), *cfg.scenario.argv(seed)]
-    argv += ["--standalone", f"--tasks={tasks}", f"--script={';'.join(script)}", f"--gap={gap}"]
+    argv += ["--standalone", f"--tasks={tasks}", f"--script={script}", f"--gap={gap}"]
     return argv + [f"--observe={mode}", "--deadline=10"]
 
 
 def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[dict, int]:
     """One standalone run; per-task arrays and the ns-3 event count."""
-    n = load_config(cfg_path).scenario.num_experts
-    argv = standalone_argv(cfg_path, mode, seed, tasks, gap)
+    cfg = load_config(cfg_path)
+    n = cfg.scenario.num_experts
+    argv = standalone_argv(cfg, mode, seed, tasks, gap)
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
     events = int(re.search(r"(\d+) events in all", out.stderr).group(1))
     rows = [json.loads(line) for line in out.stdout.splitlines()]

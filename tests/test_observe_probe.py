@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 
 from pybridge.config import load_config
-from pybridge.paths import ScenarioNotBuiltError, program_path
+from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from observe_compare import random_subsets  # noqa: E402
 
 pytestmark = pytest.mark.ns3
 
@@ -79,15 +83,9 @@ def test_probes_bring_dropped_experts_back_before_the_decision() -> None:
     # that waits for it), not once per gap, leaves it out at fewer decisions: measured 13
     # expert-decisions out (8 replies lost) with the repeated repair queries, 20 (9) with
     # one per gap (commit 0d37425); heartbeats: 10 (6).
-    import numpy as np
-
     cfg = load_config("configs/default.yaml")
-    rng = np.random.default_rng(2)
-    script = []
-    for _ in range(40):
-        k = int(rng.integers(1, 4))
-        script.append(",".join(str(e) for e in sorted(rng.choice(3, k, replace=False) + 1)))
-    argv = [*cfg.scenario.argv(2), "--tasks=40", f"--script={';'.join(script)}", "--gap=2"]
+    script = random_subsets(cfg.scenario.num_experts, 40, seed=2)
+    argv = [*cfg.scenario.argv(2), "--tasks=40", f"--script={script}", "--gap=2"]
     rows, _, _ = run(EDGE_MOE, *argv, "--observe=probe", "--deadline=10")
     out = sum(3 - sum(r["obs_associated"]) for r in rows)
     lost = sum(sum(r["replies_lost"]) for r in rows)
