@@ -19,6 +19,8 @@
 #include "ns3/wifi-psdu.h"
 #include "ns3/wifi-remote-station-manager.h"
 
+#include <map>
+
 namespace netmoe
 {
 
@@ -32,6 +34,50 @@ constexpr uint8_t kTids = 8;
 // Time from the offending frame to the station acting on the Deauthentication: the
 // frame's SIFS + Ack, then the Deauthentication after a contention slot or so.
 const Time kDeauthDelay = MicroSeconds(100);
+
+/**
+ * The access point's station list, as ns-3's ApWifiMac updates it when it receives a
+ * Disassociation frame. RangeEdge applies the disassociation without the frame, so it
+ * drops the entry itself: otherwise each re-association adds one under a new AID, and the
+ * list (which every beacon walks) grew by one entry per low-ack disassociation for the whole
+ * run (hundreds over 2,000 tasks on the default layout). The list and the AID map are
+ * protected members; a pointer to member formed through this derived class reaches them.
+ */
+struct ApStationList : public ApWifiMac
+{
+    /** Remove \p sta from \p ap's station list on every link and free its AID. */
+    static void Forget(ApWifiMac& ap, Mac48Address sta)
+    {
+        const auto getLink = &ApStationList::GetLink;
+        const auto aids = &ApStationList::m_aidToMldOrLinkAddress;
+        for (uint8_t linkId = 0; linkId < ap.GetNLinks(); ++linkId)
+        {
+            auto& link = (ap.*getLink)(linkId);
+            auto manager = ap.GetWifiRemoteStationManager(linkId);
+            for (auto it = link.staList.begin(); it != link.staList.end();)
+            {
+                if (it->second != sta)
+                {
+                    ++it;
+                    continue;
+                }
+                it = link.staList.erase(it);
+                // the counts ApWifiMac keeps with the list (as on a Disassociation frame)
+                if (manager->GetDsssSupported(sta) && !manager->GetErpOfdmSupported(sta) &&
+                    link.numNonErpStations > 0)
+                {
+                    link.numNonErpStations--;
+                }
+                if (!manager->GetHtSupported(sta) && !manager->GetStationHe6GhzCapabilities(sta) &&
+                    link.numNonHtStations > 0)
+                {
+                    link.numNonHtStations--;
+                }
+            }
+        }
+        std::erase_if(ap.*aids, [&sta](const auto& entry) { return entry.second == sta; });
+    }
+};
 } // namespace
 
 RangeEdge::RangeEdge(Ptr<NetDevice> ap, const NetDeviceContainer& stations, uint32_t threshold)
@@ -153,6 +199,7 @@ RangeEdge::Disassociate(uint32_t s)
     }
     // New packets for the station are now dropped at the access point's MAC.
     m_ap->GetWifiRemoteStationManager()->RecordDisassociated(peer);
+    ApStationList::Forget(*DynamicCast<ApWifiMac>(m_ap), peer);
     if (!m_disassociated.IsNull())
     {
         m_disassociated(s);

@@ -9,6 +9,7 @@
 
 #include "netmoe/bridge.h"
 
+#include "ns3/ap-wifi-mac.h"
 #include "ns3/log.h"
 #include "ns3/node-list.h"
 #include "ns3/node.h"
@@ -16,10 +17,12 @@
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/tcp-l4-protocol.h"
+#include "ns3/wifi-net-device.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -179,30 +182,74 @@ OpenTcpSockets()
     return n;
 }
 
+/**
+ * Entries in every Wi-Fi access point's station list (one per associated station; a stale
+ * entry per re-association is what the range-edge disassociation left behind once).
+ */
+uint32_t
+ApStationEntries()
+{
+    uint32_t n = 0;
+    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it)
+    {
+        for (uint32_t d = 0; d < (*it)->GetNDevices(); ++d)
+        {
+            auto dev = DynamicCast<WifiNetDevice>((*it)->GetDevice(d));
+            if (auto ap = dev ? DynamicCast<ApWifiMac>(dev->GetMac()) : nullptr)
+            {
+                for (uint8_t link = 0; link < ap->GetNLinks(); ++link)
+                {
+                    n += ap->GetStaList(link).size();
+                }
+            }
+        }
+    }
+    return n;
+}
+
 /** --progressEvery's line: one window of tasks (a leak shows as growth across windows). */
 class ProgressWindow
 {
   public:
     explicit ProgressWindow(const std::string& program)
         : m_program(program),
-          m_events(Simulator::GetEventCount())
+          m_events(Simulator::GetEventCount()),
+          m_cpuS(ProcessCpuS())
     {
     }
 
-    /** Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s). */
+    /**
+     * Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s). The
+     * process CPU time (ms per task, us per event) is the load-robust speed: wall time
+     * also counts the time other processes held the CPU.
+     */
     void Print(uint32_t lastTask, uint32_t tasks, double wallS)
     {
         const uint64_t events = Simulator::GetEventCount();
+        const double cpuS = ProcessCpuS();
+        const uint32_t n = std::max<uint32_t>(tasks, 1);
         std::cerr << m_program << ": tasks " << lastTask + 1 - tasks << "-" << lastTask << ": "
-                  << (events - m_events) / std::max<uint32_t>(tasks, 1) << " events/task, "
-                  << wallS / std::max<uint32_t>(tasks, 1) * 1e3 << " ms/task, " << ResidentMb()
-                  << " MB resident, " << OpenTcpSockets() << " TCP sockets\n";
+                  << (events - m_events) / n << " events/task, " << wallS / n * 1e3
+                  << " ms/task, " << ResidentMb() << " MB resident, " << OpenTcpSockets()
+                  << " TCP sockets, " << (cpuS - m_cpuS) / n * 1e3 << " CPU ms/task, "
+                  << (cpuS - m_cpuS) / std::max<uint64_t>(events - m_events, 1) * 1e6
+                  << " CPU us/event, " << ApStationEntries() << " AP station entries\n";
         m_events = events;
+        m_cpuS = cpuS;
     }
 
   private:
+    /** CPU time this process has used so far (s). */
+    static double ProcessCpuS()
+    {
+        timespec ts{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+    }
+
     std::string m_program;
     uint64_t m_events;
+    double m_cpuS;
 };
 
 /** Standalone round \p i's task for user \p u: the script's task i + u (cycled). */
