@@ -9,7 +9,6 @@
 
 #include "netmoe/bridge.h"
 
-#include "ns3/ap-wifi-mac.h"
 #include "ns3/log.h"
 #include "ns3/node-list.h"
 #include "ns3/node.h"
@@ -17,7 +16,6 @@
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/tcp-l4-protocol.h"
-#include "ns3/wifi-net-device.h"
 
 #include <algorithm>
 #include <chrono>
@@ -86,7 +84,8 @@ DriverOptions::AddTo(FlagSet& flags)
               kGapRange);
     flags.Add("progressEvery",
               "standalone: every N tasks, print that window's events, ns-3 ms per task, "
-              "resident memory and open TCP sockets on stderr (0: never)",
+              "resident memory, open TCP sockets, CPU ms per task and us per event and "
+              "access point station entries on stderr (0: never)",
               progressEvery,
               Range{0, 1e6, false, true});
 }
@@ -182,31 +181,6 @@ OpenTcpSockets()
     return n;
 }
 
-/**
- * Entries in every Wi-Fi access point's station list (one per associated station; a stale
- * entry per re-association is what the range-edge disassociation left behind once).
- */
-uint32_t
-ApStationEntries()
-{
-    uint32_t n = 0;
-    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it)
-    {
-        for (uint32_t d = 0; d < (*it)->GetNDevices(); ++d)
-        {
-            auto dev = DynamicCast<WifiNetDevice>((*it)->GetDevice(d));
-            if (auto ap = dev ? DynamicCast<ApWifiMac>(dev->GetMac()) : nullptr)
-            {
-                for (uint8_t link = 0; link < ap->GetNLinks(); ++link)
-                {
-                    n += ap->GetStaList(link).size();
-                }
-            }
-        }
-    }
-    return n;
-}
-
 /** --progressEvery's line: one window of tasks (a leak shows as growth across windows). */
 class ProgressWindow
 {
@@ -219,11 +193,12 @@ class ProgressWindow
     }
 
     /**
-     * Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s). The
+     * Print the window that ends after task \p lastTask (\p tasks tasks, \p wallS s), then the
+     * scenario's \p note (SteppedScenario::ProgressNote). The
      * process CPU time (ms per task, us per event) is the load-robust speed: wall time
      * also counts the time other processes held the CPU.
      */
-    void Print(uint32_t lastTask, uint32_t tasks, double wallS)
+    void Print(uint32_t lastTask, uint32_t tasks, double wallS, const std::string& note)
     {
         const uint64_t events = Simulator::GetEventCount();
         const double cpuS = ProcessCpuS();
@@ -233,7 +208,7 @@ class ProgressWindow
                   << " ms/task, " << ResidentMb() << " MB resident, " << OpenTcpSockets()
                   << " TCP sockets, " << (cpuS - m_cpuS) / n * 1e3 << " CPU ms/task, "
                   << (cpuS - m_cpuS) / std::max<uint64_t>(events - m_events, 1) * 1e6
-                  << " CPU us/event, " << ApStationEntries() << " AP station entries\n";
+                  << " CPU us/event" << note << "\n";
         m_events = events;
         m_cpuS = cpuS;
     }
@@ -328,7 +303,7 @@ RunStandalone(SteppedScenario& scenario, const DriverOptions& o)
         std::cout << RoundToJson(reports.data(), m, i, o.serving) << std::endl;
         if (o.progressEvery > 0 && (i + 1) % o.progressEvery == 0)
         {
-            progress.Print(i, o.progressEvery, wallWindow);
+            progress.Print(i, o.progressEvery, wallWindow, scenario.ProgressNote());
             wallWindow = 0;
         }
     }
