@@ -13,6 +13,9 @@ chosen (docs/results.md, "Choosing the recipe"). Two measurements:
   greedy policy on 10 episodes of that backend from env seeds 4,000,000 + i: per task,
   the free-network reward (fused judge score minus compute cost) of the best action
   SAC's mask allows, minus that of the action SAC picks. 0 = the table is learnt.
+- ``--mode bound``: the exhaustive upper bound (``netmoe compare``'s ``upper-bound``) on
+  the evaluation episodes of each of ``--seeds``, to ``runs/probe/<name>/bound.csv``. An
+  ``ns3`` probe given ``--bound`` that file prints each epoch's mean as a share of it.
 
     python bench/sac_probe.py --name regret_s5 --mode regret --seeds 8 9 10 11
     python bench/sac_probe.py --name gamma05_s5 --mode regret --seeds 8 9 10 11 --set sac.gamma=0.5
@@ -114,6 +117,17 @@ def regret_job(exp: Experiment, out: Path, episodes: int) -> dict[str, float]:
             "pretrain_wall_s": wall}  # fmt: skip
 
 
+def bound_job(exp: Experiment, out: Path) -> dict[str, float]:
+    """The upper bound's final reward on the evaluation episodes of ``exp``'s seed."""
+    from agents.run import train_then_evaluate
+
+    t0 = time.perf_counter()
+    run = train_then_evaluate(exp, exp.train.seed, out, train=False, evaluate=["upper-bound"])
+    terms = {k: v for k, v in run.evals["upper-bound"].items() if isinstance(v, int | float)}
+    return {"seed": exp.train.seed, "bound": terms.pop("reward"), **terms,
+            "wall_s": time.perf_counter() - t0}  # fmt: skip
+
+
 def t_interval(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
@@ -121,22 +135,26 @@ def t_interval(x: np.ndarray) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True, help="runs/probe/<name>")
-    parser.add_argument("--mode", choices=["ns3", "regret"], default="ns3")
+    parser.add_argument("--mode", choices=["ns3", "regret", "bound"], default="ns3")
     parser.add_argument("--config", default="configs/experiment_default.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8, 16)))
     parser.add_argument("--episodes", type=int, default=10, help="regret episodes per seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--against", help="evals.csv of another ns3 probe: paired difference")
+    parser.add_argument("--bound", help="bound.csv of a bound probe: rewards as its share")
     args = parser.parse_args()
 
     base = with_overrides(args.config, args.set)
     out = REPO / "runs" / "probe" / args.name
     exps = [base.with_train(seed=s) for s in args.seeds]
     dirs = [out / f"seed{s}" for s in args.seeds]
+    out.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
         if args.mode == "regret":
             rows = list(pool.map(regret_job, exps, dirs, [args.episodes] * len(exps)))
+        elif args.mode == "bound":
+            rows = list(pool.map(bound_job, exps, dirs))
         else:
             frames = list(pool.map(ns3_job, exps, dirs))
     print(f"{args.name}: {' '.join(args.set) or '(recipe as in the config)'}")
@@ -149,10 +167,22 @@ def main() -> int:
             f"{table.suboptimal_share.mean():.2f}, pretraining {table.pretrain_wall_s.mean():.0f} s"
         )
         return 0
+    if args.mode == "bound":
+        table = pd.DataFrame(rows)
+        table.to_csv(out / "bound.csv", index=False)
+        print(table.round(3).to_string(index=False))
+        print(f"mean upper bound {table.bound.mean():.3f}")
+        return 0
     evals = pd.concat(frames)
     evals.to_csv(out / "evals.csv", index=False)
     table = evals.pivot(index="epoch", columns="seed", values="reward")
     table["mean"] = table.mean(axis=1)
+    if args.bound:
+        bound = pd.read_csv(args.bound).set_index("seed").bound
+        seeds = [s for s in table.columns if s != "mean"]
+        if missing := sorted(set(seeds) - set(bound.index)):
+            raise SystemExit(f"sac_probe: error: {args.bound} has no bound for seeds {missing}")
+        table["/ bound"] = table["mean"] / bound.loc[seeds].mean()
     print(table.round(3).to_string())
     if args.against:
         ref = pd.read_csv(args.against)
