@@ -45,8 +45,11 @@ const Time kDeauthDelay = MicroSeconds(100);
  */
 struct ApStationList : public ApWifiMac
 {
-    /** Remove \p sta from \p ap's station list on every link and free its AID. */
-    static void Forget(ApWifiMac& ap, Mac48Address sta)
+    /**
+     * Remove \p sta from \p ap's station list on every link and free its AID, except the
+     * entry under \p keep (the AID it has just associated with; 0: none).
+     */
+    static void Forget(ApWifiMac& ap, Mac48Address sta, uint16_t keep = 0)
     {
         const auto getLink = &ApStationList::GetLink;
         const auto aids = &ApStationList::m_aidToMldOrLinkAddress;
@@ -56,7 +59,7 @@ struct ApStationList : public ApWifiMac
             auto manager = ap.GetWifiRemoteStationManager(linkId);
             for (auto it = link.staList.begin(); it != link.staList.end();)
             {
-                if (it->second != sta)
+                if (it->second != sta || it->first == keep)
                 {
                     ++it;
                     continue;
@@ -75,7 +78,9 @@ struct ApStationList : public ApWifiMac
                 }
             }
         }
-        std::erase_if(ap.*aids, [&sta](const auto& entry) { return entry.second == sta; });
+        std::erase_if(ap.*aids, [&sta, keep](const auto& entry) {
+            return entry.second == sta && entry.first != keep;
+        });
     }
 };
 } // namespace
@@ -107,6 +112,7 @@ RangeEdge::RangeEdge(Ptr<NetDevice> ap, const NetDeviceContainer& stations, uint
     m_ap->TraceConnectWithoutContext("PsduResponseTimeout",
                                      MakeCallback(&RangeEdge::PsduTimeout, this));
     m_ap->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&RangeEdge::Acked, this));
+    m_ap->TraceConnectWithoutContext("AssociatedSta", MakeCallback(&RangeEdge::Associated, this));
     apDev->GetPhy()->TraceConnectWithoutContext("MonitorSnifferRx",
                                                 MakeCallback(&RangeEdge::ApSniffRx, this));
 }
@@ -155,6 +161,14 @@ RangeEdge::Acked(Ptr<const WifiMpdu> mpdu)
     {
         m_silent[s] = 0;
     }
+}
+
+void
+RangeEdge::Associated(uint16_t aid, Mac48Address station)
+{
+    // A station that re-associates by ns-3's own path (it missed ten beacons) may get a new
+    // AID while its old entry stays; keep one entry a station.
+    ApStationList::Forget(*DynamicCast<ApWifiMac>(m_ap), station, aid);
 }
 
 void
