@@ -207,6 +207,12 @@ EdgeMoeScenario::EdgeMoeScenario(const ScenarioConfig& config)
     }
 }
 
+std::string
+EdgeMoeScenario::ProgressNote() const
+{
+    return ", " + std::to_string(ApStationEntries(m_bssDevices)) + " AP station entries";
+}
+
 void
 EdgeMoeScenario::Finish()
 {

@@ -69,6 +69,8 @@ class EdgeMoeScenario : public TaskScenario
 
     /** Write the optional outputs (FlowMonitor XML) and print a summary of the load. */
     void Finish() override;
+    /** ", N AP station entries": the access points' station lists (one entry a station). */
+    std::string ProgressNote() const override;
 
   private:
     void BeginTask() override;

@@ -19,6 +19,8 @@
 #include "ns3/wifi-psdu.h"
 #include "ns3/wifi-remote-station-manager.h"
 
+#include <map>
+
 namespace netmoe
 {
 
@@ -32,6 +34,55 @@ constexpr uint8_t kTids = 8;
 // Time from the offending frame to the station acting on the Deauthentication: the
 // frame's SIFS + Ack, then the Deauthentication after a contention slot or so.
 const Time kDeauthDelay = MicroSeconds(100);
+
+/**
+ * The access point's station list, as ns-3's ApWifiMac updates it when it receives a
+ * Disassociation frame. RangeEdge applies the disassociation without the frame, so it
+ * drops the entry itself: otherwise each re-association adds one under a new AID, and the
+ * list (which every beacon walks) grew by one entry per low-ack disassociation for the whole
+ * run (hundreds over 2,000 tasks on the default layout). The list and the AID map are
+ * protected members; a pointer to member formed through this derived class reaches them.
+ */
+struct ApStationList : public ApWifiMac
+{
+    /**
+     * Remove \p sta from \p ap's station list on every link and free its AID, except the
+     * entry under \p keep (the AID it has just associated with; 0: none).
+     */
+    static void Forget(ApWifiMac& ap, Mac48Address sta, uint16_t keep = 0)
+    {
+        const auto getLink = &ApStationList::GetLink;
+        const auto aids = &ApStationList::m_aidToMldOrLinkAddress;
+        for (uint8_t linkId = 0; linkId < ap.GetNLinks(); ++linkId)
+        {
+            auto& link = (ap.*getLink)(linkId);
+            auto manager = ap.GetWifiRemoteStationManager(linkId);
+            for (auto it = link.staList.begin(); it != link.staList.end();)
+            {
+                if (it->second != sta || it->first == keep)
+                {
+                    ++it;
+                    continue;
+                }
+                it = link.staList.erase(it);
+                // the counts ApWifiMac keeps with the list (as on a Disassociation frame)
+                if (manager->GetDsssSupported(sta) && !manager->GetErpOfdmSupported(sta) &&
+                    link.numNonErpStations > 0)
+                {
+                    link.numNonErpStations--;
+                }
+                if (!manager->GetHtSupported(sta) && !manager->GetStationHe6GhzCapabilities(sta) &&
+                    link.numNonHtStations > 0)
+                {
+                    link.numNonHtStations--;
+                }
+            }
+        }
+        std::erase_if(ap.*aids, [&sta, keep](const auto& entry) {
+            return entry.second == sta && entry.first != keep;
+        });
+    }
+};
 } // namespace
 
 RangeEdge::RangeEdge(Ptr<NetDevice> ap, const NetDeviceContainer& stations, uint32_t threshold)
@@ -61,6 +112,7 @@ RangeEdge::RangeEdge(Ptr<NetDevice> ap, const NetDeviceContainer& stations, uint
     m_ap->TraceConnectWithoutContext("PsduResponseTimeout",
                                      MakeCallback(&RangeEdge::PsduTimeout, this));
     m_ap->TraceConnectWithoutContext("AckedMpdu", MakeCallback(&RangeEdge::Acked, this));
+    m_ap->TraceConnectWithoutContext("AssociatedSta", MakeCallback(&RangeEdge::Associated, this));
     apDev->GetPhy()->TraceConnectWithoutContext("MonitorSnifferRx",
                                                 MakeCallback(&RangeEdge::ApSniffRx, this));
 }
@@ -112,6 +164,14 @@ RangeEdge::Acked(Ptr<const WifiMpdu> mpdu)
 }
 
 void
+RangeEdge::Associated(uint16_t aid, Mac48Address station)
+{
+    // A station that re-associates by ns-3's own path (it missed ten beacons) may get a new
+    // AID while its old entry stays; keep one entry a station.
+    ApStationList::Forget(*DynamicCast<ApWifiMac>(m_ap), station, aid);
+}
+
+void
 RangeEdge::Unanswered(Mac48Address station)
 {
     const int s = StationOf(station);
@@ -153,6 +213,7 @@ RangeEdge::Disassociate(uint32_t s)
     }
     // New packets for the station are now dropped at the access point's MAC.
     m_ap->GetWifiRemoteStationManager()->RecordDisassociated(peer);
+    ApStationList::Forget(*DynamicCast<ApWifiMac>(m_ap), peer);
     if (!m_disassociated.IsNull())
     {
         m_disassociated(s);

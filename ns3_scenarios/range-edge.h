@@ -84,6 +84,8 @@ class RangeEdge
                      const ns3::WifiTxVector& txVector);
     void Acked(ns3::Ptr<const ns3::WifiMpdu> mpdu);
     void Disassociate(uint32_t station);
+    /** The access point's AssociatedSta trace: drop \p station's older entries. */
+    void Associated(uint16_t aid, ns3::Mac48Address station);
     void ApSniffRx(ns3::Ptr<const ns3::Packet> p,
                    uint16_t freqMhz,
                    ns3::WifiTxVector txVector,

@@ -46,6 +46,15 @@ class SteppedScenario
     virtual void Observe(NetmoeReport* reports, uint32_t status) = 0;
     /** Write optional outputs; called once before the simulator is destroyed. */
     virtual void Finish() = 0;
+
+    /**
+     * More state a long run should keep flat, appended to --progressEvery's line
+     * (", <value> <what>"); "" by default.
+     */
+    virtual std::string ProgressNote() const
+    {
+        return "";
+    }
 };
 
 /** The flags of the standalone and bridge modes, and the parsed standalone script. */

@@ -8,6 +8,7 @@
 
 #include "netmoe/scenario-defaults.h"
 
+#include "ns3/ap-wifi-mac.h"
 #include "ns3/boolean.h"
 #include "ns3/channel-condition-model.h"
 #include "ns3/double.h"
@@ -362,6 +363,25 @@ SetBssColor(const ns3::NetDeviceContainer& devices, uint8_t color)
             dev->GetHeConfiguration()->SetAttribute("BssColor", UintegerValue(color));
         }
     }
+}
+
+uint32_t
+ApStationEntries(const ns3::NetDeviceContainer& devices)
+{
+    using namespace ns3;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < devices.GetN(); ++i)
+    {
+        auto dev = DynamicCast<WifiNetDevice>(devices.Get(i));
+        if (auto ap = dev ? DynamicCast<ApWifiMac>(dev->GetMac()) : nullptr)
+        {
+            for (uint8_t link = 0; link < ap->GetNLinks(); ++link)
+            {
+                n += ap->GetStaList(link).size();
+            }
+        }
+    }
+    return n;
 }
 
 } // namespace netmoe

@@ -95,6 +95,13 @@ constexpr uint8_t kOwnBssColor = 1;
 constexpr uint8_t kNeighbourBssColor = 2; //!< see SetBssColor
 
 /**
+ * Entries in the station lists of the Wi-Fi access points among \p devices: one per
+ * associated station (RangeEdge's low-ack disassociation once left one more behind per
+ * disassociation; --progressEvery prints this).
+ */
+uint32_t ApStationEntries(const ns3::NetDeviceContainer& devices);
+
+/**
  * Give \p devices (one BSS) the 802.11ax BSS colour \p color, as every 802.11ax access
  * point advertises one. An HE PHY then stops receiving another BSS's HE PPDU at the end
  * of its HE-SIG-A (the medium stays busy for the PPDU's duration: CCA and interference

@@ -1,8 +1,9 @@
 """Long runs stay flat: a task leaves nothing behind in the scenario process.
 
 The real edge-moe program runs a few hundred scripted tasks with ``--progressEvery``, which
-prints, per window of tasks, the events and ns-3 time per task, the resident memory and the
-TCP sockets still open. Static experts in range and no heartbeats keep the physics the same
+prints, per window of tasks, the events and ns-3 time per task, the resident memory, the
+TCP sockets still open, the CPU time per task and per event and the access point's station
+entries. Static experts in range and no heartbeats keep the physics the same
 in every window, so any growth from window to window is something a task left behind (ns-3's
 Wi-Fi energy model left two cancelled events per radio state change in the scheduler for
 good; FqCoDel kept a queue per connection; TIME_WAIT held sockets for 4 minutes).
@@ -55,6 +56,36 @@ def test_memory_events_and_sockets_per_task_stay_flat_over_a_long_run() -> None:
     assert w[-1]["sockets"] <= w[1]["sockets"], w
     assert w[-1]["events"] <= 1.05 * w[0]["events"], w
     assert all(x["sockets"] < 400 for x in w), w
+
+
+AP_ENTRIES = re.compile(r"(\d+) AP station entries")
+RANGE_EDGE = re.compile(r"low-ack disassociations / deauthentications: ((?:\d+/\d+ ?)+)")
+
+
+def test_range_edge_disassociations_leave_no_station_entries_behind() -> None:
+    """An expert that drifts out of range and back keeps one entry in the access point's list.
+
+    Before the fix every low-ack disassociation left its old entry there and the station came
+    back under a new association ID: hundreds of entries over a 2,000-task default run, each
+    walked by every beacon (the beacon event cost 16x more by task 1,400), which was most of
+    the per-event slowdown of long mobile runs.
+    """
+    cmd = [
+        EDGE_MOE, "--standalone", "--tasks=40", "--progressEvery=20", "--script=1,2,3",
+        "--gap=2", "--computeS=0.05", "--replyBytes=20000", "--RngRun=1",
+        "--nodes=0,0,1;3,0,1;0,4,1;30,0,1|random-waypoint|pause=0,speed=15",
+        "--area=-90,90,-90,90", "--lowAckThreshold=50", "--propagation=logdistance",
+        "--exponent=3.5", "--referenceLoss=46.67", "--heartbeatInterval=0.1",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    edge = RANGE_EDGE.search(proc.stderr)
+    assert edge, proc.stderr
+    disassociations = sum(int(pair.split("/")[0]) for pair in edge[1].split())
+    assert disassociations >= 3, proc.stderr  # the expert did leave and come back
+    entries = [int(n) for n in AP_ENTRIES.findall(proc.stderr)]
+    assert len(entries) == 2, proc.stderr
+    assert all(n <= 3 for n in entries), entries  # 3 experts; before the fix 7 and 8
 
 
 def test_progress_every_is_a_checked_flag() -> None:
