@@ -72,7 +72,7 @@ def test_probes_keep_the_default_scenarios_experts_associated_and_fresh() -> Non
     ages = [a for r in rows for a in r["obs_age_s"]]
     assert sum(a <= 0.1 for a in ages) >= 0.9 * len(ages)
     assert sum(sum(r["replies_lost"]) for r in rows) <= 1
-    _, beat_events, _ = run(EDGE_MOE, *argv)  # heartbeats, the default
+    _, beat_events, _ = run(EDGE_MOE, *argv, "--observe=heartbeat")  # the last flag wins
     assert events < beat_events / 2
 
 
