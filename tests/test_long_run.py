@@ -31,8 +31,9 @@ WINDOW = re.compile(
 )
 
 
-def progress(tasks: int, every: int, *flags: str) -> list[dict[str, float]]:
-    """Run edge-moe standalone and return its --progressEvery windows."""
+def standalone(tasks: int, every: int, *flags: str) -> str:
+    """Run edge-moe standalone (static nodes, no heartbeats unless ``flags`` say otherwise:
+    a later flag wins) and return its stderr."""
     cmd = [
         EDGE_MOE, "--standalone", f"--tasks={tasks}", f"--progressEvery={every}",
         "--script=1,2,3", "--gap=2", "--computeS=0.05", "--replyBytes=20000",
@@ -40,11 +41,17 @@ def progress(tasks: int, every: int, *flags: str) -> list[dict[str, float]]:
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stderr
+
+
+def progress(tasks: int, every: int, *flags: str) -> list[dict[str, float]]:
+    """Run edge-moe standalone and return its --progressEvery windows."""
+    stderr = standalone(tasks, every, *flags)
     windows = [
         {"events": float(m[2]), "ms": float(m[3]), "mb": float(m[4]), "sockets": float(m[5])}
-        for m in WINDOW.findall(proc.stderr)
+        for m in WINDOW.findall(stderr)
     ]
-    assert len(windows) == tasks // every, proc.stderr
+    assert len(windows) == tasks // every, stderr
     return windows
 
 
@@ -70,21 +77,17 @@ def test_range_edge_disassociations_leave_no_station_entries_behind() -> None:
     walked by every beacon (the beacon event cost 16x more by task 1,400), which was most of
     the per-event slowdown of long mobile runs.
     """
-    cmd = [
-        EDGE_MOE, "--standalone", "--tasks=40", "--progressEvery=20", "--script=1,2,3",
-        "--gap=2", "--computeS=0.05", "--replyBytes=20000", "--RngRun=1",
-        "--nodes=0,0,1;3,0,1;0,4,1;30,0,1|random-waypoint|pause=0,speed=15",
+    stderr = standalone(
+        40, 20, "--nodes=0,0,1;3,0,1;0,4,1;30,0,1|random-waypoint|pause=0,speed=15",
         "--area=-90,90,-90,90", "--lowAckThreshold=50", "--propagation=logdistance",
-        "--exponent=3.5", "--referenceLoss=46.67", "--heartbeatInterval=0.1",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    edge = RANGE_EDGE.search(proc.stderr)
-    assert edge, proc.stderr
+        "--exponent=3.5", "--referenceLoss=46.67", "--heartbeatBytes=64", "--heartbeatInterval=0.1",
+    )  # fmt: skip
+    edge = RANGE_EDGE.search(stderr)
+    assert edge, stderr
     disassociations = sum(int(pair.split("/")[0]) for pair in edge[1].split())
-    assert disassociations >= 3, proc.stderr  # the expert did leave and come back
-    entries = [int(n) for n in AP_ENTRIES.findall(proc.stderr)]
-    assert len(entries) == 2, proc.stderr
+    assert disassociations >= 3, stderr  # the expert did leave and come back
+    entries = [int(n) for n in AP_ENTRIES.findall(stderr)]
+    assert len(entries) == 2, stderr
     assert all(n <= 3 for n in entries), entries  # 3 experts; before the fix 7 and 8
 
 
