@@ -80,6 +80,21 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+#: A report's observation for the next decision, taken after the round's gap by a step
+#: and at the round's end by a try (``try_round``); the other fields measure the round.
+NEXT_OBSERVATION_FIELDS = (
+    "sim_time_s",
+    "sim_events",
+    "obs_snr_db",
+    "obs_goodput_mbps",
+    "obs_age_s",
+    "obs_associated",
+    "distance_m",
+    "obs_queue_len",
+    "obs_queue_age_s",
+)
+
+
 def _trim(raw: dict[str, np.ndarray], n: int, k: int) -> Report:
     out: Report = {}
     for name, value in raw.items():
@@ -123,8 +138,10 @@ class Ns3Backend:
         return [self._trim(r) for r in self.bridge.step_round(self._round(tasks))]
 
     def try_round(self, tasks: list[Task]) -> list[Report]:
-        """What run_round(tasks) would report, in a forked copy of the scenario."""
-        # same RNG state in the copy, so identical to run_round
+        """What run_round(tasks) would measure, in a forked copy of the scenario: every
+        field but ``NEXT_OBSERVATION_FIELDS``, which the copy takes at the round's end
+        (it does not simulate the gap after it, which nothing priced depends on)."""
+        # same RNG state in the copy, so the same measurements as run_round
         return [self._trim(r) for r in self.bridge.try_round(self._round(tasks))]
 
     def start(self, run: int) -> Report:

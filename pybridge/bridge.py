@@ -212,6 +212,8 @@ class Bridge:
         """Like step(), but in a forked copy of the scenario: the real one does not advance.
 
         What the action *would* measure from the current simulator state (for oracles).
+        The copy skips the gap (``next_gap_s``) after the task: its observation fields
+        are the task's end's (``backends.NEXT_OBSERVATION_FIELDS``).
         """
         return self._send(fields, LAYOUT["cmd_try"])
 
@@ -224,7 +226,8 @@ class Bridge:
         return self._send_round(users, LAYOUT["cmd_step"])
 
     def try_round(self, users: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
-        """Like step_round(), in a forked copy of the scenario: the real one does not advance."""
+        """Like step_round(), in a forked copy of the scenario: the real one does not advance.
+        The copy skips the round's gap, as ``try_step`` does."""
         return self._send_round(users, LAYOUT["cmd_try"])
 
     def _send(self, fields: Mapping[str, Any], command: int) -> dict[str, np.ndarray]:

@@ -127,6 +127,12 @@ class ScenarioBridge
     ScenarioBridge(const ScenarioBridge&) = delete;
     ScenarioBridge& operator=(const ScenarioBridge&) = delete;
 
+    /** Is this process a TRY's forked copy (it exits once its report is out)? */
+    bool IsTryChild() const
+    {
+        return m_isTryChild;
+    }
+
     /** The reports to fill before Exchange(): user u's at index u (NETMOE_MAX_USERS). */
     NetmoeReport* Reports()
     {
