@@ -10,8 +10,10 @@ its *slowest* worker has simulated its task, and tasks differ a lot in ns-3 work
 whose reply is lost runs to the deadline). Two more columns per v separate that barrier
 from the machine: ``barrier_bound<v>``, the best speed-up any synchronous vector of v
 workers can reach with the single run's step times (v x mean / E[max of v steps], the
-steps drawn from the single run's), and ``independent<v>_steps_per_s``, v processes each
-stepping its own environment with no barrier (as ``netmoe compare``'s workers run seeds).
+steps drawn from the single run's), and ``independent<v>_*``, v processes each stepping
+its own environment with no barrier (as ``netmoe compare``'s workers run seeds). Every
+parallel row also gives ns-3 events/s (thousands): runs step different episodes, which
+differ in work, so speed-ups are fairest as ratios of events/s.
 
 The scenario is ``--config`` (default ``configs/default.yaml``: 802.11ax, Nakagami fading,
 random-walk user) with its experts replaced by N static experts on a circle of
@@ -45,7 +47,6 @@ from measure import (
     write_results,
 )
 
-import pybridge
 from pybridge.config import load_config
 from pybridge.env import EdgeMoEEnv
 
@@ -100,24 +101,45 @@ def barrier_bound(step_walls: list[float], num_envs: int, seed: int) -> float:
     return float(num_envs * walls.mean() / draws.max(axis=1).mean())
 
 
+class CountEvents(gym.Wrapper):
+    """Adds ``info["sim_events"]``: the ns-3 events the step simulated, the work it did
+    (episodes differ a lot in work, so rates of different runs compare in events/s)."""
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        out = self.env.reset(**kwargs)
+        self._events = self._count()
+        return out
+
+    def step(self, action: Any) -> tuple[Any, ...]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        now = self._count()
+        info["sim_events"], self._events = now - self._events, now
+        return obs, reward, terminated, truncated, info
+
+    def _count(self) -> int:
+        return int(self.env.unwrapped.backend.bridge.report["sim_events"])
+
+
 def _independent_worker(config: dict, steps: int, seed: int, start: Any, done: Any) -> None:
-    env = EdgeMoEEnv(config)
+    env = CountEvents(EdgeMoEEnv(config))
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
+    events = 0
     start.wait()  # every worker's scenario process is up: time the steps only
     for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(
-            rng.integers(0, env.num_experts + 1, env.num_subtasks)
+        _, _, terminated, truncated, info = env.step(
+            rng.integers(0, env.unwrapped.num_experts + 1, env.unwrapped.num_subtasks)
         )
+        events += info["sim_events"]
         if terminated or truncated:
             env.reset()
     env.close()
-    done.put(time.perf_counter())
+    done.put((time.perf_counter(), events))
 
 
-def independent(config: dict, num_envs: int, steps: int, seed: int) -> float:
-    """Steps/s of ``num_envs`` processes together, each stepping its own environment
-    ``steps`` times (resets inside included) with no barrier between them."""
+def independent(config: dict, num_envs: int, steps: int, seed: int) -> tuple[float, float]:
+    """Steps/s and ns-3 events/s of ``num_envs`` processes together, each stepping its
+    own environment ``steps`` times (resets inside included) with no barrier."""
     ctx = mp.get_context("spawn")
     start, done = ctx.Barrier(num_envs + 1), ctx.Queue()
     procs = [
@@ -128,28 +150,34 @@ def independent(config: dict, num_envs: int, steps: int, seed: int) -> float:
         p.start()
     start.wait()
     t = time.perf_counter()
-    last = max(done.get() for _ in procs)
+    ends = [done.get() for _ in procs]
     for p in procs:
         p.join()
-    return steps * num_envs / (last - t)
+    wall = max(end for end, _ in ends) - t
+    return steps * num_envs / wall, sum(events for _, events in ends) / wall
 
 
-def vector(config: dict, num_envs: int, steps: int, seed: int) -> float:
-    """Steps/s of ``num_envs`` async workers together (resets inside included)."""
-    envs = gym.make_vec(
-        pybridge.ENV_ID, num_envs=num_envs, vectorization_mode="async", config=config
+def vector(config: dict, num_envs: int, steps: int, seed: int) -> tuple[float, float]:
+    """Steps/s and ns-3 events/s of ``num_envs`` async workers together (resets inside
+    included)."""
+    envs = gym.vector.AsyncVectorEnv(
+        [lambda: CountEvents(EdgeMoEEnv(config)) for _ in range(num_envs)]
     )
     try:
         envs.reset(seed=seed)
         rng = np.random.default_rng(seed)
+        events = 0
         t = time.perf_counter()
         for _ in range(steps):
-            envs.step(
+            *_, info = envs.step(
                 rng.integers(
                     0, envs.single_action_space.nvec, (num_envs, len(envs.single_action_space.nvec))
                 )
             )
-        return steps * num_envs / (time.perf_counter() - t)
+            if "sim_events" in info:  # an autoreset step has the reset's info only
+                events += int(info["sim_events"][info["_sim_events"]].sum())
+        wall = time.perf_counter() - t
+        return steps * num_envs / wall, events / wall
     finally:
         envs.close()
 
@@ -171,25 +199,28 @@ def main() -> int:
             one = single(config, args.episodes, args.seed)
             step_walls = one.pop("step_walls")
             row: dict[str, Any] = {"experts": n, **one}
+            steps = args.episodes * args.tasks  # per worker, as the single run's
             for v in args.vector:
-                # as many steps per worker as the single run's, resets included
-                row[f"vector{v}_steps_per_s"] = vector(
-                    config, v, args.episodes * args.tasks, args.seed
-                )
+                rate = vector(config, v, steps, args.seed)
+                row[f"vector{v}_steps_per_s"], row[f"vector{v}_kevents_per_s"] = rate
             for v in args.vector:
                 if v > 1:
                     row[f"barrier_bound{v}"] = barrier_bound(step_walls, v, args.seed)
-                    row[f"independent{v}_steps_per_s"] = independent(
-                        config, v, args.episodes * args.tasks, args.seed
-                    )
+                    rate = independent(config, v, steps, args.seed)
+                    row[f"independent{v}_steps_per_s"], row[f"independent{v}_kevents_per_s"] = rate
+            for key in [k for k in row if k.endswith("kevents_per_s")]:
+                row[key] /= 1e3
             rows.append(row)
             print(json.dumps(row), flush=True)
     result = {"config": args.config, "tasks_per_episode": args.tasks, "rows": rows}
     cols = ["experts", "steps_per_s", "ns3_ms_per_task", "events_per_task", "reset_ms",
-            "scenario_peak_rss_mib"] + [f"vector{v}_steps_per_s" for v in args.vector]  # fmt: skip
+            "scenario_peak_rss_mib"]  # fmt: skip
+    for v in args.vector:
+        cols += [f"vector{v}_steps_per_s", f"vector{v}_kevents_per_s"]
     for v in args.vector:
         if v > 1:
-            cols += [f"barrier_bound{v}", f"independent{v}_steps_per_s"]
+            cols += [f"barrier_bound{v}", f"independent{v}_steps_per_s",
+                     f"independent{v}_kevents_per_s"]  # fmt: skip
     write_results(args, result, list(rows[0]), cols)
     return 0
 
