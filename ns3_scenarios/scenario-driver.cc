@@ -357,7 +357,7 @@ RunBridge(SteppedScenario& scenario, ScenarioBridge& bridge, const DriverOptions
         {
             // A try is priced on its round's measurements, all taken by the round's end;
             // the copy exits after its report, so simulating the gap would be wasted
-            // (a third of a default try): its observation is the one at the round's end.
+            // (30% of a default try's events, bench/try_cost.py): it observes at the round's end.
             actions[0].next_gap_s = 0;
         }
         scenario.Step(actions.data(), reports);
