@@ -205,11 +205,16 @@ class UpperBoundPolicy:
         self.evaluations += 1
         return env.evaluate_action(np.array(action, dtype=np.int64))[0]
 
+    def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:
+        """The devices a candidate may send a subtask to (0 = local): every one."""
+        return list(range(env.num_experts + 1))
+
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        n, k = env.num_experts, env.num_subtasks
-        self.exhaustive = (n + 1) ** k <= self.max_candidates
+        k = env.num_subtasks
+        devices = self.devices(env, obs)
+        self.exhaustive = len(devices) ** k <= self.max_candidates
         if self.exhaustive:
-            candidates = list(itertools.product(range(n + 1), repeat=k))
+            candidates = list(itertools.product(devices, repeat=k))
             if not self.prune:
                 best = max(candidates, key=lambda a: self._value(env, a))
                 return np.array(best, dtype=np.int64)
@@ -222,14 +227,16 @@ class UpperBoundPolicy:
                 if v > best_v:
                     best, best_v = a, v
             return np.array(best, dtype=np.int64)
-        starts = [tuple(QualityGreedyPolicy().act(env, obs).tolist()), (0,) * k]
+        greedy = QualityGreedyPolicy().act(env, obs)
+        greedy[~np.isin(greedy, devices)] = 0  # a device it may not use: local
+        starts = [tuple(greedy.tolist()), (0,) * k]
         best_a, best_v = starts[0], -np.inf
         for start in starts:
             a, v = list(start), self._value(env, start)
             for _ in range(self.max_rounds):
                 improved = False
                 for j in range(k):
-                    for d in range(n + 1):
+                    for d in devices:
                         if d == a[j]:
                             continue
                         trial = (*a[:j], d, *a[j + 1 :])
@@ -241,6 +248,23 @@ class UpperBoundPolicy:
             if v > best_v:
                 best_a, best_v = tuple(a), v
         return np.array(best_a, dtype=np.int64)
+
+
+class MaskedUpperBoundPolicy(UpperBoundPolicy):
+    """Masked upper bound (a reference): the upper bound restricted to the experts that
+    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db``, local otherwise. The
+    best SAC could do knowing the simulator state but keeping its mask: the gap between
+    this and the upper bound is the mask's, the gap between SAC and this is the rest."""
+
+    name = "upper-bound-masked"
+
+    def __init__(self, min_snr_db: float = 15.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_snr_db = min_snr_db
+
+    def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:
+        ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), self.min_snr_db)])
+        return np.flatnonzero(ok).tolist()
 
 
 def optimistic_reward(
@@ -283,7 +307,7 @@ class AgentPolicy:
 
 BASELINES = (
     "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "round-robin",
-    "table-oracle", "table-oracle-masked", "upper-bound",
+    "table-oracle", "table-oracle-masked", "upper-bound", "upper-bound-masked",
 )  # fmt: skip
 
 
@@ -307,6 +331,8 @@ def make_baseline(name: str, seed: int = 0, **kwargs: Any) -> Policy:
         return MaskedTableOraclePolicy(**kwargs)
     if name == "upper-bound":
         return UpperBoundPolicy(**kwargs)
+    if name == "upper-bound-masked":
+        return MaskedUpperBoundPolicy(**kwargs)
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
 
 

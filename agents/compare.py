@@ -101,7 +101,7 @@ def run_job(exp: Experiment, method: str, seed: int, out: str, progress: bool) -
             "final_quality": ev["quality"],
             "final_tx_cost": ev["tx_cost"],
         }
-        if method in ("upper-bound", "coordinate-descent"):
+        if method in ("upper-bound", "upper-bound-masked", "coordinate-descent"):
             row["oracle_exhaustive"] = bool(policy.exhaustive)  # type: ignore[attr-defined]
             row["oracle_evaluations"] = policy.evaluations  # type: ignore[attr-defined]
         row.update(_multi_user_columns(ev))

@@ -34,15 +34,19 @@ from pybridge.paths import REPO_ROOT
 
 METHODS = (
     "sac", "random", "local", "greedy-snr", "least-loaded", "quality-greedy", "round-robin",
-    "table-oracle", "table-oracle-masked", "upper-bound", "coordinate-descent",
+    "table-oracle", "table-oracle-masked", "upper-bound", "upper-bound-masked",
+    "coordinate-descent",
 )  # fmt: skip
 #: methods only a multi-user experiment (its env names its users) has
 MULTI_USER_ONLY = ("coordinate-descent",)
 #: a single-user compare's default methods: the list before round-robin existed, so that
 #: an experiment without compare.methods compares as before (round-robin on request)
-SINGLE_USER_DEFAULT = tuple(m for m in METHODS if m not in ("round-robin", *MULTI_USER_ONLY))
-#: methods that need one user (they read the single-user env's quality table and reward)
-SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked")
+SINGLE_USER_DEFAULT = tuple(
+    m for m in METHODS if m not in ("round-robin", "upper-bound-masked", *MULTI_USER_ONLY)
+)
+#: methods that need one user (they read the single-user env's quality table and reward,
+#: or SAC's single-user mask)
+SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked", "upper-bound-masked")
 
 
 class ExperimentError(ValueError):

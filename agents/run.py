@@ -31,10 +31,10 @@ def policy_for(exp: Experiment, method: str, seed: int, agent: Any = None) -> Po
             raise ValueError("method 'sac' needs a trained agent")
         return AgentPolicy(agent)
     kwargs: dict[str, Any] = {}
-    if method == "upper-bound":
+    if method in ("upper-bound", "upper-bound-masked"):
         kwargs = {"max_candidates": exp.compare.oracle_candidates}
-    elif method == "table-oracle-masked":  # the mask of this experiment's SAC
-        kwargs = {"min_snr_db": exp.train.sac.mask_min_snr_db}
+    if method in ("table-oracle-masked", "upper-bound-masked"):  # this experiment's SAC's mask
+        kwargs["min_snr_db"] = exp.train.sac.mask_min_snr_db
     return make_baseline(method, seed=seed, **kwargs)
 
 

@@ -13,8 +13,9 @@ chosen (docs/results.md, "Choosing the recipe"). Two measurements:
   greedy policy on 10 episodes of that backend from env seeds 4,000,000 + i: per task,
   the free-network reward (fused judge score minus compute cost) of the best action
   SAC's mask allows, minus that of the action SAC picks. 0 = the table is learnt.
-- ``--mode bound``: the exhaustive upper bound (``netmoe compare``'s ``upper-bound``) on
-  the evaluation episodes of each of ``--seeds``, to ``runs/probe/<name>/bound.csv``. An
+- ``--mode bound``: the exhaustive upper bound (``netmoe compare``'s ``upper-bound``;
+  ``--bound-method upper-bound-masked``: the one restricted to SAC's mask) on the
+  evaluation episodes of each of ``--seeds``, to ``runs/probe/<name>/bound.csv``. An
   ``ns3`` probe given ``--bound`` that file prints each epoch's mean as a share of it.
 
     python bench/sac_probe.py --name regret_s5 --mode regret --seeds 8 9 10 11
@@ -117,13 +118,14 @@ def regret_job(exp: Experiment, out: Path, episodes: int) -> dict[str, float]:
             "pretrain_wall_s": wall}  # fmt: skip
 
 
-def bound_job(exp: Experiment, out: Path) -> dict[str, float]:
-    """The upper bound's final reward on the evaluation episodes of ``exp``'s seed."""
+def bound_job(exp: Experiment, out: Path, method: str) -> dict[str, float]:
+    """The final reward of the upper bound (``method``: ``upper-bound`` or
+    ``upper-bound-masked``) on the evaluation episodes of ``exp``'s seed."""
     from agents.run import train_then_evaluate
 
     t0 = time.perf_counter()
-    run = train_then_evaluate(exp, exp.train.seed, out, train=False, evaluate=["upper-bound"])
-    terms = {k: v for k, v in run.evals["upper-bound"].items() if isinstance(v, int | float)}
+    run = train_then_evaluate(exp, exp.train.seed, out, train=False, evaluate=[method])
+    terms = {k: v for k, v in run.evals[method].items() if isinstance(v, int | float)}
     return {"seed": exp.train.seed, "bound": terms.pop("reward"), **terms,
             "wall_s": time.perf_counter() - t0}  # fmt: skip
 
@@ -140,6 +142,12 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8, 16)))
     parser.add_argument("--episodes", type=int, default=10, help="regret episodes per seed")
+    parser.add_argument(
+        "--bound-method",
+        choices=["upper-bound", "upper-bound-masked"],
+        default="upper-bound",
+        help="--mode bound: the plain bound or the one that keeps SAC's mask",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--against", help="evals.csv of another ns3 probe: paired difference")
     parser.add_argument("--bound", help="bound.csv of a bound probe: rewards as its share")
@@ -154,7 +162,7 @@ def main() -> int:
         if args.mode == "regret":
             rows = list(pool.map(regret_job, exps, dirs, [args.episodes] * len(exps)))
         elif args.mode == "bound":
-            rows = list(pool.map(bound_job, exps, dirs))
+            rows = list(pool.map(bound_job, exps, dirs, [args.bound_method] * len(exps)))
         else:
             frames = list(pool.map(ns3_job, exps, dirs))
     print(f"{args.name}: {' '.join(args.set) or '(recipe as in the config)'}")

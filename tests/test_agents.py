@@ -447,6 +447,38 @@ def test_masked_table_oracle_keeps_to_the_usable_experts(env) -> None:
         obs, *_ = env.step(full)
 
 
+def test_masked_upper_bound_is_the_best_action_within_the_mask(env) -> None:
+    from agents.baselines import MaskedUpperBoundPolicy
+
+    obs, _ = env.reset(seed=3)
+    for _ in range(3):
+        full = UpperBoundPolicy().act(env, obs)
+        # no mask: the upper bound itself
+        assert env.evaluate_action(MaskedUpperBoundPolicy(min_snr_db=-np.inf).act(env, obs))[
+            0
+        ] == pytest.approx(env.evaluate_action(full)[0])
+        deaf = obs.copy()
+        deaf[:3] = 0.0  # every expert heard at 0 dB: nothing passes a 15 dB mask
+        ub = make_baseline("upper-bound-masked", min_snr_db=15.0)
+        assert (ub.act(env, deaf) == 0).all() and ub.exhaustive and ub.evaluations == 1
+        if (full > 0).any():
+            # the first expert the bound uses heard at 0 dB: the best action without it
+            e = int(full[full > 0][0])
+            deaf = obs.copy()
+            deaf[e - 1] = 0.0
+            ub = MaskedUpperBoundPolicy(min_snr_db=15.0, prune=False)
+            masked = ub.act(env, deaf)
+            allowed = np.concatenate([[True], env.obs_layout.usable(deaf, 15.0)])
+            assert allowed[masked].all() and e not in masked
+            assert ub.evaluations == int(allowed.sum()) ** 3
+            best = max(
+                env.evaluate_action(np.array(a))[0]
+                for a in itertools.product(np.flatnonzero(allowed), repeat=3)
+            )
+            assert env.evaluate_action(masked)[0] == pytest.approx(best)
+        obs, *_ = env.step(full)
+
+
 def test_upper_bound_beats_every_baseline_on_average(env) -> None:
     scores = {
         name: np.mean(
@@ -492,5 +524,7 @@ def test_every_job_makes_baselines_with_the_experiments_settings(table_path) -> 
     })  # fmt: skip
     assert policy_for(exp, "upper-bound", 0).max_candidates == 9
     assert policy_for(exp, "table-oracle-masked", 0).min_snr_db == 7.0
+    masked_bound = policy_for(exp, "upper-bound-masked", 0)
+    assert (masked_bound.min_snr_db, masked_bound.max_candidates) == (7.0, 9)
     with pytest.raises(ValueError, match="trained agent"):
         policy_for(exp, "sac", 0)
