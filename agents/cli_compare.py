@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experts", type=int, help="only the first N of the experiment's experts")
     parser.add_argument(
         "--methods", help="comma-separated subset of sac,random,local,greedy-snr,"
-        "least-loaded,quality-greedy,round-robin,table-oracle,upper-bound (several users: "
+        "least-loaded,quality-greedy,round-robin,table-oracle,table-oracle-masked,upper-bound,"
+        "upper-bound-masked (several users: "
         "also coordinate-descent)",
     )  # fmt: skip
     parser.add_argument(

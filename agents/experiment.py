@@ -133,7 +133,8 @@ class CompareConfig(_Section):
     seeds: int = Field(5, ge=1, description="seeds 0..seeds-1 per method")
     methods: list[str] = Field(
         default_factory=lambda: list(SINGLE_USER_DEFAULT),
-        description="methods (default: every one but round-robin with one user; with "
+        description="methods (default: every one but round-robin and upper-bound-masked "
+        "with one user; with "
         "several: sac, the six per-user baselines and upper-bound when (N+1)^(M K) <= "
         "oracle_candidates, else coordinate-descent)",
     )

@@ -13,7 +13,10 @@ workers can reach with the single run's step times (v x mean / E[max of v steps]
 steps drawn from the single run's), and ``independent<v>_*``, v processes each stepping
 its own environment with no barrier (as ``netmoe compare``'s workers run seeds). Every
 parallel row also gives ns-3 events/s (thousands): runs step different episodes, which
-differ in work, so speed-ups are fairest as ratios of events/s.
+differ in work, so speed-ups are fairest as ratios of events/s. (A vector "step" that
+autoresets a worker only resets it, about 1 in 20 here: it counts in the vector rows'
+steps/s, not in the single and independent rows'.) ``barrier_bound<v>`` assumes one core
+per worker: with more workers than cores it is not a bound.
 
 The scenario is ``--config`` (default ``configs/default.yaml``: 802.11ax, Nakagami fading,
 random-walk user) with its experts replaced by N static experts on a circle of
@@ -133,8 +136,8 @@ def _independent_worker(config: dict, steps: int, seed: int, start: Any, done: A
         events += info["sim_events"]
         if terminated or truncated:
             env.reset()
-    env.close()
     done.put((time.perf_counter(), events))
+    env.close()
 
 
 def independent(config: dict, num_envs: int, steps: int, seed: int) -> tuple[float, float]:
@@ -148,9 +151,9 @@ def independent(config: dict, num_envs: int, steps: int, seed: int) -> tuple[flo
     ]
     for p in procs:
         p.start()
-    start.wait()
+    start.wait(timeout=300)  # a worker that died breaks the barrier: no hang
     t = time.perf_counter()
-    ends = [done.get() for _ in procs]
+    ends = [done.get(timeout=3600) for _ in procs]
     for p in procs:
         p.join()
     wall = max(end for end, _ in ends) - t

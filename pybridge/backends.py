@@ -62,7 +62,9 @@ class Backend(Protocol):
         ...
 
     def try_round(self, tasks: list[Task]) -> list[Report]:
-        """What run_round(tasks) would report, leaving the backend's state unchanged."""
+        """What run_round(tasks) would measure, leaving the backend's state unchanged.
+        The gap after the round is not simulated (nothing priced depends on it), so the
+        ``NEXT_OBSERVATION_FIELDS`` are the round end's, not the next decision's."""
         ...
 
     def start(self, run: int) -> Report:

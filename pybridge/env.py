@@ -160,7 +160,9 @@ class EdgeMoEEnv(gym.Env):
 
         An oracle's tool (the upper bound): the ns-3 backend runs the task in a forked
         copy of the scenario, the Shannon backend on a copy of its state. Same random
-        state, so ``step(action)`` right after returns the same reward.
+        state, so ``step(action)`` right after returns the same reward and measurements;
+        the copy stops at the task's end, so the info's ``sim_time_s``, ``distance_m`` and
+        ``obs_queue_*`` are the task end's (``backends.NEXT_OBSERVATION_FIELDS``).
         """
         if self._backend is None or self._last is None or self._t >= len(self._prompts):
             raise RuntimeError("evaluate_action() needs a running episode")

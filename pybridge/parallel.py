@@ -197,7 +197,8 @@ class EdgeMoEParallelEnv(ParallelEnv):
     ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
         """Rewards and infos that ``step(actions)`` would give now, without taking the step
         (a reference's tool: ns-3 runs the round in a forked copy of the scenario, the
-        Shannon backend on a copy of its state)."""
+        Shannon backend on a copy of its state; the copy stops at the round's end, as
+        ``EdgeMoEEnv.evaluate_action``'s does)."""
         tasks = self.build_round(actions)
         return self._outcomes(tasks, self._backend.try_round(tasks))  # type: ignore[union-attr]
 

@@ -7,6 +7,7 @@ instead of packets; docs/validation.md compares the two.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 
@@ -228,11 +229,12 @@ class ShannonBackend:
         return self.run_round([task])[0]
 
     def try_round(self, tasks: list[Task]) -> list[Report]:
-        """What run_round(tasks) would report, leaving the backend's state unchanged."""
+        """What run_round(tasks) would measure, leaving the backend's state unchanged;
+        as ns-3's forked copy, without the gap after the round (``Backend.try_round``)."""
         saved = copy.deepcopy((self.rng, self.pos, self.heading, self.time, self.last_goodput))
         queues = (self.queue_len.copy(), self.queue_heard_s.copy())
         try:
-            return self.run_round(tasks)
+            return self.run_round([dataclasses.replace(t, next_gap_s=0.0) for t in tasks])
         finally:
             self.rng, self.pos, self.heading, self.time, self.last_goodput = saved
             self.queue_len, self.queue_heard_s = queues

@@ -10,9 +10,10 @@
  *     if (!bridge.Exchange()) break;    // publish, wait for the next round
  *     use(bridge.Actions());            // each user's task; command etc. in [0]
  *
- * A TRY command ("what if?") is served by fork(): the child runs the task exactly as
- * a STEP would and exits right after publishing its report, while the parent waits
- * for the next command from the unchanged state. The scenario code never sees it.
+ * A TRY command ("what if?") is served by fork(): the child runs the task as a STEP
+ * would and exits right after publishing its report, while the parent waits for the
+ * next command from the unchanged state. The scenario code never sees it; the driver
+ * (IsTryChild()) skips the gap after the task, which the child would only throw away.
  *
  * Episodes are forked too (NextEpisode()): the process started by Python parses its
  * flags, attaches, and then only forks one child per episode and waits for it. The
