@@ -17,6 +17,7 @@ from gymnasium.utils.env_checker import check_env
 from proc_utils import bridge_segments, exited
 
 import pybridge
+from pybridge.backends import NEXT_OBSERVATION_FIELDS
 from pybridge.bridge import ScenarioDied
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import ScenarioNotBuiltError, program_path
@@ -106,6 +107,28 @@ def test_evaluate_action_matches_the_real_step(table_path) -> None:
     assert reward == pytest.approx(tried[(1, 2, 3)][0])
     np.testing.assert_allclose(info["delay_s"], tried[(1, 2, 3)][1]["delay_s"])
     assert tried[(0, 0, 0)][1]["tx_cost"] == 0.0
+    env.close()
+
+
+def test_a_try_measures_the_step_and_stops_at_the_task_end(table_path) -> None:
+    # the forked copy skips the gap after the task: same measurements, fewer events,
+    # and its observation is taken at the task's end
+    env = EdgeMoEEnv(_cfg(table_path))
+    env.reset(seed=6)
+    for action in ([1, 2, 3], [0, 0, 0], [3, 1, 1]):
+        task = env.build_task(np.array(action))
+        before = int(env.backend.bridge.report["sim_events"])
+        tried = env.backend.try_task(task)
+        stepped = env.backend.run_task(task)
+        for name in stepped:
+            if name not in NEXT_OBSERVATION_FIELDS:
+                np.testing.assert_array_equal(tried[name], stepped[name], err_msg=name)
+        assert float(tried["sim_time_s"]) == pytest.approx(float(stepped["task_end_s"]))
+        assert float(stepped["sim_time_s"]) == pytest.approx(
+            float(stepped["task_end_s"]) + task.next_gap_s
+        )
+        # (an all-local task needs no network: its try simulates nothing)
+        assert before <= int(tried["sim_events"]) < int(stepped["sim_events"])
     env.close()
 
 
