@@ -137,6 +137,13 @@ class QualityGreedyPolicy:
         return env.table.score[env.current_prompt].argmax(axis=-1).astype(np.int64)
 
 
+def usable_devices(env: EdgeMoEEnv, obs: np.ndarray, min_snr_db: float) -> list[int]:
+    """The devices SAC's mask lets a subtask go to (0 = local, always): the experts
+    ``env.obs_layout.usable`` allows with ``min_snr_db``."""
+    ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), min_snr_db)])
+    return np.flatnonzero(ok).tolist()
+
+
 class TableOraclePolicy:
     """Table oracle (a reference, not a baseline a device could run): for the current
     prompt, the joint action with the best reward on a network that costs nothing and
@@ -168,8 +175,7 @@ class MaskedTableOraclePolicy(TableOraclePolicy):
         self.min_snr_db = min_snr_db
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), self.min_snr_db)])
-        return self._best(env, np.flatnonzero(ok).tolist())
+        return self._best(env, usable_devices(env, obs, self.min_snr_db))
 
 
 class UpperBoundPolicy:
@@ -263,8 +269,7 @@ class MaskedUpperBoundPolicy(UpperBoundPolicy):
         self.min_snr_db = min_snr_db
 
     def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:
-        ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), self.min_snr_db)])
-        return np.flatnonzero(ok).tolist()
+        return usable_devices(env, obs, self.min_snr_db)
 
 
 def optimistic_reward(
