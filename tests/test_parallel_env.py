@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 from pettingzoo.utils.env import ParallelEnv
+from report_checks import assert_try_measures_the_step
 
 import pybridge
-from pybridge.backends import NEXT_OBSERVATION_FIELDS, Task
+from pybridge.backends import Task
 from pybridge.config import ConfigError, load_config
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import ScenarioNotBuiltError, program_path
@@ -289,8 +290,7 @@ def _same_measurements(tried: list, ran: list, gap_s: float) -> None:
     """A try measures what the run does; it observes at the round's end, the run after
     the gap (``NEXT_OBSERVATION_FIELDS``)."""
     for t, r in zip(tried, ran, strict=True):
-        measured = [n for n in r if n not in NEXT_OBSERVATION_FIELDS]
-        assert same_nested({n: t[n] for n in measured}, {n: r[n] for n in measured})
+        assert_try_measures_the_step(t, r)
         assert float(t["sim_time_s"]) + gap_s == pytest.approx(float(r["sim_time_s"]))
 
 
