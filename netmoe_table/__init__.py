@@ -311,12 +311,15 @@ def _check(df: pd.DataFrame, source: str, complete: bool) -> Layout:
             raise TableError(f"{source}: duplicate fused assignment rows")
     index = {p: i for i, p in enumerate(prompt_ids)}
     scores_by_action: dict[tuple[int, tuple[int, ...]], float] = {}
-    for row in fused.itertuples(index=False):
-        p = index.get(str(row.prompt_id))
-        action = parse_assignment(row.assignment, num_k, num_e)
+    # only the three columns read (a row tuple of every column costs most of a load)
+    for pid, assignment, score in zip(
+        fused["prompt_id"].astype(str), fused["assignment"], fused["score"], strict=True
+    ):
+        p = index.get(pid)
+        action = parse_assignment(assignment, num_k, num_e)
         if p is None or action is None:
-            raise TableError(f"{source}: fused row {row.prompt_id}/{row.assignment} fits no action")
-        scores_by_action[(p, action)] = float(row.score)
+            raise TableError(f"{source}: fused row {pid}/{assignment} fits no action")
+        scores_by_action[(p, action)] = float(score)
     return Layout(
         prompt_ids=prompt_ids,
         num_subtasks=num_k,

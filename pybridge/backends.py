@@ -39,6 +39,14 @@ class Task:
     fusion_reply_tokens: int = 0
     start_offset_s: float = 0.0  # the task starts this long after its round starts
 
+    def addresses(self, num_experts: int) -> np.ndarray:
+        """(N,) whether each expert 1..N gets a subtask of this task: ``np.isin(np.arange(1,
+        N + 1), target)`` without its sorting (every step and every reference's try)."""
+        used = np.zeros(num_experts, bool)
+        t = self.target
+        used[t[(t >= 1) & (t <= num_experts)] - 1] = True
+        return used
+
 
 Report = dict[str, np.ndarray]
 

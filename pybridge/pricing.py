@@ -155,7 +155,7 @@ class TaskPricing:
         local_words = tb.words[p, k, 0][effective == 0].sum()
         edge_words = tb.words[p, k, task.target][offloaded].sum()  # generated even if lost
         compute_cost = rw.local_word_cost * local_words + rw.edge_word_cost * edge_words
-        used = np.isin(np.arange(1, self.num_experts + 1), task.target)  # heartbeats aside
+        used = task.addresses(self.num_experts)  # heartbeats aside
         serving = self.config.scenario.serving.enabled
         transfer_s = np.where(delivered, network_share_s(task, report, serving), 0.0)
         transfer_s = np.where(lost, task.deadline_s, np.maximum(transfer_s, 0.0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import re
 
@@ -250,6 +251,11 @@ class ShannonBackend:
             )
 
     def _empty(self) -> Report:
+        """A report of zeros, cut to N experts and K subtasks (fresh arrays each call)."""
+        return {name: value.copy() for name, value in self._zeros.items()}
+
+    @functools.cached_property
+    def _zeros(self) -> Report:
         zero = np.zeros((), REPORT_DTYPE)
         raw = {name: zero[name] for name in REPORT_DTYPE.names}  # _trim copies
         return _trim(raw, self.num_experts, self.num_subtasks)
@@ -329,7 +335,7 @@ class ShannonBackend:
         snr_db, rate, latency = self._paths(u)
         up = snr_db >= sh.min_snr_db
         nan = np.full(n, np.nan)
-        report["snr_db"] = np.where(np.isin(np.arange(1, n + 1), task.target), snr_db, nan)
+        report["snr_db"] = np.where(task.addresses(n), snr_db, nan)
         report["goodput_mbps"] = np.zeros(n)
         report["subtask_delivered"] = np.zeros(len(task.target), dtype=np.uint32)
         report["subtask_delay_s"] = np.zeros(len(task.target))
@@ -462,7 +468,7 @@ class ShannonBackend:
         report["task_start_s"] = np.array(start_s)
         report["queue_wait_s"][:] = np.nan
         nan = np.full(n, np.nan)
-        report["snr_db"] = np.where(_addressed(task.target, n), p.snr_db, nan)
+        report["snr_db"] = np.where(task.addresses(n), p.snr_db, nan)
         assert self.profiles is not None  # serving on
         task_s, heard = served_report(self.config, report, task, p, served, self.profiles[1])
         report["ue_energy_j"] = np.array(report["energy_j"].sum())
@@ -513,14 +519,6 @@ class ShannonBackend:
 
     def close(self) -> None:
         pass
-
-
-def _addressed(target: np.ndarray, n: int) -> np.ndarray:
-    """(n,) whether each expert 1..n is in ``target``: ``np.isin(np.arange(1, n + 1),
-    target)`` without its sorting (per user in every reference's try)."""
-    used = np.zeros(n, bool)
-    used[target[(target >= 1) & (target <= n)] - 1] = True
-    return used
 
 
 _RATE_UNITS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
