@@ -137,10 +137,13 @@ class QualityGreedyPolicy:
         return env.table.score[env.current_prompt].argmax(axis=-1).astype(np.int64)
 
 
-def usable_devices(env: EdgeMoEEnv, obs: np.ndarray, min_snr_db: float) -> list[int]:
+def usable_devices(
+    env: EdgeMoEEnv, obs: np.ndarray, min_snr_db: float, max_age_s: float | None = None
+) -> list[int]:
     """The devices SAC's mask lets a subtask go to (0 = local, always): the experts
-    ``env.obs_layout.usable`` allows with ``min_snr_db``."""
-    ok = np.concatenate([[True], env.obs_layout.usable(np.asarray(obs), min_snr_db)])
+    ``env.obs_layout.usable`` allows with ``min_snr_db`` and ``max_age_s``."""
+    usable = env.obs_layout.usable(np.asarray(obs), min_snr_db, max_age_s)
+    ok = np.concatenate([[True], usable])
     return np.flatnonzero(ok).tolist()
 
 
@@ -166,16 +169,18 @@ class TableOraclePolicy:
 
 class MaskedTableOraclePolicy(TableOraclePolicy):
     """Masked table oracle (a reference): the table oracle restricted to the experts that
-    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db``, local otherwise. What SAC would
-    get if it had learnt the whole table and nothing else about the network."""
+    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db`` and ``mask_max_age_s``,
+    local otherwise. What SAC would get if it had learnt the whole table and nothing else
+    about the network."""
 
     name = "table-oracle-masked"
 
-    def __init__(self, min_snr_db: float = 15.0) -> None:
+    def __init__(self, min_snr_db: float = 15.0, max_age_s: float | None = None) -> None:
         self.min_snr_db = min_snr_db
+        self.max_age_s = max_age_s
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        return self._best(env, usable_devices(env, obs, self.min_snr_db))
+        return self._best(env, usable_devices(env, obs, self.min_snr_db, self.max_age_s))
 
 
 class UpperBoundPolicy:
@@ -258,18 +263,22 @@ class UpperBoundPolicy:
 
 class MaskedUpperBoundPolicy(UpperBoundPolicy):
     """Masked upper bound (a reference): the upper bound restricted to the experts that
-    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db``, local otherwise. The
+    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db`` and ``mask_max_age_s``,
+    local otherwise. The
     best SAC could do knowing the simulator state but keeping its mask: the gap between
     this and the upper bound is the mask's, the gap between SAC and this is the rest."""
 
     name = "upper-bound-masked"
 
-    def __init__(self, min_snr_db: float = 15.0, **kwargs: Any) -> None:
+    def __init__(
+        self, min_snr_db: float = 15.0, max_age_s: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.min_snr_db = min_snr_db
+        self.max_age_s = max_age_s
 
     def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:
-        return usable_devices(env, obs, self.min_snr_db)
+        return usable_devices(env, obs, self.min_snr_db, self.max_age_s)
 
 
 def optimistic_reward(

@@ -5,7 +5,7 @@ A run trains SAC (or not, for a baseline) with the experiment's settings for one
 then evaluates the listed methods on that seed's evaluation episodes
 (``agents.train.eval_seeds``), each with the experiment's own settings: the upper bound
 tries ``compare.oracle_candidates`` joint actions, the masked table oracle masks as
-this experiment's SAC does (``train.sac.mask_min_snr_db``).
+this experiment's SAC does (``train.sac.mask_min_snr_db``, ``mask_max_age_s``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def policy_for(exp: Experiment, method: str, seed: int, agent: Any = None) -> Po
         kwargs = {"max_candidates": exp.compare.oracle_candidates}
     if method in ("table-oracle-masked", "upper-bound-masked"):  # this experiment's SAC's mask
         kwargs["min_snr_db"] = exp.train.sac.mask_min_snr_db
+        kwargs["max_age_s"] = exp.train.sac.mask_max_age_s
     return make_baseline(method, seed=seed, **kwargs)
 
 

@@ -78,6 +78,16 @@ class SACConfig(StrictModel):
             "15 dB observed SNR (bench/loss_vs_snr.py); -inf masks on association alone"
         ),
     )
+    mask_max_age_s: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "with mask_unreachable, also never pick an expert whose last signal sample is "
+            "older than this at the decision (s): it did not answer the probe or missed "
+            "its heartbeats, and such experts lost most replies (bench/loss_vs_snr.py); "
+            "None: no age limit"
+        ),
+    )
     target_entropy_scale: float = Field(
         0.3,
         description=(

@@ -37,6 +37,7 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
             done = False
             while not done:
                 snr = env.obs_layout.snr_db(np.asarray(obs, dtype=float))
+                age = env.obs_layout.age_s(np.asarray(obs, dtype=float))
                 assoc = env.obs_layout.associated(obs)
                 action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
                 obs, _, terminated, truncated, info = env.step(action)
@@ -50,6 +51,7 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
                                 "episode": ep,
                                 "expert": i,
                                 "observed_snr_db": float(snr[i - 1]),
+                                "observed_age_s": float(age[i - 1]),
                                 "associated": bool(assoc[i - 1]),
                                 "sent": int(sent.sum()),
                                 "lost": int((sent & (effective == 0)).sum()),

@@ -190,6 +190,11 @@ class ObservationLayout:
         ``obs`` is kept)."""
         return obs[..., self.snr] * SNR_SCALE_DB
 
+    def age_s(self, obs: Any) -> Any:
+        """Per expert, how old its last signal sample was at the decision, in s (10 or
+        more, or never heard: 10)."""
+        return obs[..., self.age] * AGE_SCALE_S
+
     def queue_len(self, obs: Any) -> Any:
         """Per expert, the queue length it last reported (-1: never; needs ``serving``)."""
         if not self.serving:
@@ -206,8 +211,11 @@ class ObservationLayout:
         """Per expert, whether the link layer can reach it (bool)."""
         return obs[..., self.associated_slice] > 0.5
 
-    def usable(self, obs: Any, min_snr_db: float = -np.inf) -> Any:
-        """Per expert, whether the observation promises a reply: associated and last heard
-        at ``min_snr_db`` or better. An associated expert at the edge of range still loses
-        replies (bench/loss_vs_snr.py)."""
-        return self.associated(obs) & (self.snr_db(obs) >= min_snr_db)
+    def usable(self, obs: Any, min_snr_db: float = -np.inf, max_age_s: float | None = None) -> Any:
+        """Per expert, whether the observation promises a reply: associated, last heard
+        at ``min_snr_db`` or better and, with ``max_age_s``, no longer ago than that. An
+        associated expert at the edge of range still loses replies, and so does one whose
+        last sample is old: it did not answer the probe, or missed its heartbeats
+        (bench/loss_vs_snr.py)."""
+        ok = self.associated(obs) & (self.snr_db(obs) >= min_snr_db)
+        return ok if max_age_s is None else ok & (self.age_s(obs) <= max_age_s)

@@ -218,6 +218,29 @@ def test_experts_heard_below_the_mask_snr_are_never_chosen() -> None:
     assert not (acts[:100] == 2).any() and (acts[100:] == 2).any()
 
 
+def test_experts_heard_too_long_ago_are_never_chosen() -> None:
+    from functools import partial
+
+    from pybridge.observation import AGE_SCALE_S, ObservationLayout
+
+    layout = ObservationLayout(num_experts=3, num_subtasks=3)
+    obs = np.zeros((200, 30), np.float32)
+    obs[:, layout.associated_slice] = 1.0
+    obs[:, layout.snr] = 20.0 / 40.0  # all heard at 20 dB ...
+    obs[:, layout.age] = 0.02 / AGE_SCALE_S  # ... just now (a probe's answer) ...
+    obs[:100, layout.age.start + 2] = 2.5 / AGE_SCALE_S  # ... but expert 3 2.5 s ago
+    assert np.allclose(layout.age_s(obs[0]), [0.02, 0.02, 2.5])
+    ok = layout.usable(obs, 15.0, max_age_s=0.5)
+    assert ok.tolist() == [[True, True, False]] * 100 + [[True, True, True]] * 100
+    assert layout.usable(obs, 15.0).all()  # no age limit by default
+    assert SACConfig().mask_max_age_s is None
+    cfg = SACConfig(hidden=8, batch_size=8, mask_max_age_s=0.5)
+    reachable = partial(layout.usable, min_snr_db=15.0, max_age_s=0.5)
+    agent = DiscreteSAC(30, 3, 4, cfg, seed=0, reachable=reachable)
+    acts = agent.act(obs)
+    assert not (acts[:100] == 3).any() and (acts[100:] == 3).any()
+
+
 def test_observation_normaliser_standardises() -> None:
     agent = DiscreteSAC(2, 1, 2, SACConfig(hidden=8))
     x = np.random.default_rng(0).normal([5.0, 0.5], [2.0, 0.03], size=(4000, 2))
