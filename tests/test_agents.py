@@ -551,3 +551,20 @@ def test_every_job_makes_baselines_with_the_experiments_settings(table_path) -> 
     assert (masked_bound.min_snr_db, masked_bound.max_candidates) == (7.0, 9)
     with pytest.raises(ValueError, match="trained agent"):
         policy_for(exp, "sac", 0)
+
+
+def test_probe_experiment_is_the_default_with_probes_and_the_age_mask() -> None:
+    """configs/experiment_probe.yaml is the default recipe but for the observation, the
+    Shannon overhead fitted for it and the age mask: nothing else drifts apart."""
+    from agents.experiment import load_experiment
+    from pybridge.paths import REPO_ROOT
+
+    default = load_experiment(REPO_ROOT / "configs" / "experiment_default.yaml").to_dict()
+    probe = load_experiment(REPO_ROOT / "configs" / "experiment_probe.yaml").to_dict()
+    assert probe["env"]["scenario"].pop("observe") == "probe"
+    assert default["env"]["scenario"].pop("observe") == "heartbeat"
+    for key in ("link_energy_j", "exchange_energy_j", "link_power_w"):
+        assert probe["env"]["shannon"].pop(key) != default["env"]["shannon"].pop(key)
+    assert probe["train"]["sac"].pop("mask_max_age_s") == 0.5
+    assert default["train"]["sac"].pop("mask_max_age_s", None) is None  # (as written)
+    assert probe == default
