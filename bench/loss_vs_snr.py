@@ -4,7 +4,8 @@ expert before sending (where SAC's ``mask_min_snr_db`` comes from, docs/agents.m
 Runs a uniformly random policy on the default ns-3 scenario for ``--episodes`` episodes
 from env seeds 3,000,000 + i (disjoint from every training, pretraining and evaluation
 seed of ``netmoe train`` / ``compare``), and counts, per offloaded subtask, whether its
-reply arrived, binned by the observed SNR and split by association.
+reply arrived, binned by the observed SNR and split by association; then, for associated
+experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_age_s``).
 
     python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
 """
@@ -22,6 +23,7 @@ from pybridge.paths import REPO_ROOT
 
 SEED_BASE = 3_000_000
 BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.inf]
+AGE_BINS = [0.0, 0.05, 0.2, 0.5, 1.0, 3.0, np.inf]  # s (an observation reads 10 s at most)
 
 
 def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
@@ -74,6 +76,16 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def by_age(rows: pd.DataFrame, min_snr_db: float = 15.0) -> pd.DataFrame:
+    """Replies sent and lost to associated experts heard at ``min_snr_db`` or better, per
+    age of that sample at the decision."""
+    heard = rows[rows.associated & (rows.observed_snr_db >= min_snr_db)]
+    binned = heard.assign(age_bin=pd.cut(heard.observed_age_s, AGE_BINS, include_lowest=True))
+    table = binned.groupby("age_bin", observed=True)[["sent", "lost"]].sum()
+    table["loss_rate"] = (table.lost / table.sent).round(3)
+    return table.reset_index()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
@@ -95,6 +107,8 @@ def main() -> None:
             f"{below.sent.sum()}; >= {threshold:4.1f} dB: lost {above.lost.sum()}/"
             f"{above.sent.sum()}"
         )
+    print("associated, observed SNR >= 15 dB, by the age of that sample (s):")
+    print(by_age(rows).to_string(index=False))
 
 
 if __name__ == "__main__":
