@@ -169,8 +169,8 @@ class TableOraclePolicy:
 
 class MaskedTableOraclePolicy(TableOraclePolicy):
     """Masked table oracle (a reference): the table oracle restricted to the experts that
-    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db`` and ``mask_max_age_s``,
-    local otherwise. What SAC would get if it had learnt the whole table and nothing else
+    ``env.obs_layout.usable`` allows with SAC's mask (``SACConfig.mask_limits``), local
+    otherwise. What SAC would get if it had learnt the whole table and nothing else
     about the network."""
 
     name = "table-oracle-masked"
@@ -263,8 +263,8 @@ class UpperBoundPolicy:
 
 class MaskedUpperBoundPolicy(UpperBoundPolicy):
     """Masked upper bound (a reference): the upper bound restricted to the experts that
-    ``env.obs_layout.usable`` allows with SAC's ``mask_min_snr_db`` and ``mask_max_age_s``,
-    local otherwise. The
+    ``env.obs_layout.usable`` allows with SAC's mask (``SACConfig.mask_limits``), local
+    otherwise. The
     best SAC could do knowing the simulator state but keeping its mask: the gap between
     this and the upper bound is the mask's, the gap between SAC and this is the rest."""
 

@@ -34,8 +34,7 @@ def policy_for(exp: Experiment, method: str, seed: int, agent: Any = None) -> Po
     if method in ("upper-bound", "upper-bound-masked"):
         kwargs = {"max_candidates": exp.compare.oracle_candidates}
     if method in ("table-oracle-masked", "upper-bound-masked"):  # this experiment's SAC's mask
-        kwargs["min_snr_db"] = exp.train.sac.mask_min_snr_db
-        kwargs["max_age_s"] = exp.train.sac.mask_max_age_s
+        kwargs.update(exp.train.sac.mask_limits())
     return make_baseline(method, seed=seed, **kwargs)
 
 

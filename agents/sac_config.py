@@ -88,6 +88,12 @@ class SACConfig(StrictModel):
             "None: no age limit"
         ),
     )
+
+    def mask_limits(self) -> dict[str, float | None]:
+        """The mask's limits as ``ObservationLayout.usable`` and the masked references take
+        them (``min_snr_db``, ``max_age_s``): every mask of this config is this one."""
+        return {"min_snr_db": self.mask_min_snr_db, "max_age_s": self.mask_max_age_s}
+
     target_entropy_scale: float = Field(
         0.3,
         description=(

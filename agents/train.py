@@ -75,11 +75,7 @@ def make_agent(env: Any, config: SACConfig, seed: int = 0) -> DiscreteSAC:
     agent that every user shares; with ``critic: central`` its critics read the several-user
     env's ``state()``, of ``env.state_space``'s length)."""
     n = env.num_experts
-    reachable = partial(
-        env.obs_layout.usable,
-        min_snr_db=config.mask_min_snr_db,
-        max_age_s=config.mask_max_age_s,
-    )
+    reachable = partial(env.obs_layout.usable, **config.mask_limits())
     obs_dim = env.obs_layout.size
     state_dim = env.state_space.shape[0] if config.critic == "central" else None
     return DiscreteSAC(obs_dim, env.num_subtasks, n + 1, config, seed=seed, reachable=reachable,

@@ -54,7 +54,7 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
     agent = load_agent(out)
     exp = yaml.safe_load((out / "experiment.yaml").read_text())
     episodes = exp["train"]["eval_episodes"]
-    mask_db = agent.config.mask_min_snr_db
+    mask = agent.config.mask_limits()
     env = EdgeMoEEnv(exp["env"])
     bound = UpperBoundPolicy(max_candidates=candidates)
     rows = []
@@ -66,7 +66,7 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                 sac = agent.act(obs[None], deterministic=True)[0]
                 best = bound.act(env, obs)
                 r_best, best_info = env.evaluate_action(best)
-                allowed = env.obs_layout.usable(obs, mask_db)
+                allowed = env.obs_layout.usable(obs, **mask)
                 obs_next, r, _, done, info = env.step(sac)
                 rows.append(
                     {

@@ -99,7 +99,7 @@ def regret_job(exp: Experiment, out: Path, episodes: int) -> dict[str, float]:
     agent = train(exp, out, progress=False).agent
     wall = time.perf_counter() - t0
     env = EdgeMoEEnv(exp.env)
-    oracle = MaskedTableOraclePolicy(exp.train.sac.mask_min_snr_db, exp.train.sac.mask_max_age_s)
+    oracle = MaskedTableOraclePolicy(**exp.train.sac.mask_limits())
     regret = []
     try:
         for ep in range(episodes):

@@ -40,7 +40,8 @@ def measure(steps: int, repeat: int) -> dict[str, object]:
         obs, reward, _, truncated, info = env.step(action)
         h.update(obs.tobytes() + repr(reward).encode())
         for key in sorted(info):
-            h.update(key.encode() + repr(info[key]).encode())
+            value = np.asarray(info[key])  # every bit of an array, not its printout
+            h.update(key.encode() + str(value.dtype).encode() + value.tobytes())
         if truncated:
             obs, _ = env.reset(seed=i)
     times = []
@@ -73,8 +74,10 @@ def main() -> None:
              f"'--repeat', '{args.repeat}']; "
              f"import runpy; runpy.run_path({str(Path(__file__).resolve())!r}, "
              "run_name='__main__')"],
-            capture_output=True, text=True, check=True, cwd=path,
+            capture_output=True, text=True, cwd=path,
         )  # fmt: skip
+        if run.returncode != 0:
+            sys.exit(f"{code}: {run.stderr.strip().splitlines()[-1]}")
         print(json.dumps({"code": code, **json.loads(run.stdout.splitlines()[-1])}))
 
 
