@@ -6,8 +6,8 @@ that seed's evaluation episodes with the greedy policy of its final checkpoint (
 episodes and actions of the compare's last evaluation) and, for every expert that lost
 a reply, prints what the user device observed at the decision (SNR, the sample's age)
 beside what the scenario measured during the task (the SNR of its frames with that
-expert, packets sent and lost, retransmissions) and the expert's distance before and
-after the task.
+expert, packets sent and lost, retransmissions) and the expert's distance at the end of
+the previous task (``distance_before_m``; the gap's moves come after it) and of this one.
 
     python bench/lost_replies_replay.py --runs runs/compare_probe/sac --seeds 2 4 6
 """
