@@ -5,7 +5,8 @@ Runs a uniformly random policy on the default ns-3 scenario for ``--episodes`` e
 from env seeds 3,000,000 + i (disjoint from every training, pretraining and evaluation
 seed of ``netmoe train`` / ``compare``), and counts, per offloaded subtask, whether its
 reply arrived, binned by the observed SNR and split by association; then, for associated
-experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_age_s``).
+experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_age_s``);
+then how far the SNR of the task's own frames fell from the observed one.
 
     python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
 """
@@ -58,6 +59,8 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
                                 "sent": int(sent.sum()),
                                 "lost": int((sent & (effective == 0)).sum()),
                                 "distance_m": float(info["distance_m"][i - 1]),
+                                # what the task's own frames with the expert measured
+                                "task_snr_db": float(info["snr_db"][i - 1]),
                                 "energy_j": float(info["energy_j"][i - 1]),
                                 "open_s": float(info["delay_s"][i - 1]),
                                 "transfer_s": float(info["transfer_s"][sent].max()),
@@ -86,6 +89,22 @@ def by_age(rows: pd.DataFrame, min_snr_db: float = 15.0) -> pd.DataFrame:
     return table.reset_index()
 
 
+def observation_error(rows: pd.DataFrame, max_age_s: float = 0.5) -> str:
+    """How well the observed SNR (associated experts, sample at most ``max_age_s`` old)
+    foretells the SNR of the task's own frames with the expert."""
+    fresh = rows[rows.associated & (rows.observed_age_s <= max_age_s)]
+    fresh = fresh[np.isfinite(fresh.task_snr_db) & np.isfinite(fresh.observed_snr_db)]
+    lines = []
+    band = fresh[fresh.observed_snr_db.between(15, 18, inclusive="left")]
+    for name, part in [("all", fresh), ("observed 15-18 dB", band)]:
+        err = part.task_snr_db - part.observed_snr_db
+        lines.append(
+            f"{name}: {len(part)} exchanges, task SNR - observed SNR mean {err.mean():+.2f} dB, "
+            f"sd {err.std():.2f} dB; task SNR below 14 dB: {int((part.task_snr_db < 14).sum())}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
@@ -109,6 +128,8 @@ def main() -> None:
         )
     print("associated, observed SNR >= 15 dB, by the age of that sample (s):")
     print(by_age(rows).to_string(index=False))
+    print("associated, sample at most 0.5 s old: the observation against the task's frames:")
+    print(observation_error(rows))
 
 
 if __name__ == "__main__":
