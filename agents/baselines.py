@@ -264,9 +264,9 @@ class UpperBoundPolicy:
 class MaskedUpperBoundPolicy(UpperBoundPolicy):
     """Masked upper bound (a reference): the upper bound restricted to the experts that
     ``env.obs_layout.usable`` allows with SAC's mask (``SACConfig.mask_limits``), local
-    otherwise. The
-    best SAC could do knowing the simulator state but keeping its mask: the gap between
-    this and the upper bound is the mask's, the gap between SAC and this is the rest."""
+    otherwise. The best SAC could do knowing the simulator state but keeping its mask: the
+    gap between this and the upper bound is the mask's, the gap between SAC and this is
+    the rest."""
 
     name = "upper-bound-masked"
 

@@ -9,6 +9,8 @@ experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_ag
 then how far the SNR of the task's own frames fell from the observed one.
 
     python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
+
+``--config`` takes an env config or an experiment file (its ``env_base`` + ``env``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.experiment import load_experiment
+from pybridge.config import EnvConfig, read_yaml
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT
 
@@ -27,7 +31,14 @@ BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.i
 AGE_BINS = [0.0, 0.05, 0.2, 0.5, 1.0, 3.0, np.inf]  # s (an observation reads 10 s at most)
 
 
-def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
+def env_of(path: Path) -> Path | EnvConfig:
+    """The env of ``path``: an env config as it is, an experiment file's merged env."""
+    data = read_yaml(path)
+    experiment = isinstance(data, dict) and bool({"env_base", "train", "compare"} & set(data))
+    return load_experiment(path).env_config() if experiment else path
+
+
+def collect(config: Path | EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
     """One row per (task, expert the task offloaded to): what was observed, what was lost,
     the airtime energy spent with it, how long its exchange was open (its delay) and the
     longest transfer time (delay minus generation) of its subtasks."""
@@ -39,8 +50,8 @@ def collect(config: Path, episodes: int, seed: int) -> pd.DataFrame:
             obs, _ = env.reset(seed=SEED_BASE + ep)
             done = False
             while not done:
-                snr = env.obs_layout.snr_db(np.asarray(obs, dtype=float))
-                age = env.obs_layout.age_s(np.asarray(obs, dtype=float))
+                seen = np.asarray(obs, dtype=float)
+                snr, age = env.obs_layout.snr_db(seen), env.obs_layout.age_s(seen)
                 assoc = env.obs_layout.associated(obs)
                 action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
                 obs, _, terminated, truncated, info = env.step(action)
@@ -112,7 +123,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     parser.add_argument("--out", type=Path, default=None, help="CSV of the raw rows")
     args = parser.parse_args()
-    rows = collect(args.config, args.episodes, args.seed)
+    rows = collect(env_of(args.config), args.episodes, args.seed)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         rows.to_csv(args.out, index=False)
