@@ -35,11 +35,13 @@ Probes::Probes(Ptr<Node> ue,
                const NodeContainer& experts,
                const std::vector<Ipv4Address>& expertIps,
                uint16_t port,
-               Time jitter)
+               Time jitter,
+               uint32_t frames)
     : m_expertIps(expertIps),
       m_broadcast(broadcast),
       m_port(port),
       m_jitterS(jitter.GetSeconds()),
+      m_frames(frames),
       m_awaited(experts.GetN(), false)
 {
     m_ueSocket = Socket::CreateSocket(ue, UdpSocketFactory::GetTypeId());
@@ -120,9 +122,12 @@ Probes::Answer(Ptr<Socket> s)
         const double delay = m_jitter ? m_jitter->GetValue(0, m_jitterS) : 0.0;
         NS_LOG_DEBUG(Simulator::Now().As(Time::S) << " expert " << e + 1 << " answers in "
                                                   << delay << " s");
-        Simulator::Schedule(Seconds(delay), [s, from]() {
-            s->SendTo(Create<Packet>(kProbeBytes), 0, from);
-        });
+        for (uint32_t f = 0; f < m_frames; ++f)
+        {
+            Simulator::Schedule(Seconds(delay + f * kAnswerSpacingS), [s, from]() {
+                s->SendTo(Create<Packet>(kProbeBytes), 0, from);
+            });
+        }
     }
 }
 

@@ -13,8 +13,10 @@
  * it already knows so that their owners stay quiet (RFC 6762, section 7.1). A query can be
  * lost (no acknowledgement, no retry) and so can an answer: the user device repeats the
  * query to the experts still missing (Requery), as an mDNS querier repeats a query that got
- * no answer. Each answer is an uplink frame
- * that gives the link monitor a fresh signal sample, as any frame from the expert does;
+ * no answer. Each answer is --probeAnswers uplink frames 1 ms apart (separate
+ * transmissions, so that each sees its own fading, as a device that measures a link
+ * sounds it several times); each gives the link monitor a fresh signal sample, as any
+ * frame from the expert does;
  * an expert the access point dropped answers too, is deauthenticated on that frame and
  * associates again (range-edge.h), as it would on its own traffic.
  *
@@ -38,6 +40,7 @@
  *                              than this at the decision instant
  *   --probeLead                the query leaves this long before the decision instant
  *   --probeJitter              an answer waits uniform [0, this] before it is sent
+ *   --probeAnswers             frames per answer, kAnswerSpacing apart
  */
 #ifndef NETMOE_PROBES_H
 #define NETMOE_PROBES_H
@@ -57,13 +60,25 @@
 namespace netmoe
 {
 
-/** The observation flags (--observe, --probeMaxAge, --probeLead, --probeJitter). */
+/** Time between the frames of one answer (ns-3 would send frames queued together as one
+ * aggregate, with one fading draw). */
+inline constexpr double kAnswerSpacingS = 1e-3;
+
+/** The observation flags (--observe, --probeMaxAge, --probeLead, --probeJitter,
+ * --probeAnswers). */
 struct ObserveConfig
 {
     std::string mode{defaults::observe};       //!< "probe" or "heartbeat"
     double probeMaxAge{defaults::probeMaxAge}; //!< s: query when a sample would be older
     double probeLead{defaults::probeLead};     //!< s: the query leaves this long before a decision
     double probeJitter{defaults::probeJitter}; //!< s: an answer's delay is uniform [0, this]
+    uint32_t probeAnswers{defaults::probeAnswers}; //!< frames per answer
+
+    /** Seconds from an answer's first frame to its last. */
+    double AnswerSpread() const
+    {
+        return (probeAnswers - 1) * kAnswerSpacingS;
+    }
 
     /** Whether the user device probes before its decisions. */
     bool Probing() const
@@ -82,13 +97,15 @@ class Probes
      * \param expertIps expert i's IPv4 address at index i-1
      * \param port UDP port of the responders
      * \param jitter an answer is sent after a delay uniform in [0, jitter]
+     * \param frames frames per answer, kAnswerSpacingS apart
      */
     Probes(ns3::Ptr<ns3::Node> ue,
            ns3::Ipv4Address broadcast,
            const ns3::NodeContainer& experts,
            const std::vector<ns3::Ipv4Address>& expertIps,
            uint16_t port,
-           ns3::Time jitter);
+           ns3::Time jitter,
+           uint32_t frames);
 
     /**
      * Send one query now asking the experts with \p asked[e] set to answer, and wait for the
@@ -112,7 +129,7 @@ class Probes
     void SetAllAnsweredCallback(ns3::Callback<void> cb);
 
     uint64_t Sent() const;     //!< queries sent so far (first ones and repeats)
-    uint64_t Answered() const; //!< answers received so far (any expert)
+    uint64_t Answered() const; //!< answer frames received so far (any expert)
 
   private:
     void Send(const std::vector<bool>& asked);
@@ -126,6 +143,7 @@ class Probes
     uint16_t m_port;
     ns3::Ptr<ns3::UniformRandomVariable> m_jitter; //!< seconds
     double m_jitterS;
+    uint32_t m_frames; //!< per answer
     uint64_t m_sent{0};
     uint64_t m_answered{0};
     std::vector<bool> m_awaited; //!< per expert: answer to the current query not in yet

@@ -63,6 +63,10 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   "observe=probe: each expert delays its answer by uniform [0, this] s so "
                   "that answers do not collide (below --probeLead)",
                   shared.observe.probeJitter, kProbeJitterRange);
+        flags.Add("probeAnswers",
+                  "observe=probe: each expert answers with this many frames, "
+                  "1 ms apart (the user device averages their SNR samples)",
+                  shared.observe.probeAnswers, kProbeAnswersRange);
         serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
@@ -104,6 +108,17 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
             throw ConfigError("probeJitter", "must be below --probeLead (" +
                                                  FormatNumber(shared.observe.probeLead) +
                                                  "): answers come back before the decision");
+        }
+        if (shared.observe.Probing() &&
+            !(shared.observe.probeJitter + shared.observe.AnswerSpread() <
+              shared.observe.probeLead))
+        {
+            throw ConfigError(
+                "probeAnswers",
+                "got " + std::to_string(shared.observe.probeAnswers) +
+                    ": an answer's last frame would leave after the decision (--probeJitter + "
+                    "(this - 1) x 1 ms must be below --probeLead, " +
+                    FormatNumber(shared.observe.probeLead) + " s)");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         shared.numUsers = layout.numUsers;

@@ -104,6 +104,8 @@ inline constexpr Range kProbeMaxAgeRange{0, 3600};
 inline constexpr Range kProbeLeadRange{0, 60, true};
 /** --probeJitter: [0, 1] s, and below --probeLead (the answers come back before the decision). */
 inline constexpr Range kProbeJitterRange{0, 1};
+/** --probeAnswers: 1..16 frames per answer. */
+inline constexpr Range kProbeAnswersRange{1, 16, false, true};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

@@ -149,7 +149,8 @@ TaskScenario::CreateProbes(Ipv4Address broadcast,
     m_probes = std::make_unique<Probes>(m_ue.Get(0), broadcast, responders,
                                         std::vector<Ipv4Address>(expertIps.begin(),
                                                                  expertIps.begin() + reachable),
-                                        kProbePort, Seconds(m_observe.probeJitter));
+                                        kProbePort, Seconds(m_observe.probeJitter),
+                                        m_observe.probeAnswers);
     m_probes->SetAllAnsweredCallback(MakeCallback(&TaskScenario::ProbesAnswered, this));
 }
 

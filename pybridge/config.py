@@ -107,6 +107,12 @@ class _ScenarioBase(StrictModel):
         description="observe: probe: each expert delays its answer by uniform [0, this] so "
         "that answers do not collide (RFC 6762's responder delay); below probe_lead_s",
     )
+    probe_answers: int = Field(
+        DEFAULTS["probeAnswers"],
+        description="observe: probe: frames per answer, 1 ms apart, each a fresh SNR sample "
+        "(the observation averages them, snr_alpha); probe_jitter_s + (this - 1) ms must be "
+        "below probe_lead_s",
+    )
     ns2_trace: Path | None = Field(
         None,
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
@@ -269,6 +275,12 @@ class _ScenarioBase(StrictModel):
                 num(self.probe_jitter_s),
                 "scenario.probe_jitter_s",
                 self.probe_jitter_s != DEFAULTS["probeJitter"],
+            ),
+            Flag(
+                "probeAnswers",
+                str(self.probe_answers),
+                "scenario.probe_answers",
+                self.probe_answers != DEFAULTS["probeAnswers"],
             ),
             *self.serving.flags(),
         ]

@@ -63,6 +63,23 @@ def test_probes_keep_the_observation_fresh_and_the_snr_of_heartbeats() -> None:
     assert probe_events < beat_events / 3
 
 
+def test_an_answer_of_several_frames_gives_as_many_fresh_samples() -> None:
+    static = ["--tasks=4", "--computeS=0", *STATIC, "--observe=probe"]
+    one, _, err_one = run(EDGE_MOE, *static)
+    three, _, err_three = run(EDGE_MOE, *static, "--probeAnswers=3")
+    answered = [re.search(r"probes sent (\d+), answered (\d+)", e).groups()
+                for e in (err_one, err_three)]  # fmt: skip
+    assert answered[0][0] == answered[1][0]  # the same queries
+    assert int(answered[1][1]) == 3 * int(answered[0][1])  # three frames each
+    for a, b in zip(one, three, strict=True):
+        # the same jitter draws; the last of three frames leaves 2 ms after the first
+        # (within the airtime its neighbours take on a shared channel)
+        for age_one, age_three in zip(a["obs_age_s"], b["obs_age_s"], strict=True):
+            assert 0.0015 < age_one - age_three < 0.0025
+        # static links without fading: every sample is the link budget's
+        assert a["obs_snr_db"][1:] == pytest.approx(b["obs_snr_db"][1:], abs=1e-6)
+
+
 def test_probes_keep_the_default_scenarios_experts_associated_and_fresh() -> None:
     cfg = load_config("configs/default.yaml")
     argv = [*cfg.scenario.argv(2), "--tasks=20", "--script=1,2,3", "--gap=2"]

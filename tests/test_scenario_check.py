@@ -84,7 +84,8 @@ def test_header_defaults_are_the_programs_defaults() -> None:
     wifi, lte = resolved("edge-moe"), resolved("edge-moe-lte")
     for name in ("channelWidth", "txPowerDbm", "exponent", "referenceLoss", "nakagamiM",
                  "heartbeatInterval", "warmup", "synTimeout", "bgPacketBytes", "area",
-                 "observe", "probeMaxAge", "probeLead", "probeJitter"):  # fmt: skip
+                 "observe", "probeMaxAge", "probeLead", "probeJitter",
+                 "probeAnswers"):  # fmt: skip
         assert wifi[name] == d[name], name
     assert wifi["keepStaticArp"] is bool(d["keepStaticArp"])
     assert wifi["band"] == d[f"band{wifi['standard']}"]
@@ -138,6 +139,7 @@ def test_users_stand_where_the_program_spreads_them() -> None:
         ("deadline", "1e12"), ("gap", "-1"), ("gap", "nan"), ("lowAckThreshold", "-1"),
         ("keepStaticArp", "maybe"), ("floors", "0"), ("observe", "poll"),
         ("probeJitter", "-1"), ("probeJitter", "0.02"), ("probeLead", "0"),
+        ("probeAnswers", "0"), ("probeAnswers", "1.5"), ("probeAnswers", "12"),
     ],
 )  # fmt: skip
 def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:
