@@ -575,18 +575,18 @@ def test_masked_references_leave_out_an_expert_heard_too_long_ago(table_path) ->
     env.close()
 
 
-def test_probe_experiment_is_the_default_with_probes_and_the_age_mask() -> None:
-    """configs/experiment_probe.yaml is the default recipe but for the observation, the
+def test_heartbeat_experiment_is_the_default_with_heartbeats() -> None:
+    """configs/experiment_heartbeat.yaml is the default recipe but for the observation, the
     Shannon overhead fitted for it and the age mask: nothing else drifts apart."""
     from agents.experiment import load_experiment
     from pybridge.paths import REPO_ROOT
 
     default = load_experiment(REPO_ROOT / "configs" / "experiment_default.yaml").to_dict()
-    probe = load_experiment(REPO_ROOT / "configs" / "experiment_probe.yaml").to_dict()
-    assert probe["env"]["scenario"].pop("observe") == "probe"
-    assert default["env"]["scenario"].pop("observe") == "heartbeat"
+    beat = load_experiment(REPO_ROOT / "configs" / "experiment_heartbeat.yaml").to_dict()
+    assert beat["env"]["scenario"].pop("observe") == "heartbeat"
+    assert default["env"]["scenario"].pop("observe") == "probe"
     for key in ("link_energy_j", "exchange_energy_j", "link_power_w"):
-        assert probe["env"]["shannon"].pop(key) != default["env"]["shannon"].pop(key)
-    assert probe["train"]["sac"].pop("mask_max_age_s") == 0.5
-    assert default["train"]["sac"].pop("mask_max_age_s", None) is None  # (as written)
-    assert probe == default
+        assert beat["env"]["shannon"].pop(key) != default["env"]["shannon"].pop(key)
+    assert default["train"]["sac"].pop("mask_max_age_s") == 0.5
+    assert beat["train"]["sac"].pop("mask_max_age_s", None) is None  # (as written)
+    assert beat == default
