@@ -293,6 +293,16 @@ def _validate_env(env: dict[str, Any], source: str) -> None:
         raise ExperimentError(f"{source}: env: {str(exc).removeprefix('config: ')}") from None
 
 
+def load_env(path: str | Path) -> EnvConfig:
+    """The environment of ``path``: an env config file as it is, or an experiment file's
+    merged env (its ``env_base`` with its ``env`` over it), so a bench script takes
+    either."""
+    data = read_yaml(path)
+    if isinstance(data, dict) and {"env_base", "train", "compare", "sweep"} & set(data):
+        return load_experiment(path).env_config()
+    return load_config(path)
+
+
 def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
     """Read and check an experiment file (or dict)."""
     name = "experiment"

@@ -3,6 +3,8 @@ spent outside ns-3 (Python env + bridge), reset time, and the scenario's peak me
 
     python bench/env_step.py [--config configs/default.yaml] [--episodes 5] [--json out.json]
 
+``--config`` takes an env config or an experiment file (its ``env_base`` + ``env``).
+
 A random policy drives the environment. "Inside ns-3" is the wall time Python spends
 in ``Bridge.exchange`` (the scenario simulating the task, plus the bridge's own few
 microseconds); everything else in ``env.step`` is outside.
@@ -31,9 +33,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from pybridge.config import load_config
+    from agents.experiment import load_env
 
-    cfg = load_config(args.config)
+    cfg = load_env(args.config)
     if args.table:
         cfg = cfg.model_copy(
             update={"tasks": cfg.tasks.model_copy(update={"table": Path(args.table)})}

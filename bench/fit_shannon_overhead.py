@@ -33,8 +33,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from loss_vs_snr import collect, env_of
+from loss_vs_snr import collect
 
+from agents.experiment import load_env
 from pybridge.paths import REPO_ROOT
 
 # A transfer longer than this waited for a TCP retransmission timeout (ns-3's minimum RTO
@@ -82,7 +83,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     args = parser.parse_args()
-    rows = collect(env_of(args.config), args.episodes, args.seed)
+    rows = collect(load_env(args.config), args.episodes, args.seed)
     (link, exchange, power), sd, n = fit(rows)
     print(f"{n} of {len(rows)} (task, expert) exchanges: associated, delivered, no stall")
     print(f"mean energy per expert used: {rows.energy_j.mean() * 1e3:.3f} mJ")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.experiment import load_experiment
-from pybridge.config import EnvConfig, read_yaml
+from agents.experiment import load_env
+from pybridge.config import EnvConfig
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT
 
@@ -31,14 +31,7 @@ BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.i
 AGE_BINS = [0.0, 0.05, 0.2, 0.5, 1.0, 3.0, np.inf]  # s (an observation reads 10 s at most)
 
 
-def env_of(path: Path) -> Path | EnvConfig:
-    """The env of ``path``: an env config as it is, an experiment file's merged env."""
-    data = read_yaml(path)
-    experiment = isinstance(data, dict) and bool({"env_base", "train", "compare"} & set(data))
-    return load_experiment(path).env_config() if experiment else path
-
-
-def collect(config: Path | EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
+def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
     """One row per (task, expert the task offloaded to): what was observed, what was lost,
     the airtime energy spent with it, how long its exchange was open (its delay) and the
     longest transfer time (delay minus generation) of its subtasks."""
@@ -123,7 +116,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     parser.add_argument("--out", type=Path, default=None, help="CSV of the raw rows")
     args = parser.parse_args()
-    rows = collect(env_of(args.config), args.episodes, args.seed)
+    rows = collect(load_env(args.config), args.episodes, args.seed)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         rows.to_csv(args.out, index=False)

@@ -590,3 +590,15 @@ def test_heartbeat_experiment_is_the_default_with_heartbeats() -> None:
     assert default["train"]["sac"].pop("mask_max_age_s") == 0.5
     assert beat["train"]["sac"].pop("mask_max_age_s", None) is None  # (as written)
     assert beat == default
+
+
+def test_load_env_reads_an_env_config_or_an_experiment_files_env() -> None:
+    from agents.experiment import load_env
+    from pybridge.paths import REPO_ROOT
+
+    plain = load_env(REPO_ROOT / "configs" / "default.yaml")
+    beat = load_env(REPO_ROOT / "configs" / "experiment_heartbeat.yaml")
+    assert plain.scenario.observe == "probe" and beat.scenario.observe == "heartbeat"
+    # the experiment's env is its env_base with its own env over it, and nothing else
+    assert beat.shannon.link_energy_j == 9.85e-4 != plain.shannon.link_energy_j
+    assert beat.model_copy(update={"scenario": plain.scenario, "shannon": plain.shannon}) == plain
