@@ -49,6 +49,9 @@ SINGLE_USER_DEFAULT = tuple(
 SINGLE_USER_ONLY = ("table-oracle", "table-oracle-masked", "upper-bound-masked")
 
 
+SECTIONS = frozenset({"env_base", "env", "train", "compare", "sweep"})  # of an experiment file
+
+
 class ExperimentError(ValueError):
     """A bad experiment file or option; the message is one line."""
 
@@ -298,7 +301,7 @@ def load_env(path: str | Path) -> EnvConfig:
     merged env (its ``env_base`` with its ``env`` over it), so a bench script takes
     either."""
     data = read_yaml(path)
-    if isinstance(data, dict) and {"env_base", "train", "compare", "sweep"} & set(data):
+    if isinstance(data, dict) and (SECTIONS - {"env"}) & set(data):
         return load_experiment(path).env_config()
     return load_config(path)
 
@@ -317,7 +320,7 @@ def load_experiment(source: str | Path | dict[str, Any]) -> Experiment:
     data = data or {}
     if not isinstance(data, dict):
         raise ExperimentError(f"{name}: expected a mapping at top level")
-    unknown = sorted(set(data) - {"env_base", "env", "train", "compare", "sweep"})
+    unknown = sorted(set(data) - SECTIONS)
     if unknown:
         raise ExperimentError(f"{name}: unknown section(s) {unknown}")
     env: dict[str, Any] = {}

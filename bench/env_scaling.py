@@ -50,7 +50,7 @@ from measure import (
     write_results,
 )
 
-from pybridge.config import load_config
+from agents.experiment import load_env
 from pybridge.env import EdgeMoEEnv
 
 
@@ -194,7 +194,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=20, help="tasks per episode")
     args = parser.parse_args()
 
-    base = load_config(args.config)
+    base = load_env(args.config)
     rows = []
     with tempfile.TemporaryDirectory(prefix="netmoe-scaling-") as tmp:
         for n in args.experts:

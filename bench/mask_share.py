@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.experiment import load_env
 from agents.train import eval_seeds
-from pybridge.config import load_config
 from pybridge.env import EdgeMoEEnv
 from pybridge.paths import REPO_ROOT
 
@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--observe", choices=["heartbeat", "probe"], help="scenario.observe")
     args = parser.parse_args()
 
-    cfg = load_config(args.config)
+    cfg = load_env(args.config)
     if args.observe:
         scenario = cfg.scenario.model_copy(update={"observe": args.observe})
         cfg = cfg.model_copy(update={"scenario": scenario})

@@ -43,7 +43,8 @@ from measure import (
 )
 
 import pybridge
-from pybridge.config import EnvConfig, load_config
+from agents.experiment import load_env
+from pybridge.config import EnvConfig
 
 COLUMNS = ["users", "experts", "rounds", "steps_per_s", "user_tasks_per_s", "ns3_ms_per_round",
            "events_per_round", "scenario_peak_rss_mib", "cell_wall_s"]  # fmt: skip
@@ -53,9 +54,10 @@ def multi_user_config(
     base: EnvConfig, m: int, n: int, radius: float, table: Path, rounds: int, serving: bool
 ) -> dict:
     """``scaled_config`` (N static experts on a circle, ``table``) with M users, the serving
-    model on or off, on ns-3."""
+    model on or off, on ns-3, observing by heartbeats."""
     cfg = scaled_config(base, n, radius, table, rounds)
     cfg["scenario"]["num_users"] = m if m > 1 else None
+    cfg["scenario"]["observe"] = "heartbeat"  # probes are single-user only (and every M alike)
     cfg["scenario"]["serving"]["enabled"] = serving
     cfg["tasks"]["expert_writers"] = None
     cfg["backend"] = "ns3"
@@ -161,7 +163,7 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, help="PNG of steps/s vs M and N, events vs M")
     args = parser.parse_args()
 
-    base = load_config(args.config)
+    base = load_env(args.config)
     rows: list[dict[str, Any]] = []
     over_budget: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmoe-mu-scaling-") as tmp:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pybridge.config import load_config
+from agents.experiment import load_env
 from pybridge.env import EdgeMoEEnv
 
 
@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    env = EdgeMoEEnv(load_config(args.config).model_dump(mode="json"))
+    env = EdgeMoEEnv(load_env(args.config).model_dump(mode="json"))
     rng = np.random.default_rng(args.seed)
     try_events, step_events, try_wall, step_wall, equal = [], [], [], [], 0
     try:

@@ -60,9 +60,9 @@
 namespace netmoe
 {
 
-/** Time between the frames of one answer (ns-3 would send frames queued together as one
+/** Seconds between the frames of one answer (ns-3 would send frames queued together as one
  * aggregate, with one fading draw). */
-inline constexpr double kAnswerSpacingS = 1e-3;
+inline constexpr double kAnswerSpacingS = defaults::probeAnswerSpacing;
 
 /** The observation flags (--observe, --probeMaxAge, --probeLead, --probeJitter,
  * --probeAnswers). */
@@ -125,7 +125,7 @@ class Probes
     uint32_t Outstanding() const;
     /** Stop waiting for the outstanding answers (a late answer still gives a sample). */
     void Forget();
-    /** Called when the last awaited answer is in. */
+    /** Called when the first frame of the last awaited answer is in. */
     void SetAllAnsweredCallback(ns3::Callback<void> cb);
 
     uint64_t Sent() const;     //!< queries sent so far (first ones and repeats)

@@ -64,8 +64,9 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                   "that answers do not collide (below --probeLead)",
                   shared.observe.probeJitter, kProbeJitterRange);
         flags.Add("probeAnswers",
-                  "observe=probe: each expert answers with this many frames, "
-                  "1 ms apart (the user device averages their SNR samples)",
+                  "observe=probe: each expert answers with this many frames, " +
+                      FormatNumber(kAnswerSpacingS * 1e3) +
+                      " ms apart (the user device averages their SNR samples)",
                   shared.observe.probeAnswers, kProbeAnswersRange);
         serving.AddTo(flags);
         driver.AddTo(flags);
@@ -117,7 +118,8 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                 "probeAnswers",
                 "got " + std::to_string(shared.observe.probeAnswers) +
                     ": an answer's last frame would leave after the decision (--probeJitter + "
-                    "(this - 1) x 1 ms must be below --probeLead, " +
+                    "(this - 1) x " + FormatNumber(kAnswerSpacingS * 1e3) +
+                    " ms must be below --probeLead, " +
                     FormatNumber(shared.observe.probeLead) + " s)");
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);

@@ -200,6 +200,10 @@ TaskScenario::Advance(double seconds)
             Simulator::Cancel(timeout);
         }
         m_waitingForProbes = false;
+        if (m_answerFramesIn.IsPending())
+        {
+            Simulator::Run(); // the last answer's other frames; its Stop event ends the run
+        }
     }
     if (m_probes)
     {
@@ -210,7 +214,19 @@ TaskScenario::Advance(double seconds)
 void
 TaskScenario::ProbesAnswered()
 {
-    if (m_waitingForProbes)
+    if (!m_waitingForProbes)
+    {
+        return;
+    }
+    // The first frame of the last awaited answer is in: the decision waits for the rest of
+    // its frames (--probeAnswers), so that they are samples of this decision and do not
+    // fall into the task.
+    const double spread = m_observe.AnswerSpread();
+    if (spread > 0)
+    {
+        m_answerFramesIn = Simulator::Stop(Seconds(spread + kAnswerSpacingS));
+    }
+    else
     {
         Simulator::Stop();
     }

@@ -182,6 +182,7 @@ class TaskScenario : public SteppedScenario
     std::unique_ptr<Probes> m_probes;  //!< null unless --observe=probe
     uint32_t m_probeReachable{0};      //!< experts 1..this hear the query
     bool m_waitingForProbes{false};    //!< past the gap, waiting for answers
+    ns3::EventId m_answerFramesIn;     //!< ends the wait once the last answer's frames are in
     ns3::EventId m_taskRepair;         //!< the next RepairDuringTask, while a task runs
     ns3::EventId m_gapRepair;          //!< the next RepairQuery, while a gap runs
 

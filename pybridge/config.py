@@ -109,9 +109,9 @@ class _ScenarioBase(StrictModel):
     )
     probe_answers: int = Field(
         DEFAULTS["probeAnswers"],
-        description="observe: probe: frames per answer, 1 ms apart, each a fresh SNR sample "
-        "(the observation averages them, snr_alpha); probe_jitter_s + (this - 1) ms must be "
-        "below probe_lead_s",
+        description=f"observe: probe: frames per answer, {DEFAULTS['probeAnswerSpacing'] * 1e3:g} "
+        "ms apart, each a fresh SNR sample (the observation averages them, snr_alpha); "
+        "probe_jitter_s + (this - 1) x that spacing must be below probe_lead_s",
     )
     ns2_trace: Path | None = Field(
         None,

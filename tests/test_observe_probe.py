@@ -1,5 +1,5 @@
-"""--observe=probe (an option; heartbeats are the default): one broadcast query before a
-decision, jittered answers.
+"""--observe=probe (configs/default.yaml's observation; the programs' own default is
+heartbeat): one broadcast query before a decision, jittered answers of --probeAnswers frames.
 
 Real standalone runs of edge-moe. Static experts without fading: the probes keep every
 expert's observation younger than --probeMaxAge at each decision and measure the same SNR
@@ -76,7 +76,8 @@ def test_an_answer_of_several_frames_gives_as_many_fresh_samples() -> None:
         # (within the airtime its neighbours take on a shared channel)
         for age_one, age_three in zip(a["obs_age_s"], b["obs_age_s"], strict=True):
             assert 0.0015 < age_one - age_three < 0.0025
-        # static links without fading: every sample is the link budget's
+        # static links without fading: every sample is the link budget's (expert 1 aside:
+        # its collided association request weighs less once more samples come in)
         assert a["obs_snr_db"][1:] == pytest.approx(b["obs_snr_db"][1:], abs=1e-6)
 
 
@@ -99,7 +100,8 @@ def test_probes_bring_dropped_experts_back_before_the_decision() -> None:
     # acks. Asking a dropped expert every --probeMaxAge through the gap (and during a task
     # that waits for it), not once per gap, leaves it out at fewer decisions: measured 13
     # expert-decisions out (8 replies lost) with the repeated repair queries, 20 (9) with
-    # one per gap (commit 0d37425); heartbeats: 10 (6).
+    # one per gap (commit 0d37425), both with one frame per answer; 10 (7) with four (the
+    # default since); heartbeats: 10 (6).
     cfg = load_config("configs/default.yaml")
     script = random_subsets(cfg.scenario.num_experts, 40, seed=2)
     argv = [*cfg.scenario.argv(2), "--tasks=40", f"--script={script}", "--gap=2"]

@@ -70,6 +70,16 @@ def test_defaults_resolve_to_json() -> None:
     assert lte["referenceLoss"] == 15.3 and lte["bandwidthRbs"] == 25 and lte["enb"] == "0,0,30"
 
 
+def test_an_answers_frames_must_come_back_before_the_decision() -> None:
+    # --probeJitter 0.01 + 9 x 1 ms is below --probeLead 0.02; + 10 x 1 ms is not
+    assert resolved("edge-moe", "--observe=probe", "--probeAnswers=10")["probeAnswers"] == 10
+    line = refused("edge-moe", "probeAnswers", "--observe=probe", "--probeAnswers=11")
+    assert "got 11" in line
+    assert resolved("edge-moe", "--observe=probe", "--probeAnswers=11", "--probeLead=0.03")
+    # the rule binds only when probing
+    assert resolved("edge-moe", "--observe=heartbeat", "--probeAnswers=16")["probeAnswers"] == 16
+
+
 def test_resolved_values_follow_the_flags() -> None:
     r = resolved("edge-moe", "--standard=80211g", "--rateManager=aarf", "--RngRun=7")
     assert r["band"] == 2.4 and r["dataMode"] == "ErpOfdmRate24Mbps" and r["RngRun"] == 7

@@ -12,6 +12,7 @@ import pytest
 
 from pybridge.config import load_config
 from pybridge.paths import REPO_ROOT, ScenarioNotBuiltError, program_path
+from pybridge.scenario_check import check_scenario
 from pybridge.shannon import ShannonBackend
 from validation import cli
 from validation.study import TaskSource, attribute, by_users, run_scenario, summarize, with_users
@@ -222,6 +223,10 @@ def test_with_users_num_users_and_a_users_list() -> None:
     base = load_config("configs/default.yaml")
     assert with_users(base, 1).scenario.argv(1) == base.scenario.argv(1)
     assert len(with_users(base, 8).scenario.user_nodes) == 8
+    # probes are single-user: several users observe by heartbeats, which the program accepts
+    assert base.scenario.observe == with_users(base, 1).scenario.observe == "probe"
+    assert with_users(base, 2).scenario.observe == "heartbeat"
+    assert check_scenario(with_users(base, 2))["numUsers"] == 2
     listed = load_config("configs/scenarios/multi-user.yaml")
     two = with_users(listed, 2).scenario.user_nodes
     assert two == listed.scenario.user_nodes[:2]

@@ -16,6 +16,8 @@
  *    model's parameter in --nodes (the model's name in camelCase);
  *  - userSpread is not a flag: the radius (m) of the circle that --numUsers copies of the
  *    user stand on when --nodes is not given (Python's scenario.user_spread_m).
+ *  - probeAnswerSpacing is not a flag: seconds between the frames of one probe answer
+ *    (--probeAnswers; probes.h).
  * Python's regex: ^\s*X\((\w+),\s*("[^"]*"|[-+0-9.eE]+)\)
  *
  * Value rules (ranges, allowed names) are not here: the programs own them, and
@@ -36,6 +38,7 @@
   X(probeLead, 0.02)                                                                    \
   X(probeJitter, 0.01)                                                                  \
   X(probeAnswers, 4)                                                                    \
+  X(probeAnswerSpacing, 0.001)                                                          \
   /* both programs: experts as LLM servers (serving-profile.h); profiles measured by   */ \
   /* `bench/llm_rates.py profile` (llama.cpp, SmolLM2-135M, 2 cores, 2026-12-06,      */ \
   /* 18dbfe0): prefill 225 tokens/s, decode per sequence 94/68/48/34 with 1-4 at once */ \
