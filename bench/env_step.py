@@ -44,10 +44,12 @@ def main() -> int:
         env = EdgeMoEEnv(cfg)
         rng = np.random.default_rng(args.seed)
         step_wall, reset_wall, steps, peaks, sim_s = 0.0, 0.0, 0, [], 0.0
+        reset_in_bridge = 0.0  # a reset's exchanges (warm-up, fork) are not a step's
         for ep in range(args.episodes):
-            t = time.perf_counter()
+            t, bridge_before = time.perf_counter(), in_bridge.seconds
             env.reset(seed=args.seed + ep)
             reset_wall += time.perf_counter() - t
+            reset_in_bridge += in_bridge.seconds - bridge_before
             truncated = False
             t = time.perf_counter()
             while not truncated:
@@ -60,7 +62,7 @@ def main() -> int:
             if backend is not None and hasattr(backend, "bridge"):
                 peaks.append(peak_rss_mib(backend.bridge.scenario_pid))
         env.close()
-    inside = in_bridge.seconds
+    inside = in_bridge.seconds - reset_in_bridge
     result = {
         "config": args.config,
         "backend": cfg.backend,
