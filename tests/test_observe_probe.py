@@ -122,3 +122,18 @@ def test_lte_sends_no_probes_and_is_the_same_in_both_modes() -> None:
     beat = run(lte, *flags)
     assert "probes sent" not in probe[2]
     assert probe[:2] == beat[:2]
+
+
+def test_a_decision_that_waits_for_an_answer_waits_for_all_its_frames() -> None:
+    # The run above: some answers are missing at the decision, which waits for them. With
+    # one frame per answer the decision falls on that frame (a sample 0 s old); with four,
+    # it waits for the other three, so no sample is that fresh.
+    cfg = load_config("configs/default.yaml")
+    script = random_subsets(cfg.scenario.num_experts, 40, seed=2)
+    argv = [*cfg.scenario.argv(2), "--tasks=40", f"--script={script}", "--gap=2"]
+    ages = {}
+    for frames in (1, 4):
+        rows, _, _ = run(EDGE_MOE, *argv, "--observe=probe", f"--probeAnswers={frames}")
+        ages[frames] = [a for r in rows for a in r["obs_age_s"] if a is not None]
+    assert sum(a == 0 for a in ages[1]) >= 5  # measured: 16 decisions waited
+    assert min(ages[4]) > 0
