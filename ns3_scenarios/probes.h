@@ -40,7 +40,7 @@
  *                              than this at the decision instant
  *   --probeLead                the query leaves this long before the decision instant
  *   --probeJitter              an answer waits uniform [0, this] before it is sent
- *   --probeAnswers             frames per answer, kAnswerSpacing apart
+ *   --probeAnswers             frames per answer, kAnswerSpacingS apart
  */
 #ifndef NETMOE_PROBES_H
 #define NETMOE_PROBES_H
