@@ -57,7 +57,8 @@ def multi_user_config(
     model on or off, on ns-3, observing by heartbeats."""
     cfg = scaled_config(base, n, radius, table, rounds)
     cfg["scenario"]["num_users"] = m if m > 1 else None
-    cfg["scenario"]["observe"] = "heartbeat"  # probes are single-user only (and every M alike)
+    # the recorded runs (docs/benchmarks.md) observed by heartbeats, every M alike
+    cfg["scenario"]["observe"] = "heartbeat"
     cfg["scenario"]["serving"]["enabled"] = serving
     cfg["tasks"]["expert_writers"] = None
     cfg["backend"] = "ns3"

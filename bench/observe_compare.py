@@ -1,15 +1,21 @@
-"""Heartbeats vs probes: does the observation mode move the physics?
+"""Two observation settings (heartbeats vs probes by default): do they move the physics?
 
 Runs the standalone scenario program on one config with a random policy (each task offloads
-to a random non-empty subset of the experts), once per seed and observation mode, and
-reports per expert the mean difference (probe - heartbeat) of the observed SNR, the
-observation age at decision, the subtask delay and the reply loss rate, with a 95%
-confidence interval from batch means (batches of 50 tasks, so that neighbouring tasks'
-correlation does not shrink the interval), plus ns-3 events per task.
+to a random non-empty subset of the experts), once per seed and variant, and reports per
+expert the mean difference (second - first variant) of the observed SNR, the observation
+age at decision, the subtask delay and the reply loss rate, with a 95% confidence interval
+from batch means (batches of 50 tasks, so that neighbouring tasks' correlation does not
+shrink the interval), plus ns-3 events and wall time per task.
 
     python bench/observe_compare.py --tasks 500 --seeds 1 2 3
+    python bench/observe_compare.py --variants "fixed=--observe=probe --probeRepairMax=0" \
+        "backoff=--observe=probe"
 
-Both modes run with the config's other flags; --observe is set on the command line.
+A variant is NAME=FLAGS: the program's flags added after the config's own (a later flag
+wins); the default compares heartbeat=--observe=heartbeat with probe=--observe=probe.
+With several users (a config with ``scenario.users`` or ``num_users``) user u's task in
+round i is the script's task i + u, and every user's report is one row, round after round
+(a batch is then 50 / M rounds).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -44,22 +51,32 @@ def random_subsets(n_experts: int, tasks: int, seed: int) -> str:
     return ";".join(script)
 
 
-def standalone_argv(cfg: EnvConfig, mode: str, seed: int, tasks: int, gap: float) -> list[str]:
+def standalone_argv(
+    cfg: EnvConfig, flags: list[str], seed: int, tasks: int, gap: float
+) -> list[str]:
     """The standalone program's command line for ``random_subsets`` (RngRun = ``seed``)."""
     script = random_subsets(cfg.scenario.num_experts, tasks, seed)
     argv = [str(program_path(cfg.scenario.program)), *cfg.scenario.argv(seed)]
     argv += ["--standalone", f"--tasks={tasks}", f"--script={script}", f"--gap={gap}"]
-    return argv + [f"--observe={mode}", "--deadline=10"]
+    return argv + ["--deadline=10", *flags]
 
 
-def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[dict, int]:
-    """One standalone run; per-task arrays and the ns-3 event count."""
+def run(
+    cfg_path: str, flags: list[str], seed: int, tasks: int, gap: float
+) -> tuple[dict, int, float]:
+    """One standalone run; per-task arrays, the ns-3 event count and wall ms per task."""
     cfg = load_config(cfg_path)
     n = cfg.scenario.num_experts
-    argv = standalone_argv(cfg, mode, seed, tasks, gap)
-    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    argv = standalone_argv(cfg, flags, seed, tasks, gap)
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"observe_compare: {shlex.join(argv[:1] + flags)} failed: {out.stderr.strip()}")
     events = int(re.search(r"(\d+) events in all", out.stderr).group(1))
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    wall_ms = float(re.search(r"([0-9.]+) ms wall per task", out.stderr).group(1))
+    rows = []
+    for line in out.stdout.splitlines():
+        row = json.loads(line)
+        rows += row["users"] if "users" in row else [row]  # one row per user and round
     nan = float("nan")
 
     def per_expert(key: str, used_only: bool = False) -> np.ndarray:
@@ -77,7 +94,7 @@ def run(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> tuple[di
         "delay_s": per_expert("delay_s", used_only=True),
         "loss": per_expert("replies_lost", used_only=True),
     }
-    return data, events
+    return data, events, wall_ms
 
 
 def batch_means(v: np.ndarray) -> np.ndarray:
@@ -93,20 +110,40 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=500)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--gap", type=float, default=2.0)
+    ap.add_argument(
+        "--variants",
+        nargs=2,
+        metavar="NAME=FLAGS",
+        default=["heartbeat=--observe=heartbeat", "probe=--observe=probe"],
+        help="the two settings compared (second - first)",
+    )
     a = ap.parse_args()
+    variants = {}
+    for v in a.variants:
+        name, sep, flags = v.partition("=")
+        if not sep or not name:
+            ap.error(f"--variants: {v!r} is not NAME=FLAGS")
+        variants[name] = shlex.split(flags)
+    if len(variants) != 2:
+        ap.error("--variants: the two names must differ")
+    first, second = variants
     results: dict[str, dict[str, list[np.ndarray]]] = {}
-    for mode in ("heartbeat", "probe"):
-        results[mode] = {}
-        events = 0
+    for name, flags in variants.items():
+        results[name] = {}
+        events, wall_ms = 0, 0.0
         for seed in a.seeds:
-            data, ev = run(a.config, mode, seed, a.tasks, a.gap)
+            data, ev, ms = run(a.config, flags, seed, a.tasks, a.gap)
             events += ev
+            wall_ms += ms
             for key, v in data.items():
-                results[mode].setdefault(key, []).append(v)
-        print(f"{mode}: {events / (a.tasks * len(a.seeds)):.0f} events per task")
-    n = results["probe"]["obs_snr_db"][0].shape[1]
-    print(f"per expert: probe - heartbeat, mean [95% CI] over {a.tasks} tasks x seeds {a.seeds}")
-    for key in results["probe"]:
+                results[name].setdefault(key, []).append(v)
+        print(
+            f"{name}: {events / (a.tasks * len(a.seeds)):.0f} events and "
+            f"{wall_ms / len(a.seeds):.1f} ms (ns-3 wall) per task (per round with several users)"
+        )
+    n = results[second]["obs_snr_db"][0].shape[1]
+    print(f"per expert: {second} - {first}, mean [95% CI] over {a.tasks} tasks x seeds {a.seeds}")
+    for key in results[second]:
         for e in range(n):
             b = {
                 m: np.concatenate([batch_means(v[:, e]) for v in results[m][key]]) for m in results
@@ -115,12 +152,12 @@ def main() -> None:
             if min(len(x) for x in b.values()) < 2:
                 print(f"  {key:12s} expert {e + 1}: too few samples")
                 continue
-            d = b["probe"].mean() - b["heartbeat"].mean()
+            d = b[second].mean() - b[first].mean()
             se = np.sqrt(sum(x.var(ddof=1) / len(x) for x in b.values()))
             lo, hi = d - 1.96 * se, d + 1.96 * se
             print(
-                f"  {key:12s} expert {e + 1}: heartbeat {b['heartbeat'].mean():9.4f}  "
-                f"probe {b['probe'].mean():9.4f}  diff {d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+                f"  {key:12s} expert {e + 1}: {first} {b[first].mean():9.4f}  "
+                f"{second} {b[second].mean():9.4f}  diff {d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
             )
 
 

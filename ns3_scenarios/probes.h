@@ -25,12 +25,22 @@
  * a heartbeat would, within one interval. The user device is the access point and knows
  * whom it dropped (hostapd reports AP-STA-DISCONNECTED to the programs on the device), so
  * it asks (Ask: a query that awaits nothing) every expert it does not count associated:
- * during a task, those the task waits for, at its launch, at once when one is dropped,
- * and again every --probeLead while one is still out; in a gap, at its start and again
- * every --probeMaxAge (one heartbeat period) while one is still out. The answer gets the
+ * during a task, those the task waits for, at its launch and at once when one is dropped,
+ * then after --probeLead (with several users: the tasks of any user, at each user's launch;
+ * user 0 relays the others' requests); in a gap, at its start, then after --probeMaxAge (one heartbeat
+ * period). While one is still out it asks again at intervals that double, up to
+ * --probeRepairMax, as an mDNS querier spaces its repeated queries (RFC 6762, section
+ * 5.2): an expert out of range for seconds costs a few queries, not 50 a second, and one
+ * back in range is asked within --probeRepairMax, well inside TCP's 1 s retransmission
+ * timeout, which is what brings its reply through. The answer gets the
  * expert deauthenticated and associated again (range-edge.h), and TCP's retransmissions
  * then get through. Otherwise nothing is sent between decisions: the device learns from
  * the task traffic it hears.
+ *
+ * Several users (--numUsers > 1): users 1..M-1 are stations of user 0's hotspot. User 0
+ * probes before each round as above; the others learn from their own exchanges with the
+ * experts, as with heartbeats (which go to user 0 only): switching the mode changes what
+ * the experts send, not who hears it.
  *
  * ObserveConfig holds the observation flags shared by every scenario program:
  *   --observe=probe|heartbeat  on-demand probes, or the continuous 10 Hz (the default)
@@ -41,6 +51,7 @@
  *   --probeLead                the query leaves this long before the decision instant
  *   --probeJitter              an answer waits uniform [0, this] before it is sent
  *   --probeAnswers             frames per answer, kAnswerSpacingS apart
+ *   --probeRepairMax           repair queries repeat at doubling intervals up to this
  */
 #ifndef NETMOE_PROBES_H
 #define NETMOE_PROBES_H
@@ -54,6 +65,7 @@
 #include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -73,6 +85,15 @@ struct ObserveConfig
     double probeLead{defaults::probeLead};     //!< s: the query leaves this long before a decision
     double probeJitter{defaults::probeJitter}; //!< s: an answer's delay is uniform [0, this]
     uint32_t probeAnswers{defaults::probeAnswers}; //!< frames per answer
+    double probeRepairMax{defaults::probeRepairMax}; //!< s: longest repair interval (0: fixed)
+
+    /** The repair interval after \p interval: doubled, at most --probeRepairMax (kept as it
+     * is when that is 0, the fixed cadence). */
+    double NextRepairInterval(double interval) const
+    {
+        return probeRepairMax > 0 ? std::max(interval, std::min(2 * interval, probeRepairMax))
+                                  : interval;
+    }
 
     /** Seconds from an answer's first frame to its last. */
     double AnswerSpread() const

@@ -68,6 +68,11 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
                       FormatNumber(kAnswerSpacingS * 1e3) +
                       " ms apart (the user device averages their SNR samples)",
                   shared.observe.probeAnswers, kProbeAnswersRange);
+        flags.Add("probeRepairMax",
+                  "observe=probe: repair queries to experts the user device dropped repeat at "
+                  "intervals that double (from --probeLead in a task, --probeMaxAge in a "
+                  "gap) up to this (s; 0: no doubling, every --probeLead / --probeMaxAge)",
+                  shared.observe.probeRepairMax, kProbeRepairMaxRange);
         serving.AddTo(flags);
         driver.AddTo(flags);
         // ns-3's own --RngSeed/--RngRun, with their rules checked here (ns-3 would exit
@@ -124,11 +129,6 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         }
         const uint32_t n = layout.Resolve(shared.nodes, shared.area, shared.ns2Trace);
         shared.numUsers = layout.numUsers;
-        if (shared.numUsers > 1 && shared.observe.Probing())
-        {
-            throw ConfigError("observe", "probe is not supported with --numUsers > 1 yet "
-                                         "(use heartbeat)");
-        }
         const uint32_t experts = n + program.WiredExperts(); // wired servers serve too
         shared.serving = serving.Resolve(experts);
         driver.serving = shared.serving.enabled;

@@ -106,6 +106,8 @@ inline constexpr Range kProbeLeadRange{0, 60, true};
 inline constexpr Range kProbeJitterRange{0, 1};
 /** --probeAnswers: 1..16 frames per answer. */
 inline constexpr Range kProbeAnswersRange{1, 16, false, true};
+/** --probeRepairMax: [0, 60] s (0: a fixed repair interval). */
+inline constexpr Range kProbeRepairMaxRange{0, 60};
 /** --snrAlpha: (0, 1]. */
 inline constexpr Range kSnrAlphaRange{0, 1, true};
 

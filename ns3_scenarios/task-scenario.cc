@@ -49,8 +49,6 @@ TaskScenario::TaskScenario(const std::string& program,
                     program << ": 1.." << NETMOE_MAX_USERS << " user devices");
     NS_ABORT_MSG_IF(nodes.size() < numUsers + 1 || m_numExperts > NETMOE_MAX_EXPERTS,
                     program << ": 1.." << NETMOE_MAX_EXPERTS << " experts");
-    NS_ABORT_MSG_IF(numUsers > 1 && observe.Probing(),
-                    program << ": --observe=probe needs one user device");
     NS_ABORT_MSG_IF(!(synTimeout > 0 && std::isfinite(synTimeout)),
                     program << ": --synTimeout must be a number > 0");
     Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(tcpSegmentSize));
@@ -175,6 +173,7 @@ TaskScenario::Advance(double seconds)
     {
         // in the user device's context, once the simulation runs (not at t = 0, before
         // the devices exist on the air)
+        m_gapRepairInterval = m_observe.probeMaxAge;
         Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0),
                                        &TaskScenario::RepairQuery, this);
         const double lead = std::min(m_observe.probeLead, seconds);
@@ -237,8 +236,9 @@ TaskScenario::RepairQuery()
 {
     // An expert the access point dropped (edge of range) still believes it is associated
     // until it sends something; with heartbeats that is within 0.1 s. Asking it at the
-    // start of the gap, and again every --probeMaxAge (one heartbeat period) while it is
-    // still out, gets it deauthenticated and associated again before the decision
+    // start of the gap, and again after --probeMaxAge (one heartbeat period), then at
+    // doubling intervals up to --probeRepairMax while it is still out (probes.h), gets it
+    // deauthenticated and associated again before the decision
     // (re-association takes a beacon interval or more, longer than --probeLead): a lost
     // query or answer, or a failed re-association, no longer leaves it out until the
     // next gap. Nothing is awaited: one out of range cannot answer.
@@ -256,29 +256,53 @@ TaskScenario::RepairQuery()
     if (any)
     {
         m_probes->Ask(asked);
-        m_gapRepair = Simulator::Schedule(Seconds(m_observe.probeMaxAge),
+        m_gapRepair = Simulator::Schedule(Seconds(m_gapRepairInterval),
                                           &TaskScenario::RepairQuery, this);
+        m_gapRepairInterval = m_observe.NextRepairInterval(m_gapRepairInterval);
     }
 }
 
 void
 TaskScenario::ExpertDropped(uint32_t e)
 {
-    if (!m_probes || e >= m_probeReachable || m_taskRepair.IsPending() ||
-        !m_runners[0]->WaitsFor(e))
+    if (!m_probes || e >= m_probeReachable || !AnyUserWaitsFor(e))
     {
         return;
     }
+    if (m_taskRepair.IsPending() &&
+        Simulator::GetDelayLeft(m_taskRepair) <= Seconds(m_observe.probeLead))
+    {
+        return; // the next repair query is as soon as a fresh start's second one
+    }
     // After the event that dropped it (the access point's MAC is still in it), in the
-    // user device's context.
+    // user device's context; a new drop starts the repair's intervals again.
+    Simulator::Cancel(m_taskRepair);
+    m_taskRepairInterval = m_observe.probeLead;
     m_taskRepair = Simulator::ScheduleNow(&TaskScenario::RepairDuringTask, this);
+}
+
+bool
+TaskScenario::AnyUserWaitsFor(uint32_t e) const
+{
+    // user 0 is the access point: it relays the other users' requests, so it knows whom
+    // their tasks wait for as well as its own
+    return std::any_of(m_runners.begin(), m_runners.end(),
+                       [e](const auto& runner) { return runner->WaitsFor(e); });
+}
+
+void
+TaskScenario::RestartTaskRepair()
+{
+    Simulator::Cancel(m_taskRepair); // one chain of repair queries for all the users
+    m_taskRepairInterval = m_observe.probeLead;
+    RepairDuringTask();
 }
 
 void
 TaskScenario::LaunchAndRepair()
 {
     m_runners[0]->Launch();
-    RepairDuringTask(); // the task waits for its experts from now on
+    RestartTaskRepair(); // the task waits for its experts from now on
 }
 
 void
@@ -292,19 +316,21 @@ TaskScenario::RepairDuringTask()
     // repair query: the reply is lost. Asked now, it answers, is deauthenticated on that
     // frame and associates again (range-edge.h), and TCP's retransmissions get through.
     // A query or an answer can be lost, and a re-association takes a beacon interval or
-    // more: ask again every --probeLead while the task waits and the expert is still out.
+    // more: ask again after --probeLead, then at doubling intervals up to --probeRepairMax
+    // (probes.h), while the task waits and the expert is still out.
     std::vector<bool> asked(m_probeReachable, false);
     bool any = false;
     for (uint32_t e = 0; e < m_probeReachable; ++e)
     {
-        asked[e] = !IsAssociated(0, e) && m_runners[0]->WaitsFor(e);
+        asked[e] = !IsAssociated(0, e) && AnyUserWaitsFor(e);
         any = any || asked[e];
     }
     if (any)
     {
         m_probes->Ask(asked);
-        m_taskRepair = Simulator::Schedule(Seconds(m_observe.probeLead),
+        m_taskRepair = Simulator::Schedule(Seconds(m_taskRepairInterval),
                                            &TaskScenario::RepairDuringTask, this);
+        m_taskRepairInterval = m_observe.NextRepairInterval(m_taskRepairInterval);
     }
 }
 
@@ -394,6 +420,13 @@ TaskScenario::LaunchUser(uint32_t u)
 {
     m_energyStart[u] = UserEnergyJ(u);
     m_runners[u]->Launch();
+    if (m_probes)
+    {
+        // user u's task waits for its experts from now on; the access point (user 0)
+        // sends the repair queries, in its own context
+        Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0),
+                                       &TaskScenario::RestartTaskRepair, this);
+    }
 }
 
 void

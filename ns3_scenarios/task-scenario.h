@@ -4,7 +4,7 @@
  * and N expert nodes, one round at a time (each user device's generative task through its
  * own TaskRunner, the experts' LLM servers shared), the NetmoeReport fields that do not
  * depend on the radio, and the observation: with --observe=probe, the on-demand probes
- * just before each decision (probes.h; one user device only).
+ * just before each decision (probes.h; user 0's, with several users).
  *
  * A round: user u's task starts start_offset_s after the round starts; the round ends
  * when every user's replies are in or its deadline (its start + deadline_s) has passed,
@@ -168,10 +168,14 @@ class TaskScenario : public SteppedScenario
     void LaunchAndRepair();
     /**
      * During a task (from its launch, and when the access point drops an expert): ask the
-     * experts it waits for that the access point does not count associated; again every
-     * --probeLead while any is.
+     * experts it waits for that the access point does not count associated; again after
+     * --probeLead, then at doubling intervals up to --probeRepairMax, while any is.
      */
     void RepairDuringTask();
+    /** A task was launched: ask at once, and let the repair's intervals start again. */
+    void RestartTaskRepair();
+    /** Whether some user's task waits for expert \p e's reply. */
+    bool AnyUserWaitsFor(uint32_t e) const;
     /** Query if some expert's sample would be older than --probeMaxAge at \p decision. */
     void ProbeStale(ns3::Time decision);
     /** The last outstanding probe was answered: decide now if the decision was waiting. */
@@ -185,6 +189,8 @@ class TaskScenario : public SteppedScenario
     ns3::EventId m_answerFramesIn;     //!< ends the wait once the last answer's frames are in
     ns3::EventId m_taskRepair;         //!< the next RepairDuringTask, while a task runs
     ns3::EventId m_gapRepair;          //!< the next RepairQuery, while a gap runs
+    double m_taskRepairInterval{0};    //!< s until the RepairDuringTask after the next
+    double m_gapRepairInterval{0};     //!< s until the RepairQuery after the next
 
     std::vector<std::vector<double>> m_lastGoodput; //!< per user, per expert, Mbit/s, 0: never
     std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i's at i-1

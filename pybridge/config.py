@@ -113,6 +113,15 @@ class _ScenarioBase(StrictModel):
         "ms apart, each a fresh SNR sample (the observation averages them, snr_alpha); "
         "probe_jitter_s + (this - 1) x that spacing must be below probe_lead_s",
     )
+    probe_repair_max_s: float = Field(
+        DEFAULTS["probeRepairMax"],
+        ge=0,
+        le=60,
+        description="observe: probe: repair queries to an expert the user device dropped "
+        "repeat at intervals that double (from probe_lead_s in a task, probe_max_age_s in a "
+        "gap) up to this, as mDNS spaces repeated queries; 0: no doubling (the fixed cadence "
+        "before 2026-12-07)",
+    )
     ns2_trace: Path | None = Field(
         None,
         description="ns-2 movement trace (SUMO, BonnMotion) for nodes of mobility ns2; "
@@ -281,6 +290,12 @@ class _ScenarioBase(StrictModel):
                 str(self.probe_answers),
                 "scenario.probe_answers",
                 self.probe_answers != DEFAULTS["probeAnswers"],
+            ),
+            Flag(
+                "probeRepairMax",
+                num(self.probe_repair_max_s),
+                "scenario.probe_repair_max_s",
+                self.probe_repair_max_s != DEFAULTS["probeRepairMax"],
             ),
             *self.serving.flags(),
         ]

@@ -112,6 +112,71 @@ def test_probes_bring_dropped_experts_back_before_the_decision() -> None:
     assert lost <= 9, lost
 
 
+def test_repair_queries_back_off_while_an_expert_stays_out_of_range() -> None:
+    # Expert 3 stands 150 m away and never associates; each task waits 3 s for its reply.
+    # A fixed cadence asks it every --probeLead (20 ms) through the task and every
+    # --probeMaxAge (0.1 s) through the gap: measured 343 queries; doubling during the task
+    # up to --probeRepairMax (0.08 s): 121, and 60% of the events. The experts in range see
+    # the same thing.
+    far = [
+        "--nodes=0,0,1;5,0,1;-8,4,1;150,0,1",
+        "--area=-200,200,-200,200",
+        "--nakagami=0",
+        "--gap=2",
+        "--script=1,3;2,3",
+        "--tasks=2",
+        "--computeS=0",
+        "--deadline=3",
+        "--observe=probe",
+    ]
+    fixed, fixed_events, fixed_err = run(EDGE_MOE, *far, "--probeRepairMax=0")
+    backoff, backoff_events, backoff_err = run(EDGE_MOE, *far)  # the default: 0.08 s
+    sent = {
+        name: int(re.search(r"probes sent (\d+)", err).group(1))
+        for name, err in (("fixed", fixed_err), ("backoff", backoff_err))
+    }
+    # 3 s of tasks at 50 a second and 4 s of gaps at 10: over 200; doubling: under half
+    assert sent["fixed"] > 200 and sent["backoff"] < 0.5 * sent["fixed"], sent
+    assert backoff_events < 0.75 * fixed_events
+    for f, b in zip(fixed, backoff, strict=True):
+        assert f["obs_associated"] == b["obs_associated"] == [1, 1, 0]
+        assert f["replies_lost"][2] == b["replies_lost"][2] == 1
+        assert f["replies_lost"][:2] == b["replies_lost"][:2] == [0, 0]
+
+
+def test_probes_with_several_users() -> None:
+    # Two users, the second a station of the first's hotspot (static, no fading): user 0,
+    # the access point, probes before each round; user 1 learns from its own exchanges, as
+    # with heartbeats (which go to user 0 only). Every reply comes in, at fewer events.
+    two = [
+        "--nodes=0,0,1;2,0,1;5,0,1;-8,4,1;0,-12,1",
+        "--numUsers=2",
+        "--nakagami=0",
+        "--gap=2",
+        "--script=1,2;3;2,3",
+        "--tasks=4",
+        "--computeS=0",
+    ]
+    probe, probe_events, err = run(EDGE_MOE, *two, "--observe=probe")
+    beat, beat_events, _ = run(EDGE_MOE, *two, "--observe=heartbeat")
+    assert re.search(r"probes sent [1-9]", err)
+    assert probe_events < beat_events
+    for p, h in zip(probe, beat, strict=True):
+        for up, uh in zip(p["users"], h["users"], strict=True):
+            assert up["obs_associated"] == uh["obs_associated"] == [1, 1, 1]
+            assert sum(up["replies_lost"]) == sum(uh["replies_lost"]) == 0
+        # user 0 heard every expert within --probeMaxAge of the decision
+        assert all(0 < age <= 0.1 for age in p["users"][0]["obs_age_s"])
+
+
+def test_the_repair_interval_flag_is_checked() -> None:
+    proc = subprocess.run(
+        [EDGE_MOE, "--check", "--probeRepairMax=-1"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "probeRepairMax" in proc.stderr
+
+
 def test_lte_sends_no_probes_and_is_the_same_in_both_modes() -> None:
     try:
         lte = str(program_path("edge-moe-lte"))

@@ -223,9 +223,9 @@ def test_with_users_num_users_and_a_users_list() -> None:
     base = load_config("configs/default.yaml")
     assert with_users(base, 1).scenario.argv(1) == base.scenario.argv(1)
     assert len(with_users(base, 8).scenario.user_nodes) == 8
-    # probes are single-user: several users observe by heartbeats, which the program accepts
+    # every M observes as the config says: probes, with several users too
     assert base.scenario.observe == with_users(base, 1).scenario.observe == "probe"
-    assert with_users(base, 2).scenario.observe == "heartbeat"
+    assert with_users(base, 2).scenario.observe == "probe"
     assert check_scenario(with_users(base, 2))["numUsers"] == 2
     listed = load_config("configs/scenarios/multi-user.yaml")
     two = with_users(listed, 2).scenario.user_nodes

@@ -364,12 +364,10 @@ def with_users(cfg: EnvConfig, m: int) -> EnvConfig:
     ``u mod L``'s copy moved ``user_spread_m * ring`` along angle 2 pi u / m (ring =
     u div L). Otherwise ``scenario.num_users = m`` (copies of ``scenario.user`` on a
     circle, as the config does it). One user from ``num_users`` is the plain config.
-    With m > 1 the users observe by heartbeats: probes are single-user only.
+    Every m observes as the config says (probes or heartbeats).
     """
     data = cfg.model_dump(mode="python")
     sc = data["scenario"]
-    if m > 1:
-        sc["observe"] = "heartbeat"
     if cfg.scenario.users is None:
         sc["num_users"] = m if m > 1 else None
         return EnvConfig.model_validate(data)

@@ -39,6 +39,7 @@
   X(probeJitter, 0.01)                                                                  \
   X(probeAnswers, 4)                                                                    \
   X(probeAnswerSpacing, 0.001)                                                          \
+  X(probeRepairMax, 0.08)                                                               \
   /* both programs: experts as LLM servers (serving-profile.h); profiles measured by   */ \
   /* `bench/llm_rates.py profile` (llama.cpp, SmolLM2-135M, 2 cores, 2026-12-06,      */ \
   /* 18dbfe0): prefill 225 tokens/s, decode per sequence 94/68/48/34 with 1-4 at once */ \
