@@ -19,27 +19,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from replay import sac_seed  # noqa: E402  (bench/replay.py)
+
 
 def replay(run: Path, seed: int) -> list[dict[str, object]]:
     """One row per (task, expert) that lost a reply on ``seed``'s evaluation episodes."""
-    import torch
-
-    from agents.train import eval_seeds, load_agent
-    from pybridge.env import EdgeMoEEnv
-
-    torch.set_num_threads(1)
-    out = run / f"seed{seed}"
-    agent = load_agent(out)
-    exp = yaml.safe_load((out / "experiment.yaml").read_text())
-    env = EdgeMoEEnv(exp["env"])
-    layout, rows = env.obs_layout, []
-    try:
-        for episode in eval_seeds(seed, exp["train"]["eval_episodes"]):
+    rows: list[dict[str, object]] = []
+    with sac_seed(run, seed) as s:
+        agent, env, layout = s.agent, s.env, s.env.obs_layout
+        for episode in s.episodes:
             obs, _ = env.reset(seed=episode)
             before, done, t = None, False, 0
             while not done:
@@ -63,8 +55,6 @@ def replay(run: Path, seed: int) -> list[dict[str, object]]:
                         "distance_after_m": round(float(info["distance_m"][e]), 1),
                     })  # fmt: skip
                 before, t = info["distance_m"], t + 1
-    finally:
-        env.close()
     return rows
 
 

@@ -38,28 +38,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fit_shannon_overhead import STALL_TRANSFER_S  # noqa: E402  (one definition of a stall)
+from replay import sac_seed  # noqa: E402  (bench/replay.py)
 
 
 def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
     """Per-task rows for one seed's evaluation episodes."""
-    import torch
-    import yaml
-
-    torch.set_num_threads(1)
     from agents.baselines import UpperBoundPolicy
-    from agents.train import eval_seeds, load_agent
-    from pybridge.env import EdgeMoEEnv
 
-    out = Path(run) / f"seed{seed}"
-    agent = load_agent(out)
-    exp = yaml.safe_load((out / "experiment.yaml").read_text())
-    episodes = exp["train"]["eval_episodes"]
-    mask = agent.config.mask_limits()
-    env = EdgeMoEEnv(exp["env"])
     bound = UpperBoundPolicy(max_candidates=candidates)
     rows = []
-    try:
-        for episode in eval_seeds(seed, episodes):
+    with sac_seed(run, seed) as s:
+        agent, env = s.agent, s.env
+        mask = agent.config.mask_limits()
+        for episode in s.episodes:
             obs, _ = env.reset(seed=episode)
             done, t = False, 0
             while not done:
@@ -87,8 +78,6 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                     }
                 )  # fmt: skip
                 obs, t = obs_next, t + 1
-    finally:
-        env.close()
     return rows
 
 

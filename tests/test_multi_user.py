@@ -256,7 +256,6 @@ def test_sixteen_users_thirty_two_experts_run_a_round() -> None:
         (EDGE_MOE, "--numUsers=17", "--numUsers: "),
         (EDGE_MOE, "--numUsers=two", "--numUsers: "),
         (EDGE_MOE, "--numUsers=3 --nodes=0,0,1;1,0,1;2,0,1", "--nodes: lists 3 nodes"),
-        (EDGE_MOE, "--numUsers=2 --observe=probe", "--observe: probe is not supported"),
         (EDGE_MOE_LTE, "--numUsers=20", "--numUsers: "),
     ],
 )
