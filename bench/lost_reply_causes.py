@@ -51,7 +51,7 @@ def parse_drops(stderr: str) -> list[tuple[float, str, int]]:
 
 def classify(cfg_path: str, mode: str, seed: int, tasks: int, gap: float) -> Counter[str]:
     """One run's counts: offloaded subtasks, lost replies by class, drops, events."""
-    argv = standalone_argv(load_config(cfg_path), mode, seed, tasks, gap)
+    argv = standalone_argv(load_config(cfg_path), [f"--observe={mode}"], seed, tasks, gap)
     env = {**os.environ, "NS_LOG": "NetmoeRangeEdge=info|prefix_time"}
     out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
     drops = parse_drops(out.stderr)

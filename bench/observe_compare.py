@@ -54,7 +54,10 @@ def random_subsets(n_experts: int, tasks: int, seed: int) -> str:
 def standalone_argv(
     cfg: EnvConfig, flags: list[str], seed: int, tasks: int, gap: float
 ) -> list[str]:
-    """The standalone program's command line for ``random_subsets`` (RngRun = ``seed``)."""
+    """The standalone program's command line for ``random_subsets`` (RngRun = ``seed``);
+    ``flags`` are whole flags (``["--observe=probe"]``), added after the config's."""
+    if isinstance(flags, str):
+        raise TypeError(f"flags must be a list of flags, got the string {flags!r}")
     script = random_subsets(cfg.scenario.num_experts, tasks, seed)
     argv = [str(program_path(cfg.scenario.program)), *cfg.scenario.argv(seed)]
     argv += ["--standalone", f"--tasks={tasks}", f"--script={script}", f"--gap={gap}"]
@@ -137,9 +140,10 @@ def main() -> None:
             wall_ms += ms
             for key, v in data.items():
                 results[name].setdefault(key, []).append(v)
+        unit = "round" if len(load_config(a.config).scenario.user_nodes) > 1 else "task"
         print(
             f"{name}: {events / (a.tasks * len(a.seeds)):.0f} events and "
-            f"{wall_ms / len(a.seeds):.1f} ms (ns-3 wall) per task (per round with several users)"
+            f"{wall_ms / len(a.seeds):.1f} ms (ns-3 wall) per {unit}"
         )
     n = results[second]["obs_snr_db"][0].shape[1]
     print(f"per expert: {second} - {first}, mean [95% CI] over {a.tasks} tasks x seeds {a.seeds}")

@@ -27,12 +27,13 @@
  * it asks (Ask: a query that awaits nothing) every expert it does not count associated:
  * during a task, those the task waits for, at its launch and at once when one is dropped,
  * then after --probeLead (with several users: the tasks of any user, at each user's launch;
- * user 0 relays the others' requests); in a gap, at its start, then after --probeMaxAge (one heartbeat
- * period). While one is still out it asks again at intervals that double, up to
- * --probeRepairMax, as an mDNS querier spaces its repeated queries (RFC 6762, section
- * 5.2): an expert out of range for seconds costs a few queries, not 50 a second, and one
- * back in range is asked within --probeRepairMax, well inside TCP's 1 s retransmission
- * timeout, which is what brings its reply through. The answer gets the
+ * user 0 relays the others' requests); in a gap, at its start, then after --probeMaxAge
+ * (one heartbeat period). While one is still out it asks again at intervals that double
+ * up to --probeRepairMax but never below the first one, as an mDNS querier spaces its
+ * repeated queries (RFC 6762, section 5.2). With the defaults (0.08 s) a task asks at 0,
+ * 0.02, 0.06, 0.14 s, ... (12.5 a second, not 50, while an expert stays out) and a gap
+ * every 0.1 s as before; an expert back in range is asked within 0.1 s, well inside TCP's
+ * 1 s retransmission timeout, which is what brings its reply through. The answer gets the
  * expert deauthenticated and associated again (range-edge.h), and TCP's retransmissions
  * then get through. Otherwise nothing is sent between decisions: the device learns from
  * the task traffic it hears.

@@ -71,7 +71,7 @@ ScenarioMain(int argc, char* argv[], ScenarioProgram& program)
         flags.Add("probeRepairMax",
                   "observe=probe: repair queries to experts the user device dropped repeat at "
                   "intervals that double (from --probeLead in a task, --probeMaxAge in a "
-                  "gap) up to this (s; 0: no doubling, every --probeLead / --probeMaxAge)",
+                  "gap) up to this, never below the first (s; 0: no doubling)",
                   shared.observe.probeRepairMax, kProbeRepairMaxRange);
         serving.AddTo(flags);
         driver.AddTo(flags);

@@ -272,7 +272,10 @@ TaskScenario::ExpertDropped(uint32_t e)
     if (m_taskRepair.IsPending() &&
         Simulator::GetDelayLeft(m_taskRepair) <= Seconds(m_observe.probeLead))
     {
-        return; // the next repair query is as soon as a fresh start's second one
+        // the next repair query is as soon as a fresh start's second one; the intervals
+        // after it start again
+        m_taskRepairInterval = m_observe.probeLead;
+        return;
     }
     // After the event that dropped it (the access point's MAC is still in it), in the
     // user device's context; a new drop starts the repair's intervals again.
@@ -293,6 +296,7 @@ TaskScenario::AnyUserWaitsFor(uint32_t e) const
 void
 TaskScenario::RestartTaskRepair()
 {
+    m_restartPending = false;
     Simulator::Cancel(m_taskRepair); // one chain of repair queries for all the users
     m_taskRepairInterval = m_observe.probeLead;
     RepairDuringTask();
@@ -420,10 +424,13 @@ TaskScenario::LaunchUser(uint32_t u)
 {
     m_energyStart[u] = UserEnergyJ(u);
     m_runners[u]->Launch();
-    if (m_probes)
+    if (m_probes && !m_restartPending)
     {
         // user u's task waits for its experts from now on; the access point (user 0)
-        // sends the repair queries, in its own context
+        // sends the repair queries, in its own context, once for users launched at the
+        // same instant. (A restart left over when a round ends asks nobody: every runner
+        // has stopped waiting by then.)
+        m_restartPending = true;
         Simulator::ScheduleWithContext(m_ue.Get(0)->GetId(), Seconds(0),
                                        &TaskScenario::RestartTaskRepair, this);
     }

@@ -112,10 +112,11 @@ class TaskScenario : public SteppedScenario
 
     /**
      * The access point, which is user device 0, has just dropped expert \p e (0-based;
-     * the range edge's low-ack disassociation). With --observe=probe and a task waiting
-     * for a reply of \p e, ask \p e at once and again every --probeLead while it is not
-     * associated and the task still waits for it (probes.h, "Repair"); otherwise nothing
-     * now (the gap's repair queries ask it).
+     * the range edge's low-ack disassociation). With --observe=probe and a task (any
+     * user's) waiting for a reply of \p e, ask \p e at once, then after --probeLead and at
+     * doubling intervals up to --probeRepairMax while it is not associated and a task
+     * still waits for it (probes.h, "Repair"); otherwise nothing now (the gap's repair
+     * queries ask it).
      */
     void ExpertDropped(uint32_t e);
 
@@ -160,11 +161,12 @@ class TaskScenario : public SteppedScenario
     /** Fill the round's per-expert queue lengths of \p report. */
     void FillRoundReport(NetmoeReport& report) const;
     /**
-     * In a gap: ask the experts the access point does not count associated; again every
-     * --probeMaxAge while any is.
+     * In a gap: ask the experts the access point does not count associated; again after
+     * --probeMaxAge, then at doubling intervals up to --probeRepairMax (never shorter than
+     * --probeMaxAge), while any is.
      */
     void RepairQuery();
-    /** --observe=probe, one user: launch the task, then RepairDuringTask. */
+    /** --observe=probe, one user: launch the task, then RestartTaskRepair. */
     void LaunchAndRepair();
     /**
      * During a task (from its launch, and when the access point drops an expert): ask the
@@ -191,6 +193,7 @@ class TaskScenario : public SteppedScenario
     ns3::EventId m_gapRepair;          //!< the next RepairQuery, while a gap runs
     double m_taskRepairInterval{0};    //!< s until the RepairDuringTask after the next
     double m_gapRepairInterval{0};     //!< s until the RepairQuery after the next
+    bool m_restartPending{false};      //!< M > 1: a RestartTaskRepair is scheduled now
 
     std::vector<std::vector<double>> m_lastGoodput; //!< per user, per expert, Mbit/s, 0: never
     std::vector<std::unique_ptr<LlmServer>> m_servers; //!< --serving: expert i's at i-1

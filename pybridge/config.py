@@ -119,8 +119,9 @@ class _ScenarioBase(StrictModel):
         le=60,
         description="observe: probe: repair queries to an expert the user device dropped "
         "repeat at intervals that double (from probe_lead_s in a task, probe_max_age_s in a "
-        "gap) up to this, as mDNS spaces repeated queries; 0: no doubling (the fixed cadence "
-        "before 2026-12-07)",
+        "gap) up to this but never below the first, as mDNS spaces repeated queries (with "
+        "the defaults a gap keeps 0.1 s); 0: no doubling (the fixed cadence before "
+        "2026-12-07)",
     )
     ns2_trace: Path | None = Field(
         None,

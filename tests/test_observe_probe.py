@@ -135,8 +135,10 @@ def test_repair_queries_back_off_while_an_expert_stays_out_of_range() -> None:
         name: int(re.search(r"probes sent (\d+)", err).group(1))
         for name, err in (("fixed", fixed_err), ("backoff", backoff_err))
     }
-    # 3 s of tasks at 50 a second and 4 s of gaps at 10: over 200; doubling: under half
-    assert sent["fixed"] > 200 and sent["backoff"] < 0.5 * sent["fixed"], sent
+    # two tasks of 3 s at 50 a second and the gaps at 10: 343, the count of the fixed
+    # cadence before --probeRepairMax existed (65c3e9a); doubling: under half
+    assert sent["fixed"] == 343, sent
+    assert sent["backoff"] < 0.5 * sent["fixed"], sent
     assert backoff_events < 0.75 * fixed_events
     for f, b in zip(fixed, backoff, strict=True):
         assert f["obs_associated"] == b["obs_associated"] == [1, 1, 0]
@@ -167,6 +169,32 @@ def test_probes_with_several_users() -> None:
             assert sum(up["replies_lost"]) == sum(uh["replies_lost"]) == 0
         # user 0 heard every expert within --probeMaxAge of the decision
         assert all(0 < age <= 0.1 for age in p["users"][0]["obs_age_s"])
+
+
+def test_repair_queries_serve_every_users_tasks() -> None:
+    # Two users; expert 3 stands 150 m away. Only user 1's task waits for it (user 0 asks
+    # expert 1): user 0, the access point, still asks expert 3 through user 1's task, as it
+    # relays user 1's request. With nobody waiting for it, only the gaps ask.
+    two = [
+        "--nodes=0,0,1;2,0,1;5,0,1;-8,4,1;150,0,1",
+        "--area=-200,200,-200,200",
+        "--numUsers=2",
+        "--nakagami=0",
+        "--gap=2",
+        "--tasks=1",
+        "--computeS=0",
+        "--deadline=3",
+        "--observe=probe",
+        "--probeRepairMax=0",  # the fixed cadence: 50 a second through the task
+    ]
+    sent = {}
+    for name, script in (("waits", "--script=1;3"), ("nobody", "--script=1;2")):
+        rows, _, err = run(EDGE_MOE, *two, script)
+        sent[name] = int(re.search(r"probes sent (\d+)", err).group(1))
+        lost = [u["replies_lost"] for u in rows[0]["users"]]
+        assert lost[0] == [0, 0, 0]
+        assert lost[1] == ([0, 0, 1] if name == "waits" else [0, 0, 0])
+    assert sent["waits"] > sent["nobody"] + 100, sent
 
 
 def test_the_repair_interval_flag_is_checked() -> None:
