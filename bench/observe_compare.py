@@ -5,7 +5,10 @@ to a random non-empty subset of the experts), once per seed and variant, and rep
 expert the mean difference (second - first variant) of the observed SNR, the observation
 age at decision, the subtask delay and the reply loss rate, with a 95% confidence interval
 from batch means (batches of 50 tasks, so that neighbouring tasks' correlation does not
-shrink the interval), plus ns-3 events and wall time per task.
+shrink the interval), paired: both variants run the same tasks on the same seeds (the
+nodes walk the same paths in time; a batch's tasks drift apart in time as the variants'
+delays differ), and batch i of one is compared with batch i of the other.
+Also ns-3 events and wall time per task.
 
     python bench/observe_compare.py --tasks 500 --seeds 1 2 3
     python bench/observe_compare.py --variants "fixed=--observe=probe --probeRepairMax=0" \
@@ -152,16 +155,18 @@ def main() -> None:
             b = {
                 m: np.concatenate([batch_means(v[:, e]) for v in results[m][key]]) for m in results
             }
-            b = {m: x[np.isfinite(x)] for m, x in b.items()}
-            if min(len(x) for x in b.values()) < 2:
+            # paired by batch: both variants ran the same tasks on the same seeds (the same
+            # paths in time), so much of a batch's luck is shared and cancels
+            both = np.isfinite(b[first]) & np.isfinite(b[second])
+            if both.sum() < 2:
                 print(f"  {key:12s} expert {e + 1}: too few samples")
                 continue
-            d = b[second].mean() - b[first].mean()
-            se = np.sqrt(sum(x.var(ddof=1) / len(x) for x in b.values()))
-            lo, hi = d - 1.96 * se, d + 1.96 * se
+            diff = b[second][both] - b[first][both]
+            d, half = diff.mean(), 1.96 * diff.std(ddof=1) / np.sqrt(both.sum())
+            means = {m: np.nanmean(x) for m, x in b.items()}
             print(
-                f"  {key:12s} expert {e + 1}: {first} {b[first].mean():9.4f}  "
-                f"{second} {b[second].mean():9.4f}  diff {d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+                f"  {key:12s} expert {e + 1}: {first} {means[first]:9.4f}  "
+                f"{second} {means[second]:9.4f}  diff {d:+.4f} [{d - half:+.4f}, {d + half:+.4f}]"
             )
 
 
