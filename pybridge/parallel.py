@@ -43,7 +43,8 @@ class EdgeMoEParallelEnv(ParallelEnv):
     ## Observation Space (per agent)
     ``EdgeMoEEnv``'s vector (``ObservationLayout``) of that user's report: what that
     device heard (its own hop to the access point, an expert's hop only from its own
-    exchanges with it, heartbeats on ns-3 for user 0, the queue lengths in its replies)
+    exchanges with it, heartbeats or probe answers on ns-3 for user 0, the queue lengths
+    in its replies)
     and its own next prompt. Nothing about the other users.
 
     ## State (``state()``, a centralised critic's view)
