@@ -68,10 +68,9 @@ def standalone_argv(
 
 
 def run(
-    cfg_path: str, flags: list[str], seed: int, tasks: int, gap: float
+    cfg: EnvConfig, flags: list[str], seed: int, tasks: int, gap: float
 ) -> tuple[dict, int, float]:
     """One standalone run; per-task arrays, the ns-3 event count and wall ms per task."""
-    cfg = load_config(cfg_path)
     n = cfg.scenario.num_experts
     argv = standalone_argv(cfg, flags, seed, tasks, gap)
     out = subprocess.run(argv, capture_output=True, text=True)
@@ -133,17 +132,18 @@ def main() -> None:
     if len(variants) != 2:
         ap.error("--variants: the two names must differ")
     first, second = variants
+    cfg = load_config(a.config)
+    unit = "round" if len(cfg.scenario.user_nodes) > 1 else "task"
     results: dict[str, dict[str, list[np.ndarray]]] = {}
     for name, flags in variants.items():
         results[name] = {}
         events, wall_ms = 0, 0.0
         for seed in a.seeds:
-            data, ev, ms = run(a.config, flags, seed, a.tasks, a.gap)
+            data, ev, ms = run(cfg, flags, seed, a.tasks, a.gap)
             events += ev
             wall_ms += ms
             for key, v in data.items():
                 results[name].setdefault(key, []).append(v)
-        unit = "round" if len(load_config(a.config).scenario.user_nodes) > 1 else "task"
         print(
             f"{name}: {events / (a.tasks * len(a.seeds)):.0f} events and "
             f"{wall_ms / len(a.seeds):.1f} ms (ns-3 wall) per {unit}"

@@ -1,6 +1,6 @@
-"""A trained SAC seed's evaluation episodes, set up for a replay: its final agent, its
-experiment file, a fresh environment for that experiment and the episodes' seeds (the
-compare's last evaluation). Imported by lost_replies_replay.py and sac_gap.py (run as
+"""A trained SAC seed's evaluation episodes, set up for a replay: its final agent, a fresh
+environment for its experiment file and the episodes' seeds (the compare's last
+evaluation). Imported by lost_replies_replay.py and sac_gap.py (run as
 ``python bench/<script>.py``, so this directory is on sys.path)."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ class SeedReplay:
     """What a replay of ``<run>/seed<S>`` needs; ``env`` is closed when the block ends."""
 
     agent: Any  # agents.sac.DiscreteSAC
-    experiment: dict[str, Any]
     env: Any  # pybridge.env.EdgeMoEEnv
     episodes: list[int]
 
@@ -38,8 +37,6 @@ def sac_seed(run: Path | str, seed: int) -> Iterator[SeedReplay]:
     experiment = yaml.safe_load((out / "experiment.yaml").read_text())
     env = EdgeMoEEnv(experiment["env"])
     try:
-        yield SeedReplay(
-            agent, experiment, env, list(eval_seeds(seed, experiment["train"]["eval_episodes"]))
-        )
+        yield SeedReplay(agent, env, list(eval_seeds(seed, experiment["train"]["eval_episodes"])))
     finally:
         env.close()

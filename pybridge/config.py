@@ -115,8 +115,6 @@ class _ScenarioBase(StrictModel):
     )
     probe_repair_max_s: float = Field(
         DEFAULTS["probeRepairMax"],
-        ge=0,
-        le=60,
         description="observe: probe: repair queries to an expert the user device dropped "
         "repeat at intervals that double (from probe_lead_s in a task, probe_max_age_s in a "
         "gap) up to this but never below the first, as mDNS spaces repeated queries (with "

@@ -197,14 +197,6 @@ def test_repair_queries_serve_every_users_tasks() -> None:
     assert sent["waits"] > sent["nobody"] + 100, sent
 
 
-def test_the_repair_interval_flag_is_checked() -> None:
-    proc = subprocess.run(
-        [EDGE_MOE, "--check", "--probeRepairMax=-1"], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "probeRepairMax" in proc.stderr
-
-
 def test_lte_sends_no_probes_and_is_the_same_in_both_modes() -> None:
     try:
         lte = str(program_path("edge-moe-lte"))

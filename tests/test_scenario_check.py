@@ -95,7 +95,7 @@ def test_header_defaults_are_the_programs_defaults() -> None:
     for name in ("channelWidth", "txPowerDbm", "exponent", "referenceLoss", "nakagamiM",
                  "heartbeatInterval", "warmup", "synTimeout", "bgPacketBytes", "area",
                  "observe", "probeMaxAge", "probeLead", "probeJitter",
-                 "probeAnswers"):  # fmt: skip
+                 "probeAnswers", "probeRepairMax"):  # fmt: skip
         assert wifi[name] == d[name], name
     assert wifi["keepStaticArp"] is bool(d["keepStaticArp"])
     assert wifi["band"] == d[f"band{wifi['standard']}"]
@@ -150,6 +150,7 @@ def test_users_stand_where_the_program_spreads_them() -> None:
         ("keepStaticArp", "maybe"), ("floors", "0"), ("observe", "poll"),
         ("probeJitter", "-1"), ("probeJitter", "0.02"), ("probeLead", "0"),
         ("probeAnswers", "0"), ("probeAnswers", "1.5"), ("probeAnswers", "12"),
+        ("probeRepairMax", "-1"), ("probeRepairMax", "61"),
     ],
 )  # fmt: skip
 def test_bad_wifi_values_are_refused_in_one_line(flag: str, value: str) -> None:
