@@ -6,7 +6,10 @@ from env seeds 3,000,000 + i (disjoint from every training, pretraining and eval
 seed of ``netmoe train`` / ``compare``), and counts, per offloaded subtask, whether its
 reply arrived, binned by the observed SNR and split by association; then, for associated
 experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_age_s``);
-then how far the SNR of the task's own frames fell from the observed one.
+then how far the SNR of the task's own frames fell from the observed one; then, for
+associated experts heard just above the mask (15-18 dB), by the observed SNR's change
+since the previous decision (``observed_trend_db``, what a device could compute), and by
+how far the expert moved during the task (``moved_m``, ground truth, not observable).
 
     python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
 
@@ -42,14 +45,21 @@ def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
         for ep in range(episodes):
             obs, _ = env.reset(seed=SEED_BASE + ep)
             done = False
+            prev_snr = None  # the observed SNR at the previous decision
+            prev_dist = None  # each expert's distance at the previous task's end
             while not done:
                 seen = np.asarray(obs, dtype=float)
                 snr, age = env.obs_layout.snr_db(seen), env.obs_layout.age_s(seen)
+                trend = snr - prev_snr if prev_snr is not None else np.full_like(snr, np.nan)
+                prev_snr = snr
                 assoc = env.obs_layout.associated(obs)
                 action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
                 obs, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
                 effective = np.asarray(info["effective_assignment"])
+                dist = np.asarray(info["distance_m"], dtype=float)
+                moved = dist - prev_dist if prev_dist is not None else np.full_like(dist, np.nan)
+                prev_dist = dist
                 for i in range(1, env.num_experts + 1):
                     sent = action == i
                     if sent.any():
@@ -59,10 +69,14 @@ def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
                                 "expert": i,
                                 "observed_snr_db": float(snr[i - 1]),
                                 "observed_age_s": float(age[i - 1]),
+                                "observed_trend_db": float(trend[i - 1]),
                                 "associated": bool(assoc[i - 1]),
                                 "sent": int(sent.sum()),
                                 "lost": int((sent & (effective == 0)).sum()),
-                                "distance_m": float(info["distance_m"][i - 1]),
+                                "distance_m": float(dist[i - 1]),
+                                # since the previous task's end: what this task's
+                                # gap and exchange added (positive: moving away)
+                                "moved_m": float(moved[i - 1]),
                                 # what the task's own frames with the expert measured
                                 "task_snr_db": float(info["snr_db"][i - 1]),
                                 "energy_j": float(info["energy_j"][i - 1]),
@@ -109,6 +123,28 @@ def observation_error(rows: pd.DataFrame, max_age_s: float = 0.5) -> str:
     return "\n".join(lines)
 
 
+TREND_BINS = [-np.inf, -3.0, -1.0, 1.0, np.inf]  # dB since the previous decision
+MOVED_BINS = [-np.inf, 0.0, 5.0, 10.0, np.inf]  # m since the previous task's end
+
+
+def by_trend(rows: pd.DataFrame, band_db: tuple[float, float] = (15.0, 18.0)) -> pd.DataFrame:
+    """Replies sent and lost to associated experts heard within ``band_db`` (just above
+    the mask), per change of the observed SNR since the previous decision and per
+    distance moved (ground truth): does a device-observable trend foretell a loss?"""
+    heard = rows[rows.associated & rows.observed_snr_db.between(*band_db, inclusive="left")]
+    heard = heard[np.isfinite(heard.observed_trend_db) & np.isfinite(heard.moved_m)]
+    binned = heard.assign(
+        trend_bin=pd.cut(heard.observed_trend_db, TREND_BINS, right=False),
+        moved_bin=pd.cut(heard.moved_m, MOVED_BINS, right=False),
+    )
+    out = []
+    for col in ("trend_bin", "moved_bin"):
+        table = binned.groupby(col, observed=True)[["sent", "lost"]].sum()
+        table["loss_rate"] = (table.lost / table.sent).round(3)
+        out.append(table.reset_index().rename(columns={col: "bin"}).assign(by=col))
+    return pd.concat(out, ignore_index=True)[["by", "bin", "sent", "lost", "loss_rate"]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "default.yaml")
@@ -134,6 +170,9 @@ def main() -> None:
     print(by_age(rows).to_string(index=False))
     print("associated, sample at most 0.5 s old: the observation against the task's frames:")
     print(observation_error(rows))
+    print("associated, observed 15-18 dB: by the observed SNR's change since the previous")
+    print("decision (dB) and by the distance moved since the previous task's end (m):")
+    print(by_trend(rows).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -592,6 +592,29 @@ def test_heartbeat_experiment_is_the_default_with_heartbeats() -> None:
     assert beat == default
 
 
+def test_ns3_only_experiment_is_the_default_without_pretraining() -> None:
+    """configs/experiment_ns3_only.yaml trains the default SAC on the default env with no
+    Shannon pretraining (2,400 ns-3 tasks instead): the env (but for the Shannon overhead,
+    which only pretraining reads), the SAC settings, seeds and evaluation stay the default's."""
+    from agents.experiment import load_experiment
+    from pybridge.paths import REPO_ROOT
+
+    default = load_experiment(REPO_ROOT / "configs" / "experiment_default.yaml").to_dict()
+    only = load_experiment(REPO_ROOT / "configs" / "experiment_ns3_only.yaml").to_dict()
+    assert default["train"].pop("pretrain_backend") == "shannon"
+    assert only["train"].pop("pretrain_backend") == ""
+    assert only["train"].pop("pretrain_epochs") == 0 < default["train"].pop("pretrain_epochs")
+    for key in ("pretrain_num_envs", "pretrain_keep_buffer"):
+        default["train"].pop(key), only["train"].pop(key)
+    assert only["train"].pop("epochs") == 60 and default["train"].pop("epochs") == 10
+    for key in ("eval_every", "checkpoint_every"):
+        assert only["train"].pop(key) == 10 and default["train"].pop(key) == 5
+    only["env"].pop("shannon", None), default["env"].pop("shannon", None)
+    assert set(only["compare"].pop("methods")) < set(default["compare"].pop("methods"))
+    only.pop("sweep"), default.pop("sweep")  # the default's grid; this file runs none
+    assert only == default
+
+
 def test_load_env_reads_an_env_config_or_an_experiment_files_env() -> None:
     from agents.experiment import load_env
     from pybridge.paths import REPO_ROOT
