@@ -12,8 +12,10 @@ Phase 2 (``merge``, driver): routing scores, concatenated fused answers, judge s
 (``scoring``: the LLM judge's journaled; a text without a score leaves rows out), one
 DataFrame in canonical order, written atomically (``netmoe_table.write_table``).
 
-Before phase 1 generates anything, every ``openai`` backend it uses must list its model
-in the server's ``/v1/models`` (``backends.check_served_models``).
+Before phase 1 generates anything, every ``openai`` backend the build uses (phase 1's and
+an LLM judge's) must list its model in the server's ``/v1/models``
+(``backends.check_served_models``): a misnamed judge model stops the build before an
+hour of generation, not after it.
 
 A journal directory belongs to one config (``manifest``).
 """
@@ -65,7 +67,7 @@ def generate(
     ]
     t0 = time.perf_counter()
     if todo:  # stop before any work on a server that does not serve a configured model
-        check_served_models(cfg, generation_backends(cfg))
+        check_served_models(cfg, generation_backends(cfg) + judge_backends(cfg))
     bar = tqdm(
         total=len(prompts),
         initial=len(prompts) - len(todo),
@@ -93,6 +95,11 @@ def generation_backends(cfg: TableConfig) -> list[str]:
     if cfg.fusion.mode == "llm":
         names.append(cfg.fusion.backend)
     return list(dict.fromkeys(names))
+
+
+def judge_backends(cfg: TableConfig) -> list[str]:
+    """The backend phase 2 asks: an LLM judge's (an offline judge asks none)."""
+    return [cfg.judge.backend] if cfg.judge.type == "llm" else []
 
 
 def build_table(

@@ -16,13 +16,14 @@ from llm_pipeline.config import (
 from llm_pipeline.errors import TableConfigError
 from netmoe_table import REPO_ROOT
 
-DEFAULT = REPO_ROOT / "configs" / "table_v1.yaml"  # the shipped (v1) table's recipe
+# the v1 table's recipe (data/quality_table_v1.parquet)
+DEFAULT = REPO_ROOT / "configs" / "table_v1.yaml"
 EXPERT = {"name": "e1", "specialty": "stories", "system_prompt": "Tell stories."}
 
 
 def test_shipped_config_loads_with_the_fingerprint_of_its_journal():
     cfg = load_table_config(DEFAULT)
-    # The value the dataclass config of commit 2c220a8 computed: journals of the shipped
+    # The value the dataclass config of commit 2c220a8 computed: journals of the v1
     # config stay valid.
     assert cfg.fingerprint() == "a69e4cfc766f9be8"
     assert [e.name for e in cfg.all_experts] == ["local", "storyteller", "explainer", "guide"]

@@ -7,6 +7,7 @@ connection, config-relative paths, and ``netmoe table check-backend``."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -233,6 +234,17 @@ def test_wrong_model_name_stops_before_any_text(tmp_path, server, capsys):
     assert not (tmp_path / "table.parquet").exists()
 
 
+def test_wrong_judge_model_stops_before_any_text(tmp_path, server, capsys):
+    # the writers' model is served, the judge's is not: found before generating, not
+    # after every text exists
+    backends = {"default": _backend(server.url), "judge": _backend(server.url, model="nope")}
+    judge = {"type": "llm", "attempts": 2, "backend": "judge"}
+    cfg = _write_cfg(tmp_path, server.url, backends=backends, judge=judge)
+    rc, _, err = _build(capsys, cfg)
+    _one_line_error(rc, err, "backends.judge", "does not serve model 'nope'")
+    assert [r["path"] for r in server.log()] == []  # no chat request was made
+
+
 def test_base_url_without_v1_says_to_add_it(tmp_path, server, capsys):
     bare = server.url.removesuffix("/v1")
     cfg = _write_cfg(tmp_path, bare, backends={"default": _backend(bare)})
@@ -256,14 +268,19 @@ def test_missing_or_wrong_key_names_the_variable(tmp_path, server, capsys, monke
     assert rc == 0 and SECRET not in out + err
 
 
-def test_refused_connection_is_one_line_without_warnings(tmp_path, server, capsys):
+def test_refused_connection_is_one_line_without_warnings(tmp_path, server, capsys, caplog):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
     s.close()
     cfg = _write_cfg(tmp_path, dead, backends={"default": _backend(dead, max_retries=2)})
+    caplog.set_level(logging.INFO, logger="llm_pipeline")
     rc, _, err = _build(capsys, cfg)
     _one_line_error(rc, err, "after 3 attempt(s)", "is the server running")
+    # the retries are logged, at INFO: a user's console (WARNING and up) shows only the
+    # one line above (the CLI's handler does not reach pytest's stderr, so look here)
+    retries = [r for r in caplog.records if "retry" in r.getMessage().lower()]
+    assert retries and all(r.levelno < logging.WARNING for r in retries)
 
 
 def test_relative_paths_resolve_from_the_config_file(tmp_path, server, capsys, monkeypatch):

@@ -305,3 +305,29 @@ def test_recounting_tokens_refuses_a_config_with_another_budget(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert "budget ('subtask', 0)" in err and "configs/table_v1.yaml" in err and "\n" not in err
     assert main([*args, "--config", str(REPO_ROOT / "configs" / "table_v1.yaml")]) == 0
+
+
+def test_shipped_table_is_the_v2_recipe_and_its_experts_beat_the_local_writer() -> None:
+    """What the README and docs/llm-pipeline.md say of data/quality_table.parquet: 30
+    prompts of six content types, the local writer's small budget against the experts'
+    best of 3 with more context and tokens, expert replies of 150-400 tokens on average
+    (a share of them over one 1448-byte segment), every kept reply the best-scored of its
+    candidates, and each expert's judged margin over the local writer with a 95% interval
+    above zero."""
+    df = load_table(REPO_ROOT / "data" / "quality_table.parquet")
+    sub = df[df.kind == "subtask"]
+    assert df.prompt_id.nunique() >= 30 and df.content_type.nunique() == 6
+    budget = sub.groupby("expert")[["best_of", "max_tokens", "context"]].first()
+    assert budget.loc[0].tolist() == [1, 192, "subtask"]
+    for e in (1, 2, 3):
+        assert budget.loc[e].tolist() == [3, 320, "prompt+neighbours"]
+    tokens = sub.groupby("expert").completion_tokens.mean()
+    assert all(150 <= tokens[e] <= 400 for e in (1, 2, 3)) and tokens[0] < tokens[1:].min()
+    assert (sub[sub.expert > 0].bytes > 1448).mean() > 0.1
+    for score, cands in zip(sub.score, sub.candidate_scores, strict=True):
+        assert score == pytest.approx(max(s for s in json.loads(cands) if s is not None))
+    margins = {m.name: m for m in writer_margins(df, boot=1000)}
+    names = sub.groupby("expert").writer.first()
+    for e in (1, 2, 3):
+        m = margins[f"expert {e} ({names[e]}) - local"]
+        assert m.prompts >= 30 and m.t_ci[0] > 0 and m.boot_ci[0] > 0
