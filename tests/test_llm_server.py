@@ -245,6 +245,27 @@ def test_wrong_judge_model_stops_before_any_text(tmp_path, server, capsys):
     assert [r["path"] for r in server.log()] == []  # no chat request was made
 
 
+def test_shipped_two_model_config_puts_each_writer_on_its_model(tmp_path, server, capsys):
+    # configs/table_openai.yaml as shipped (the local writer on `small`, the experts, gate
+    # and LLM judge on `big`), pointed at this server and this test's key variable
+    data = yaml.safe_load((REPO_ROOT / "configs" / "table_openai.yaml").read_text())
+    for b in data["backends"].values():
+        b.update(base_url=server.url, api_key_env="NETMOE_TEST_KEY", max_retries=1)
+    data.update(base_dir=str(REPO_ROOT), out=str(tmp_path / "table.parquet"))
+    cfg = tmp_path / "openai.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    server.set(models=["small", "big"])
+    assert _build(capsys, cfg, "--max-prompts", "1")[0] == 0
+    table = pd.read_parquet(tmp_path / "table.parquet")
+    sub = table[table.kind == "subtask"]
+    assert set(sub[sub.expert == 0].model) == {"local:small"}
+    assert set(sub[sub.expert > 0].model.str.split(":").str[1]) == {"big"}
+    assert set(sub[sub.expert > 0].best_of) == {3}
+    asked = server.log()
+    assert {r["model"] for r in asked if r["judge"]} == {"big"}
+    assert {r["model"] for r in asked if not r["judge"]} == {"small", "big"}
+
+
 def test_base_url_without_v1_says_to_add_it(tmp_path, server, capsys):
     bare = server.url.removesuffix("/v1")
     cfg = _write_cfg(tmp_path, bare, backends={"default": _backend(bare)})
