@@ -137,6 +137,21 @@ def test_offline_judge_validation_rates(name, min_shuffle):
     assert r.shuffle_rate >= min_shuffle
 
 
+@pytest.mark.slow
+def test_table_judge_ranks_long_texts_at_the_issues_90_percent():
+    """The judge exactly as the v2 table was judged (v4, 64-token LM chunks) on held-out
+    set 5's long passages (written after v4 was frozen): shuffled and off-topic foils below
+    the original in at least 90% of pairs (issue 17's target; docs/llm-pipeline.md
+    records the rates). About 6 CPU-min: the LM scores every passage and its foils."""
+    from llm_pipeline.embed import get_embedder
+    from llm_pipeline.judge import make_offline_judge
+    from llm_pipeline.judge_validation import HELDOUT, load_items, validate_judge
+
+    judge = make_offline_judge("offline-minilm-lm-v4", get_embedder(), 64)
+    r = validate_judge(judge, load_items(HELDOUT.with_name("judge_heldout5.yaml")))
+    assert r.shuffle_rate >= 0.9 and r.topic_rate >= 0.9, (r.shuffle_rate, r.topic_rate)
+
+
 def test_heldout_set_5_holds_36_long_passages():
     """Set 5 (issue 17: the v2 table's reply lengths) is a default held-out set: 6 content
     types x 6 items, every passage 150-260 words and at least 8 sentences, prompts distinct."""
