@@ -8,8 +8,9 @@ reply arrived, binned by the observed SNR and split by association; then, for as
 experts heard at 15 dB or better, by the age of that sample (SAC's ``mask_max_age_s``);
 then how far the SNR of the task's own frames fell from the observed one; then, for
 associated experts heard just above the mask (15-18 dB), by the observed SNR's change
-since the previous decision (``observed_trend_db``, what a device could compute), and by
-how far the expert moved during the task (``moved_m``, ground truth, not observable).
+since the previous decision (``observed_trend_db``, what a device could compute) and by
+the change of the expert's distance from this decision to the next, over the task and
+the pause after it (``moved_m``, ground truth, not observable; positive: farther away).
 
     python bench/loss_vs_snr.py --episodes 20 --out runs/bench/loss_vs_snr.csv   # ~40 s
 
@@ -27,11 +28,27 @@ import pandas as pd
 from agents.experiment import load_env
 from pybridge.config import EnvConfig
 from pybridge.env import EdgeMoEEnv
+from pybridge.observation import AGE_SCALE_S, SNR_FLOOR_DB
 from pybridge.paths import REPO_ROOT
 
 SEED_BASE = 3_000_000
 BINS = [-np.inf, 9.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 25.0, 30.0, np.inf]
 AGE_BINS = [0.0, 0.05, 0.2, 0.5, 1.0, 3.0, np.inf]  # s (an observation reads 10 s at most)
+TREND_BINS = [-np.inf, -3.0, -1.0, 1.0, np.inf]  # dB since the previous decision
+MOVED_BINS = [-np.inf, 0.0, 5.0, 10.0, np.inf]  # m from this decision to the next
+MASK_BAND_DB = (15.0, 18.0)  # just above SAC's 15 dB mask
+
+
+def snr_change(
+    prev_snr: np.ndarray | None, prev_age: np.ndarray | None, snr: np.ndarray
+) -> np.ndarray:
+    """Per expert, the observed SNR now minus at the previous decision (dB); NaN at an
+    episode's first decision and where the previous observation held no sample (never
+    heard: the -20 dB floor, age 10 s), whose difference would be a jump from the floor."""
+    if prev_snr is None or prev_age is None:
+        return np.full_like(snr, np.nan)
+    unheard = (prev_age >= AGE_SCALE_S) | (prev_snr <= SNR_FLOOR_DB)
+    return np.where(unheard, np.nan, snr - prev_snr)
 
 
 def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
@@ -45,13 +62,13 @@ def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
         for ep in range(episodes):
             obs, _ = env.reset(seed=SEED_BASE + ep)
             done = False
-            prev_snr = None  # the observed SNR at the previous decision
-            prev_dist = None  # each expert's distance at the previous task's end
+            prev_snr = prev_age = None  # the observation at the previous decision
+            prev_dist = None  # each expert's distance at this decision (the last info's)
             while not done:
                 seen = np.asarray(obs, dtype=float)
                 snr, age = env.obs_layout.snr_db(seen), env.obs_layout.age_s(seen)
-                trend = snr - prev_snr if prev_snr is not None else np.full_like(snr, np.nan)
-                prev_snr = snr
+                trend = snr_change(prev_snr, prev_age, snr)
+                prev_snr, prev_age = snr, age
                 assoc = env.obs_layout.associated(obs)
                 action = rng.integers(0, env.num_experts + 1, env.num_subtasks)
                 obs, _, terminated, truncated, info = env.step(action)
@@ -74,8 +91,8 @@ def collect(config: EnvConfig, episodes: int, seed: int) -> pd.DataFrame:
                                 "sent": int(sent.sum()),
                                 "lost": int((sent & (effective == 0)).sum()),
                                 "distance_m": float(dist[i - 1]),
-                                # since the previous task's end: what this task's
-                                # gap and exchange added (positive: moving away)
+                                # info's distance is the next decision's
+                                # (backends.NEXT_OBSERVATION_FIELDS)
                                 "moved_m": float(moved[i - 1]),
                                 # what the task's own frames with the expert measured
                                 "task_snr_db": float(info["snr_db"][i - 1]),
@@ -123,11 +140,7 @@ def observation_error(rows: pd.DataFrame, max_age_s: float = 0.5) -> str:
     return "\n".join(lines)
 
 
-TREND_BINS = [-np.inf, -3.0, -1.0, 1.0, np.inf]  # dB since the previous decision
-MOVED_BINS = [-np.inf, 0.0, 5.0, 10.0, np.inf]  # m since the previous task's end
-
-
-def by_trend(rows: pd.DataFrame, band_db: tuple[float, float] = (15.0, 18.0)) -> pd.DataFrame:
+def by_trend(rows: pd.DataFrame, band_db: tuple[float, float] = MASK_BAND_DB) -> pd.DataFrame:
     """Replies sent and lost to associated experts heard within ``band_db`` (just above
     the mask), per change of the observed SNR since the previous decision and per
     distance moved (ground truth): does a device-observable trend foretell a loss?"""
@@ -170,8 +183,9 @@ def main() -> None:
     print(by_age(rows).to_string(index=False))
     print("associated, sample at most 0.5 s old: the observation against the task's frames:")
     print(observation_error(rows))
-    print("associated, observed 15-18 dB: by the observed SNR's change since the previous")
-    print("decision (dB) and by the distance moved since the previous task's end (m):")
+    lo, hi = MASK_BAND_DB
+    print(f"associated, observed {lo:g}-{hi:g} dB: by the observed SNR's change since the")
+    print("previous decision (dB) and by the change of distance to the next decision (m):")
     print(by_trend(rows).to_string(index=False))
 
 

@@ -84,8 +84,8 @@ class LLMJudge:
     :param attempts: answers asked per text before its score counts as missing; the first
         at temperature 0, the others at 0.7 with the next seeds.
     :param before_first_ask: called once, before the first request (a build checks the
-        server's ``/v1/models`` there: a judge whose scores are all journaled needs no
-        server at all).
+        server's ``/v1/models`` there, as it did before generating when it had texts to
+        write: a rerun whose scores are all journaled needs no server at all).
     """
 
     def __init__(

@@ -11,7 +11,7 @@ import pandas as pd
 from pybridge.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from loss_vs_snr import by_trend  # noqa: E402
+from loss_vs_snr import by_trend, snr_change  # noqa: E402
 
 
 def _rows(snr, trend, moved, lost, associated=True) -> pd.DataFrame:
@@ -49,3 +49,15 @@ def test_trend_table_counts_the_band_only_by_trend_and_by_distance_moved() -> No
     moved = table[table.by == "moved_bin"].set_index("bin")
     far = moved.loc[[b for b in moved.index if b.left == 10.0][0]]
     assert (far.sent, far.lost) == (1, 1)
+
+
+def test_snr_change_is_only_taken_between_two_real_samples() -> None:
+    snr = np.array([16.0, 16.0, 20.0])
+    # the episode's first decision: no previous observation
+    assert np.isnan(snr_change(None, None, snr)).all()
+    # expert 1 fell 4 dB; expert 2 was never heard (floor, age 10 s): not a +36 dB rise;
+    # expert 3's sample was not refreshed: no change
+    prev = np.array([20.0, -20.0, 20.0])
+    age = np.array([0.01, 10.0, 3.0])
+    change = snr_change(prev, age, snr)
+    assert change[0] == -4.0 and np.isnan(change[1]) and change[2] == 0.0
