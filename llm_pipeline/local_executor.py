@@ -18,6 +18,14 @@ from .prompts import PromptSpec
 from .workers import map_in_processes
 
 
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """llama.cpp threads of each of ``workers`` processes: the machine's cores shared out,
+    at least one (2 workers on 2 cores: 1 thread each, not 2 teams of 2 that wait out
+    each other's time slices at every barrier)."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, cores // max(1, workers))
+
+
 def _make_generator(cfg_dict: dict[str, Any], n_threads: int) -> Generator:
     prefer_passive_openmp()  # before anything loads llama.cpp in this process
     return Generator(config_from_dict(cfg_dict), n_threads)
@@ -35,7 +43,7 @@ def generate_local(
 ) -> int:
     """Generate every record of ``todo``, journaling under ``parts``; returns the number of
     new records. ``bar`` (tqdm) advances by one per finished prompt."""
-    n_threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    n_threads = threads_per_worker(workers)
     jobs = [(s, str(journal_path(parts, s.prompt_id))) for s in todo]
     new = 0
     for n in map_in_processes(

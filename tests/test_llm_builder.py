@@ -284,3 +284,14 @@ def test_two_judging_processes_give_the_table_of_one(tmp_path, monkeypatch):
     two = merge(cfg, specs, parts[2], progress=False, workers=2)
     assert two.judge_counts == one.judge_counts
     pd.testing.assert_frame_equal(one.table.drop(columns=TIMING), two.table.drop(columns=TIMING))
+
+
+def test_workers_share_the_cores_out_as_llama_cpp_threads() -> None:
+    from llm_pipeline.local_executor import threads_per_worker
+
+    # this machine's table build: 2 workers of 1 thread, never 2 teams of 2 on 2 cores
+    assert threads_per_worker(2, cores=2) == 1
+    assert threads_per_worker(1, cores=2) == 2
+    assert threads_per_worker(3, cores=8) == 2
+    assert threads_per_worker(4, cores=2) == 1  # more workers than cores: still one each
+    assert threads_per_worker(0, cores=2) == 2
