@@ -149,7 +149,8 @@ def test_table_judge_ranks_long_texts_at_the_issues_90_percent():
     """The judge exactly as the v2 table was judged (v4, 64-token LM chunks) on held-out
     set 5's long passages (written after v4 was frozen): shuffled and off-topic foils below
     the original in at least 90% of pairs (issue 17's target; docs/llm-pipeline.md
-    records the rates). About 6 CPU-min: the LM scores every passage and its foils."""
+    records the rates). About 5 min (270 CPU-s here): the LM scores every passage and
+    its foils."""
     from llm_pipeline.embed import get_embedder
     from llm_pipeline.judge import make_offline_judge
     from llm_pipeline.judge_validation import HELDOUT, load_items, validate_judge

@@ -322,7 +322,7 @@ def test_shipped_table_is_the_v2_recipe_and_its_experts_beat_the_local_writer() 
     for e in (1, 2, 3):
         assert budget.loc[e].tolist() == [3, 320, "prompt+neighbours"]
     tokens = sub.groupby("expert").completion_tokens.mean()
-    assert all(150 <= tokens[e] <= 400 for e in (1, 2, 3)) and tokens[0] < tokens[1:].min()
+    assert all(150 <= tokens[e] <= 400 for e in (1, 2, 3)) and tokens[0] < tokens.loc[1:].min()
     assert (sub[sub.expert > 0].bytes > 1448).mean() > 0.1
     for score, cands in zip(sub.score, sub.candidate_scores, strict=True):
         assert score == pytest.approx(max(s for s in json.loads(cands) if s is not None))
