@@ -137,12 +137,11 @@ class QualityGreedyPolicy:
         return env.table.score[env.current_prompt].argmax(axis=-1).astype(np.int64)
 
 
-def usable_devices(
-    env: EdgeMoEEnv, obs: np.ndarray, min_snr_db: float, max_age_s: float | None = None
-) -> list[int]:
+def usable_devices(env: EdgeMoEEnv, obs: np.ndarray, **limits: Any) -> list[int]:
     """The devices SAC's mask lets a subtask go to (0 = local, always): the experts
-    ``env.obs_layout.usable`` allows with ``min_snr_db`` and ``max_age_s``."""
-    usable = env.obs_layout.usable(np.asarray(obs), min_snr_db, max_age_s)
+    ``env.obs_layout.usable`` allows with ``limits`` (``min_snr_db``, ``max_age_s``, ...;
+    ``SACConfig.mask_limits``)."""
+    usable = env.obs_layout.usable(np.asarray(obs), **limits)
     ok = np.concatenate([[True], usable])
     return np.flatnonzero(ok).tolist()
 
@@ -175,12 +174,11 @@ class MaskedTableOraclePolicy(TableOraclePolicy):
 
     name = "table-oracle-masked"
 
-    def __init__(self, min_snr_db: float = 15.0, max_age_s: float | None = None) -> None:
-        self.min_snr_db = min_snr_db
-        self.max_age_s = max_age_s
+    def __init__(self, min_snr_db: float = 15.0, **limits: Any) -> None:
+        self.limits = {"min_snr_db": min_snr_db, **limits}
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
-        return self._best(env, usable_devices(env, obs, self.min_snr_db, self.max_age_s))
+        return self._best(env, usable_devices(env, obs, **self.limits))
 
 
 class UpperBoundPolicy:
@@ -271,14 +269,18 @@ class MaskedUpperBoundPolicy(UpperBoundPolicy):
     name = "upper-bound-masked"
 
     def __init__(
-        self, min_snr_db: float = 15.0, max_age_s: float | None = None, **kwargs: Any
+        self,
+        max_candidates: int = 256,
+        max_rounds: int = 3,
+        prune: bool = True,
+        min_snr_db: float = 15.0,
+        **limits: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.min_snr_db = min_snr_db
-        self.max_age_s = max_age_s
+        super().__init__(max_candidates, max_rounds, prune)
+        self.limits = {"min_snr_db": min_snr_db, **limits}
 
     def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:
-        return usable_devices(env, obs, self.min_snr_db, self.max_age_s)
+        return usable_devices(env, obs, **self.limits)
 
 
 def optimistic_reward(

@@ -89,10 +89,36 @@ class SACConfig(StrictModel):
         ),
     )
 
+    mask_max_fall_db: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "with mask_unreachable, also never pick an expert heard below "
+            "mask_fall_below_db whose SNR fell by more than this (dB) since the previous "
+            "decision: it is moving out of range, and just above the 15 dB mask such "
+            "experts lost most replies (bench/loss_vs_snr.py); needs the env's "
+            "observation.snr_change; None: no such limit"
+        ),
+    )
+    mask_fall_below_db: float = Field(
+        18.0,
+        description="mask_max_fall_db applies to experts heard below this SNR (dB)",
+    )
+
     def mask_limits(self) -> dict[str, float | None]:
         """The mask's limits as ``ObservationLayout.usable`` and the masked references take
-        them (``min_snr_db``, ``max_age_s``): every mask of this config is this one."""
-        return {"min_snr_db": self.mask_min_snr_db, "max_age_s": self.mask_max_age_s}
+        them (``min_snr_db``, ``max_age_s``, ``max_fall_db``, ``fall_below_db``): every
+        mask of this config is this one."""
+        limits: dict[str, float | None] = {
+            "min_snr_db": self.mask_min_snr_db,
+            "max_age_s": self.mask_max_age_s,
+        }
+        if self.mask_max_fall_db is not None:  # only then: an older layout has no change
+            limits |= {
+                "max_fall_db": self.mask_max_fall_db,
+                "fall_below_db": self.mask_fall_below_db,
+            }
+        return limits
 
     target_entropy_scale: float = Field(
         0.3,

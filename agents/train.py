@@ -75,6 +75,11 @@ def make_agent(env: Any, config: SACConfig, seed: int = 0) -> DiscreteSAC:
     agent that every user shares; with ``critic: central`` its critics read the several-user
     env's ``state()``, of ``env.state_space``'s length)."""
     n = env.num_experts
+    if config.mask_max_fall_db is not None and not env.obs_layout.snr_change:
+        raise ValueError(
+            "sac.mask_max_fall_db needs the SNR change in the observation: set the env's "
+            "observation.snr_change: true"
+        )
     reachable = partial(env.obs_layout.usable, **config.mask_limits())
     obs_dim = env.obs_layout.size
     state_dim = env.state_space.shape[0] if config.critic == "central" else None

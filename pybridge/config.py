@@ -464,6 +464,16 @@ class BridgeConfig(StrictModel):
     )
 
 
+class ObservationConfig(StrictModel):
+    """Optional features of the observation vector (``pybridge.observation``)."""
+
+    snr_change: bool = Field(
+        False,
+        description="add each expert's SNR change since the previous decision (dB / 40): "
+        "what the device can tell of a link it is leaving; SAC's mask_max_fall_db reads it",
+    )
+
+
 class EnvConfig(StrictModel):
     """Everything one EdgeMoE environment needs."""
 
@@ -474,6 +484,7 @@ class EnvConfig(StrictModel):
     reward: RewardConfig = Field(default_factory=RewardConfig)
     shannon: ShannonConfig = Field(default_factory=ShannonConfig)
     bridge: BridgeConfig = Field(default_factory=BridgeConfig)
+    observation: ObservationConfig = Field(default_factory=ObservationConfig)
 
 
 def config_source(source: Any) -> str:

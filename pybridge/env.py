@@ -118,6 +118,7 @@ class EdgeMoEEnv(gym.Env):
         self._prompts = np.zeros(0, dtype=np.int64)
         self._t = 0
         self._last: Report | None = None
+        self._previous: Report | None = None  # the report of the previous decision
         self._closed = False
 
     # -- Gymnasium API ---------------------------------------------------------------
@@ -139,7 +140,7 @@ class EdgeMoEEnv(gym.Env):
         if self._backend is None:
             self._backend = make_backend(self.config, self.num_subtasks)
         self._t = 0
-        self._last = self._backend.start(run)
+        self._last, self._previous = self._backend.start(run), None
         return self._observation(), {
             "prompt_id": self.table.prompt_ids[self._prompts[0]],
             "run": run,
@@ -150,7 +151,7 @@ class EdgeMoEEnv(gym.Env):
         task = self.build_task(action)
         report = self._backend.run_task(task)  # type: ignore[union-attr]  # build_task checked
         reward, info = self.pricing.outcome(self.current_prompt, task, report)
-        self._last = report
+        self._previous, self._last = self._last, report
         self._t += 1
         truncated = self._t >= len(self._prompts)
         return self._observation(), reward, False, truncated, info
@@ -214,4 +215,4 @@ class EdgeMoEEnv(gym.Env):
 
     def _observation(self) -> np.ndarray:
         assert self._last is not None
-        return self.pricing.observe(self._last, self.current_prompt)
+        return self.pricing.observe(self._last, self.current_prompt, self._previous)

@@ -15,12 +15,20 @@ file writes ``obs[:N] * 40`` or ``obs[3N:4N]``.
 | ``routing`` (K x (N+1)) | gate's routing score | [0, 1] | [0, 1] |
 | ``queue`` (N, serving) | last queue length reported (never: -1) | / 10 | [-0.1, 10] |
 | ``queue_age`` (N, serving only) | age of that report (never: 1) | s / 10, capped at 1 | [0, 1] |
+| ``snr_change`` (N, snr_change only) | SNR now minus at the previous decision | dB / 40 | [-2, 2] |
 
-The last two exist only with ``scenario.serving.enabled`` (``serving=True``), so the
-paper's setting keeps its vector (and trained policies their input size). An expert
+The queues exist only with ``scenario.serving.enabled`` (``serving=True``) and the SNR
+change only with ``observation.snr_change`` (``snr_change=True``), so the paper's setting
+keeps its vector (and trained policies their input size). An expert
 reports its queue length in the header of each reply (``obs_queue_len``); the user
 device knows it from the moment the reply's first byte arrives, and its age is measured
 at the next decision (never the future).
+
+The SNR change is what the device itself can tell of where a link is heading: the SNR it
+holds now minus the one it held at its previous decision, 0 at an episode's first
+decision and where either was no sample (never heard, or 10 s old or more: a jump from
+the -20 dB floor says nothing). Just above the 15 dB mask, most lost replies came after
+a fall of 3 dB or more (bench/loss_vs_snr.py; docs/results.md).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ AGE_SCALE_S = 10.0  # an age of 10 s or more (or never heard) reads 1
 REQUEST_SCALE_BYTES = 1000.0
 WORDS_SCALE = 100.0
 QUEUE_SCALE = 10.0  # requests; a report of 100 or more reads 10
+SNR_CHANGE_BOUND = 2.0  # +-80 dB: more than any two samples can differ
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,14 @@ class ObservationLayout:
     :param num_subtasks: K
     :param serving: add each expert's last reported queue length and its age
         (``scenario.serving.enabled``)
+    :param snr_change: add each expert's SNR change since the previous decision
+        (``observation.snr_change``)
     """
 
     num_experts: int
     num_subtasks: int
     serving: bool = False
+    snr_change: bool = False
     low: np.ndarray = field(init=False, repr=False, compare=False)
     high: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -69,6 +81,7 @@ class ObservationLayout:
                 np.zeros(k * (n + 1)),  # routing
                 np.full(n if self.serving else 0, -1.0 / QUEUE_SCALE),  # queue
                 np.zeros(n if self.serving else 0),  # queue age
+                np.full(n if self.snr_change else 0, -SNR_CHANGE_BOUND),  # snr change
             ]
         )
         high = np.concatenate(
@@ -82,6 +95,7 @@ class ObservationLayout:
                 np.ones(k * (n + 1)),
                 np.full(n if self.serving else 0, 10.0),
                 np.ones(n if self.serving else 0),
+                np.full(n if self.snr_change else 0, SNR_CHANGE_BOUND),
             ]
         )
         object.__setattr__(self, "low", low.astype(np.float32))
@@ -91,9 +105,9 @@ class ObservationLayout:
 
     @property
     def size(self) -> int:
-        """Length of the vector: 4N + 2K + K(N+1) (+ 2N with ``serving``)."""
-        n, k = self.num_experts, self.num_subtasks
-        return 4 * n + 2 * k + k * (n + 1) + (2 * n if self.serving else 0)
+        """Length of the vector: 4N + 2K + K(N+1) (+ 2N with ``serving``, + N with
+        ``snr_change``)."""
+        return self.snr_change_slice.stop
 
     @property
     def snr(self) -> slice:
@@ -141,6 +155,13 @@ class ObservationLayout:
         start = self.queue.stop
         return slice(start, start + (self.num_experts if self.serving else 0))
 
+    @property
+    def snr_change_slice(self) -> slice:
+        """Per expert, the SNR change since the previous decision (empty without
+        ``snr_change``)."""
+        start = self.queue_age.stop
+        return slice(start, start + (self.num_experts if self.snr_change else 0))
+
     # -- encode ----------------------------------------------------------------------
 
     def encode(
@@ -149,6 +170,7 @@ class ObservationLayout:
         request_bytes: np.ndarray,
         words: np.ndarray,
         route: np.ndarray,
+        previous: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """The float32 observation from a backend report and the next prompt's table rows.
 
@@ -156,8 +178,10 @@ class ObservationLayout:
         :param request_bytes: (K,) request size of each subtask, overhead included
         :param words: (K, N+1) the table's words per subtask and device
         :param route: (K, N+1) the gate's routing scores
+        :param previous: the report the previous decision was made on (None at an
+            episode's first decision); read only with ``snr_change``
         """
-        snr = np.where(np.isnan(report["obs_snr_db"]), SNR_FLOOR_DB, report["obs_snr_db"])
+        snr = _snr_or_floor(report)
         obs = np.concatenate(
             [
                 snr / SNR_SCALE_DB,
@@ -168,9 +192,21 @@ class ObservationLayout:
                 words.mean(axis=1) / WORDS_SCALE,
                 route.ravel(),
                 *self._queue_features(report),
+                *self._snr_change_features(report, previous),
             ]
         )
         return np.clip(obs, self.low, self.high).astype(np.float32)
+
+    def _snr_change_features(
+        self, report: Mapping[str, np.ndarray], previous: Mapping[str, np.ndarray] | None
+    ) -> list[np.ndarray]:
+        if not self.snr_change:
+            return []
+        if previous is None:
+            return [np.zeros(self.num_experts)]
+        heard = _heard(report) & _heard(previous)
+        change = np.where(heard, _snr_or_floor(report) - _snr_or_floor(previous), 0.0)
+        return [change / SNR_SCALE_DB]
 
     def _queue_features(self, report: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         if not self.serving:
@@ -195,6 +231,13 @@ class ObservationLayout:
         more, or never heard: 10)."""
         return obs[..., self.age] * AGE_SCALE_S
 
+    def snr_change_db(self, obs: Any) -> Any:
+        """Per expert, the SNR now minus at the previous decision, in dB (0 where either
+        was no sample; needs ``snr_change``)."""
+        if not self.snr_change:
+            raise ValueError("the observation has no SNR change (observation.snr_change is off)")
+        return obs[..., self.snr_change_slice] * SNR_SCALE_DB
+
     def queue_len(self, obs: Any) -> Any:
         """Per expert, the queue length it last reported (-1: never; needs ``serving``)."""
         if not self.serving:
@@ -211,11 +254,36 @@ class ObservationLayout:
         """Per expert, whether the link layer can reach it (bool)."""
         return obs[..., self.associated_slice] > 0.5
 
-    def usable(self, obs: Any, min_snr_db: float = -np.inf, max_age_s: float | None = None) -> Any:
+    def usable(
+        self,
+        obs: Any,
+        min_snr_db: float = -np.inf,
+        max_age_s: float | None = None,
+        max_fall_db: float | None = None,
+        fall_below_db: float = np.inf,
+    ) -> Any:
         """Per expert, whether the observation promises a reply: associated, last heard
-        at ``min_snr_db`` or better and, with ``max_age_s``, no longer ago than that. An
-        associated expert at the edge of range still loses replies, and so does one whose
-        last sample is old: it did not answer the probe, or missed its heartbeats
-        (bench/loss_vs_snr.py)."""
-        ok = self.associated(obs) & (self.snr_db(obs) >= min_snr_db)
-        return ok if max_age_s is None else ok & (self.age_s(obs) <= max_age_s)
+        at ``min_snr_db`` or better and, with ``max_age_s``, no longer ago than that; with
+        ``max_fall_db``, not heard below ``fall_below_db`` after its SNR fell by more than
+        ``max_fall_db`` since the previous decision (needs ``snr_change``). An associated
+        expert at the edge of range still loses replies, and so does one whose last sample
+        is old (it did not answer the probe, or missed its heartbeats) or one moving out
+        of range (bench/loss_vs_snr.py)."""
+        snr = self.snr_db(obs)
+        ok = self.associated(obs) & (snr >= min_snr_db)
+        if max_age_s is not None:
+            ok = ok & (self.age_s(obs) <= max_age_s)
+        if max_fall_db is not None:
+            ok = ok & ~((self.snr_change_db(obs) < -max_fall_db) & (snr < fall_below_db))
+        return ok
+
+
+def _heard(report: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Per expert, whether ``report`` holds a sample of its SNR younger than 10 s."""
+    age = np.nan_to_num(report["obs_age_s"], nan=np.inf)
+    return ~np.isnan(report["obs_snr_db"]) & (age < AGE_SCALE_S)
+
+
+def _snr_or_floor(report: Mapping[str, np.ndarray]) -> np.ndarray:
+    snr = report["obs_snr_db"]
+    return np.where(np.isnan(snr), SNR_FLOOR_DB, snr)

@@ -107,6 +107,7 @@ class EdgeMoEParallelEnv(ParallelEnv):
         self._offsets = np.zeros((0, m))
         self._t = 0
         self._last: list[Report] | None = None
+        self._previous: list[Report] | None = None  # the reports of the previous decision
         self._last_round: tuple[list[Task], list[Report]] | None = None
         self._renderer: Any = None
         self._closed = False
@@ -153,7 +154,7 @@ class EdgeMoEParallelEnv(ParallelEnv):
         if self._backend is None:
             self._backend = make_backend(self.config, self.num_subtasks)
         self._t = 0
-        self._last = self._backend.start_round(run)
+        self._last, self._previous = self._backend.start_round(run), None
         self._last_round = None
         self.agents = list(self.possible_agents)
         infos = {
@@ -178,7 +179,8 @@ class EdgeMoEParallelEnv(ParallelEnv):
         tasks = self.build_round(actions)
         reports = self._backend.run_round(tasks)  # type: ignore[union-attr]  # build_round checked
         rewards, infos = self._outcomes(tasks, reports)
-        self._last, self._last_round = reports, (tasks, reports)
+        self._previous, self._last = self._last, reports
+        self._last_round = (tasks, reports)
         self._t += 1
         truncated = self._t >= self._prompts.shape[1]
         agents = list(self.agents)
@@ -306,7 +308,9 @@ class EdgeMoEParallelEnv(ParallelEnv):
     def _observations(self) -> dict[str, np.ndarray]:
         assert self._last is not None
         return {
-            agent: self.pricing.observe(self._last[u], int(p))
+            agent: self.pricing.observe(
+                self._last[u], int(p), None if self._previous is None else self._previous[u]
+            )
             for u, (agent, p) in enumerate(
                 zip(self.possible_agents, self.current_prompts, strict=True)
             )

@@ -65,17 +65,23 @@ class TaskPricing:
 
     @cached_property
     def obs_layout(self) -> ObservationLayout:
-        """The observation vector of this config (``scenario.serving`` adds the queues)."""
-        serving = self.config.scenario.serving.enabled
-        return ObservationLayout(self.num_experts, self.num_subtasks, serving)
+        """The observation vector of this config (``scenario.serving`` adds the queues,
+        ``observation.snr_change`` the SNR change)."""
+        return ObservationLayout(
+            self.num_experts,
+            self.num_subtasks,
+            serving=self.config.scenario.serving.enabled,
+            snr_change=self.config.observation.snr_change,
+        )
 
-    def observe(self, report: Report, prompt: int) -> np.ndarray:
+    def observe(self, report: Report, prompt: int, previous: Report | None = None) -> np.ndarray:
         """What a user device observes before its next task, ``prompt``: the backend's
         ``report`` of it and that prompt's table rows, encoded by ``obs_layout`` (one
-        encoding for both envs)."""
+        encoding for both envs); ``previous`` is the report its previous decision was
+        made on (None at an episode's first)."""
         tb = self.table
         request = tb.subtask_bytes[prompt] + self.config.tasks.request_overhead_bytes
-        return self.obs_layout.encode(report, request, tb.words[prompt], tb.route[prompt])
+        return self.obs_layout.encode(report, request, tb.words[prompt], tb.route[prompt], previous)
 
     def check_action(self, action: Any) -> np.ndarray:
         """``action`` as int64 targets (K,), or a one-line ``ValueError``."""

@@ -542,16 +542,15 @@ def test_every_job_makes_baselines_with_the_experiments_settings(table_path) -> 
 
     exp = load_experiment({
         "env": {"backend": "shannon", "tasks": {"table": str(table_path)}},
-        "train": {"sac": {"mask_min_snr_db": 7.0, "mask_max_age_s": 0.3}},
+        "train": {"sac": {"mask_min_snr_db": 7.0, "mask_max_age_s": 0.3,
+                          "mask_max_fall_db": 2.0, "mask_fall_below_db": 20.0}},
         "compare": {"oracle_candidates": 9},
     })  # fmt: skip
     assert policy_for(exp, "upper-bound", 0).max_candidates == 9
-    masked_oracle = policy_for(exp, "table-oracle-masked", 0)
-    assert (masked_oracle.min_snr_db, masked_oracle.max_age_s) == (7.0, 0.3)
+    limits = {"min_snr_db": 7.0, "max_age_s": 0.3, "max_fall_db": 2.0, "fall_below_db": 20.0}
+    assert policy_for(exp, "table-oracle-masked", 0).limits == limits
     masked_bound = policy_for(exp, "upper-bound-masked", 0)
-    assert (masked_bound.min_snr_db, masked_bound.max_age_s, masked_bound.max_candidates) == (
-        7.0, 0.3, 9,
-    )  # fmt: skip
+    assert (masked_bound.limits, masked_bound.max_candidates) == (limits, 9)
     with pytest.raises(ValueError, match="trained agent"):
         policy_for(exp, "sac", 0)
 
@@ -566,8 +565,8 @@ def test_masked_references_leave_out_an_expert_heard_too_long_ago(table_path) ->
     layout = env.obs_layout
     obs[layout.associated_slice] = 1.0
     obs[layout.age] = [2.5 / AGE_SCALE_S, 0.0, 0.0]  # expert 1 last heard 2.5 s ago
-    assert usable_devices(env, obs, -np.inf) == [0, 1, 2, 3]
-    assert usable_devices(env, obs, -np.inf, max_age_s=0.5) == [0, 2, 3]
+    assert usable_devices(env, obs, min_snr_db=-np.inf) == [0, 1, 2, 3]
+    assert usable_devices(env, obs, min_snr_db=-np.inf, max_age_s=0.5) == [0, 2, 3]
     oracle = MaskedTableOraclePolicy(min_snr_db=-np.inf, max_age_s=0.5)
     bound = MaskedUpperBoundPolicy(min_snr_db=-np.inf, max_age_s=0.5, max_candidates=64)
     assert 1 not in oracle.act(env, obs) and 1 not in bound.act(env, obs)
