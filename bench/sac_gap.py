@@ -11,8 +11,9 @@ parts, the observation SAC acted on, and two flags:
   for a TCP retransmission timeout (docs/results.md, "Where the gap is");
 - ``bound_masked``: the bound used an expert SAC's mask rules out.
 
-The summary splits the gap over three disjoint groups of tasks: stalled, else masked,
-else the rest.
+The summary splits the gap over four disjoint groups of tasks: SAC lost a reply, else
+stalled, else masked (and by which of the mask's rules: association, SNR, the sample's
+age, the SNR's fall), else the rest.
 
 The episode follows SAC's actions (the bound's reward is what it would get on SAC's
 trajectory, so the per-task gap is exact; the compare's upper bound follows its own).
@@ -58,11 +59,13 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                 best = bound.act(env, obs)
                 r_best, best_info = env.evaluate_action(best)
                 allowed = env.obs_layout.usable(obs, **mask)
+                why = masked_by(env.obs_layout, obs, mask)
                 obs_next, r, _, done, info = env.step(sac)
                 rows.append(
                     {
                         "seed": seed, "episode": episode, "task": t,
                         "observed_snr_db": np.round(env.obs_layout.snr_db(obs), 1).tolist(),
+                        "observed_age_s": np.round(env.obs_layout.age_s(obs), 3).tolist(),
                         "sac_action": sac.tolist(), "bound_action": best.tolist(),
                         "sac_reward": r, "bound_reward": r_best,
                         "sac_quality": info["quality"], "bound_quality": best_info["quality"],
@@ -74,11 +77,30 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
                         "stall": info["replies_lost"] == 0
                         and bool((info["transfer_s"] > STALL_TRANSFER_S).any()),
                         "bound_masked": bool(any(a > 0 and not allowed[a - 1] for a in best)),
+                        "bound_masked_by": "+".join(sorted({why[a - 1] for a in best
+                                                            if a > 0 and not allowed[a - 1]})),
                         "sac_lost": info["replies_lost"],
                     }
                 )  # fmt: skip
                 obs, t = obs_next, t + 1
     return rows
+
+
+def masked_by(layout: Any, obs: np.ndarray, mask: dict[str, Any]) -> list[str]:
+    """Per expert, the first of SAC's mask rules that rules it out ("" if none):
+    ``associated``, ``snr`` (heard below ``min_snr_db``), ``age`` (sample older than
+    ``max_age_s``), ``fall`` (``max_fall_db``)."""
+    rules = [
+        ("associated", layout.usable(obs)),
+        ("snr", layout.usable(obs, mask["min_snr_db"])),
+        ("age", layout.usable(obs, mask["min_snr_db"], mask.get("max_age_s"))),
+        ("fall", layout.usable(obs, **mask)),
+    ]
+    why = [""] * layout.num_experts
+    for name, ok in reversed(rules):  # the first rule that fails wins
+        for e in np.flatnonzero(~ok):
+            why[e] = name
+    return why
 
 
 def summarise(rows: pd.DataFrame) -> str:
@@ -93,17 +115,27 @@ def summarise(rows: pd.DataFrame) -> str:
     for name, part in (("quality", "quality"), ("compute", "compute_cost"), ("tx", "tx_cost")):
         sac, bound = rows[f"sac_{part}"].mean(), rows[f"bound_{part}"].mean()
         lines.append(f"  {name:8s} SAC {sac:.3f}  bound {bound:.3f}")
-    stall = rows.stall.astype(bool)
-    masked = rows.bound_masked.astype(bool) & ~stall  # each task counted once
+    lost = rows.sac_lost > 0 if "sac_lost" in rows else pd.Series(False, index=rows.index)
+    stall = rows.stall.astype(bool) & ~lost
+    masked = rows.bound_masked.astype(bool) & ~stall & ~lost  # each task counted once
     for hit, label in (
-        (stall, "SAC's exchange stalled"),
-        (masked, "no stall, bound used an expert SAC's mask rules out"),
+        (lost, "SAC lost a reply"),
+        (stall, "else SAC's exchange stalled"),
+        (masked, "else the bound used an expert SAC's mask rules out"),
     ):
         lines.append(
-            f"{label}: {hit.sum()} tasks, gap {gap[hit].mean():.3f} on them, "
-            f"{gap[hit].sum() / tasks:.3f} of the per-task gap"
+            f"{label}: {hit.sum()} tasks, gap {gap[hit].mean() if hit.any() else 0:.3f} on "
+            f"them, {gap[hit].sum() / tasks:.3f} of the per-task gap"
         )
-    rest = ~(stall | masked)
+    if "bound_masked_by" in rows and masked.any():
+        by = rows[masked].groupby(rows.bound_masked_by[masked].fillna(""))
+        for rule, part in by:
+            part_gap = gap[part.index]
+            lines.append(
+                f"  ruled out by {rule}: {len(part)} tasks, "
+                f"{part_gap.sum() / tasks:.3f} of the per-task gap"
+            )
+    rest = ~(lost | stall | masked)
     lines.append(
         f"other tasks: {rest.sum()}, gap {gap[rest].mean():.3f} on them, "
         f"{gap[rest].sum() / tasks:.3f} of the per-task gap; experts used per task SAC "
