@@ -95,20 +95,31 @@ class SACConfig(StrictModel):
         description=(
             "with mask_unreachable, also never pick an expert heard below "
             "mask_fall_below_db whose SNR fell by more than this (dB) since the previous "
-            "decision: it is moving out of range, and just above the 15 dB mask such "
-            "experts lost most replies (bench/loss_vs_snr.py); needs the env's "
-            "observation.snr_change; None: no such limit"
+            "decision: it may be moving out of range (at 15-18 dB, after a fall of more "
+            "than 3 dB, 5 of 64 replies were lost, otherwise 1 of 203; "
+            "bench/loss_vs_snr.py); needs the env's observation.snr_change; None: no such "
+            "limit"
         ),
     )
     mask_fall_below_db: float = Field(
         18.0,
         description="mask_max_fall_db applies to experts heard below this SNR (dB)",
     )
+    mask_mobile_min_snr_db: float | None = Field(
+        None,
+        description=(
+            "with mask_unreachable, the least SNR (dB) for an expert that moves (its "
+            "mobility model is not constant; a phone, not a TV): it can walk out of range "
+            "while it writes, and on the default scenario the walking expert lost 6 of 100 "
+            "replies heard at 15-18 dB, the static ones none of 170 (bench/loss_vs_snr.py); "
+            "None: mask_min_snr_db for every expert"
+        ),
+    )
 
     def mask_limits(self) -> dict[str, float | None]:
         """The mask's limits as ``ObservationLayout.usable`` and the masked references take
-        them (``min_snr_db``, ``max_age_s``, ``max_fall_db``, ``fall_below_db``): every
-        mask of this config is this one."""
+        them (``min_snr_db``, ``max_age_s``, ``max_fall_db``, ``fall_below_db``,
+        ``mobile_min_snr_db``): every mask of this config is this one."""
         limits: dict[str, float | None] = {
             "min_snr_db": self.mask_min_snr_db,
             "max_age_s": self.mask_max_age_s,
@@ -118,6 +129,8 @@ class SACConfig(StrictModel):
                 "max_fall_db": self.mask_max_fall_db,
                 "fall_below_db": self.mask_fall_below_db,
             }
+        if self.mask_mobile_min_snr_db is not None:
+            limits["mobile_min_snr_db"] = self.mask_mobile_min_snr_db
         return limits
 
     target_entropy_scale: float = Field(

@@ -12,8 +12,8 @@ parts, the observation SAC acted on, and two flags:
 - ``bound_masked``: the bound used an expert SAC's mask rules out.
 
 The summary splits the gap over four disjoint groups of tasks: SAC lost a reply, else
-stalled, else masked (and by which of the mask's rules: association, SNR, the sample's
-age, the SNR's fall), else the rest.
+stalled, else masked (and by which of the mask's rules: association, SNR, a moving
+expert's SNR, the sample's age, the SNR's fall), else the rest.
 
 The episode follows SAC's actions (the bound's reward is what it would get on SAC's
 trajectory, so the per-task gap is exact; the compare's upper bound follows its own).
@@ -88,14 +88,18 @@ def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
 
 def masked_by(layout: Any, obs: np.ndarray, mask: dict[str, Any]) -> list[str]:
     """Per expert, the first of SAC's mask rules that rules it out ("" if none):
-    ``associated``, ``snr`` (heard below ``min_snr_db``), ``age`` (sample older than
-    ``max_age_s``), ``fall`` (``max_fall_db``)."""
-    rules = [
-        ("associated", layout.usable(obs)),
-        ("snr", layout.usable(obs, mask["min_snr_db"])),
-        ("age", layout.usable(obs, mask["min_snr_db"], mask.get("max_age_s"))),
-        ("fall", layout.usable(obs, **mask)),
-    ]
+    ``associated``, ``snr`` (heard below ``min_snr_db``), ``mobile`` (a moving expert
+    below ``mobile_min_snr_db``), ``age`` (sample older than ``max_age_s``), ``fall``
+    (``max_fall_db``)."""
+    rules, limits = [("associated", layout.usable(obs))], {}
+    for name, keys in (
+        ("snr", ["min_snr_db"]),
+        ("mobile", ["mobile_min_snr_db"]),
+        ("age", ["max_age_s"]),
+        ("fall", ["max_fall_db", "fall_below_db"]),
+    ):
+        limits |= {k: mask[k] for k in keys if k in mask}
+        rules.append((name, layout.usable(obs, **limits)))
     why = [""] * layout.num_experts
     for name, ok in reversed(rules):  # the first rule that fails wins
         for e in np.flatnonzero(~ok):

@@ -59,17 +59,23 @@ class ObservationLayout:
         (``scenario.serving.enabled``)
     :param snr_change: add each expert's SNR change since the previous decision
         (``observation.snr_change``)
+    :param mobile: per expert, whether it moves (its mobility model is not
+        ``constant``): not in the vector, but known to the device (a phone, not a TV),
+        and read by ``usable``'s ``mobile_min_snr_db``; empty: none moves
     """
 
     num_experts: int
     num_subtasks: int
     serving: bool = False
     snr_change: bool = False
+    mobile: tuple[bool, ...] = ()
     low: np.ndarray = field(init=False, repr=False, compare=False)
     high: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n, k = self.num_experts, self.num_subtasks
+        if self.mobile and len(self.mobile) != n:
+            raise ValueError(f"mobile has {len(self.mobile)} entries for {n} experts")
         low = np.concatenate(
             [
                 np.full(n, -1.0),  # snr
@@ -261,16 +267,23 @@ class ObservationLayout:
         max_age_s: float | None = None,
         max_fall_db: float | None = None,
         fall_below_db: float = np.inf,
+        mobile_min_snr_db: float | None = None,
     ) -> Any:
         """Per expert, whether the observation promises a reply: associated, last heard
-        at ``min_snr_db`` or better and, with ``max_age_s``, no longer ago than that; with
+        at ``min_snr_db`` or better (a mobile expert, with ``mobile_min_snr_db``, at that
+        or better) and, with ``max_age_s``, no longer ago than that; with
         ``max_fall_db``, not heard below ``fall_below_db`` after its SNR fell by more than
         ``max_fall_db`` since the previous decision (needs ``snr_change``). An associated
         expert at the edge of range still loses replies, and so does one whose last sample
-        is old (it did not answer the probe, or missed its heartbeats) or one moving out
-        of range (bench/loss_vs_snr.py)."""
+        is old (it did not answer the probe, or missed its heartbeats) or one that moves
+        out of range while it writes (bench/loss_vs_snr.py)."""
         snr = self.snr_db(obs)
-        ok = self.associated(obs) & (snr >= min_snr_db)
+        threshold: Any = min_snr_db
+        if mobile_min_snr_db is not None and any(self.mobile):
+            threshold = np.where(self.mobile, max(min_snr_db, mobile_min_snr_db), min_snr_db)
+            if not isinstance(snr, np.ndarray):  # a torch tensor: on its dtype and device
+                threshold = snr.new_tensor(threshold)
+        ok = self.associated(obs) & (snr >= threshold)
         if max_age_s is not None:
             ok = ok & (self.age_s(obs) <= max_age_s)
         if max_fall_db is not None:

@@ -66,12 +66,14 @@ class TaskPricing:
     @cached_property
     def obs_layout(self) -> ObservationLayout:
         """The observation vector of this config (``scenario.serving`` adds the queues,
-        ``observation.snr_change`` the SNR change)."""
+        ``observation.snr_change`` the SNR change) and which experts move."""
+        scenario = self.config.scenario
         return ObservationLayout(
             self.num_experts,
             self.num_subtasks,
-            serving=self.config.scenario.serving.enabled,
+            serving=scenario.serving.enabled,
             snr_change=self.config.observation.snr_change,
+            mobile=tuple(e.mobility != "constant" for e in scenario.experts),
         )
 
     def observe(self, report: Report, prompt: int, previous: Report | None = None) -> np.ndarray:

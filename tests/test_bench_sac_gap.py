@@ -16,15 +16,17 @@ from sac_gap import masked_by, summarise  # noqa: E402
 
 
 def test_each_expert_is_blamed_on_the_first_rule_that_rules_it_out() -> None:
-    layout = ObservationLayout(num_experts=5, num_subtasks=3, snr_change=True)
+    mobile = (False, False, True, False, False, False)
+    layout = ObservationLayout(num_experts=6, num_subtasks=3, snr_change=True, mobile=mobile)
     obs = np.zeros(layout.size, np.float32)
-    obs[layout.associated_slice] = [0, 1, 1, 1, 1]
-    obs[layout.snr] = np.array([10.0, 12.0, 20.0, 16.0, 25.0]) / 40.0
-    obs[layout.age] = np.array([2.0, 2.0, 2.0, 0.0, 0.0]) / AGE_SCALE_S
-    obs[layout.snr_change_slice] = np.array([0.0, 0.0, 0.0, -4.0, -4.0]) / 40.0
-    mask = {"min_snr_db": 15.0, "max_age_s": 0.5, "max_fall_db": 3.0, "fall_below_db": 18.0}
-    assert masked_by(layout, obs, mask) == ["associated", "snr", "age", "fall", ""]
-    assert masked_by(layout, obs, {"min_snr_db": 15.0}) == ["associated", "snr", "", "", ""]
+    obs[layout.associated_slice] = [0, 1, 1, 1, 1, 1]
+    obs[layout.snr] = np.array([10.0, 12.0, 16.0, 20.0, 16.0, 25.0]) / 40.0
+    obs[layout.age] = np.array([2.0, 2.0, 2.0, 2.0, 0.0, 0.0]) / AGE_SCALE_S
+    obs[layout.snr_change_slice] = np.array([0.0, 0.0, 0.0, 0.0, -4.0, -4.0]) / 40.0
+    mask = {"min_snr_db": 15.0, "mobile_min_snr_db": 18.0, "max_age_s": 0.5,
+            "max_fall_db": 3.0, "fall_below_db": 18.0}  # fmt: skip
+    assert masked_by(layout, obs, mask) == ["associated", "snr", "mobile", "age", "fall", ""]
+    assert masked_by(layout, obs, {"min_snr_db": 15.0}) == ["associated", "snr"] + [""] * 4
 
 
 def test_the_summary_counts_a_lost_reply_before_a_stall_or_the_mask() -> None:

@@ -1,5 +1,5 @@
-"""The observation's optional SNR change (``observation.snr_change``) and the SAC mask that
-reads it (``sac.mask_max_fall_db``): one owner, ``ObservationLayout``."""
+"""The observation's optional SNR change (``observation.snr_change``), which experts move
+(``ObservationLayout.mobile``) and the SAC mask rules that read them (``sac.mask_*``)."""
 
 from __future__ import annotations
 
@@ -152,3 +152,39 @@ def test_the_masked_table_oracle_keeps_off_a_falling_expert(shannon_cfg) -> None
     assert 1 not in oracle.act(env, obs) and 1 not in bound.act(env, obs)
     assert bound.evaluations <= 27  # only the 3^3 actions without expert 1 were candidates
     env.close()
+
+
+def test_a_moving_expert_needs_the_mobile_snr_the_static_ones_the_usual() -> None:
+    import torch
+
+    layout = ObservationLayout(num_experts=3, num_subtasks=3, mobile=(False, False, True))
+    obs = _encode(layout, _report([16.0, 16.0, 16.0], [0.0] * 3), None)
+    assert layout.usable(obs, 15.0, mobile_min_snr_db=18.0).tolist() == [True, True, False]
+    assert layout.usable(obs, 15.0).all()  # off unless asked
+    obs[layout.snr.start + 2] = 18.0 / 40.0  # at 18 dB the moving expert is usable again
+    assert layout.usable(obs, 15.0, mobile_min_snr_db=18.0).all()
+    batch = torch.as_tensor(np.stack([obs, _encode(layout, _report([16.0] * 3, [0.0] * 3), None)]))
+    assert layout.usable(batch, 15.0, mobile_min_snr_db=18.0).tolist() == [
+        [True, True, True],
+        [True, True, False],
+    ]
+    # a mobile limit below the usual one does not lower the usual one
+    assert layout.usable(obs, 17.0, mobile_min_snr_db=10.0).tolist() == [
+        False,
+        False,
+        True,
+    ]
+    with pytest.raises(ValueError, match="2 entries for 3 experts"):
+        ObservationLayout(num_experts=3, num_subtasks=3, mobile=(True, False))
+
+
+def test_the_env_knows_which_experts_move_from_the_scenario(shannon_cfg) -> None:
+    from pybridge.env import EdgeMoEEnv
+
+    env = EdgeMoEEnv(shannon_cfg)  # configs/default.yaml: the phone walks, TV and speaker stay
+    assert env.obs_layout.mobile == (False, False, True)
+    env.close()
+    limits = SACConfig(mask_mobile_min_snr_db=18.0).mask_limits()
+    assert (
+        limits["mobile_min_snr_db"] == 18.0 and "mobile_min_snr_db" not in SACConfig().mask_limits()
+    )
