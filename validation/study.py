@@ -194,7 +194,7 @@ def _rows(
                 distance_m=d0[i], moved_m=moved[i], concurrent=concurrent,
                 request_bytes=int(task.request_bytes[s]),
                 reply_bytes=int(task.reply_bytes[s]), compute_s=c,
-                snr_pred_db=float(pred["obs_snr_db"][i]),
+                snr_pred_db=float(pred["snr_db"][i]),  # at the task's start, as d0
                 delivered_ns3=ok_m, delivered_shannon=ok_p,
                 transfer_ns3_s=float(net_m[s]) if ok_m else np.nan,
                 transfer_shannon_s=float(net_p[s]) if ok_p else np.nan,
@@ -209,7 +209,7 @@ def _rows(
                 scenario=name, task=t, **who, expert=int(i) + 1, distance_m=d0[i],
                 moved_m=moved[i], concurrent=concurrent,
                 snr_ns3_db=float(meas["snr_db"][i]),
-                snr_pred_db=float(pred["obs_snr_db"][i]),
+                snr_pred_db=float(pred["snr_db"][i]),  # at the task's start, as d0
                 energy_ns3_j=float(meas["energy_j"][i]),
                 energy_shannon_j=float(pred["energy_j"][i]),
                 goodput_ns3_mbps=float(meas["goodput_mbps"][i]),
