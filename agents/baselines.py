@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pybridge.env import EdgeMoEEnv
+from pybridge.observation import check_mask_limits
 
 
 class Policy(Protocol):
@@ -175,6 +176,7 @@ class MaskedTableOraclePolicy(TableOraclePolicy):
     name = "table-oracle-masked"
 
     def __init__(self, min_snr_db: float = 15.0, **limits: Any) -> None:
+        check_mask_limits(limits)
         self.limits = {"min_snr_db": min_snr_db, **limits}
 
     def act(self, env: EdgeMoEEnv, obs: np.ndarray) -> np.ndarray:
@@ -277,6 +279,7 @@ class MaskedUpperBoundPolicy(UpperBoundPolicy):
         **limits: Any,
     ) -> None:
         super().__init__(max_candidates, max_rounds, prune)
+        check_mask_limits(limits)
         self.limits = {"min_snr_db": min_snr_db, **limits}
 
     def devices(self, env: EdgeMoEEnv, obs: np.ndarray) -> list[int]:

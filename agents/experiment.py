@@ -231,6 +231,16 @@ class Experiment(StrictModel):
     sweep: SweepConfig = Field(default_factory=SweepConfig, description="sweep")
     source: str = Field("experiment", description="where it was read from, for messages")
 
+    @model_validator(mode="after")
+    def _mask_reads_the_observation(self) -> Experiment:
+        if self.train.sac.mask_max_fall_db is not None:
+            if not load_config(self.env).observation.snr_change:
+                raise ValueError(
+                    "train.sac.mask_max_fall_db needs the SNR change in the observation: "
+                    "set env observation.snr_change: true"
+                )
+        return self
+
     def env_config(self) -> EnvConfig:
         return load_config(self.env)
 

@@ -45,6 +45,7 @@ from agents.experiment import Experiment, ExperimentError
 from agents.rollout import Rollout, VectorRollout
 from agents.sac import DiscreteSAC, SACConfig
 from pybridge.bridge import BridgeError
+from pybridge.config import ObservationConfig
 from pybridge.env import EdgeMoEEnv
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ def run_fingerprint(exp: Experiment) -> str:
     train_cfg = {k: v for k, v in exp.train.model_dump().items()
                  if k not in ("epochs", "eval_every", "checkpoint_every")}  # fmt: skip
     env = exp.env_config().model_dump(mode="json")
+    if env["observation"] == ObservationConfig().model_dump(mode="json"):
+        del env["observation"]  # added after runs were saved: its default is their setting
     digest = hashlib.sha256(
         json.dumps({"env": env, "train": train_cfg}, sort_keys=True, default=str).encode()
     )

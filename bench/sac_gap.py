@@ -41,6 +41,16 @@ sys.path.insert(0, str(REPO))
 from fit_shannon_overhead import STALL_TRANSFER_S  # noqa: E402  (one definition of a stall)
 from replay import sac_seed  # noqa: E402  (bench/replay.py)
 
+from pybridge.observation import check_mask_limits  # noqa: E402
+
+#: SAC's mask rules in the order they are checked, and the limits each adds
+RULES = (
+    ("snr", ("min_snr_db",)),
+    ("mobile", ("mobile_min_snr_db",)),
+    ("age", ("max_age_s",)),
+    ("fall", ("max_fall_db", "fall_below_db")),
+)
+
 
 def replay(run: str, seed: int, candidates: int) -> list[dict[str, Any]]:
     """Per-task rows for one seed's evaluation episodes."""
@@ -91,13 +101,9 @@ def masked_by(layout: Any, obs: np.ndarray, mask: dict[str, Any]) -> list[str]:
     ``associated``, ``snr`` (heard below ``min_snr_db``), ``mobile`` (a moving expert
     below ``mobile_min_snr_db``), ``age`` (sample older than ``max_age_s``), ``fall``
     (``max_fall_db``)."""
+    check_mask_limits(mask)
     rules, limits = [("associated", layout.usable(obs))], {}
-    for name, keys in (
-        ("snr", ["min_snr_db"]),
-        ("mobile", ["mobile_min_snr_db"]),
-        ("age", ["max_age_s"]),
-        ("fall", ["max_fall_db", "fall_below_db"]),
-    ):
+    for name, keys in RULES:
         limits |= {k: mask[k] for k in keys if k in mask}
         rules.append((name, layout.usable(obs, **limits)))
     why = [""] * layout.num_experts

@@ -35,8 +35,8 @@ class EdgeMoEEnv(gym.Env):
     to expert i.
 
     ## Observation Space
-    ``Box(float32)`` of length ``4N + 2K + K(N+1)`` (+ 2N with serving), what it knows
-    before acting (never the future):
+    ``Box(float32)`` of length ``4N + 2K + K(N+1)`` (+ 2N with serving, + N with
+    ``observation.snr_change``), what it knows before acting (never the future):
 
     | slice | feature | scaling |
     |---|---|---|
@@ -49,6 +49,7 @@ class EdgeMoEEnv(gym.Env):
     | per subtask x device | gate's routing score | [0, 1] |
     | per expert (serving) | last queue length it reported (never: -1) | / 10 |
     | per expert (serving) | age of that report (never: 1) | s / 10, capped at 1 |
+    | per expert (snr_change) | SNR now minus at the previous decision (else 0) | dB / 40 |
 
     ## Rewards
     ``w_quality * quality - compute_cost - tx_cost`` where quality is the judge score

@@ -293,6 +293,17 @@ class ObservationLayout:
         return ok
 
 
+#: the mask limits ``ObservationLayout.usable`` takes (``SACConfig.mask_limits`` gives them)
+MASK_LIMITS = ("min_snr_db", "max_age_s", "max_fall_db", "fall_below_db", "mobile_min_snr_db")
+
+
+def check_mask_limits(limits: Mapping[str, Any]) -> None:
+    """A one-line ``ValueError`` if ``limits`` names a limit ``usable`` does not take."""
+    unknown = sorted(set(limits) - set(MASK_LIMITS))
+    if unknown:
+        raise ValueError(f"unknown mask limit(s) {unknown}; known: {list(MASK_LIMITS)}")
+
+
 def _heard(report: Mapping[str, np.ndarray]) -> np.ndarray:
     """Per expert, whether ``report`` holds a sample of its SNR younger than 10 s."""
     age = np.nan_to_num(report["obs_age_s"], nan=np.inf)

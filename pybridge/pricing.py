@@ -73,7 +73,9 @@ class TaskPricing:
             self.num_subtasks,
             serving=scenario.serving.enabled,
             snr_change=self.config.observation.snr_change,
-            mobile=tuple(e.mobility != "constant" for e in scenario.experts),
+            # the radio experts by their mobility model; wired servers (after them) stay put
+            mobile=tuple(e.mobility != "constant" for e in scenario.experts)
+            + (False,) * scenario.num_wired,
         )
 
     def observe(self, report: Report, prompt: int, previous: Report | None = None) -> np.ndarray:

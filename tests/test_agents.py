@@ -541,7 +541,8 @@ def test_every_job_makes_baselines_with_the_experiments_settings(table_path) -> 
     from agents.run import policy_for
 
     exp = load_experiment({
-        "env": {"backend": "shannon", "tasks": {"table": str(table_path)}},
+        "env": {"backend": "shannon", "tasks": {"table": str(table_path)},
+                "observation": {"snr_change": True}},
         "train": {"sac": {"mask_min_snr_db": 7.0, "mask_max_age_s": 0.3,
                           "mask_max_fall_db": 2.0, "mask_fall_below_db": 20.0}},
         "compare": {"oracle_candidates": 9},

@@ -12,7 +12,7 @@ from pybridge.observation import AGE_SCALE_S, ObservationLayout
 from pybridge.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from sac_gap import masked_by, summarise  # noqa: E402
+from sac_gap import RULES, masked_by, summarise  # noqa: E402
 
 
 def test_each_expert_is_blamed_on_the_first_rule_that_rules_it_out() -> None:
@@ -27,6 +27,12 @@ def test_each_expert_is_blamed_on_the_first_rule_that_rules_it_out() -> None:
             "max_fall_db": 3.0, "fall_below_db": 18.0}  # fmt: skip
     assert masked_by(layout, obs, mask) == ["associated", "snr", "mobile", "age", "fall", ""]
     assert masked_by(layout, obs, {"min_snr_db": 15.0}) == ["associated", "snr"] + [""] * 4
+
+
+def test_every_mask_limit_belongs_to_a_named_rule() -> None:
+    from pybridge.observation import MASK_LIMITS
+
+    assert sorted(k for _, keys in RULES for k in keys) == sorted(MASK_LIMITS)
 
 
 def test_the_summary_counts_a_lost_reply_before_a_stall_or_the_mask() -> None:

@@ -113,15 +113,22 @@ def test_each_user_of_the_several_user_env_sees_its_own_change(table_path) -> No
     from tests.conftest import multi_user_env
 
     cfg = multi_user_env(table_path, users=2, experts=3, serving=False, episode_tasks=3)
+    walker = {"position": [0, 0, 1], "mobility": "random-walk",
+              "params": {"speed": 3.0, "distance": 5}}  # fmt: skip
+    cfg["scenario"]["user"] = walker  # every user walks on its own
     env = pybridge.parallel_env(config={**cfg, "observation": {"snr_change": True}})
     layout = env.obs_layout
     obs, _ = env.reset(seed=2)
     assert all(np.all(layout.snr_change_db(o) == 0.0) for o in obs.values())
     actions = {a: np.array([1, 2, 3]) for a in env.agents}
     new, *_ = env.step(actions)
+    changes = []
     for agent in env.possible_agents:
         expected = layout.snr_db(new[agent]) - layout.snr_db(obs[agent])
         assert np.allclose(layout.snr_change_db(new[agent]), expected, atol=1e-4)
+        changes.append(layout.snr_change_db(new[agent]))
+    assert np.abs(changes).max() > 0.1  # the users moved ...
+    assert not np.allclose(changes[0], changes[1])  # ... each its own way
     env.close()
 
 
@@ -150,7 +157,8 @@ def test_the_masked_table_oracle_keeps_off_a_falling_expert(shannon_cfg) -> None
     oracle = MaskedTableOraclePolicy(**limits)
     bound = MaskedUpperBoundPolicy(max_candidates=64, **limits)
     assert 1 not in oracle.act(env, obs) and 1 not in bound.act(env, obs)
-    assert bound.evaluations <= 27  # only the 3^3 actions without expert 1 were candidates
+    unmasked = MaskedTableOraclePolicy(**SACConfig().mask_limits())
+    assert 1 in unmasked.act(env, obs)  # without the fall limit expert 1 is the oracle's pick
     env.close()
 
 
@@ -188,3 +196,39 @@ def test_the_env_knows_which_experts_move_from_the_scenario(shannon_cfg) -> None
     assert (
         limits["mobile_min_snr_db"] == 18.0 and "mobile_min_snr_db" not in SACConfig().mask_limits()
     )
+
+
+def test_checkpoints_of_the_default_observation_keep_their_fingerprint(table_path) -> None:
+    # the observation section came after runs were saved: while it is the default it is
+    # left out of the fingerprint, so those runs still resume
+    from agents.experiment import load_experiment
+    from agents.train import run_fingerprint
+
+    env = {"backend": "shannon", "tasks": {"table": str(table_path)}}
+    plain = run_fingerprint(load_experiment({"env": env}))
+    same = run_fingerprint(load_experiment({"env": {**env, "observation": {"snr_change": False}}}))
+    other = run_fingerprint(load_experiment({"env": {**env, "observation": {"snr_change": True}}}))
+    assert plain == same != other
+    # the default experiment's fingerprint as 3226597 (before the section) computed it
+    default = load_experiment(REPO / "configs" / "experiment_default.yaml")
+    assert run_fingerprint(default) == "4f95043a829ac361"
+
+
+def test_a_fall_mask_without_the_change_is_a_one_line_experiment_error(table_path) -> None:
+    from agents.experiment import ExperimentError, load_experiment
+
+    env = {"backend": "shannon", "tasks": {"table": str(table_path)}}
+    bad = {"env": env, "train": {"sac": {"mask_max_fall_db": 3.0}}}
+    with pytest.raises(ExperimentError, match="observation.snr_change: true") as err:
+        load_experiment(bad)
+    assert "\n" not in str(err.value)
+    load_experiment({**bad, "env": {**env, "observation": {"snr_change": True}}})
+
+
+def test_a_misspelt_mask_limit_is_refused_when_the_reference_is_made() -> None:
+    from agents.baselines import MaskedTableOraclePolicy, MaskedUpperBoundPolicy
+
+    with pytest.raises(ValueError, match="unknown mask limit"):
+        MaskedUpperBoundPolicy(max_candidates=9, max_age=0.5)
+    with pytest.raises(ValueError, match="unknown mask limit"):
+        MaskedTableOraclePolicy(mobile_snr_db=18.0)
